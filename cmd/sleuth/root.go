@@ -1,0 +1,55 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// newRootCmd assembles the command tree. Each command group lives in its own
+// file and contributes one constructor here.
+func newRootCmd() *cobra.Command {
+	var verbose bool
+	root := &cobra.Command{
+		Use:           "sleuth",
+		Short:         "Build, train, evaluate and serve research agents",
+		Long:          "sleuth builds, trains with reinforcement learning, evaluates and serves research agents:\nlanguage models that think, search, read and answer over many rounds.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
+			level := slog.LevelInfo
+			if verbose {
+				level = slog.LevelDebug
+			}
+			slog.SetDefault(slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level})))
+		},
+	}
+	root.PersistentFlags().BoolVarP(&verbose, "verbose", "v", false, "log debug detail to stderr")
+	root.AddCommand(
+		newQuickstartCmd(),
+		newWorldCmd(),
+		newIndexCmd(),
+		newSearchCmd(),
+		newServeCmd(),
+		newBenchCmd(),
+	)
+	return root
+}
+
+// writeJSON prints v as one line of JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// stderr is where progress goes, so stdout stays clean for --json output.
+func stderr(cmd *cobra.Command) io.Writer {
+	if w := cmd.ErrOrStderr(); w != nil {
+		return w
+	}
+	return os.Stderr
+}
