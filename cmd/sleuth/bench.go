@@ -2,12 +2,14 @@ package main
 
 import "github.com/spf13/cobra"
 
+// newBenchCmd groups the performance benchmarks; each subcommand lives in
+// its own bench_*.go file and prints ratios against a baseline measured in
+// the same run.
 func newBenchCmd() *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "TODO",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return nil
-		},
+		Short: "Measure sleuth's performance against baselines run alongside",
 	}
+	cmd.AddCommand(benchSubcommands()...)
+	return cmd
 }

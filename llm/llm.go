@@ -1,0 +1,61 @@
+// Package llm defines the Client seam between agents and language models:
+// the in-process engine and OpenAI-compatible servers (vLLM, SGLang,
+// Ollama, sleuth's own) both sit behind it. Token ids and logprobs travel
+// with the text so that RL never re-tokenises what a policy generated.
+package llm
+
+import "context"
+
+// Message is one chat turn.
+type Message struct {
+	Role    string `json:"role"` // "system", "user", "assistant" or "tool"
+	Content string `json:"content"`
+}
+
+// Request asks for one or more completions of one prompt.
+//
+// Exactly one of PromptIDs, Prompt and Messages is the prompt, checked in
+// that order: token ids win over text, text over chat messages (which the
+// backend renders with its chat template).
+type Request struct {
+	Model     string    // backend-specific model name; empty picks the default
+	PromptIDs []int     // prompt as token ids
+	Prompt    string    // prompt as text
+	Messages  []Message // prompt as chat
+
+	MaxTokens   int      // tokens to generate per completion; must be > 0
+	Temperature float64  // 0 is greedy decoding
+	TopP        float64  // nucleus mass in (0,1]; 0 is treated as 1 (off)
+	TopK        int      // keep the k most likely tokens; 0 is off
+	Seed        *int64   // nil: unseeded (backend's choice)
+	Stop        []string // generation stops before the first occurrence of any
+	N           int      // completions to return; 0 is treated as 1
+	Logprobs    bool     // return the logprob of each generated token
+}
+
+// Choice is one completion.
+type Choice struct {
+	Text         string    `json:"text"`
+	TokenIDs     []int     `json:"token_ids,omitempty"` // nil when the backend does not return ids
+	Logprobs     []float64 `json:"logprobs,omitempty"`  // one per token in TokenIDs (or per returned token)
+	FinishReason string    `json:"finish_reason"`       // "stop", "length", or a backend reason
+}
+
+// Usage counts tokens as the backend reports them.
+type Usage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+}
+
+// Response holds the completions of one Request, in order.
+type Response struct {
+	Model     string   `json:"model"`
+	PromptIDs []int    `json:"prompt_ids,omitempty"` // the prompt as the backend tokenised it, when known
+	Choices   []Choice `json:"choices"`
+	Usage     Usage    `json:"usage"`
+}
+
+// Client generates completions. Implementations are safe for concurrent use.
+type Client interface {
+	Generate(ctx context.Context, req Request) (Response, error)
+}
