@@ -37,6 +37,7 @@ type Request struct {
 type Choice struct {
 	Text         string    `json:"text"`
 	TokenIDs     []int     `json:"token_ids,omitempty"` // nil when the backend does not return ids
+	Tokens       []string  `json:"tokens,omitempty"`    // text of each generated token, when known
 	Logprobs     []float64 `json:"logprobs,omitempty"`  // one per token in TokenIDs (or per returned token)
 	FinishReason string    `json:"finish_reason"`       // "stop", "length", or a backend reason
 }
@@ -59,3 +60,25 @@ type Response struct {
 type Client interface {
 	Generate(ctx context.Context, req Request) (Response, error)
 }
+
+// Token is one generated token as a streaming backend reports it.
+type Token struct {
+	ID      int     `json:"id"`
+	Text    string  `json:"text"` // may be empty while a multi-byte character is incomplete
+	Logprob float64 `json:"logprob"`
+}
+
+// Streamer is an optional capability of a Client: it reports each token of
+// each choice as it is generated, then returns the full Response. emit is
+// called from one goroutine at a time; an error from emit cancels the
+// generation and is returned.
+type Streamer interface {
+	GenerateStream(ctx context.Context, req Request, emit func(choice int, tok Token) error) (Response, error)
+}
+
+// InvalidRequestError reports a request the backend cannot serve as asked
+// (a prompt longer than the context, an unknown token id): the caller's
+// fault, which servers answer with 400 rather than 500.
+type InvalidRequestError struct{ Msg string }
+
+func (e *InvalidRequestError) Error() string { return e.Msg }
