@@ -115,6 +115,9 @@ func (s *Server) streamChat(w http.ResponseWriter, ctx context.Context, body cha
 			one := llm.Choice{Tokens: []string{tok.Text}, TokenIDs: []int{tok.ID}, Logprobs: []float64{tok.Logprob}}
 			c.Logprobs = chatLogprobsOf(one, body.ReturnTokensAsTokenIDs)
 		}
+		if body.ReturnTokenIDs {
+			c.TokenIDs = []int{tok.ID}
+		}
 		return chunk(c)
 	}
 	resp, err := s.generate(ctx, req, emit)
@@ -124,11 +127,17 @@ func (s *Server) streamChat(w http.ResponseWriter, ctx context.Context, body cha
 	}
 	_, streamed := s.client.(llm.Streamer)
 	for ci, c := range resp.Choices {
-		d := &chatMessage{}
-		if !streamed {
-			d = &chatMessage{Role: "assistant", Content: strPtr(c.Text)}
+		last := chatChoice{Index: ci, Delta: &chatMessage{}, FinishReason: finish(c.FinishReason)}
+		if !streamed { // the whole completion arrives in its one chunk
+			last.Delta = &chatMessage{Role: "assistant", Content: strPtr(c.Text)}
+			if body.Logprobs {
+				last.Logprobs = chatLogprobsOf(c, body.ReturnTokensAsTokenIDs)
+			}
+			if body.ReturnTokenIDs {
+				last.TokenIDs = c.TokenIDs
+			}
 		}
-		if err := chunk(chatChoice{Index: ci, Delta: d, FinishReason: finish(c.FinishReason)}); err != nil {
+		if err := chunk(last); err != nil {
 			return
 		}
 	}

@@ -48,12 +48,13 @@ func (s *Server) handleCompletions(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for ci, c := range resp.Choices {
-			out.Choices = append(out.Choices, completionChoiceOf(pi*req.N+ci, c, body))
+			cc := completionChoiceOf(pi*req.N+ci, c, body)
+			if body.ReturnTokenIDs {
+				cc.PromptIDs = resp.PromptIDs
+			}
+			out.Choices = append(out.Choices, cc)
 		}
 		addUsage(out.Usage, resp)
-		if body.ReturnTokenIDs {
-			out.PromptTokenIDs = append(out.PromptTokenIDs, resp.PromptIDs)
-		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -137,6 +138,9 @@ func (s *Server) streamCompletions(w http.ResponseWriter, ctx context.Context, b
 			if body.Logprobs != nil {
 				one := llm.Choice{Tokens: []string{tok.Text}, TokenIDs: []int{tok.ID}, Logprobs: []float64{tok.Logprob}}
 				c.Logprobs = completionLogprobsOf(one, body.ReturnTokensAsTokenIDs, offsets[ci])
+			}
+			if body.ReturnTokenIDs {
+				c.TokenIDs = []int{tok.ID}
 			}
 			offsets[ci] += len(tok.Text)
 			return chunk(c)

@@ -114,7 +114,7 @@ func TestCompletions(t *testing.T) {
 		t.Fatalf("got %d choices, want 2", len(got.Choices))
 	}
 	c := got.Choices[1]
-	want := completionChoice{Index: 1, Text: " c1w0 c1w1 c1w2", FinishReason: finish("length"), TokenIDs: []int{100, 101, 102},
+	want := completionChoice{Index: 1, Text: " c1w0 c1w1 c1w2", FinishReason: finish("length"), TokenIDs: []int{100, 101, 102}, PromptIDs: []int{1, 2, 3},
 		Logprobs: &completionLogprobs{Tokens: []string{" c1w0", " c1w1", " c1w2"}, TokenLogprobs: []float64{-0.5, -1, -1.5}, TextOffset: []int{0, 5, 10}}}
 	if d := cmp.Diff(want, c); d != "" {
 		t.Errorf("choice 1 (-want +got):\n%s", d)

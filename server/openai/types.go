@@ -125,7 +125,8 @@ type completionChoice struct {
 	Text         string              `json:"text"`
 	Logprobs     *completionLogprobs `json:"logprobs"`
 	FinishReason *string             `json:"finish_reason"`
-	TokenIDs     []int               `json:"token_ids,omitempty"`
+	TokenIDs     []int               `json:"token_ids,omitempty"`        // vLLM return_token_ids
+	PromptIDs    []int               `json:"prompt_token_ids,omitempty"` // vLLM return_token_ids
 }
 
 type completionResponse struct {
@@ -135,7 +136,6 @@ type completionResponse struct {
 	Model          string             `json:"model"`
 	Choices        []completionChoice `json:"choices"`
 	Usage          *usage             `json:"usage,omitempty"`
-	PromptTokenIDs [][]int            `json:"prompt_token_ids,omitempty"`
 }
 
 type chatTokenLogprob struct {
