@@ -130,12 +130,12 @@ type completionChoice struct {
 }
 
 type completionResponse struct {
-	ID             string             `json:"id"`
-	Object         string             `json:"object"`
-	Created        int64              `json:"created"`
-	Model          string             `json:"model"`
-	Choices        []completionChoice `json:"choices"`
-	Usage          *usage             `json:"usage,omitempty"`
+	ID      string             `json:"id"`
+	Object  string             `json:"object"`
+	Created int64              `json:"created"`
+	Model   string             `json:"model"`
+	Choices []completionChoice `json:"choices"`
+	Usage   *usage             `json:"usage,omitempty"`
 }
 
 type chatTokenLogprob struct {
