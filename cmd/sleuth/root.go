@@ -35,6 +35,7 @@ func newRootCmd() *cobra.Command {
 		newSearchCmd(),
 		newServeCmd(),
 		newBenchCmd(),
+		newGenerateCmd(),
 	)
 	return root
 }

@@ -1,13 +1,160 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sleuth-research/sleuth/llm/local"
+	"github.com/sleuth-research/sleuth/model"
+	"github.com/sleuth-research/sleuth/model/tokenizer"
+	"github.com/sleuth-research/sleuth/search/bm25"
+	"github.com/sleuth-research/sleuth/server/openai"
+	"github.com/sleuth-research/sleuth/server/retrieve"
+)
+
+type serveFlags struct {
+	index, model, tokenizer, addr, name, chatTemplate string
+	topk, maxTopK, maxQueries                         int
+}
 
 func newServeCmd() *cobra.Command {
-	return &cobra.Command{
+	var f serveFlags
+	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "TODO",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return nil
+		Short: "Serve retrieval (Search-R1 /retrieve) and/or a model (OpenAI-compatible /v1) over HTTP",
+		Long: `Serve an index, a model, or both on one address.
+
+With --index: POST /retrieve exactly as Search-R1's retrieval server
+({"queries":[...],"topk":3,"return_scores":true}), GET /healthz, GET /metrics.
+With --model: POST /v1/completions, POST /v1/chat/completions, GET /v1/models,
+as vLLM and Ollama do, backed by the in-process engine.`,
+		Example: `  sleuth serve --index /tmp/idx --addr 127.0.0.1:8000
+  sleuth serve --model model.bin --tokenizer tok.bin --addr 127.0.0.1:8001`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.index == "" && f.model == "" {
+				return errors.New("nothing to serve: give --index, --model, or both")
+			}
+			h, closeFn, err := buildServeHandler(f)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			return serveHTTP(cmd.Context(), f.addr, h, cmd)
 		},
 	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.index, "index", "", "BM25 index directory to serve at /retrieve")
+	fl.StringVar(&f.model, "model", "", "model checkpoint to serve at /v1 (llama2.c .bin, or a directory with config.json and model.safetensors)")
+	fl.StringVar(&f.tokenizer, "tokenizer", "", "tokenizer (llama2.c tokenizer.bin or tokenizer.json); default: tokenizer.json beside the model, if any")
+	fl.StringVar(&f.addr, "addr", "127.0.0.1:8000", "address to listen on (port 0 picks a free port)")
+	fl.StringVar(&f.name, "name", "", "model id served at /v1/models (default: the model file's base name)")
+	fl.StringVar(&f.chatTemplate, "chat-template", "", "chat template for /v1/chat/completions: qwen2, chatml, llama3, or empty for plain role lines")
+	fl.IntVar(&f.topk, "topk", 3, "default topk when a /retrieve request gives none")
+	fl.IntVar(&f.maxTopK, "max-topk", 100, "largest topk a /retrieve request may ask for")
+	fl.IntVar(&f.maxQueries, "max-queries", 512, "most queries in one /retrieve request")
+	return cmd
+}
+
+func buildServeHandler(f serveFlags) (http.Handler, func(), error) {
+	var retr, api http.Handler
+	closeFn := func() {}
+	if f.index != "" {
+		ix, err := bm25.Open(f.index)
+		if err != nil {
+			return nil, nil, err
+		}
+		closeFn = func() { ix.Close() }
+		retr = retrieve.New(ix, retrieve.Config{DefaultTopK: f.topk, MaxTopK: f.maxTopK, MaxQueries: f.maxQueries, Logger: slog.Default(),
+			Index: retrieve.IndexInfo{Backend: "bm25", Path: f.index, Documents: int64(ix.Len())}})
+	}
+	if f.model != "" {
+		client, err := loadLocal(f.model, f.tokenizer, f.chatTemplate)
+		if err != nil {
+			closeFn()
+			return nil, nil, err
+		}
+		name := f.name
+		if name == "" {
+			name = strings.TrimSuffix(filepath.Base(f.model), filepath.Ext(f.model))
+		}
+		api = openai.New(client, openai.Config{Model: name, Logger: slog.Default()})
+	}
+	mux := http.NewServeMux()
+	switch {
+	case retr != nil && api != nil:
+		mux.Handle("/v1/", api)
+		mux.Handle("/", retr)
+	case retr != nil:
+		mux.Handle("/", retr)
+	default:
+		mux.Handle("/", api)
+	}
+	return mux, closeFn, nil
+}
+
+// loadLocal loads a checkpoint and its tokenizer into an in-process client.
+func loadLocal(modelPath, tokPath, chatTemplate string) (*local.Client, error) {
+	m, err := model.Load(modelPath)
+	if err != nil {
+		return nil, err
+	}
+	if tokPath == "" {
+		dir := modelPath
+		if st, err := os.Stat(modelPath); err == nil && !st.IsDir() {
+			dir = filepath.Dir(modelPath)
+		}
+		if cand := filepath.Join(dir, "tokenizer.json"); fileExists(cand) {
+			tokPath = cand
+		}
+	}
+	var tok tokenizer.Tokenizer
+	if tokPath != "" {
+		if tok, err = tokenizer.Load(tokPath); err != nil {
+			return nil, err
+		}
+		if tok.VocabSize() > m.Config.Vocab {
+			return nil, fmt.Errorf("tokenizer %s has %d tokens but model %s only %d", tokPath, tok.VocabSize(), modelPath, m.Config.Vocab)
+		}
+	}
+	return local.New(m, tok, local.Config{Name: filepath.Base(modelPath), ChatTemplate: chatTemplate}), nil
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
+}
+
+// serveHTTP listens on addr and serves h until ctx ends, then drains.
+func serveHTTP(ctx context.Context, addr string, h http.Handler, cmd *cobra.Command) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn)}
+	fmt.Fprintf(stderr(cmd), "sleuth: serving on http://%s\n", ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
 }

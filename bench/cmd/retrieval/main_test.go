@@ -1,0 +1,71 @@
+package main
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParseFlags(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		want    config
+		wantErr string
+	}{
+		{"defaults", nil, config{Passages: 200_000, Queries: 5000, K: 10, Seed: 1, Rounds: 3, Overlap: 200, Budget: 20 * time.Second}, ""},
+		{"overlap capped", []string{"-queries", "50"}, config{Passages: 200_000, Queries: 50, K: 10, Seed: 1, Rounds: 3, Overlap: 50, Budget: 20 * time.Second}, ""},
+		{"zero k", []string{"-k", "0"}, config{}, "must be positive"},
+		{"zero budget", []string{"-budget", "0s"}, config{}, "must be positive"},
+		{"stray arg", []string{"extra"}, config{}, "unexpected arguments"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := parseFlags(tt.args, io.Discard)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, o.cfg); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestOverlap(t *testing.T) {
+	a := [][]string{{"1", "2"}, {}, {"3", "4", "5", "6"}}
+	b := [][]string{{"2", "9"}, {"7"}, {"3", "4", "5", "6"}}
+	if got, want := overlap(a, b, 10), (0.5+1.0)/2; got != want {
+		t.Errorf("overlap = %v, want %v", got, want)
+	}
+	if got := overlap(nil, b, 10); got != 0 {
+		t.Errorf("overlap with no reference = %v, want 0", got)
+	}
+}
+
+func TestMedianAndRatios(t *testing.T) {
+	if got := median([]float64{3, 1, 2}); got != 2 {
+		t.Errorf("median odd = %v", got)
+	}
+	if got := median([]float64{4, 1, 2, 3}); got != 2.5 {
+		t.Errorf("median even = %v", got)
+	}
+	rs := []engineResult{
+		{Engine: "sleuth", IndexBytes: 100, buildResult: buildResult{BuildSeconds: 2}, serveResult: serveResult{SingleQPS: 1000}},
+		{Engine: "bleve", IndexBytes: 400, buildResult: buildResult{BuildSeconds: 8}, serveResult: serveResult{SingleQPS: 100}},
+		{Engine: "fts5", Error: "boom"},
+	}
+	want := []ratio{{Of: "sleuth", To: "bleve", Build: 0.25, Size: 0.25, SingleQPS: 10}}
+	if diff := cmp.Diff(want, ratios(rs)); diff != "" {
+		t.Errorf("ratios (-want +got):\n%s", diff)
+	}
+}

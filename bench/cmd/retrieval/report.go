@@ -1,0 +1,90 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+)
+
+// ratio compares sleuth with one peer: each field is sleuth's figure
+// divided by the peer's (so below 1 is better for time, size and memory,
+// above 1 is better for queries/s).
+type ratio struct {
+	Of             string  `json:"of"`
+	To             string  `json:"to"`
+	Build          float64 `json:"build_seconds"`
+	Size           float64 `json:"index_bytes"`
+	SingleQPS      float64 `json:"single_thread_qps"`
+	AllCoresQPS    float64 `json:"all_cores_qps"`
+	RSSServe       float64 `json:"rss_serve_mb"`
+	BuildPeakRSSMB float64 `json:"build_peak_rss_mb"`
+}
+
+const subject = "sleuth"
+
+// ratios compares sleuth with every other engine that ran without error.
+func ratios(rs []engineResult) []ratio {
+	var s *engineResult
+	for i := range rs {
+		if rs[i].Engine == subject && rs[i].Error == "" {
+			s = &rs[i]
+		}
+	}
+	if s == nil {
+		return nil
+	}
+	var out []ratio
+	for _, p := range rs {
+		if p.Engine == subject || p.Error != "" {
+			continue
+		}
+		out = append(out, ratio{
+			Of: subject, To: p.Engine,
+			Build:          div(s.BuildSeconds, p.BuildSeconds),
+			Size:           div(float64(s.IndexBytes), float64(p.IndexBytes)),
+			SingleQPS:      div(s.SingleQPS, p.SingleQPS),
+			AllCoresQPS:    div(s.AllCoresQPS, p.AllCoresQPS),
+			RSSServe:       div(s.RSSServeMB, p.RSSServeMB),
+			BuildPeakRSSMB: div(s.BuildPeakRSSMB, p.BuildPeakRSSMB),
+		})
+	}
+	return out
+}
+
+func div(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+func writeTable(w io.Writer, rep report) {
+	c, m := rep.Config, rep.Machine
+	fmt.Fprintf(w, "zipf corpus: %d passages, %d queries, top-%d, seed %d, median of %d rounds\n",
+		c.Passages, c.Queries, c.K, c.Seed, c.Rounds)
+	fmt.Fprintf(w, "machine: %s, %d cores, %s, load %s at start, %s\n\n", m.CPU, m.Cores, m.GoVersion, m.LoadAvg, m.Time)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "engine\tbuild s\tindex MB\tq/s 1 thread\tq/s %d cores\tRSS serving MB\tpeak RSS build MB\thits/query\toverlap@%d vs %s\t\n",
+		m.Cores, c.K, rep.Reference)
+	for _, r := range rep.Engines {
+		if r.Error != "" {
+			fmt.Fprintf(tw, "%s\tfailed: %s\t\n", r.Engine, r.Error)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%.2f\t%.1f\t%.0f\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t\n", r.Engine, r.BuildSeconds, r.IndexMB,
+			r.SingleQPS, r.AllCoresQPS, r.RSSServeMB, r.BuildPeakRSSMB, r.MeanHits, r.TopKOverlap)
+	}
+	tw.Flush()
+	if len(rep.Ratios) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "ratio\tbuild s\tindex MB\tq/s 1 thread\tq/s %d cores\tRSS serving\tpeak RSS build\t\n", m.Cores)
+	for _, x := range rep.Ratios {
+		fmt.Fprintf(tw, "%s/%s\t%.2f×\t%.2f×\t%.2f×\t%.2f×\t%.2f×\t%.2f×\t\n", x.Of, x.To, x.Build, x.Size,
+			x.SingleQPS, x.AllCoresQPS, x.RSSServe, x.BuildPeakRSSMB)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\n(build, size and memory: below 1× favours sleuth; queries/s: above 1× favours sleuth)")
+}

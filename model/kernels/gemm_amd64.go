@@ -1,0 +1,123 @@
+//go:build !purego
+
+package kernels
+
+import "golang.org/x/sys/cpu"
+
+// haveSIMD: the assembly needs AVX2 for 8-wide float32 and FMA for the
+// fused multiply-adds; OSXSAVE support is folded into x/sys/cpu's flags.
+var haveSIMD = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// kern6x16 computes one 6×16 tile of C; see gemm_amd64.s.
+//
+//go:noescape
+func kern6x16(a *float32, rs, cs int, b *float32, ldb int, c *float32, ldc int, k int, acc bool)
+
+// Register-blocking sizes of kern6x16 and the k-block the packed B panel
+// covers (kc·nr floats = 16 KiB, on the stack, half of L1).
+const (
+	mr = 6
+	nr = 16
+	kc = 256
+)
+
+func matMulTSIMD(out, a, b mat, m, k, n int, acc bool) {
+	gemm(out, a.d, a.ld, 1, b, true, m, k, n, acc)
+}
+
+func matMulNNSIMD(out, a, b mat, m, k, n int, acc bool) {
+	gemm(out, a.d, a.ld, 1, b, false, m, k, n, acc)
+}
+
+func matMulTNSIMD(out, a, b mat, m, k, n int) {
+	gemm(out, a.d, 1, a.ld, b, false, m, k, n, true)
+}
+
+// gemm computes out(M,N) (+)= A·B where A(i,p) = a[i*rs+p*cs] and B is b
+// (K,N), or b (N,K) transposed when bT is set. For every 16-column panel and
+// k-block it packs B into a contiguous, zero-padded kc×16 panel that stays
+// in L1 while the 6-row tiles of A stream past it.
+func gemm(out mat, a []float32, rs, cs int, b mat, bT bool, m, k, n int, acc bool) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		if !acc {
+			for i := range m {
+				clear(out.row(i, n))
+			}
+		}
+		return
+	}
+	var bp [kc * nr]float32
+	for j0 := 0; j0 < n; j0 += nr {
+		nb := min(nr, n-j0)
+		for p0 := 0; p0 < k; p0 += kc {
+			kb := min(kc, k-p0)
+			packB(&bp, b, bT, j0, nb, p0, kb)
+			accum := acc || p0 > 0
+			i0 := 0
+			if nb == nr {
+				for ; i0+mr <= m; i0 += mr {
+					kern6x16(&a[i0*rs+p0*cs], rs, cs, &bp[0], nr, &out.d[i0*out.ld+j0], out.ld, kb, accum)
+				}
+			}
+			for ; i0 < m; i0 += mr {
+				edgeTile(out, a, rs, cs, &bp, i0, min(mr, m-i0), j0, nb, p0, kb, accum)
+			}
+		}
+	}
+}
+
+// packB copies B's block of rows p0..p0+kb and columns j0..j0+nb into
+// bp[p*nr+j], zero-padding columns nb..nr so the kernel can always read 16.
+func packB(bp *[kc * nr]float32, b mat, bT bool, j0, nb, p0, kb int) {
+	if bT { // B(p,j) = b[j][p]: walk each row of b once, scatter by stride nr.
+		for j := range nb {
+			src := b.d[(j0+j)*b.ld+p0 : (j0+j)*b.ld+p0+kb]
+			for p, v := range src {
+				bp[p*nr+j] = v
+			}
+		}
+	} else {
+		for p := range kb {
+			copy(bp[p*nr:p*nr+nb], b.d[(p0+p)*b.ld+j0:])
+		}
+	}
+	if nb < nr {
+		for p := range kb {
+			clear(bp[p*nr+nb : p*nr+nr])
+		}
+	}
+}
+
+// edgeTile computes a partial tile (mb ≤ 6 rows, nb ≤ 16 columns) by
+// copying A's rows into a padded buffer and running the full kernel into a
+// scratch tile; ragged edges are a small share of any large product.
+func edgeTile(out mat, a []float32, rs, cs int, bp *[kc * nr]float32, i0, mb, j0, nb, p0, kb int, acc bool) {
+	var ap [mr * kc]float32
+	for i := range mb {
+		base := (i0+i)*rs + p0*cs
+		row := ap[i*kc : i*kc+kb]
+		if cs == 1 {
+			copy(row, a[base:])
+		} else {
+			for p := range row {
+				row[p] = a[base+p*cs]
+			}
+		}
+	}
+	var ct [mr * nr]float32
+	kern6x16(&ap[0], kc, 1, &bp[0], nr, &ct[0], nr, kb, false)
+	for i := range mb {
+		dst := out.row(i0+i, j0+nb)[j0:]
+		src := ct[i*nr : i*nr+nb]
+		if acc {
+			for j, v := range src {
+				dst[j] += v
+			}
+		} else {
+			copy(dst, src)
+		}
+	}
+}

@@ -1,0 +1,234 @@
+package bm25
+
+import (
+	"context"
+	"iter"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sleuth-research/sleuth/corpus"
+	"github.com/sleuth-research/sleuth/corpus/zipf"
+)
+
+func seqOf(ps []corpus.Passage) iter.Seq2[corpus.Passage, error] {
+	return func(yield func(corpus.Passage, error) bool) {
+		for _, p := range ps {
+			if !yield(p, nil) {
+				return
+			}
+		}
+	}
+}
+
+func buildTest(t testing.TB, ps []corpus.Passage, opt BuildOptions) *Index {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := Build(context.Background(), dir, seqOf(ps), opt); err != nil {
+		t.Fatal(err)
+	}
+	ix, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ix.Close() })
+	return ix
+}
+
+func zipfPassages(n int) []corpus.Passage {
+	var ps []corpus.Passage
+	for p := range zipf.Passages(zipf.Config{Passages: n, Vocab: 5000, MeanWords: 40}) {
+		ps = append(ps, p)
+	}
+	return ps
+}
+
+// TestScoreHandComputed pins idf, the tf part and the score to numbers
+// worked out by hand (see the comments) on a three-passage corpus.
+func TestScoreHandComputed(t *testing.T) {
+	ix := buildTest(t, []corpus.Passage{
+		{ID: "d0", Text: "the quick brown fox"},       // dl 4
+		{ID: "d1", Text: "the lazy dog"},              // dl 3
+		{ID: "d2", Text: "the quick dog jumps quick"}, // dl 5; avgdl = 12/3 = 4
+	}, BuildOptions{})
+	// N=3. "quick": df=2, idf = ln(1 + (3-2+0.5)/(2+0.5)) = ln 1.6.
+	// d2: tf=2, norm = 0.9*(1 - 0.4 + 0.4*5/4) = 0.99,
+	// tf part = 2*1.9/(2+0.99) = 1.2709030100334446, score 0.5973290271350485.
+	// d0: tf=1, norm = 0.9, tf part = 1, score = ln 1.6.
+	// "the": df=3, idf = ln(1 + 0.5/3.5) = 0.13353139262452257.
+	// "quick dog" on d2: dog tf=1, tf part 1.9/1.99; total 1.0460762108370072.
+	for _, tc := range []struct {
+		name, query string
+		wantIDF     float64
+		want        map[string]float64
+	}{
+		{"idf and tf part", "quick", 0.47000362924573563, map[string]float64{"d2": 0.5973290271350485, "d0": 0.47000362924573563}},
+		{"common term", "the", 0.13353139262452257, nil},
+		{"two terms", "quick dog", 0.47000362924573563, map[string]float64{"d2": 1.0460762108370072}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := ix.getSearcher()
+			terms := ix.analyse(s, tc.query)
+			if got := float64(terms[0].idf); math.Abs(got-tc.wantIDF) > 1e-6 {
+				t.Errorf("idf = %v, want %v", got, tc.wantIDF)
+			}
+			hits := ix.TopK(tc.query, 3)
+			for id, want := range tc.want {
+				found := false
+				for _, h := range hits {
+					if ix.ID(h.Doc) == id {
+						found = true
+						if math.Abs(float64(h.Score)-want) > 1e-6 {
+							t.Errorf("score(%s) = %v, want %v", id, h.Score, want)
+						}
+						ex, err := ix.Explain(tc.query, h.Doc)
+						if err != nil || ex.Score != h.Score {
+							t.Errorf("explain score %v (err %v), search %v", ex.Score, err, h.Score)
+						}
+					}
+				}
+				if !found {
+					t.Errorf("%s not found in %v", id, hits)
+				}
+			}
+		})
+	}
+	ex, _ := ix.Explain("quick", 2)
+	for _, want := range []string{"ln(1 + (N - df + 0.5)/(df + 0.5))", "idf 0.470004", "tf-part 1.2709", "total 0.597329"} {
+		if !strings.Contains(ex.Text, want) {
+			t.Errorf("Explain text lacks %q:\n%s", want, ex.Text)
+		}
+	}
+}
+
+func TestAnalyzer(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  AnalyzerConfig
+		in   string
+		want []string
+	}{
+		{"ascii", AnalyzerConfig{}, "Hello, World! 42x", []string{"hello", "world", "42x"}},
+		{"accents", AnalyzerConfig{}, "Café Ångström naïve", []string{"cafe", "angstrom", "naive"}},
+		{"combining mark", AnalyzerConfig{}, "Cafe\u0301 ok", []string{"cafe", "ok"}},
+		{"non-latin", AnalyzerConfig{}, "Ελλάδα Москва 東京", []string{"ελλαδα", "москва", "東京"}},
+		{"stopwords", AnalyzerConfig{Stopwords: true}, "The cat and the hat", []string{"cat", "hat"}},
+		{"stem", AnalyzerConfig{Stem: true}, "running runs connected", []string{"run", "run", "connect"}},
+		{"empty", AnalyzerConfig{}, " ,.; ", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, tc.cfg.Terms(tc.in)); diff != "" {
+				t.Errorf("Terms(%q) mismatch (-want +got):\n%s", tc.in, diff)
+			}
+		})
+	}
+}
+
+// plainBM25 scores with the textbook formula in float64, straight from
+// the stored passages: the independent reference for the index's scores.
+func plainBM25(ps []corpus.Passage, cfg AnalyzerConfig, p Params, query string) map[int]float64 {
+	docs := make([]map[string]int, len(ps))
+	df := map[string]int{}
+	total := 0
+	lens := make([]int, len(ps))
+	for i, ps := range ps {
+		docs[i] = map[string]int{}
+		for _, t := range append(cfg.Terms(ps.Title), cfg.Terms(ps.Text)...) {
+			docs[i][t]++
+			lens[i]++
+		}
+		total += lens[i]
+		for t := range docs[i] {
+			df[t]++
+		}
+	}
+	n := float64(len(ps))
+	avg := float64(total) / n
+	out := map[int]float64{}
+	for _, q := range cfg.Terms(query) {
+		if df[q] == 0 {
+			continue
+		}
+		idf := math.Log(1 + (n-float64(df[q])+0.5)/(float64(df[q])+0.5))
+		for i, d := range docs {
+			if tf := float64(d[q]); tf > 0 {
+				out[i] += idf * tf * (p.K1 + 1) / (tf + p.K1*(1-p.B+p.B*float64(lens[i])/avg))
+			}
+		}
+	}
+	return out
+}
+
+func TestMatchesPlainBM25(t *testing.T) {
+	ps := zipfPassages(500)
+	for i := range ps {
+		if i%7 == 0 {
+			ps[i].Title = "Special title number " + ps[i].ID
+		}
+	}
+	for _, p := range []Params{{}, {K1: 1.2, B: 0.75}, {K1: 2, B: 0}} {
+		ix := buildTest(t, ps, BuildOptions{BM25: p})
+		rp, _ := p.resolve()
+		for _, q := range append(zipf.Queries(zipf.Config{Vocab: 5000}, 50), "special title ka ka", "number 7") {
+			ref := plainBM25(ps, AnalyzerConfig{}, rp, q)
+			got := ix.TopK(q, len(ps))
+			if len(got) != len(ref) {
+				t.Fatalf("%q: %d hits, reference %d", q, len(got), len(ref))
+			}
+			for _, h := range got {
+				if d := math.Abs(float64(h.Score) - ref[int(h.Doc)]); d > 1e-4 {
+					t.Fatalf("%q doc %d: score %v, reference %v", q, h.Doc, h.Score, ref[int(h.Doc)])
+				}
+			}
+		}
+	}
+}
+
+// TestPrunedEqualsExhaustive checks that MaxScore returns exactly the
+// exhaustive top k (ids, scores and tie order) on thousands of queries.
+func TestPrunedEqualsExhaustive(t *testing.T) {
+	ps := zipfPassages(20000)
+	ix := buildTest(t, ps, BuildOptions{})
+	qs := zipf.Queries(zipf.Config{Vocab: 5000}, 3000)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range 300 { // repeated terms and more terms than usual
+		qs = append(qs, qs[i]+" "+strings.Fields(qs[i])[0]+" "+qs[r.IntN(len(qs))])
+	}
+	qs = append(qs, "ka", "ka lo", "nosuchterm", "")
+	for i, q := range qs {
+		k := []int{1, 10, 10, 100}[i%4]
+		got, want := ix.TopK(q, k), ix.TopKExhaustive(q, k)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("query %q k=%d: pruned differs from exhaustive (-want +got):\n%s", q, k, diff)
+		}
+	}
+}
+
+func TestStoredPassages(t *testing.T) {
+	ps := zipfPassages(100)
+	ps[3].Meta = map[string]string{"q": "x", "a": "ünï"}
+	ps[5].Title = ""
+	ix := buildTest(t, ps, BuildOptions{Analyzer: AnalyzerConfig{Stem: true, Stopwords: true}})
+	for i, want := range ps {
+		got, err := ix.Passage(uint32(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("passage %d (-want +got):\n%s", i, diff)
+		}
+	}
+	hits, err := ix.Search(context.Background(), []string{ps[7].Text, "zzz"}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hits) != 2 || len(hits[0]) == 0 || hits[0][0].Passage.ID != ps[7].ID || len(hits[1]) != 0 {
+		t.Errorf("Search = %+v", hits)
+	}
+	if got := ix.Analyzer(); got != (AnalyzerConfig{Stem: true, Stopwords: true}) {
+		t.Errorf("recorded analyzer %+v", got)
+	}
+}

@@ -1,0 +1,379 @@
+package bm25
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"iter"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/sleuth-research/sleuth/corpus"
+)
+
+// Params are the BM25 parameters. The zero Params means the defaults
+// (k1 0.9, b 0.4, as Anserini and Pyserini use); otherwise K1 must be > 0
+// and B in [0, 1].
+type Params struct {
+	K1 float64 `json:"k1"`
+	B  float64 `json:"b"`
+}
+
+// DefaultParams returns k1 0.9, b 0.4.
+func DefaultParams() Params { return Params{K1: 0.9, B: 0.4} }
+
+func (p Params) resolve() (Params, error) {
+	if p == (Params{}) {
+		return DefaultParams(), nil
+	}
+	if !(p.K1 > 0) || !(p.B >= 0 && p.B <= 1) || math.IsInf(p.K1, 0) {
+		return p, fmt.Errorf("bm25 parameters k1=%v b=%v: need k1 > 0 and 0 <= b <= 1", p.K1, p.B)
+	}
+	return p, nil
+}
+
+// BuildOptions configure Build.
+type BuildOptions struct {
+	Analyzer AnalyzerConfig
+	BM25     Params
+	// Workers analyse passages in parallel; 0 means GOMAXPROCS.
+	Workers int
+	// Progress, when set, is called from the building goroutine with the
+	// number of passages indexed so far.
+	Progress func(done int)
+}
+
+// Stats describe a finished build.
+type Stats struct {
+	Passages   int     `json:"passages"`
+	Terms      int     `json:"terms"`
+	Tokens     int64   `json:"tokens"`
+	Bytes      int64   `json:"bytes"`
+	Seconds    float64 `json:"seconds"`
+	Generation string  `json:"generation"`
+}
+
+// meta is the JSON meta section: everything needed to query the index the
+// way it was built.
+type meta struct {
+	Version     int            `json:"version"`
+	Analyzer    AnalyzerConfig `json:"analyzer"`
+	BM25        Params         `json:"bm25"`
+	Passages    int            `json:"passages"`
+	Terms       int            `json:"terms"`
+	Tokens      int64          `json:"tokens"`
+	AvgDL       float64        `json:"avgdl"`
+	StoreBlock  int            `json:"store_block"`
+	StoreBlocks int            `json:"store_blocks"`
+}
+
+// storeBlock passages share one zstd frame: large enough to compress well,
+// small enough that fetching one hit's text stays a few microseconds.
+const storeBlock = 32
+
+// batch is the unit of parallel analysis: storeBlock passages.
+type batch struct {
+	seq      int
+	passages []corpus.Passage
+	// filled in by a worker
+	worker   int
+	newTerms []string // the worker's local terms first seen in this batch
+	terms    []uint32 // local term ids, per doc in docOff ranges
+	tfs      []uint32
+	docOff   []int
+	docLen   []uint32
+	store    []byte
+	err      error
+}
+
+// Build indexes passages into a new generation under dir and publishes it
+// atomically: readers see either the previous index or the new one, never
+// a partial one. A yielded error, or ctx ending, aborts the build without
+// publishing. Only one Build may run on a dir at a time.
+func Build(ctx context.Context, dir string, passages iter.Seq2[corpus.Passage, error], opt BuildOptions) (Stats, error) {
+	start := time.Now()
+	params, err := opt.BM25.resolve()
+	if err != nil {
+		return Stats{}, err
+	}
+	if !isLittleEndian() {
+		return Stats{}, errors.New("bm25: big-endian platforms are not supported")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return Stats{}, fmt.Errorf("index %s: %w", dir, err)
+	}
+	gen, err := nextGeneration(dir)
+	if err != nil {
+		return Stats{}, err
+	}
+	gdir := filepath.Join(dir, gen)
+	if err := os.Mkdir(gdir, 0o755); err != nil {
+		return Stats{}, fmt.Errorf("index %s: %w", dir, err)
+	}
+	published := false
+	defer func() {
+		if !published {
+			os.RemoveAll(gdir)
+		}
+	}()
+	path := filepath.Join(gdir, indexFile)
+	f, err := os.Create(path)
+	if err != nil {
+		return Stats{}, fmt.Errorf("index %s: %w", dir, err)
+	}
+	defer f.Close()
+	b := &builder{opt: opt, params: params, fw: newFileWriter(f), dict: map[string]uint32{}}
+	if err := b.fw.start(secStoreBlob); err != nil {
+		return Stats{}, fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := b.invert(ctx, passages); err != nil {
+		return Stats{}, fmt.Errorf("index %s: %w", dir, err)
+	}
+	if err := b.write(); err != nil {
+		return Stats{}, fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		return Stats{}, fmt.Errorf("sync %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return Stats{}, fmt.Errorf("close %s: %w", path, err)
+	}
+	if err := publish(dir, gen); err != nil {
+		return Stats{}, err
+	}
+	published = true
+	return Stats{Passages: len(b.docLen), Terms: len(b.termStr), Tokens: b.tokens, Bytes: b.fw.off,
+		Seconds: time.Since(start).Seconds(), Generation: gen}, nil
+}
+
+// builder holds the in-memory inversion.
+type builder struct {
+	opt    BuildOptions
+	params Params
+	fw     *fileWriter
+
+	dict     map[string]uint32 // term -> global id
+	termStr  []string
+	docs     [][]uint32 // per global term
+	tfs      [][]uint32
+	l2g      [][]uint32 // per worker: local id -> global id
+	docLen   []uint32
+	idOff    []uint32
+	idBlob   []byte
+	storeOff []uint64
+	tokens   int64
+}
+
+// invert runs the pipeline: one goroutine reads, Workers analyse and
+// compress, and this goroutine merges batches in input order.
+func (b *builder) invert(ctx context.Context, passages iter.Seq2[corpus.Passage, error]) error {
+	workers := b.opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	in := make(chan *batch, 2*workers)
+	out := make(chan *batch, 2*workers)
+	var readErr error
+	go func() { // reader
+		defer close(in)
+		seq := 0
+		cur := &batch{seq: seq}
+		for p, err := range passages {
+			if err != nil {
+				readErr = err
+				return
+			}
+			cur.passages = append(cur.passages, p)
+			if len(cur.passages) == storeBlock {
+				select {
+				case in <- cur:
+				case <-ctx.Done():
+					return
+				}
+				seq++
+				cur = &batch{seq: seq}
+			}
+		}
+		if len(cur.passages) > 0 {
+			select {
+			case in <- cur:
+			case <-ctx.Done():
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	b.l2g = make([][]uint32, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			analyseWorker(ctx, w, b.opt.Analyzer, in, out)
+		}()
+	}
+	go func() { wg.Wait(); close(out) }()
+
+	pending := map[int]*batch{}
+	next := 0
+	b.storeOff = append(b.storeOff, 0)
+	b.idOff = append(b.idOff, 0)
+	for bt := range out {
+		if bt.err != nil {
+			cancel()
+			for range out {
+			}
+			return bt.err
+		}
+		pending[bt.seq] = bt
+		for pending[next] != nil {
+			cur := pending[next]
+			delete(pending, next)
+			next++
+			if err := b.merge(cur); err != nil {
+				cancel()
+				for range out {
+				}
+				return err
+			}
+			if b.opt.Progress != nil {
+				b.opt.Progress(len(b.docLen))
+			}
+		}
+	}
+	if readErr != nil {
+		return fmt.Errorf("read passages: %w", readErr)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(pending) != 0 {
+		return errors.New("internal error: batches lost in the pipeline")
+	}
+	return nil
+}
+
+func analyseWorker(ctx context.Context, w int, cfg AnalyzerConfig, in <-chan *batch, out chan<- *batch) {
+	an := newAnalyzer(cfg)
+	local := map[string]uint32{}
+	var counts []uint32
+	var touched []uint32
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderCRC(true),
+		zstd.WithEncoderLevel(zstd.SpeedDefault))
+	var rec []byte
+	for bt := range in {
+		if err != nil {
+			bt.err = err
+		} else {
+			bt.worker = w
+			rec = rec[:0]
+			for _, p := range bt.passages {
+				var dl uint32
+				fn := func(t []byte) {
+					id, ok := local[string(t)]
+					if !ok {
+						id = uint32(len(local))
+						s := string(t)
+						local[s] = id
+						bt.newTerms = append(bt.newTerms, s)
+						counts = append(counts, 0)
+					}
+					if counts[id] == 0 {
+						touched = append(touched, id)
+					}
+					counts[id]++
+					dl++
+				}
+				an.each(p.Title, fn)
+				an.each(p.Text, fn)
+				bt.docOff = append(bt.docOff, len(bt.terms))
+				for _, id := range touched {
+					bt.terms = append(bt.terms, id)
+					bt.tfs = append(bt.tfs, counts[id])
+					counts[id] = 0
+				}
+				touched = touched[:0]
+				bt.docLen = append(bt.docLen, dl)
+				rec = appendPassage(rec, p)
+			}
+			bt.docOff = append(bt.docOff, len(bt.terms))
+			bt.store = enc.EncodeAll(rec, nil)
+		}
+		select {
+		case out <- bt:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// appendPassage appends one passage record: id, title, text and the meta
+// pairs, each string as uvarint length then bytes.
+func appendPassage(dst []byte, p corpus.Passage) []byte {
+	str := func(s string) {
+		dst = binary.AppendUvarint(dst, uint64(len(s)))
+		dst = append(dst, s...)
+	}
+	str(p.ID)
+	str(p.Title)
+	str(p.Text)
+	keys := make([]string, 0, len(p.Meta))
+	for k := range p.Meta {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	dst = binary.AppendUvarint(dst, uint64(len(keys)))
+	for _, k := range keys {
+		str(k)
+		str(p.Meta[k])
+	}
+	return dst
+}
+
+// merge appends one analysed batch, in input order.
+func (b *builder) merge(bt *batch) error {
+	l2g := b.l2g[bt.worker]
+	for _, t := range bt.newTerms {
+		g, ok := b.dict[t]
+		if !ok {
+			g = uint32(len(b.termStr))
+			b.dict[t] = g
+			b.termStr = append(b.termStr, t)
+			b.docs = append(b.docs, nil)
+			b.tfs = append(b.tfs, nil)
+		}
+		l2g = append(l2g, g)
+	}
+	b.l2g[bt.worker] = l2g
+	for i, dl := range bt.docLen {
+		doc := uint32(len(b.docLen))
+		if len(b.docLen) == math.MaxUint32-1 {
+			return errors.New("too many passages for one index")
+		}
+		for j := bt.docOff[i]; j < bt.docOff[i+1]; j++ {
+			g := l2g[bt.terms[j]]
+			b.docs[g] = append(b.docs[g], doc)
+			b.tfs[g] = append(b.tfs[g], bt.tfs[j])
+		}
+		b.docLen = append(b.docLen, dl)
+		b.tokens += int64(dl)
+		b.idBlob = append(b.idBlob, bt.passages[i].ID...)
+		if len(b.idBlob) > math.MaxUint32 {
+			return errors.New("passage ids exceed 4 GiB")
+		}
+		b.idOff = append(b.idOff, uint32(len(b.idBlob)))
+	}
+	if err := b.fw.write(secStoreBlob, bt.store); err != nil {
+		return err
+	}
+	b.storeOff = append(b.storeOff, uint64(b.fw.secs[secStoreBlob].n))
+	return nil
+}

@@ -1,0 +1,186 @@
+package bm25
+
+import (
+	"encoding/binary"
+	"math"
+	"math/bits"
+)
+
+// blockSize is the number of postings per block: the unit of bit-packing,
+// skipping and block-max bounds.
+const blockSize = 128
+
+// endDoc marks an exhausted cursor; it sorts after every real doc.
+const endDoc = math.MaxUint32
+
+// A term's postings are laid out as
+//
+//	lastDoc [nb]uint32   last doc id of each block
+//	blockMax [nb]float32 largest term score in each block (qtf 1)
+//	blockEnd [nb]uint32  end offset of each block's bytes after this header
+//	champs u32, tail f32 champion list length and the bound outside it
+//	champDoc [champs]uint32, champTF [champs]uint32
+//	blocks...            per block: docBits u8, tfBits u8, then the doc
+//	                     deltas and tf-1 values, each bit-packed into whole
+//	                     little-endian uint64 words.
+//
+// Doc deltas are doc - previous doc - 1 (the previous doc of a term's first
+// block is -1), so they are never negative.
+
+// packedLen is the byte length of n values of width w in uint64 words.
+func packedLen(n, w int) int { return (n*w + 63) / 64 * 8 }
+
+// pack appends vals bit-packed at width w.
+func pack(dst []byte, vals []uint32, w int) []byte {
+	if w == 0 {
+		return dst
+	}
+	var acc uint64
+	var used int
+	for _, v := range vals {
+		acc |= uint64(v) << used
+		used += w
+		if used >= 64 {
+			dst = binary.LittleEndian.AppendUint64(dst, acc)
+			used -= 64
+			acc = 0
+			if used > 0 {
+				acc = uint64(v) >> (w - used)
+			}
+		}
+	}
+	if used > 0 {
+		dst = binary.LittleEndian.AppendUint64(dst, acc)
+	}
+	return dst
+}
+
+// unpack fills dst with values of width w from src, which must hold
+// packedLen(len(dst), w) bytes.
+func unpack(dst []uint32, src []byte, w int) {
+	if w == 0 {
+		for i := range dst {
+			dst[i] = 0
+		}
+		return
+	}
+	mask := uint64(1)<<w - 1
+	pos := 0
+	for i := range dst {
+		word := pos >> 6
+		off := pos & 63
+		v := binary.LittleEndian.Uint64(src[word*8:]) >> off
+		if off+w > 64 {
+			v |= binary.LittleEndian.Uint64(src[word*8+8:]) << (64 - off)
+		}
+		dst[i] = uint32(v & mask)
+		pos += w
+	}
+}
+
+func width(max uint32) int { return bits.Len32(max) }
+
+// encodeBlock appends one block of docs (ascending) and tfs (>= 1).
+func encodeBlock(dst []byte, prev int64, docs, tfs []uint32, scratch []uint32) []byte {
+	var maxD, maxT uint32
+	scratch = scratch[:len(docs)]
+	for i, d := range docs {
+		delta := uint32(int64(d) - prev - 1)
+		prev = int64(d)
+		scratch[i] = delta
+		maxD |= delta
+		maxT |= tfs[i] - 1
+	}
+	wd, wt := width(maxD), width(maxT)
+	dst = append(dst, byte(wd), byte(wt))
+	dst = pack(dst, scratch, wd)
+	for i, t := range tfs {
+		scratch[i] = t - 1
+	}
+	return pack(dst, scratch, wt)
+}
+
+// champSize is the length of a frequent term's champion list: its
+// highest-weight postings, which let most queries finish without walking
+// long posting lists (see searcher.champions).
+const champSize = 512
+
+// termPostings is a view of one term's postings inside the mapped file.
+type termPostings struct {
+	df       int
+	lastDoc  []uint32
+	blockMax []float32
+	blockEnd []uint32
+	data     []byte
+	// champDoc/champTF list the champions in doc order; every other
+	// posting weighs at most tail. Terms with at most 2*champSize postings
+	// have none: their whole list is cheap to read.
+	champDoc []uint32
+	champTF  []uint32
+	tail     float32
+}
+
+// block holds one decoded block. Decoding checks every doc against the
+// block's recorded last doc, so a corrupt file can never yield a doc id
+// past the end of the doc-length table.
+type block struct {
+	n       int
+	docs    [blockSize]uint32
+	tfs     [blockSize]uint32
+	tfsDone bool
+	tfSrc   []byte
+	tfW     int
+}
+
+// decodeDocs decodes block bi of p into b. It reports false when the block's
+// bytes are inconsistent with its header.
+func (b *block) decodeDocs(p *termPostings, bi int) bool {
+	start := 0
+	if bi > 0 {
+		start = int(p.blockEnd[bi-1])
+	}
+	end := int(p.blockEnd[bi])
+	n := blockSize
+	if bi == len(p.lastDoc)-1 {
+		n = p.df - bi*blockSize
+	}
+	if start+2 > end || end > len(p.data) || n <= 0 || n > blockSize {
+		return false
+	}
+	src := p.data[start:end]
+	wd, wt := int(src[0]), int(src[1])
+	ld, lt := packedLen(n, wd), packedLen(n, wt)
+	if wd > 32 || wt > 32 || 2+ld+lt != len(src) {
+		return false
+	}
+	unpack(b.docs[:n], src[2:2+ld], wd)
+	prev := int64(-1)
+	if bi > 0 {
+		prev = int64(p.lastDoc[bi-1])
+	}
+	last := int64(p.lastDoc[bi])
+	for i := 0; i < n; i++ {
+		prev += int64(b.docs[i]) + 1
+		if prev > last {
+			return false
+		}
+		b.docs[i] = uint32(prev)
+	}
+	if prev != last {
+		return false
+	}
+	b.n = n
+	b.tfsDone = false
+	b.tfSrc = src[2+ld:]
+	b.tfW = wt
+	return true
+}
+
+// tf returns the term frequency of posting i of the decoded block.
+func (b *block) tf(i int) uint32 {
+	if !b.tfsDone {
+		unpack(b.tfs[:b.n], b.tfSrc, b.tfW)
+		b.tfsDone = true
+	}
+	return b.tfs[i] + 1
+}

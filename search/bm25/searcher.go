@@ -1,0 +1,229 @@
+package bm25
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/sleuth-research/sleuth/search"
+)
+
+// searcher is the scratch one goroutine uses for one query at a time.
+type searcher struct {
+	an      *analyzer
+	terms   []qterm
+	cs      []cursor
+	csp     []*cursor
+	ub      []float64
+	contribs []float32
+	heap    []Scored
+	st      queryStats
+	lists   []champList
+	cands   []cand
+	cw      []float32
+	lows    []float64
+	lk      block
+}
+
+// queryStats count the work of the last query (for tuning and benchmarks).
+type queryStats struct {
+	decodes, cands, bounds, skips int
+}
+
+func (ix *Index) getSearcher() *searcher {
+	if s, ok := ix.searcher.Get().(*searcher); ok {
+		if len(s.an.cache) > 1<<16 { // bound the stemming cache of long-lived servers
+			s.an.cache = make(map[string][]byte)
+		}
+		return s
+	}
+	return &searcher{an: newAnalyzer(ix.meta.Analyzer)}
+}
+
+// analyse returns the distinct query terms found in the index, in query
+// order, each with its count in the query.
+func (ix *Index) analyse(s *searcher, query string) []qterm {
+	s.terms = s.terms[:0]
+	ids := make([]int, 0, 8)
+	s.an.each(query, func(t []byte) {
+		id := ix.lookup(t)
+		if id < 0 {
+			return
+		}
+		for i, x := range ids {
+			if x == id {
+				s.terms[i].qtf++
+				return
+			}
+		}
+		p, _ := ix.termPostings(id, false)
+		in := ix.info(id)
+		ids = append(ids, id)
+		s.terms = append(s.terms, qterm{p: p, idf: in.IDF, max: in.MaxScore, qtf: 1})
+	})
+	return s.terms
+}
+
+func (s *searcher) cursors(terms []qterm) []*cursor {
+	if cap(s.cs) < len(terms) {
+		s.cs = make([]cursor, len(terms))
+	}
+	s.cs = s.cs[:len(terms)]
+	s.csp = s.csp[:0]
+	for i := range terms {
+		c := &s.cs[i]
+		c.reset(&terms[i], i)
+		c.max = terms[i].max * terms[i].qtf
+		s.csp = append(s.csp, c)
+	}
+	return s.csp
+}
+
+func (s *searcher) contrib(n int) []float32 {
+	if cap(s.contribs) < n {
+		s.contribs = make([]float32, n)
+	}
+	s.contribs = s.contribs[:n]
+	clear(s.contribs)
+	return s.contribs
+}
+
+// TopK returns the k best passages for query, best first (ties by lower
+// doc), as internal passage numbers and scores, without fetching text.
+func (ix *Index) TopK(query string, k int) []Scored {
+	if k <= 0 {
+		return nil
+	}
+	s := ix.getSearcher()
+	defer ix.searcher.Put(s)
+	terms := ix.analyse(s, query)
+	if len(terms) == 0 {
+		return nil
+	}
+	if res, ok, floor := s.champions(ix.sc, terms, k); ok {
+		return res
+	} else {
+		return s.maxScore(ix.sc, terms, k, floor)
+	}
+}
+
+// TopKExhaustive scores every posting of the query's terms: slow, the
+// reference TopK is tested and benchmarked against. Its results are
+// identical to TopK's.
+func (ix *Index) TopKExhaustive(query string, k int) []Scored {
+	if k <= 0 {
+		return nil
+	}
+	s := ix.getSearcher()
+	defer ix.searcher.Put(s)
+	terms := ix.analyse(s, query)
+	if len(terms) == 0 {
+		return nil
+	}
+	return exhaustive(ix.sc, terms, k, ix.meta.Passages)
+}
+
+// SearchBatch runs TopK for every query on a bounded pool of GOMAXPROCS
+// goroutines and returns the results in query order.
+func (ix *Index) SearchBatch(ctx context.Context, queries []string, k int) ([][]Scored, error) {
+	out := make([][]Scored, len(queries))
+	workers := min(runtime.GOMAXPROCS(0), len(queries))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(queries) || ctx.Err() != nil {
+					return
+				}
+				out[i] = ix.TopK(queries[i], k)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Search implements search.Retriever: SearchBatch, then the stored
+// passages of the hits.
+func (ix *Index) Search(ctx context.Context, queries []string, k int) ([][]search.Hit, error) {
+	res, err := ix.SearchBatch(ctx, queries, k)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]search.Hit, len(res))
+	for qi, rs := range res {
+		hits := make([]search.Hit, len(rs))
+		for r, sc := range rs {
+			p, err := ix.Passage(sc.Doc)
+			if err != nil {
+				return nil, err
+			}
+			hits[r] = search.Hit{Passage: p, Score: float64(sc.Score), Rank: r}
+		}
+		out[qi] = hits
+	}
+	return out, nil
+}
+
+var _ search.Retriever = (*Index)(nil)
+
+// Explanation breaks a passage's score for a query into its BM25 terms.
+type Explanation struct {
+	Doc   uint32
+	ID    string
+	Score float32
+	Text  string // the formula with its numbers, one line per term
+}
+
+// Explain returns how passage doc scores for query.
+func (ix *Index) Explain(query string, doc uint32) (Explanation, error) {
+	if int(doc) >= ix.meta.Passages {
+		return Explanation{}, fmt.Errorf("explain: passage %d out of range (index has %d)", doc, ix.meta.Passages)
+	}
+	s := ix.getSearcher()
+	defer ix.searcher.Put(s)
+	terms := ix.analyse(s, query)
+	p := ix.meta.BM25
+	dl := ix.docLen[doc]
+	var b strings.Builder
+	ex := Explanation{Doc: doc, ID: ix.ID(doc)}
+	fmt.Fprintf(&b, "score = sum over query terms of qtf * idf * tf*(k1+1) / (tf + k1*(1 - b + b*dl/avgdl)), k1=%g b=%g dl=%d avgdl=%g N=%d\n",
+		p.K1, p.B, dl, ix.meta.AvgDL, ix.meta.Passages)
+	for _, q := range terms {
+		var tf uint32
+		var blk block
+		for bi := range q.p.lastDoc {
+			if q.p.lastDoc[bi] < doc {
+				continue
+			}
+			if blk.decodeDocs(&q.p, bi) {
+				for i := 0; i < blk.n; i++ {
+					if blk.docs[i] == doc {
+						tf = blk.tf(i)
+					}
+				}
+			}
+			break
+		}
+		if tf == 0 {
+			continue
+		}
+		w := float32(q.qtf * ix.sc.weight(q.idf, tf, doc))
+		ex.Score += w
+		fmt.Fprintf(&b, "  %g * idf %.6g [ln(1 + (N - df + 0.5)/(df + 0.5)), df=%d] * tf-part %.6g [tf=%d] = %.6g\n",
+			q.qtf, q.idf, q.p.df, w/(q.qtf*q.idf), tf, w)
+	}
+	fmt.Fprintf(&b, "  total %.6g", ex.Score)
+	ex.Text = b.String()
+	return ex, nil
+}

@@ -1,0 +1,188 @@
+package bm25
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// write encodes the dictionary, postings, doc table and meta after the
+// store, then the header.
+func (b *builder) write() error {
+	n := len(b.docLen)
+	avgdl := 1.0
+	if n > 0 && b.tokens > 0 {
+		avgdl = float64(b.tokens) / float64(n)
+	}
+	sc := newScorer(b.params, avgdl, b.docLen)
+
+	order := make([]uint32, len(b.termStr))
+	for i := range order {
+		order[i] = uint32(i)
+	}
+	slices.SortFunc(order, func(x, y uint32) int { return strings.Compare(b.termStr[x], b.termStr[y]) })
+
+	infos, chunks := b.encodePostings(order, sc, n)
+	var off uint64 // each term's offset within the postings section
+	ti := make([]byte, 0, len(order)*termInfoSize)
+	for i := range order {
+		info := infos[i]
+		info.Offset = off
+		off += uint64(len(chunks[i]))
+		ti = binary.LittleEndian.AppendUint32(ti, info.DF)
+		ti = binary.LittleEndian.AppendUint32(ti, info.Blocks)
+		ti = binary.LittleEndian.AppendUint64(ti, info.Offset)
+		ti = binary.LittleEndian.AppendUint32(ti, math.Float32bits(info.MaxScore))
+		ti = binary.LittleEndian.AppendUint32(ti, math.Float32bits(info.IDF))
+	}
+	termOff := make([]byte, 0, 4*(len(order)+1))
+	var blob []byte
+	termOff = binary.LittleEndian.AppendUint32(termOff, 0)
+	for _, g := range order {
+		blob = append(blob, b.termStr[g]...)
+		termOff = binary.LittleEndian.AppendUint32(termOff, uint32(len(blob)))
+	}
+	m := meta{Version: formatVersion, Analyzer: b.opt.Analyzer, BM25: b.params, Passages: n,
+		Terms: len(order), Tokens: b.tokens, AvgDL: avgdl, StoreBlock: storeBlock, StoreBlocks: len(b.storeOff) - 1}
+	mj, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	steps := []struct {
+		kind   int
+		chunks [][]byte
+	}{
+		{secMeta, [][]byte{mj}},
+		{secTermOff, [][]byte{termOff}},
+		{secTermBlob, [][]byte{blob}},
+		{secTermInfo, [][]byte{ti}},
+		{secPostings, chunks},
+		{secDocLen, [][]byte{u32bytes(b.docLen)}},
+		{secIDOff, [][]byte{u32bytes(b.idOff)}},
+		{secIDBlob, [][]byte{b.idBlob}},
+		{secStoreOff, [][]byte{u64bytes(b.storeOff)}},
+	}
+	for _, s := range steps {
+		if err := b.fw.section(s.kind, s.chunks...); err != nil {
+			return err
+		}
+	}
+	return b.fw.finish()
+}
+
+// encodePostings encodes each term (in dictionary order) on all cores.
+// Every chunk's length is a multiple of 4 so the next term's arrays stay
+// aligned.
+func (b *builder) encodePostings(order []uint32, sc *scorer, n int) ([]termInfo, [][]byte) {
+	infos := make([]termInfo, len(order))
+	chunks := make([][]byte, len(order))
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			scratch := make([]uint32, blockSize)
+			for i := w; i < len(order); i += workers {
+				g := order[i]
+				infos[i], chunks[i] = encodeTerm(b.docs[g], b.tfs[g], sc, n, scratch)
+				b.docs[g], b.tfs[g] = nil, nil
+			}
+		}()
+	}
+	wg.Wait()
+	return infos, chunks
+}
+
+func encodeTerm(docs, tfs []uint32, sc *scorer, n int, scratch []uint32) (termInfo, []byte) {
+	df := len(docs)
+	nb := (df + blockSize - 1) / blockSize
+	idf := idf(n, df)
+	info := termInfo{DF: uint32(df), Blocks: uint32(nb), IDF: idf}
+	head := make([]byte, 0, 12*nb+8)
+	var data []byte
+	lastDocs := make([]uint32, nb)
+	maxes := make([]float32, nb)
+	ends := make([]uint32, nb)
+	prev := int64(-1)
+	for bi := 0; bi < nb; bi++ {
+		lo, hi := bi*blockSize, min(df, (bi+1)*blockSize)
+		var bm float32
+		for j := lo; j < hi; j++ {
+			if s := sc.weight(idf, tfs[j], docs[j]); s > bm {
+				bm = s
+			}
+		}
+		data = encodeBlock(data, prev, docs[lo:hi], tfs[lo:hi], scratch)
+		prev = int64(docs[hi-1])
+		lastDocs[bi], maxes[bi], ends[bi] = docs[hi-1], bm, uint32(len(data))
+		info.MaxScore = max(info.MaxScore, bm)
+	}
+	head = append(head, u32bytes(lastDocs)...)
+	for _, m := range maxes {
+		head = binary.LittleEndian.AppendUint32(head, math.Float32bits(m))
+	}
+	head = append(head, u32bytes(ends)...)
+	cdocs, ctfs, tail := champions(docs, tfs, idf, sc)
+	head = binary.LittleEndian.AppendUint32(head, uint32(len(cdocs)))
+	head = binary.LittleEndian.AppendUint32(head, math.Float32bits(tail))
+	head = append(head, u32bytes(cdocs)...)
+	head = append(head, u32bytes(ctfs)...)
+	out := append(head, data...)
+	for len(out)%4 != 0 {
+		out = append(out, 0)
+	}
+	return info, out
+}
+
+func u32bytes(v []uint32) []byte {
+	out := make([]byte, 0, 4*len(v))
+	for _, x := range v {
+		out = binary.LittleEndian.AppendUint32(out, x)
+	}
+	return out
+}
+
+func u64bytes(v []uint64) []byte {
+	out := make([]byte, 0, 8*len(v))
+	for _, x := range v {
+		out = binary.LittleEndian.AppendUint64(out, x)
+	}
+	return out
+}
+
+// champions picks, for a term with more than 2*champSize postings, the
+// champSize postings of highest weight (ties to the lower doc), in doc
+// order, and the largest weight among the rest.
+func champions(docs, tfs []uint32, idf float32, sc *scorer) (cdocs, ctfs []uint32, tail float32) {
+	if len(docs) <= 2*champSize {
+		return nil, nil, 0
+	}
+	idx := make([]int32, len(docs))
+	w := make([]float32, len(docs))
+	for i := range docs {
+		idx[i] = int32(i)
+		w[i] = sc.weight(idf, tfs[i], docs[i])
+	}
+	slices.SortFunc(idx, func(a, b int32) int {
+		if w[a] != w[b] {
+			if w[a] > w[b] {
+				return -1
+			}
+			return 1
+		}
+		return int(a - b)
+	})
+	tail = w[idx[champSize]]
+	top := idx[:champSize]
+	slices.Sort(top)
+	for _, i := range top {
+		cdocs = append(cdocs, docs[i])
+		ctfs = append(ctfs, tfs[i])
+	}
+	return cdocs, ctfs, tail
+}
