@@ -1,0 +1,163 @@
+package agent
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"os"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Preset is a seed system as configuration: how the policy is prompted and
+// parsed, which tools it may call, and the budgets that bound it. Presets
+// are YAML files (examples/*.yaml); the built-in ones are embedded.
+type Preset struct {
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+	// Mode is "tags" (multi-turn, tag protocol), "rag" (retrieve with the
+	// question once, then one answer turn) or "direct" (answer at once).
+	Mode string `yaml:"mode"`
+	Tags Tags   `yaml:"tags"`
+	// Prompt is the instruction template; {question} and, in rag mode,
+	// {documents} are replaced.
+	Prompt string `yaml:"prompt"`
+	TopK   int    `yaml:"top_k"` // passages per search (default 3)
+	// DedupHits drops from an observation the passages this episode has
+	// already been shown.
+	DedupHits bool `yaml:"dedup_hits"`
+	// OnFormatError is "observe" (tell the policy and go on, as Search-R1
+	// does) or "end" (end the episode with status format_error).
+	OnFormatError string   `yaml:"on_format_error"`
+	FormatHint    string   `yaml:"format_hint"` // the observation for a malformed turn
+	Budget        Budget   `yaml:"budget"`
+	Sampling      Sampling `yaml:"sampling"`
+}
+
+// Budget bounds an episode. Zero fields take the defaults noted.
+type Budget struct {
+	MaxTurns      int           `yaml:"max_turns"`       // policy generations (default 6)
+	TurnTokens    int           `yaml:"turn_tokens"`     // tokens per generation (default 256)
+	MaxTokens     int           `yaml:"max_tokens"`      // generated tokens over the episode (default 2048)
+	MaxToolCalls  int           `yaml:"max_tool_calls"`  // default 8
+	MaxWall       time.Duration `yaml:"max_wall"`        // default 2m
+	MaxQueryBytes int           `yaml:"max_query_bytes"` // longer queries are a format error (default 512)
+}
+
+// Sampling is the policy's decoding during episodes.
+type Sampling struct {
+	Temperature float64 `yaml:"temperature"`
+	TopP        float64 `yaml:"top_p"`
+	TopK        int     `yaml:"top_k"`
+}
+
+//go:embed presets/*.yaml
+var builtin embed.FS
+
+// Presets lists the built-in preset names.
+func Presets() []string {
+	ents, _ := builtin.ReadDir("presets")
+	var out []string
+	for _, e := range ents {
+		out = append(out, strings.TrimSuffix(e.Name(), ".yaml"))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// LoadPreset returns a built-in preset by name, or reads a YAML file when
+// nameOrPath names one.
+func LoadPreset(nameOrPath string) (Preset, error) {
+	var data []byte
+	var err error
+	src := nameOrPath
+	if strings.HasSuffix(nameOrPath, ".yaml") || strings.HasSuffix(nameOrPath, ".yml") || strings.Contains(nameOrPath, "/") {
+		data, err = os.ReadFile(nameOrPath)
+	} else {
+		src = path.Join("presets", nameOrPath+".yaml")
+		data, err = builtin.ReadFile(src)
+		if err != nil {
+			return Preset{}, fmt.Errorf("unknown preset %q (built in: %s)", nameOrPath, strings.Join(Presets(), ", "))
+		}
+	}
+	if err != nil {
+		return Preset{}, fmt.Errorf("preset %s: %w", nameOrPath, err)
+	}
+	return ParsePreset(src, data)
+}
+
+// ParsePreset decodes a preset and fills defaults; unknown fields are
+// errors, so a misspelt budget never silently falls back to a default.
+func ParsePreset(name string, data []byte) (Preset, error) {
+	var p Preset
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&p); err != nil {
+		return Preset{}, fmt.Errorf("preset %s: %w", name, err)
+	}
+	return p.withDefaults(name)
+}
+
+func (p Preset) withDefaults(src string) (Preset, error) {
+	if p.Name == "" {
+		p.Name = strings.TrimSuffix(path.Base(src), path.Ext(src))
+	}
+	switch p.Mode {
+	case "":
+		p.Mode = "tags"
+	case "tags", "rag", "direct":
+	default:
+		return p, fmt.Errorf("preset %s: mode %q is not tags, rag or direct", src, p.Mode)
+	}
+	if p.Tags == (Tags{}) {
+		p.Tags = DefaultTags()
+	}
+	if p.Mode == "tags" && (p.Tags.Search == "" || p.Tags.Answer == "" || p.Tags.Information == "") {
+		return p, fmt.Errorf("preset %s: tags mode needs search, answer and information tags", src)
+	}
+	if p.Tags.Answer == "" {
+		return p, fmt.Errorf("preset %s: an answer tag is required", src)
+	}
+	if !strings.Contains(p.Prompt, "{question}") {
+		return p, fmt.Errorf("preset %s: prompt has no {question}", src)
+	}
+	if p.Mode == "rag" && !strings.Contains(p.Prompt, "{documents}") {
+		return p, fmt.Errorf("preset %s: rag prompt has no {documents}", src)
+	}
+	switch p.OnFormatError {
+	case "":
+		p.OnFormatError = "observe"
+	case "observe", "end":
+	default:
+		return p, fmt.Errorf("preset %s: on_format_error %q is not observe or end", src, p.OnFormatError)
+	}
+	if p.FormatHint == "" {
+		t := p.Tags
+		p.FormatHint = fmt.Sprintf("\nMy previous action is invalid. To search, I should put the query between %s and %s. To answer, I should put the answer between %s and %s. Let me try again.\n",
+			openTag(t.Search), closeTag(t.Search), openTag(t.Answer), closeTag(t.Answer))
+	}
+	if p.TopK <= 0 {
+		p.TopK = 3
+	}
+	b := &p.Budget
+	b.MaxTurns = defaultInt(b.MaxTurns, 6)
+	b.TurnTokens = defaultInt(b.TurnTokens, 256)
+	b.MaxTokens = defaultInt(b.MaxTokens, 2048)
+	b.MaxToolCalls = defaultInt(b.MaxToolCalls, 8)
+	b.MaxQueryBytes = defaultInt(b.MaxQueryBytes, 512)
+	if b.MaxWall <= 0 {
+		b.MaxWall = 2 * time.Minute
+	}
+	return p, nil
+}
+
+func defaultInt(v, d int) int {
+	if v <= 0 {
+		return d
+	}
+	return v
+}

@@ -1,0 +1,377 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sleuth-research/sleuth/llm"
+	"github.com/sleuth-research/sleuth/search"
+)
+
+// Runner runs episodes of one preset with one policy. It is safe for
+// concurrent use: RunMany runs many episodes at once.
+type Runner struct {
+	Preset Preset
+	Policy llm.Client
+	// Tools by name; "search" is required by tags and rag presets.
+	Tools map[string]Tool
+	// Seed, when set, seeds each episode's sampling with Seed+episode index.
+	Seed *int64
+	// OnEvent, when set, receives each turn and tool call as it happens
+	// (for live traces); it must not block for long.
+	OnEvent func(Event)
+
+	parserOnce sync.Once
+	parser     *tagParser
+}
+
+// Event is one step of a running episode, for live display.
+type Event struct {
+	Episode string
+	Turn    *Turn     // a finished policy turn
+	Call    *ToolCall // a finished tool call
+	Done    *Episode  // the finished episode
+}
+
+// Question is one episode's input.
+type Question struct {
+	ID   string
+	Text string
+}
+
+func (r *Runner) tags() *tagParser {
+	r.parserOnce.Do(func() { r.parser = newTagParser(r.Preset.Tags, r.Preset.Budget.MaxQueryBytes) })
+	return r.parser
+}
+
+// RunMany runs every question with at most concurrency episodes at once
+// and returns the episodes in question order. An episode that fails is
+// recorded as failed; only a cancelled ctx stops the batch early.
+func (r *Runner) RunMany(ctx context.Context, qs []Question, concurrency int) []*Episode {
+	out := make([]*Episode, len(qs))
+	sem := make(chan struct{}, max(concurrency, 1))
+	var wg sync.WaitGroup
+	for i, q := range qs {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			out[i] = r.Run(ctx, q, i)
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// Run works one question to the end and returns its episode. It never
+// returns nil; failures are recorded in the episode's Status and Reason.
+func (r *Runner) Run(ctx context.Context, q Question, index int) *Episode {
+	ep := &Episode{ID: q.ID, Question: q.Text, Preset: r.Preset.Name, Started: time.Now()}
+	ctx, cancel := context.WithTimeout(ctx, r.Preset.Budget.MaxWall)
+	defer cancel()
+	s := &state{r: r, ep: ep, seen: map[string]bool{}, index: index, tok: tokenizerOf(r.Policy)}
+	err := s.run(ctx, q)
+	ep.Ledger.Wall = time.Since(ep.Started)
+	switch {
+	case err == nil:
+	case errors.Is(err, errBudget):
+		ep.Status, ep.Reason = OverBudget, err.Error()
+	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && ep.Ledger.Wall >= r.Preset.Budget.MaxWall:
+		ep.Status, ep.Reason = OverBudget, fmt.Sprintf("wall-time budget of %s exhausted", r.Preset.Budget.MaxWall)
+	case ctx.Err() != nil:
+		ep.Status, ep.Reason = Cancelled, err.Error()
+	default:
+		ep.Status, ep.Reason = Failed, err.Error()
+	}
+	if r.OnEvent != nil {
+		r.OnEvent(Event{Episode: ep.ID, Done: ep})
+	}
+	return ep
+}
+
+var errBudget = errors.New("budget exhausted")
+
+func tokenizerOf(c llm.Client) llm.Tokenizer {
+	if t, ok := c.(llm.Tokenizer); ok {
+		return t
+	}
+	return nil
+}
+
+// state is one episode in progress.
+type state struct {
+	r     *Runner
+	ep    *Episode
+	seen  map[string]bool
+	index int
+	tok   llm.Tokenizer
+	calls []ToolCall
+	shown []search.Hit // every passage shown to the policy: "Doc N" is shown[N-1], numbered across the episode so citations are unambiguous
+}
+
+// env appends an environment segment, tokenised locally when possible.
+func (s *state) env(turn int, text string) {
+	seg := Segment{Source: Env, Turn: turn, Text: text}
+	if s.tok != nil {
+		seg.TokenIDs = s.tok.Tokenize(text)
+	}
+	s.ep.Context = append(s.ep.Context, seg)
+}
+
+func (s *state) run(ctx context.Context, q Question) error {
+	p := s.r.Preset
+	prompt := strings.ReplaceAll(p.Prompt, "{question}", q.Text)
+	if p.Mode == "rag" {
+		obs, err := s.search(ctx, 0, q.Text)
+		if err != nil {
+			return err
+		}
+		prompt = strings.ReplaceAll(prompt, "{documents}", strings.TrimRight(obs, "\n"))
+	}
+	s.env(0, prompt)
+	for turn := 0; ; turn++ {
+		if err := s.checkBudget(); err != nil {
+			return err
+		}
+		t, err := s.generate(ctx, turn)
+		if err != nil {
+			return err
+		}
+		a := s.r.tags().Parse(t.Completion)
+		if p.Mode != "tags" && a.Kind == "search" {
+			a.Kind, a.Error = "none", "this preset has no search tool"
+		}
+		if a.Kind != "answer" && a.Error == "" && t.FinishReason == "length" {
+			a.Error = "the turn hit its token limit before an action"
+		}
+		t.Action = a
+		if a.Error != "" {
+			s.ep.FormatErrors++
+			if p.OnFormatError == "end" || p.Mode != "tags" {
+				s.finishTurn(t)
+				s.ep.Status, s.ep.Reason = FormatError, a.Error
+				return nil
+			}
+			s.finishTurn(t)
+			s.env(turn, p.FormatHint)
+			continue
+		}
+		if a.Kind == "answer" {
+			s.ep.Answer, s.ep.Evidence = a.Answer, s.resolveEvidence(a.Evidence)
+			s.ep.Status = Answered
+			s.finishTurn(t)
+			return nil
+		}
+		// a search
+		obs, err := s.search(ctx, turn, a.Query)
+		if err != nil {
+			s.finishTurn(t)
+			return err
+		}
+		t.Calls = append(t.Calls, s.lastCall())
+		s.finishTurn(t)
+		info := p.Tags.Information
+		s.env(turn, "\n\n"+openTag(info)+obs+closeTag(info)+"\n\n")
+	}
+}
+
+func (s *state) finishTurn(t *Turn) {
+	s.ep.Turns = append(s.ep.Turns, *t)
+	if s.r.OnEvent != nil {
+		s.r.OnEvent(Event{Episode: s.ep.ID, Turn: t})
+	}
+}
+
+func (s *state) lastCall() ToolCall { return s.calls[len(s.calls)-1] }
+
+func (s *state) checkBudget() error {
+	b, l := s.r.Preset.Budget, s.ep.Ledger
+	switch {
+	case l.Turns >= b.MaxTurns:
+		return fmt.Errorf("%w: %d turns without an answer", errBudget, l.Turns)
+	case l.CompletionTokens >= b.MaxTokens:
+		return fmt.Errorf("%w: %d generated tokens", errBudget, l.CompletionTokens)
+	}
+	return nil
+}
+
+// generate runs one policy turn on the whole context so far.
+func (s *state) generate(ctx context.Context, turn int) (*Turn, error) {
+	p := s.r.Preset
+	req := llm.Request{
+		MaxTokens:   min(p.Budget.TurnTokens, p.Budget.MaxTokens-s.ep.Ledger.CompletionTokens),
+		Temperature: p.Sampling.Temperature,
+		TopP:        p.Sampling.TopP,
+		TopK:        p.Sampling.TopK,
+		Stop:        p.Tags.Stops(),
+	}
+	if s.r.Seed != nil {
+		seed := *s.r.Seed + int64(s.index)*1000 + int64(turn)
+		req.Seed = &seed
+	}
+	ids, allIDs := s.contextIDs()
+	if allIDs {
+		req.PromptIDs = ids
+	} else {
+		req.Prompt = s.contextText()
+	}
+	start := time.Now()
+	resp, err := s.r.Policy.Generate(ctx, req)
+	took := time.Since(start)
+	s.ep.Ledger.LLMTime += took
+	if err != nil {
+		return nil, fmt.Errorf("turn %d: llm: %w", turn, err)
+	}
+	if len(resp.Choices) == 0 {
+		return nil, fmt.Errorf("turn %d: llm returned no choices", turn)
+	}
+	if allIDs && len(resp.PromptIDs) > 0 && !slices.Equal(resp.PromptIDs, ids) {
+		return nil, fmt.Errorf("turn %d: the backend saw other prompt tokens than the episode holds: %s", turn, tokenDiff(ids, resp.PromptIDs))
+	}
+	c := resp.Choices[0]
+	text := c.Text
+	if c.FinishReason == "stop" {
+		text += stopOf(c, req.Stop)
+	}
+	seg := Segment{Source: Policy, Role: "policy", Turn: turn, Text: text, TokenIDs: c.TokenIDs}
+	if len(c.Logprobs) == len(c.TokenIDs) {
+		seg.Logprobs = c.Logprobs
+	}
+	if seg.TokenIDs == nil && s.tok != nil && allIDs {
+		return nil, fmt.Errorf("turn %d: backend returned no token ids; the episode cannot hold an exact token stream", turn)
+	}
+	s.ep.Context = append(s.ep.Context, seg)
+	out := len(c.TokenIDs)
+	if out == 0 {
+		out = resp.Usage.CompletionTokens
+	}
+	s.ep.Ledger.Turns++
+	s.ep.Ledger.CompletionTokens += out
+	s.ep.Ledger.PromptTokens += resp.Usage.PromptTokens
+	return &Turn{Index: turn, Role: "policy", Completion: text, FinishReason: c.FinishReason, PromptTokens: resp.Usage.PromptTokens, OutTokens: out, Duration: took}, nil
+}
+
+// stopOf returns the stop string that ended a choice: the backend's word
+// when it gives one, else the stop whose opening tag is left unclosed.
+func stopOf(c llm.Choice, stops []string) string {
+	if c.StopString != "" {
+		return c.StopString
+	}
+	best, at := "", -1
+	for _, st := range stops {
+		opener := "<" + strings.TrimPrefix(st, "</")
+		if i := strings.LastIndex(c.Text, opener); i > at && !strings.Contains(c.Text[i:], st) {
+			best, at = st, i
+		}
+	}
+	return best
+}
+
+func (s *state) contextIDs() ([]int, bool) {
+	var ids []int
+	for _, seg := range s.ep.Context {
+		if seg.TokenIDs == nil && seg.Text != "" {
+			return nil, false
+		}
+		ids = append(ids, seg.TokenIDs...)
+	}
+	return ids, true
+}
+
+func (s *state) contextText() string {
+	var b strings.Builder
+	for _, seg := range s.ep.Context {
+		b.WriteString(seg.Text)
+	}
+	return b.String()
+}
+
+// tokenDiff shows where two token streams first part.
+func tokenDiff(want, got []int) string {
+	i := 0
+	for i < len(want) && i < len(got) && want[i] == got[i] {
+		i++
+	}
+	lo := max(0, i-3)
+	return fmt.Sprintf("first difference at token %d of %d/%d: episode %v, backend %v", i, len(want), len(got), want[lo:min(len(want), i+4)], got[lo:min(len(got), i+4)])
+}
+
+// search calls the search tool for query and returns the observation text
+// (escaped passages), recording the call on the episode.
+func (s *state) search(ctx context.Context, turn int, query string) (string, error) {
+	p := s.r.Preset
+	tool, ok := s.r.Tools["search"]
+	if !ok {
+		return "", errors.New("preset needs a search tool and the runner has none")
+	}
+	if s.ep.Ledger.ToolCalls >= p.Budget.MaxToolCalls {
+		return "", fmt.Errorf("%w: %d tool calls", errBudget, s.ep.Ledger.ToolCalls)
+	}
+	start := time.Now()
+	obs, err := tool.Call(ctx, Call{Tool: "search", Input: query, K: p.TopK})
+	took := time.Since(start)
+	s.ep.Ledger.ToolTime += took
+	s.ep.Ledger.ToolCalls++
+	s.ep.Ledger.Searches++
+	s.ep.Ledger.FetchedBytes += obs.Bytes
+	s.ep.Ledger.Dollars += obs.Dollars
+	s.ep.Queries = append(s.ep.Queries, query)
+	call := ToolCall{Tool: "search", Input: query, Duration: took}
+	if err != nil {
+		call.Error = err.Error()
+		s.calls = append(s.calls, call)
+		return "", fmt.Errorf("turn %d: %w", turn, err)
+	}
+	shown := obs.Hits[:0:0]
+	for _, h := range obs.Hits {
+		ref := HitRef{ID: h.Passage.ID, Title: h.Passage.Title, Score: h.Score, New: !s.seen[h.Passage.ID]}
+		call.Hits = append(call.Hits, ref)
+		if ref.New {
+			s.seen[ref.ID] = true
+			s.ep.Retrieved = append(s.ep.Retrieved, ref)
+		}
+		if ref.New || !p.DedupHits {
+			shown = append(shown, h)
+		}
+	}
+	first := len(s.shown) + 1
+	s.shown = append(s.shown, shown...)
+	text := obs.Text
+	if text == "" {
+		text = formatDocs(shown, first, s.r.tags().Escape)
+		if len(shown) == 0 {
+			text = "No new documents.\n"
+		}
+	} else {
+		text = s.r.tags().Escape(text)
+	}
+	call.Observation = text
+	s.calls = append(s.calls, call)
+	if s.r.OnEvent != nil {
+		s.r.OnEvent(Event{Episode: s.ep.ID, Call: &call})
+	}
+	return text, nil
+}
+
+// resolveEvidence maps cited document numbers ("1", "Doc 2") to the ids of
+// the passages shown, in the order shown; ids given directly are kept.
+func (s *state) resolveEvidence(cited []string) []string {
+	var out []string
+	for _, c := range cited {
+		c = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(c, "Doc"), "doc"))
+		var n int
+		if _, err := fmt.Sscanf(c, "%d", &n); err == nil && fmt.Sprint(n) == c && n >= 1 && n <= len(s.shown) {
+			out = append(out, s.shown[n-1].Passage.ID)
+			continue
+		}
+		if c != "" {
+			out = append(out, c)
+		}
+	}
+	return out
+}

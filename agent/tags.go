@@ -1,0 +1,179 @@
+package agent
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Tags names the tags of a tag-based protocol (Search-R1, DeepResearcher,
+// ARENA). Empty names are unused. Presets set them; nothing in the runner
+// hard-codes a tag.
+type Tags struct {
+	Think       string `yaml:"think" json:"think"`             // "think"
+	Search      string `yaml:"search" json:"search"`           // "search"
+	Answer      string `yaml:"answer" json:"answer"`           // "answer"
+	Information string `yaml:"information" json:"information"` // "information": wraps observations
+	Evidence    string `yaml:"evidence" json:"evidence"`       // ARENA: cited document numbers, e.g. "relevance"
+	Analysis    string `yaml:"analysis" json:"analysis"`       // ARENA: the reasoning over the evidence
+}
+
+// DefaultTags are Search-R1's.
+func DefaultTags() Tags {
+	return Tags{Think: "think", Search: "search", Answer: "answer", Information: "information"}
+}
+
+func (t Tags) names() []string {
+	var out []string
+	for _, n := range []string{t.Think, t.Search, t.Answer, t.Information, t.Evidence, t.Analysis} {
+		if n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Stops are the stop strings that end a policy turn: the closing tags of
+// the actions.
+func (t Tags) Stops() []string {
+	var out []string
+	if t.Search != "" {
+		out = append(out, closeTag(t.Search))
+	}
+	if t.Answer != "" {
+		out = append(out, closeTag(t.Answer))
+	}
+	return out
+}
+
+func openTag(tag string) string  { return "<" + tag + ">" }
+func closeTag(tag string) string { return "</" + tag + ">" }
+
+// tagParser parses policy turns and escapes observations for one Tags.
+type tagParser struct {
+	tags     Tags
+	maxQuery int
+	anyTag   *regexp.Regexp // any opening or closing protocol tag, loosely spelled
+}
+
+func newTagParser(t Tags, maxQuery int) *tagParser {
+	names := t.names()
+	for i, n := range names {
+		names[i] = regexp.QuoteMeta(n)
+	}
+	re := regexp.MustCompile(`(?i)<\s*/?\s*(` + strings.Join(names, "|") + `)\b[^>]*>?`)
+	return &tagParser{tags: t, maxQuery: maxQuery, anyTag: re}
+}
+
+// Escape makes untrusted text safe to place inside an observation: any
+// spelling of a protocol tag loses its angle bracket, so retrieved text can
+// never close the information block or open an action.
+func (p *tagParser) Escape(s string) string {
+	return p.anyTag.ReplaceAllStringFunc(s, func(m string) string {
+		return "‹" + strings.TrimPrefix(strings.TrimSuffix(m, ">"), "<") + "›"
+	})
+}
+
+// block finds the content of the single <tag>…</tag> in s. found reports
+// whether the opening tag occurs; an error says what is malformed.
+func block(s, tag string) (content string, found bool, err error) {
+	o, c := openTag(tag), closeTag(tag)
+	i := strings.Index(s, o)
+	if i < 0 {
+		if strings.Contains(s, c) {
+			return "", false, fmt.Errorf("%s without %s", c, o)
+		}
+		return "", false, nil
+	}
+	rest := s[i+len(o):]
+	j := strings.Index(rest, c)
+	if j < 0 {
+		return "", true, fmt.Errorf("%s is not closed", o)
+	}
+	if strings.Contains(rest[j+len(c):], o) {
+		return "", true, fmt.Errorf("more than one %s", o)
+	}
+	content = rest[:j]
+	if strings.Contains(content, o) {
+		return "", true, fmt.Errorf("nested %s", o)
+	}
+	return strings.TrimSpace(content), true, nil
+}
+
+// Parse reads one policy turn (the text generated since the last
+// observation, closing tag included).
+func (p *tagParser) Parse(turn string) Action {
+	t := p.tags
+	var a Action
+	if t.Think != "" {
+		if th, ok, err := block(turn, t.Think); ok && err == nil {
+			a.Think = th
+		}
+	}
+	if t.Information != "" && strings.Contains(turn, openTag(t.Information)) {
+		a.Kind, a.Error = "none", fmt.Sprintf("the policy wrote %s itself: only the environment may", openTag(t.Information))
+		return a
+	}
+	q, hasSearch, qerr := block(turn, t.Search)
+	ans, hasAnswer, aerr := "", false, error(nil)
+	if t.Answer != "" {
+		ans, hasAnswer, aerr = block(turn, t.Answer)
+	}
+	switch {
+	case hasSearch && hasAnswer:
+		a.Kind, a.Error = "none", fmt.Sprintf("both %s and %s in one turn", openTag(t.Search), openTag(t.Answer))
+	case hasAnswer:
+		a.Kind = "answer"
+		if aerr != nil {
+			a.Error = aerr.Error()
+		} else if ans == "" {
+			a.Error = "empty answer"
+		}
+		a.Answer = ans
+		p.structured(turn, &a)
+	case hasSearch:
+		a.Kind, a.Query = "search", q
+		switch {
+		case qerr != nil:
+			a.Error = qerr.Error()
+		case q == "":
+			a.Error = "empty query"
+		case len(q) > p.maxQuery:
+			a.Error = fmt.Sprintf("query of %d bytes exceeds %d", len(q), p.maxQuery)
+			a.Query = q[:p.maxQuery]
+		}
+	default:
+		a.Kind = "none"
+		switch {
+		case qerr != nil:
+			a.Error = qerr.Error()
+		case aerr != nil:
+			a.Error = aerr.Error()
+		default:
+			a.Error = fmt.Sprintf("no %s or %s", openTag(t.Search), openTag(t.Answer))
+		}
+	}
+	return a
+}
+
+// structured reads ARENA's evidence and analysis blocks beside an answer.
+func (p *tagParser) structured(turn string, a *Action) {
+	if p.tags.Analysis != "" {
+		if v, ok, err := block(turn, p.tags.Analysis); ok && err == nil {
+			a.Analysis = v
+		}
+	}
+	if p.tags.Evidence == "" {
+		return
+	}
+	v, ok, err := block(turn, p.tags.Evidence)
+	if !ok || err != nil {
+		if a.Error == "" {
+			a.Error = fmt.Sprintf("answer without a well-formed %s block", openTag(p.tags.Evidence))
+		}
+		return
+	}
+	for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '[' || r == ']' || r == ';' }) {
+		a.Evidence = append(a.Evidence, strings.TrimSpace(f))
+	}
+}

@@ -1,0 +1,62 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/sleuth-research/sleuth/search"
+)
+
+// Call is one tool invocation parsed from a policy turn.
+type Call struct {
+	Tool  string
+	Input string // the query, URL, document ids…
+	K     int    // results wanted, where that applies
+}
+
+// Observation is what a tool returns: text for the policy plus what the
+// episode keeps about it.
+type Observation struct {
+	Hits    []search.Hit
+	Text    string // when set, used as is (still escaped); otherwise hits are formatted
+	Bytes   int64  // bytes fetched from outside, for budgets and cost
+	Dollars float64
+}
+
+// Tool is anything a policy can call. Implementations are safe for
+// concurrent use.
+type Tool interface {
+	Name() string
+	Call(ctx context.Context, c Call) (Observation, error)
+}
+
+// SearchTool answers queries from a Retriever.
+type SearchTool struct {
+	R search.Retriever
+}
+
+// Name is "search".
+func (SearchTool) Name() string { return "search" }
+
+// Call retrieves c.K passages for c.Input.
+func (t SearchTool) Call(ctx context.Context, c Call) (Observation, error) {
+	res, err := t.R.Search(ctx, []string{c.Input}, c.K)
+	if err != nil {
+		return Observation{}, fmt.Errorf("search %q: %w", c.Input, err)
+	}
+	if len(res) != 1 {
+		return Observation{}, fmt.Errorf("search %q: retriever returned %d lists for 1 query", c.Input, len(res))
+	}
+	return Observation{Hits: res[0]}, nil
+}
+
+// formatDocs renders hits as Search-R1 does ("Doc 1(Title: …) text"),
+// numbering from first and escaping every passage.
+func formatDocs(hits []search.Hit, first int, esc func(string) string) string {
+	var b strings.Builder
+	for i, h := range hits {
+		fmt.Fprintf(&b, "Doc %d(Title: %s) %s\n", first+i, esc(h.Passage.Title), esc(h.Passage.Text))
+	}
+	return b.String()
+}
