@@ -275,8 +275,9 @@ type wireChoice struct {
 			Logprob float64 `json:"logprob"`
 		} `json:"content"`
 	} `json:"logprobs"`
-	TokenIDs  []int `json:"token_ids"`
-	PromptIDs []int `json:"prompt_token_ids"`
+	TokenIDs   []int           `json:"token_ids"`
+	PromptIDs  []int           `json:"prompt_token_ids"`
+	StopReason json.RawMessage `json:"stop_reason"` // vLLM: the matched stop string, a stop token id, or null
 }
 
 type wireResponse struct {
@@ -425,6 +426,10 @@ func (a *accumulator) merge(w wireResponse) map[int][]Token {
 		}
 		if len(wc.PromptIDs) > 0 {
 			a.resp.PromptIDs = wc.PromptIDs
+		}
+		var stopStr string
+		if len(wc.StopReason) > 0 && json.Unmarshal(wc.StopReason, &stopStr) == nil && stopStr != "" {
+			c.StopString = stopStr
 		}
 		if wc.FinishReason != nil && *wc.FinishReason != "" {
 			c.FinishReason = *wc.FinishReason

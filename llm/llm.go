@@ -40,6 +40,16 @@ type Choice struct {
 	Tokens       []string  `json:"tokens,omitempty"`    // text of each generated token, when known
 	Logprobs     []float64 `json:"logprobs,omitempty"`  // one per token in TokenIDs (or per returned token)
 	FinishReason string    `json:"finish_reason"`       // "stop", "length", or a backend reason
+	// StopString is the stop string that ended the choice (vLLM's
+	// stop_reason), when the backend says; Text ends before it.
+	StopString string `json:"stop_string,omitempty"`
+}
+
+// Tokenizer is an optional capability of a Client whose token ids are
+// known locally: it turns observation text into the ids the policy will
+// see, so episodes carry exact token streams without asking the server.
+type Tokenizer interface {
+	Tokenize(text string) []int
 }
 
 // Usage counts tokens as the backend reports them.

@@ -34,6 +34,7 @@ func newRootCmd() *cobra.Command {
 		newIndexCmd(),
 		newSearchCmd(),
 		newServeCmd(),
+		newAskCmd(),
 		newBenchCmd(),
 		newGenerateCmd(),
 	)

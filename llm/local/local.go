@@ -70,6 +70,15 @@ func (c *Client) Model() *model.Model { return c.m }
 // Tokenizer returns the wrapped tokenizer (nil when there is none).
 func (c *Client) Tokenizer() tokenizer.Tokenizer { return c.tok }
 
+// Tokenize implements llm.Tokenizer: the ids of text with no BOS added.
+// It returns nil when the client has no tokenizer.
+func (c *Client) Tokenize(text string) []int {
+	if c.tok == nil {
+		return nil
+	}
+	return c.tok.Encode(text)
+}
+
 // Encode renders a request's prompt as token ids, the way Generate will.
 func (c *Client) Encode(req llm.Request) ([]int, error) {
 	switch {
@@ -191,6 +200,7 @@ func (c *Client) choice(prompt []int, s model.Sequence, stops []string) llm.Choi
 	}
 	ch.Text = text.String()
 	if s.Stop != "" {
+		ch.StopString = s.Stop
 		if i := strings.Index(ch.Text, s.Stop); i >= 0 {
 			ch.Text = ch.Text[:i]
 		}

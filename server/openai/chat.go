@@ -44,7 +44,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	out := chatResponse{ID: newID("chatcmpl-"), Object: "chat.completion", Created: time.Now().Unix(), Model: s.cfg.Model, Usage: &usage{}}
 	for i, c := range resp.Choices {
 		text := c.Text
-		cc := chatChoice{Index: i, Message: &chatMessage{Role: "assistant", Content: &text}, FinishReason: finish(c.FinishReason)}
+		cc := chatChoice{Index: i, Message: &chatMessage{Role: "assistant", Content: &text}, FinishReason: finish(c.FinishReason), StopReason: stopReason(c)}
 		if body.Logprobs {
 			cc.Logprobs = chatLogprobsOf(c, body.ReturnTokensAsTokenIDs)
 		}

@@ -81,7 +81,7 @@ func checkCompletion(body completionRequest, maxPrompts int) *apiError {
 }
 
 func completionChoiceOf(index int, c llm.Choice, body completionRequest) completionChoice {
-	cc := completionChoice{Index: index, Text: c.Text, FinishReason: finish(c.FinishReason)}
+	cc := completionChoice{Index: index, Text: c.Text, FinishReason: finish(c.FinishReason), StopReason: stopReason(c)}
 	if body.Logprobs != nil {
 		cc.Logprobs = completionLogprobsOf(c, body.ReturnTokensAsTokenIDs, 0)
 	}
@@ -115,6 +115,13 @@ func tokenString(c llm.Choice, i int, asIDs bool) string {
 		return "token_id:" + strconv.Itoa(c.TokenIDs[i])
 	}
 	return ""
+}
+
+func stopReason(c llm.Choice) *string {
+	if c.StopString == "" {
+		return nil
+	}
+	return &c.StopString
 }
 
 func addUsage(u *usage, resp llm.Response) {

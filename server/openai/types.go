@@ -125,6 +125,7 @@ type completionChoice struct {
 	Text         string              `json:"text"`
 	Logprobs     *completionLogprobs `json:"logprobs"`
 	FinishReason *string             `json:"finish_reason"`
+	StopReason   *string             `json:"stop_reason,omitempty"`      // vLLM: the stop string that ended the choice
 	TokenIDs     []int               `json:"token_ids,omitempty"`        // vLLM return_token_ids
 	PromptIDs    []int               `json:"prompt_token_ids,omitempty"` // vLLM return_token_ids
 }
@@ -166,6 +167,7 @@ type chatChoice struct {
 	Delta        *chatMessage  `json:"delta,omitempty"`
 	Logprobs     *chatLogprobs `json:"logprobs"`
 	FinishReason *string       `json:"finish_reason"`
+	StopReason   *string       `json:"stop_reason,omitempty"` // vLLM: the stop string that ended the choice
 	TokenIDs     []int         `json:"token_ids,omitempty"`
 }
 
