@@ -60,7 +60,7 @@ func (s *Source) UnmarshalJSON(b []byte) error {
 // trained on.
 type Segment struct {
 	Source   Source    `json:"source"`
-	Role     string    `json:"role,omitempty"` // the role that generated a policy segment
+	Role     string    `json:"role"` // whose context this is: the role that generated a policy segment, or was shown an env one
 	Turn     int       `json:"turn"`
 	Text     string    `json:"text"`
 	TokenIDs []int     `json:"token_ids,omitempty"`
@@ -86,6 +86,7 @@ type Action struct {
 	Evidence []string `json:"evidence,omitempty"` // passage ids the answer cites (ARENA, MMOA selector)
 	Analysis string   `json:"analysis,omitempty"`
 	Think    string   `json:"think,omitempty"`
+	Calls    []Call   `json:"calls,omitempty"` // the tool calls a search-like turn makes (one per query)
 	Error    string   `json:"error,omitempty"` // why the turn was malformed, when it was
 }
 
@@ -157,13 +158,34 @@ type Episode struct {
 	Started      time.Time `json:"started"`
 }
 
-// PolicyTokens returns the concatenated ids of the context and a mask that
-// is 1 for policy tokens and 0 for environment tokens: exactly what a
-// trainer sees. It fails when any segment lacks ids.
-func (e *Episode) PolicyTokens() (ids []int, mask []float32, err error) {
+// MainRole is the role of single-agent presets' policy.
+const MainRole = "policy"
+
+// Roles lists the roles that have a context in the episode, in order of
+// first appearance. Single-agent presets have one, MainRole; multi-agent
+// presets (MMOA) have one per agent, each with its own token stream.
+func (e *Episode) Roles() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range e.Context {
+		if !seen[s.Role] {
+			seen[s.Role] = true
+			out = append(out, s.Role)
+		}
+	}
+	return out
+}
+
+// Tokens returns the concatenated ids of role's context and a mask that is
+// 1 for tokens the role generated and 0 for environment tokens: exactly
+// what a trainer sees. It fails when a segment lacks ids.
+func (e *Episode) Tokens(role string) (ids []int, mask []float32, err error) {
 	for i, s := range e.Context {
+		if s.Role != role {
+			continue
+		}
 		if s.TokenIDs == nil && s.Text != "" {
-			return nil, nil, fmt.Errorf("episode %s: segment %d (%s, turn %d) has text but no token ids", e.ID, i, s.Source, s.Turn)
+			return nil, nil, fmt.Errorf("episode %s: segment %d (%s, role %s, turn %d) has text but no token ids", e.ID, i, s.Source, s.Role, s.Turn)
 		}
 		w := float32(0)
 		if s.Source == Policy {

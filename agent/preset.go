@@ -2,7 +2,6 @@ package agent
 
 import (
 	"bytes"
-	"embed"
 	"fmt"
 	"os"
 	"path"
@@ -11,6 +10,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/sleuth-research/sleuth/examples"
 )
 
 // Preset is a seed system as configuration: how the policy is prompted and
@@ -32,10 +33,20 @@ type Preset struct {
 	DedupHits bool `yaml:"dedup_hits"`
 	// OnFormatError is "observe" (tell the policy and go on, as Search-R1
 	// does) or "end" (end the episode with status format_error).
-	OnFormatError string   `yaml:"on_format_error"`
-	FormatHint    string   `yaml:"format_hint"` // the observation for a malformed turn
-	Budget        Budget   `yaml:"budget"`
-	Sampling      Sampling `yaml:"sampling"`
+	OnFormatError string `yaml:"on_format_error"`
+	FormatHint    string `yaml:"format_hint"` // the observation for a malformed turn
+	// Observation wraps each turn's tool results; {observation} is
+	// replaced. Default: "\n\n<information>{observation}</information>\n\n".
+	Observation string `yaml:"observation"`
+	// ToolNames maps the names a policy calls to the runner's tools, e.g.
+	// web_search: search. "search" always maps to itself.
+	ToolNames map[string]string `yaml:"tool_names"`
+	// Roles configures the other agents: "refiner" (IM-RAG: condenses each
+	// search's documents before the policy reads them) in tags mode;
+	// "rewriter", "selector" and "generator" (MMOA-RAG) in pipeline mode.
+	Roles    map[string]RoleConfig `yaml:"roles"`
+	Budget   Budget                `yaml:"budget"`
+	Sampling Sampling              `yaml:"sampling"`
 }
 
 // Budget bounds an episode. Zero fields take the defaults noted.
@@ -55,12 +66,9 @@ type Sampling struct {
 	TopK        int     `yaml:"top_k"`
 }
 
-//go:embed presets/*.yaml
-var builtin embed.FS
-
 // Presets lists the built-in preset names.
 func Presets() []string {
-	ents, _ := builtin.ReadDir("presets")
+	ents, _ := examples.Presets.ReadDir(".")
 	var out []string
 	for _, e := range ents {
 		out = append(out, strings.TrimSuffix(e.Name(), ".yaml"))
@@ -78,8 +86,8 @@ func LoadPreset(nameOrPath string) (Preset, error) {
 	if strings.HasSuffix(nameOrPath, ".yaml") || strings.HasSuffix(nameOrPath, ".yml") || strings.Contains(nameOrPath, "/") {
 		data, err = os.ReadFile(nameOrPath)
 	} else {
-		src = path.Join("presets", nameOrPath+".yaml")
-		data, err = builtin.ReadFile(src)
+		src = nameOrPath + ".yaml"
+		data, err = examples.Presets.ReadFile(src)
 		if err != nil {
 			return Preset{}, fmt.Errorf("unknown preset %q (built in: %s)", nameOrPath, strings.Join(Presets(), ", "))
 		}
@@ -109,9 +117,18 @@ func (p Preset) withDefaults(src string) (Preset, error) {
 	switch p.Mode {
 	case "":
 		p.Mode = "tags"
-	case "tags", "rag", "direct":
+	case "tags", "rag", "direct", "pipeline":
 	default:
-		return p, fmt.Errorf("preset %s: mode %q is not tags, rag or direct", src, p.Mode)
+		return p, fmt.Errorf("preset %s: mode %q is not tags, rag, direct or pipeline", src, p.Mode)
+	}
+	for name, rc := range p.Roles {
+		if !strings.Contains(rc.Prompt, "{question}") {
+			return p, fmt.Errorf("preset %s: role %s prompt has no {question}", src, name)
+		}
+		if rc.MaxTokens <= 0 {
+			rc.MaxTokens = 128
+			p.Roles[name] = rc
+		}
 	}
 	if p.Tags == (Tags{}) {
 		p.Tags = DefaultTags()
@@ -122,7 +139,7 @@ func (p Preset) withDefaults(src string) (Preset, error) {
 	if p.Tags.Answer == "" {
 		return p, fmt.Errorf("preset %s: an answer tag is required", src)
 	}
-	if !strings.Contains(p.Prompt, "{question}") {
+	if p.Mode != "pipeline" && !strings.Contains(p.Prompt, "{question}") {
 		return p, fmt.Errorf("preset %s: prompt has no {question}", src)
 	}
 	if p.Mode == "rag" && !strings.Contains(p.Prompt, "{documents}") {
@@ -142,6 +159,12 @@ func (p Preset) withDefaults(src string) (Preset, error) {
 	}
 	if p.TopK <= 0 {
 		p.TopK = 3
+	}
+	if p.Observation == "" {
+		p.Observation = "\n\n" + openTag(p.Tags.Information) + "{observation}" + closeTag(p.Tags.Information) + "\n\n"
+	}
+	if !strings.Contains(p.Observation, "{observation}") {
+		return p, fmt.Errorf("preset %s: observation template has no {observation}", src)
 	}
 	b := &p.Budget
 	b.MaxTurns = defaultInt(b.MaxTurns, 6)

@@ -20,6 +20,9 @@ type Runner struct {
 	Policy llm.Client
 	// Tools by name; "search" is required by tags and rag presets.
 	Tools map[string]Tool
+	// Clients gives a role its own model endpoint (IM-RAG's refiner, MMOA's
+	// agents); roles without one use Policy.
+	Clients map[string]llm.Client
 	// Seed, when set, seeds each episode's sampling with Seed+episode index.
 	Seed *int64
 	// OnEvent, when set, receives each turn and tool call as it happens
@@ -116,7 +119,7 @@ type state struct {
 
 // env appends an environment segment, tokenised locally when possible.
 func (s *state) env(turn int, text string) {
-	seg := Segment{Source: Env, Turn: turn, Text: text}
+	seg := Segment{Source: Env, Role: MainRole, Turn: turn, Text: text}
 	if s.tok != nil {
 		seg.TokenIDs = s.tok.Tokenize(text)
 	}
@@ -125,6 +128,9 @@ func (s *state) env(turn int, text string) {
 
 func (s *state) run(ctx context.Context, q Question) error {
 	p := s.r.Preset
+	if p.Mode == "pipeline" {
+		return s.runPipeline(ctx, q)
+	}
 	prompt := strings.ReplaceAll(p.Prompt, "{question}", q.Text)
 	if p.Mode == "rag" {
 		obs, err := s.search(ctx, 0, q.Text)
@@ -149,6 +155,11 @@ func (s *state) run(ctx context.Context, q Question) error {
 		if a.Kind != "answer" && a.Error == "" && t.FinishReason == "length" {
 			a.Error = "the turn hit its token limit before an action"
 		}
+		for _, c := range a.Calls {
+			if !s.hasTool(c.Tool) && a.Error == "" {
+				a.Error = fmt.Sprintf("unknown tool %q", c.Tool)
+			}
+		}
 		t.Action = a
 		if a.Error != "" {
 			s.ep.FormatErrors++
@@ -167,17 +178,35 @@ func (s *state) run(ctx context.Context, q Question) error {
 			s.finishTurn(t)
 			return nil
 		}
-		// a search
-		obs, err := s.search(ctx, turn, a.Query)
-		if err != nil {
-			s.finishTurn(t)
-			return err
+		var obs strings.Builder
+		for _, c := range a.Calls {
+			text, err := s.call(ctx, turn, c)
+			if err != nil {
+				s.finishTurn(t)
+				return err
+			}
+			obs.WriteString(text)
+			t.Calls = append(t.Calls, s.lastCall())
 		}
-		t.Calls = append(t.Calls, s.lastCall())
 		s.finishTurn(t)
-		info := p.Tags.Information
-		s.env(turn, "\n\n"+openTag(info)+obs+closeTag(info)+"\n\n")
+		text := obs.String()
+		if rf, ok := p.Roles["refiner"]; ok {
+			refined, err := s.roleGenerate(ctx, "refiner", rf, fill(rf.Prompt, "{question}", q.Text, "{queries}", a.Query, "{documents}", text), turn)
+			if err != nil {
+				return err
+			}
+			text = s.r.tags().Escape(strings.TrimSpace(refined)) + "\n"
+		}
+		s.env(turn, strings.ReplaceAll(p.Observation, "{observation}", text))
 	}
+}
+
+func (s *state) hasTool(name string) bool {
+	if mapped, ok := s.r.Preset.ToolNames[name]; ok {
+		name = mapped
+	}
+	_, ok := s.r.Tools[name]
+	return ok
 }
 
 func (s *state) finishTurn(t *Turn) {
@@ -238,7 +267,7 @@ func (s *state) generate(ctx context.Context, turn int) (*Turn, error) {
 	if c.FinishReason == "stop" {
 		text += stopOf(c, req.Stop)
 	}
-	seg := Segment{Source: Policy, Role: "policy", Turn: turn, Text: text, TokenIDs: c.TokenIDs}
+	seg := Segment{Source: Policy, Role: MainRole, Turn: turn, Text: text, TokenIDs: c.TokenIDs}
 	if len(c.Logprobs) == len(c.TokenIDs) {
 		seg.Logprobs = c.Logprobs
 	}
@@ -275,6 +304,9 @@ func stopOf(c llm.Choice, stops []string) string {
 func (s *state) contextIDs() ([]int, bool) {
 	var ids []int
 	for _, seg := range s.ep.Context {
+		if seg.Role != MainRole {
+			continue
+		}
 		if seg.TokenIDs == nil && seg.Text != "" {
 			return nil, false
 		}
@@ -286,7 +318,9 @@ func (s *state) contextIDs() ([]int, bool) {
 func (s *state) contextText() string {
 	var b strings.Builder
 	for _, seg := range s.ep.Context {
-		b.WriteString(seg.Text)
+		if seg.Role == MainRole {
+			b.WriteString(seg.Text)
+		}
 	}
 	return b.String()
 }
@@ -301,27 +335,40 @@ func tokenDiff(want, got []int) string {
 	return fmt.Sprintf("first difference at token %d of %d/%d: episode %v, backend %v", i, len(want), len(got), want[lo:min(len(want), i+4)], got[lo:min(len(got), i+4)])
 }
 
-// search calls the search tool for query and returns the observation text
-// (escaped passages), recording the call on the episode.
+// search runs the search tool on query (rag mode's one retrieval).
 func (s *state) search(ctx context.Context, turn int, query string) (string, error) {
+	return s.call(ctx, turn, Call{Tool: "search", Input: query})
+}
+
+// call runs one tool call and returns the observation text (escaped),
+// recording the call on the episode. Tool names map through the preset's
+// ToolNames ("web_search" → "search").
+func (s *state) call(ctx context.Context, turn int, c Call) (string, error) {
 	p := s.r.Preset
-	tool, ok := s.r.Tools["search"]
-	if !ok {
-		return "", errors.New("preset needs a search tool and the runner has none")
+	name := c.Tool
+	if mapped, ok := p.ToolNames[name]; ok {
+		name = mapped
 	}
+	tool, ok := s.r.Tools[name]
+	if !ok {
+		return "", fmt.Errorf("turn %d: the policy called tool %q, which this runner does not have", turn, c.Tool)
+	}
+	query := c.Input
 	if s.ep.Ledger.ToolCalls >= p.Budget.MaxToolCalls {
 		return "", fmt.Errorf("%w: %d tool calls", errBudget, s.ep.Ledger.ToolCalls)
 	}
 	start := time.Now()
-	obs, err := tool.Call(ctx, Call{Tool: "search", Input: query, K: p.TopK})
+	obs, err := tool.Call(ctx, Call{Tool: name, Input: query, K: p.TopK})
 	took := time.Since(start)
 	s.ep.Ledger.ToolTime += took
 	s.ep.Ledger.ToolCalls++
-	s.ep.Ledger.Searches++
+	if name == "search" {
+		s.ep.Ledger.Searches++
+	}
 	s.ep.Ledger.FetchedBytes += obs.Bytes
 	s.ep.Ledger.Dollars += obs.Dollars
 	s.ep.Queries = append(s.ep.Queries, query)
-	call := ToolCall{Tool: "search", Input: query, Duration: took}
+	call := ToolCall{Tool: name, Input: query, Duration: took}
 	if err != nil {
 		call.Error = err.Error()
 		s.calls = append(s.calls, call)

@@ -152,7 +152,7 @@ func TestSearchR1Episode(t *testing.T) {
 	if !strings.Contains(second, "<information>Doc 1(Title: Varnel Labs) Varnel Labs was founded by Ada Quill.\n") {
 		t.Errorf("second prompt lacks the retrieved passage inside <information>:\n%s", second)
 	}
-	ids, mask, err := ep.PolicyTokens()
+	ids, mask, err := ep.Tokens(MainRole)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +273,7 @@ func TestParseTable(t *testing.T) {
 		in   string
 		want Action
 	}{
-		{"<think>a</think><search> q </search>", Action{Kind: "search", Query: "q", Think: "a"}},
+		{"<think>a</think><search> q </search>", Action{Kind: "search", Query: "q", Think: "a", Calls: []Call{{Tool: "search", Input: "q"}}}},
 		{"<answer> x </answer>", Action{Kind: "answer", Answer: "x"}},
 		{"<search>q", Action{Kind: "search", Error: "<search> is not closed"}},
 		{"<search><search>q</search></search>", Action{Kind: "search", Error: "nested <search>"}},
@@ -308,4 +308,59 @@ func FuzzParse(f *testing.F) {
 		}
 		_ = fmt.Sprint(a)
 	})
+}
+
+func TestPresetsEndToEnd(t *testing.T) {
+	q := "Where was the founder of Varnel Labs born?"
+	for _, tc := range []struct {
+		preset   string
+		turns    []string
+		answer   string
+		evidence []string
+		roles    []string
+		searches int
+	}{
+		{"imrag", []string{"<search> Varnel Labs founder </search>", "Varnel Labs was founded by Ada Quill.", "<search> Ada Quill born </search>", "Ada Quill was born in Tarsk.", "<answer> Tarsk </answer>"},
+			"Tarsk", nil, []string{MainRole, "refiner"}, 2},
+		{"arena", []string{"<relevance>1, 2</relevance><analysis>Ada founded it; she was born in Tarsk.</analysis><answer>Tarsk</answer>"},
+			"Tarsk", []string{"p1", "p2"}, []string{MainRole}, 1},
+		{"mmoa", []string{"Varnel Labs founder\nAda Quill born", "Document1", "Tarsk</answer>"},
+			"Tarsk", []string{"p2"}, []string{"rewriter", "selector", "generator"}, 2},
+		{"deepresearcher", []string{`<think>two facts</think><tool_call>{"name": "web_search", "arguments": {"query": ["Varnel Labs founder", "Ada Quill born"]}}</tool_call>`, "<answer>Tarsk</answer>"},
+			"Tarsk", nil, []string{MainRole}, 2},
+	} {
+		t.Run(tc.preset, func(t *testing.T) {
+			pol := newScript()
+			pol.turns[q] = tc.turns
+			ep := runner(t, tc.preset, pol).Run(context.Background(), Question{ID: "q", Text: q}, 0)
+			if ep.Status != Answered || ep.Answer != tc.answer {
+				t.Fatalf("status %s (%s), answer %q", ep.Status, ep.Reason, ep.Answer)
+			}
+			if d := cmp.Diff(tc.evidence, ep.Evidence); d != "" {
+				t.Errorf("evidence (-want +got):\n%s", d)
+			}
+			if d := cmp.Diff(tc.roles, ep.Roles()); d != "" {
+				t.Errorf("roles (-want +got):\n%s", d)
+			}
+			if ep.Ledger.Searches != tc.searches {
+				t.Errorf("searches %d, want %d", ep.Ledger.Searches, tc.searches)
+			}
+			for _, role := range ep.Roles() {
+				if _, _, err := ep.Tokens(role); err != nil {
+					t.Errorf("role %s: %v", role, err)
+				}
+			}
+		})
+	}
+}
+
+func TestRefinedObservationReachesPolicy(t *testing.T) {
+	pol := newScript()
+	q := "Who founded Varnel Labs?"
+	pol.turns[q] = []string{"<search> Varnel Labs </search>", "REFINED: Ada Quill founded it.", "<answer>Ada Quill</answer>"}
+	runner(t, "imrag", pol).Run(context.Background(), Question{ID: "q", Text: q}, 0)
+	last := pol.prompts[q][2]
+	if !strings.Contains(last, "<information>REFINED: Ada Quill founded it.\n</information>") || strings.Contains(last, "Doc 1(Title") {
+		t.Errorf("policy saw %q", last)
+	}
 }

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -16,6 +17,10 @@ type Tags struct {
 	Information string `yaml:"information" json:"information"` // "information": wraps observations
 	Evidence    string `yaml:"evidence" json:"evidence"`       // ARENA: cited document numbers, e.g. "relevance"
 	Analysis    string `yaml:"analysis" json:"analysis"`       // ARENA: the reasoning over the evidence
+	// ToolCall, when set, switches actions to JSON tool calls inside this
+	// tag, as chat models write them: <tool_call>{"name": "web_search",
+	// "arguments": {"query": ["…"]}}</tool_call> (DeepResearcher, Qwen).
+	ToolCall string `yaml:"tool_call" json:"tool_call"`
 }
 
 // DefaultTags are Search-R1's.
@@ -25,7 +30,7 @@ func DefaultTags() Tags {
 
 func (t Tags) names() []string {
 	var out []string
-	for _, n := range []string{t.Think, t.Search, t.Answer, t.Information, t.Evidence, t.Analysis} {
+	for _, n := range []string{t.Think, t.Search, t.Answer, t.Information, t.Evidence, t.Analysis, t.ToolCall, "tool_response"} {
 		if n != "" {
 			out = append(out, n)
 		}
@@ -37,6 +42,9 @@ func (t Tags) names() []string {
 // the actions.
 func (t Tags) Stops() []string {
 	var out []string
+	if t.ToolCall != "" {
+		out = append(out, closeTag(t.ToolCall))
+	}
 	if t.Search != "" {
 		out = append(out, closeTag(t.Search))
 	}
@@ -66,12 +74,17 @@ func newTagParser(t Tags, maxQuery int) *tagParser {
 }
 
 // Escape makes untrusted text safe to place inside an observation: any
-// spelling of a protocol tag loses its angle bracket, so retrieved text can
-// never close the information block or open an action.
+// spelling of a protocol tag loses its angle brackets, and so does any
+// chat-template special token ("<|im_end|>"), so retrieved text can never
+// close the information block, open an action or fake a chat turn.
 func (p *tagParser) Escape(s string) string {
-	return p.anyTag.ReplaceAllStringFunc(s, func(m string) string {
+	s = p.anyTag.ReplaceAllStringFunc(s, func(m string) string {
 		return "‹" + strings.TrimPrefix(strings.TrimSuffix(m, ">"), "<") + "›"
 	})
+	if strings.Contains(s, "<|") || strings.Contains(s, "|>") {
+		s = strings.NewReplacer("<|", "‹|", "|>", "|›").Replace(s)
+	}
+	return s
 }
 
 // block finds the content of the single <tag>…</tag> in s. found reports
@@ -114,6 +127,9 @@ func (p *tagParser) Parse(turn string) Action {
 		a.Kind, a.Error = "none", fmt.Sprintf("the policy wrote %s itself: only the environment may", openTag(t.Information))
 		return a
 	}
+	if t.ToolCall != "" && strings.Contains(turn, openTag(t.ToolCall)) {
+		return p.parseToolCalls(turn, a)
+	}
 	q, hasSearch, qerr := block(turn, t.Search)
 	ans, hasAnswer, aerr := "", false, error(nil)
 	if t.Answer != "" {
@@ -141,6 +157,8 @@ func (p *tagParser) Parse(turn string) Action {
 		case len(q) > p.maxQuery:
 			a.Error = fmt.Sprintf("query of %d bytes exceeds %d", len(q), p.maxQuery)
 			a.Query = q[:p.maxQuery]
+		default:
+			a.Calls = []Call{{Tool: "search", Input: q}}
 		}
 	default:
 		a.Kind = "none"
@@ -176,4 +194,99 @@ func (p *tagParser) structured(turn string, a *Action) {
 	for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '[' || r == ']' || r == ';' }) {
 		a.Evidence = append(a.Evidence, strings.TrimSpace(f))
 	}
+}
+
+// toolCallJSON is one JSON tool call: {"name": …, "arguments": {…}}.
+type toolCallJSON struct {
+	Name      string         `json:"name"`
+	Arguments map[string]any `json:"arguments"`
+}
+
+// parseToolCalls reads every <tool_call> block of a turn. A search call's
+// query may be a string or a list of strings (DeepResearcher's web_search);
+// each query becomes one call.
+func (p *tagParser) parseToolCalls(turn string, a Action) Action {
+	o, c := openTag(p.tags.ToolCall), closeTag(p.tags.ToolCall)
+	a.Kind = "search"
+	rest := turn
+	for {
+		i := strings.Index(rest, o)
+		if i < 0 {
+			break
+		}
+		rest = rest[i+len(o):]
+		j := strings.Index(rest, c)
+		if j < 0 {
+			a.Kind, a.Error = "none", o+" is not closed"
+			return a
+		}
+		body := strings.TrimSpace(rest[:j])
+		rest = rest[j+len(c):]
+		var tc toolCallJSON
+		dec := json.NewDecoder(strings.NewReader(body))
+		if err := dec.Decode(&tc); err != nil || dec.More() {
+			a.Kind, a.Error = "none", fmt.Sprintf("tool call is not one JSON object: %.80q", body)
+			return a
+		}
+		if tc.Name == "" {
+			a.Kind, a.Error = "none", "tool call without a name"
+			return a
+		}
+		inputs, err := toolInputs(tc)
+		if err != nil {
+			a.Kind, a.Error = "none", err.Error()
+			return a
+		}
+		for _, in := range inputs {
+			if len(in) > p.maxQuery {
+				a.Kind, a.Error = "none", fmt.Sprintf("%s input of %d bytes exceeds %d", tc.Name, len(in), p.maxQuery)
+				return a
+			}
+			a.Calls = append(a.Calls, Call{Tool: tc.Name, Input: in})
+		}
+	}
+	if len(a.Calls) == 0 {
+		a.Kind, a.Error = "none", "tool call with no input"
+		return a
+	}
+	a.Query = a.Calls[0].Input
+	return a
+}
+
+// toolInputs pulls the inputs out of a call's arguments: the first of
+// query, queries, url, url_list, urls that is present, as a string or a
+// list of strings.
+func toolInputs(tc toolCallJSON) ([]string, error) {
+	for _, key := range []string{"query", "queries", "url", "url_list", "urls"} {
+		v, ok := tc.Arguments[key]
+		if !ok {
+			continue
+		}
+		var out []string
+		switch x := v.(type) {
+		case string:
+			out = []string{x}
+		case []any:
+			for _, e := range x {
+				s, ok := e.(string)
+				if !ok {
+					return nil, fmt.Errorf("%s: %s must hold strings", tc.Name, key)
+				}
+				out = append(out, s)
+			}
+		default:
+			return nil, fmt.Errorf("%s: %s must be a string or a list of strings", tc.Name, key)
+		}
+		var kept []string
+		for _, s := range out {
+			if s = strings.TrimSpace(s); s != "" {
+				kept = append(kept, s)
+			}
+		}
+		if len(kept) == 0 {
+			return nil, fmt.Errorf("%s: empty %s", tc.Name, key)
+		}
+		return kept, nil
+	}
+	return nil, fmt.Errorf("%s: arguments need a query or url", tc.Name)
 }

@@ -10,9 +10,9 @@ import (
 
 // Call is one tool invocation parsed from a policy turn.
 type Call struct {
-	Tool  string
-	Input string // the query, URL, document ids…
-	K     int    // results wanted, where that applies
+	Tool  string `json:"tool"`
+	Input string `json:"input"`       // the query, URL, document ids…
+	K     int    `json:"k,omitempty"` // results wanted, where that applies
 }
 
 // Observation is what a tool returns: text for the policy plus what the
@@ -60,3 +60,5 @@ func formatDocs(hits []search.Hit, first int, esc func(string) string) string {
 	}
 	return b.String()
 }
+
+type searchHit = search.Hit

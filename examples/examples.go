@@ -1,0 +1,12 @@
+// Package examples holds sleuth's preset files, one per seed system, as
+// data: users copy a file from here to start their own, and the agent
+// package embeds the same files as its built-in presets, so the examples can
+// never drift from what `--preset NAME` runs.
+package examples
+
+import "embed"
+
+// Presets holds every *.yaml preset in this directory.
+//
+//go:embed *.yaml
+var Presets embed.FS
