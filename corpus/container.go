@@ -3,11 +3,9 @@ package corpus
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 )
 
 // rawRecord is one undecoded JSON record and where it starts.
@@ -83,104 +81,165 @@ func (c *lineContainer) readLine() ([]byte, int, error) {
 	}
 }
 
-// arrayContainer streams the elements of one top-level JSON array with
-// json.Decoder, so a large file is never held in memory. Syntax errors are
-// fatal: the decoder cannot resynchronise after them.
+// arrayContainer streams the elements of one top-level JSON array. It
+// finds where each element ends by tracking strings and bracket depth
+// (several times faster than json.Decoder, which validates as it goes) and
+// leaves validation to the record decoders, so a malformed element is a
+// bad record that SkipBad can skip. Broken structure between elements, or a
+// file that ends inside the array, is fatal.
 type arrayContainer struct {
-	dec     *json.Decoder
-	lines   *lineTracker
-	row     int
-	started bool
-	done    bool
-	raw     json.RawMessage
+	br        *bufio.Reader
+	line      int // line of the next byte
+	row       int
+	max       int
+	started   bool
+	needComma bool
+	done      bool
+	buf       []byte
 }
 
-func newArrayContainer(br *bufio.Reader, firstLine int) *arrayContainer {
-	lt := &lineTracker{r: br, line: firstLine}
-	return &arrayContainer{dec: json.NewDecoder(lt), lines: lt}
+func newArrayContainer(br *bufio.Reader, firstLine, max int) *arrayContainer {
+	return &arrayContainer{br: br, line: firstLine, max: max}
 }
 
 func (c *arrayContainer) next() (rawRecord, error) {
-	at := loc{line: c.lines.lineAt(c.dec.InputOffset()), row: c.row}
 	if c.done {
-		return rawRecord{at: at}, io.EOF
+		return rawRecord{at: c.here()}, io.EOF
 	}
 	if !c.started {
 		c.started = true
-		if tok, err := c.dec.Token(); err != nil || tok != json.Delim('[') {
-			return c.syntax(at, err, "want a JSON array")
+		if b, err := c.peek(); err != nil || b != '[' {
+			return c.fatal("want a JSON array")
+		}
+		c.br.Discard(1)
+	}
+	b, err := c.peek()
+	if err != nil {
+		return c.fatal("")
+	}
+	if b == ']' {
+		c.br.Discard(1)
+		c.done = true
+		if _, err := c.peek(); err != io.EOF {
+			return c.fatal("data after the closing ']'")
+		}
+		return rawRecord{at: c.here()}, io.EOF
+	}
+	if c.needComma {
+		if b != ',' {
+			return c.fatal("want ',' or ']' after array element")
+		}
+		c.br.Discard(1)
+		if b, err = c.peek(); err != nil || b == ']' {
+			return c.fatal("want a value after ','")
 		}
 	}
-	if !c.dec.More() {
-		return c.finish(at)
+	c.needComma = true
+	at := c.here()
+	tooLong, err := c.value(b)
+	if err != nil {
+		return c.fatal("")
 	}
-	c.raw = c.raw[:0]
-	if err := c.dec.Decode(&c.raw); err != nil {
-		return c.syntax(at, err, "bad JSON")
-	}
-	end := c.dec.InputOffset()
-	at.line = c.lines.lineAt(end - int64(len(c.raw)))
 	c.row++
-	return rawRecord{data: c.raw, at: at}, nil
+	if tooLong {
+		return rawRecord{at: at}, fmt.Errorf("array element longer than %d bytes", c.max)
+	}
+	return rawRecord{data: c.buf, at: at}, nil
 }
 
-// finish checks for the closing bracket and that nothing follows it.
-func (c *arrayContainer) finish(at loc) (rawRecord, error) {
+func (c *arrayContainer) here() loc { return loc{line: c.line, row: c.row} }
+
+// fatal ends the file; an empty what means it ended inside the array.
+func (c *arrayContainer) fatal(what string) (rawRecord, error) {
 	c.done = true
-	tok, err := c.dec.Token()
-	if err != nil || tok != json.Delim(']') {
-		return c.syntax(at, err, "want ',' or ']' after array element")
+	if what == "" {
+		what = "truncated file: unexpected end inside the JSON array"
 	}
-	if _, err := c.dec.Token(); err != io.EOF {
-		return c.syntax(at, err, "data after the closing ']'")
-	}
-	return rawRecord{at: at}, io.EOF
+	return rawRecord{at: c.here()}, fatalError{errors.New(what)}
 }
 
-// syntax reports a fatal error at the line where the decoder found it.
-func (c *arrayContainer) syntax(at loc, err error, what string) (rawRecord, error) {
-	c.done = true
-	var se *json.SyntaxError
-	switch {
-	case err == nil:
-		err = errors.New(what)
-	case err == io.EOF || err == io.ErrUnexpectedEOF:
-		at.line = c.lines.lineAt(math.MaxInt64)
-		err = errors.New("truncated file: unexpected end inside the JSON array")
-	case errors.As(err, &se):
-		at.line = c.lines.lineAt(se.Offset)
-		err = fmt.Errorf("bad JSON: %v", se)
-	default:
-		err = fmt.Errorf("read: %w", err)
+// peek skips whitespace, counting lines, and returns the next byte unread.
+func (c *arrayContainer) peek() (byte, error) {
+	for {
+		b, err := c.br.ReadByte()
+		if err != nil {
+			return 0, err
+		}
+		switch b {
+		case '\n':
+			c.line++
+		case ' ', '\t', '\r':
+		default:
+			c.br.UnreadByte()
+			return b, nil
+		}
 	}
-	return rawRecord{at: at}, fatalError{err}
 }
 
-// lineTracker maps byte offsets of the stream it passes through to line
-// numbers. It keeps only the bytes the decoder has read ahead; lineAt must
-// be asked about non-decreasing offsets (smaller ones answer approximately).
-type lineTracker struct {
-	r      io.Reader
-	window []byte // bytes [base, base+len(window)) of the stream
-	base   int64
-	line   int // line number at offset base
-}
-
-func (t *lineTracker) Read(p []byte) (int, error) {
-	n, err := t.r.Read(p)
-	t.window = append(t.window, p[:n]...)
-	return n, err
-}
-
-func (t *lineTracker) lineAt(off int64) int {
-	if off <= t.base {
-		return t.line
+// value reads one JSON value starting with first into c.buf (unless it is
+// longer than c.max); it returns io.ErrUnexpectedEOF if the file ends
+// inside a string, object or array.
+func (c *arrayContainer) value(first byte) (tooLong bool, err error) {
+	c.buf = c.buf[:0]
+	scalar := first != '{' && first != '[' && first != '"'
+	depth, inStr, esc := 0, false, false
+	for {
+		chunk, err := c.br.Peek(max(c.br.Buffered(), 1))
+		if len(chunk) == 0 {
+			if scalar && err == io.EOF {
+				return tooLong, nil
+			}
+			return tooLong, io.ErrUnexpectedEOF
+		}
+		end := -1
+		for i, b := range chunk {
+			switch {
+			case inStr:
+				if esc {
+					esc = false
+				} else if b == '\\' {
+					esc = true
+				} else if b == '"' {
+					inStr = false
+					if depth == 0 {
+						end = i + 1
+					}
+				}
+			case scalar:
+				switch b {
+				case ',', ']', '}', ' ', '\t', '\r', '\n':
+					end = i
+				}
+			case b == '"':
+				inStr = true
+			case b == '{' || b == '[':
+				depth++
+			case b == '}' || b == ']':
+				depth--
+				if depth == 0 {
+					end = i + 1
+				}
+			}
+			if end >= 0 {
+				break
+			}
+		}
+		take := chunk
+		if end >= 0 {
+			take = chunk[:end]
+		}
+		c.line += bytes.Count(take, []byte("\n"))
+		if !tooLong && len(c.buf)+len(take) > c.max {
+			tooLong, c.buf = true, c.buf[:0]
+		}
+		if !tooLong {
+			c.buf = append(c.buf, take...)
+		}
+		c.br.Discard(len(take))
+		if end >= 0 {
+			return tooLong, nil
+		}
 	}
-	k := int(min(off-t.base, int64(len(t.window))))
-	t.line += bytes.Count(t.window[:k], []byte("\n"))
-	t.base += int64(k)
-	t.window = append(t.window[:0], t.window[k:]...)
-	return t.line
 }
 
 // jsonSource decodes the records of a container into passages.

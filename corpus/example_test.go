@@ -3,6 +3,7 @@ package corpus_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -18,7 +19,7 @@ func ExampleReadAll() {
 {"id": "2", "contents": "\"Roche\"\nRoche is a company."}
 `), 0o644)
 
-	n, skipped, err := corpus.ReadAll(context.Background(), []string{path}, corpus.Options{SkipBad: true},
+	n, skipped, err := corpus.ReadAll(context.Background(), []string{path}, corpus.Options{SkipBad: true, Logger: slog.New(slog.DiscardHandler)},
 		func(p corpus.Passage) error {
 			fmt.Printf("%s %q: %s\n", p.ID, p.Title, p.Text)
 			return nil

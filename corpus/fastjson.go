@@ -6,8 +6,9 @@ import (
 )
 
 // fastPassageRecord decodes the common flat passage record ({"id": ...,
-// "contents": "..."} and the like) without reflection, about twice as fast
-// as encoding/json, which matters for corpora of tens of millions of lines.
+// "contents": "..."} and the like) without reflection, about 4x faster
+// than encoding/json (BenchmarkDecodePassage), which matters for corpora of
+// tens of millions of lines.
 // It answers ok=false for anything unusual (escaped keys, nested values,
 // null, surrogate escapes, invalid UTF-8 or JSON), and the caller falls back
 // to encoding/json; whenever ok is true the result equals encoding/json's

@@ -28,7 +28,7 @@ const (
 	FormatJSONL            Format = "jsonl"             // JSONL {"id","title","text"}
 	FormatJSONArray        Format = "json-array"        // [{"id"?,"title","text"}, ...]
 	FormatParquet          Format = "parquet"           // columns id/title/text or id/contents
-	FormatHotpotQA         Format = "hotpotqa"          // IRCoT JSONL: contexts[].{title,paragraph_text}
+	FormatHotpotQA         Format = "hotpotqa"          // IRCoT JSONL (HotpotQA, 2Wiki, MuSiQue): contexts[].{title,paragraph_text}
 	FormatHotpotQAOriginal Format = "hotpotqa-original" // HotpotQA JSON array: context [[title,[sentences]]]
 )
 
@@ -61,7 +61,8 @@ var ErrQuestionFile = errors.New("question file without passages")
 // does not recognise the first record.
 var ErrUnknownFormat = errors.New("unknown corpus format")
 
-// DefaultMaxRecordBytes bounds one JSONL line when Options.MaxRecordBytes is 0.
+// DefaultMaxRecordBytes bounds one record (a JSONL line or an array
+// element) when Options.MaxRecordBytes is 0.
 const DefaultMaxRecordBytes = 128 << 20
 
 // Options configure a Reader. The zero value auto-detects the format and
@@ -71,9 +72,11 @@ type Options struct {
 	Format Format
 	// SkipBad counts, logs (a few times) and skips malformed records instead
 	// of returning them as errors. Errors that leave the rest of the file
-	// unreadable (I/O errors, broken JSON inside an array) still stop it.
+	// unreadable (I/O errors, broken gzip, a missing ',' between array
+	// elements, a file ending inside an array) still stop it.
 	SkipBad bool
-	// MaxRecordBytes bounds one JSONL line; 0 means DefaultMaxRecordBytes.
+	// MaxRecordBytes bounds one record (a JSONL line or an array element);
+	// longer ones are bad records. 0 means DefaultMaxRecordBytes.
 	MaxRecordBytes int
 	// Logger receives skipped-record warnings; nil means slog.Default().
 	Logger *slog.Logger
@@ -136,8 +139,7 @@ type Reader struct {
 	closers []io.Closer
 
 	dedupe  bool // content-addressed ids: drop repeats silently
-	seed    maphash.Seed
-	seen    map[uint64]struct{} // hashes of ids seen; 64-bit, so ~1e-5 false-duplicate odds at 21M ids
+	ids     *idSet
 	pending []Passage
 	skipped int
 	err     error // sticky: io.EOF or a fatal error
@@ -200,8 +202,24 @@ func newReader(path string, opt Options) *Reader {
 	if opt.MaxRecordBytes <= 0 {
 		opt.MaxRecordBytes = DefaultMaxRecordBytes
 	}
-	return &Reader{path: path, opt: opt, log: log, seed: maphash.MakeSeed(), seen: map[uint64]struct{}{}}
+	return &Reader{path: path, opt: opt, log: log, ids: newIDSet()}
 }
+
+// idSet remembers the ids read so far by their 64-bit hashes, which keeps
+// it at about 20 bytes an id; the odds of a false duplicate are about 1e-5
+// for 21M ids.
+type idSet struct {
+	seed maphash.Seed
+	m    map[uint64]struct{}
+}
+
+func newIDSet() *idSet { return &idSet{seed: maphash.MakeSeed(), m: map[uint64]struct{}{}} }
+
+func (s *idSet) hash(id string) uint64 { return maphash.String(s.seed, id) }
+
+func (s *idSet) has(h uint64) bool { _, ok := s.m[h]; return ok }
+
+func (s *idSet) add(h uint64) { s.m[h] = struct{}{} }
 
 // NewReader reads a JSON or JSONL corpus (optionally gzip-compressed) from
 // in, naming it name in errors. Parquet needs random access: use Open. The
@@ -251,7 +269,7 @@ func (r *Reader) detect(br *bufio.Reader) error {
 	}
 	var c container
 	if first == '[' {
-		c = newArrayContainer(br, 1+newlines)
+		c = newArrayContainer(br, 1+newlines, r.opt.MaxRecordBytes)
 	} else {
 		c = newLineContainer(br, 1+newlines, r.opt.MaxRecordBytes)
 	}
@@ -357,15 +375,14 @@ func (r *Reader) Next() (Passage, error) {
 	}
 }
 
-// checkIDs rejects a record whose id was seen before in this file, or for
+// checkIDs rejects a record whose id was seen before, or for
 // content-addressed formats drops passages already read.
 func (r *Reader) checkIDs(ps []Passage) ([]Passage, error) {
 	if r.dedupe {
 		out := ps[:0]
 		for _, p := range ps {
-			h := maphash.String(r.seed, p.ID)
-			if _, dup := r.seen[h]; !dup {
-				r.seen[h] = struct{}{}
+			if h := r.ids.hash(p.ID); !r.ids.has(h) {
+				r.ids.add(h)
 				out = append(out, p)
 			}
 		}
@@ -373,13 +390,13 @@ func (r *Reader) checkIDs(ps []Passage) ([]Passage, error) {
 	}
 	hs := make([]uint64, len(ps))
 	for i, p := range ps {
-		hs[i] = maphash.String(r.seed, p.ID)
-		if _, dup := r.seen[hs[i]]; dup {
+		hs[i] = r.ids.hash(p.ID)
+		if r.ids.has(hs[i]) {
 			return nil, fmt.Errorf("duplicate id %q", p.ID)
 		}
 	}
 	for _, h := range hs {
-		r.seen[h] = struct{}{}
+		r.ids.add(h)
 	}
 	return ps, nil
 }
@@ -412,8 +429,10 @@ func (r *Reader) Close() error {
 // ReadAll streams every passage of every file in paths to fn, in order. It
 // stops at the first error: a bad record (without SkipBad), a cancelled
 // ctx, or an error from fn (returned as is). It returns the passages
-// delivered and the records skipped. Ids are checked within each file only.
+// delivered and the records skipped. Ids must be unique across all the
+// files, and HotpotQA paragraphs are deduplicated across them.
 func ReadAll(ctx context.Context, paths []string, opt Options, fn func(Passage) error) (n, skipped int, err error) {
+	ids := newIDSet() // shared: ids are unique, and HotpotQA paragraphs deduplicated, across files
 	for _, path := range paths {
 		if err := ctx.Err(); err != nil {
 			return n, skipped, err
@@ -422,6 +441,7 @@ func ReadAll(ctx context.Context, paths []string, opt Options, fn func(Passage) 
 		if err != nil {
 			return n, skipped, err
 		}
+		r.ids = ids
 		k, err := readEach(ctx, r, fn)
 		n += k
 		skipped += r.Skipped()

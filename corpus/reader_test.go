@@ -15,7 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+var quiet = slog.New(slog.DiscardHandler)
 
 func writeFile(t testing.TB, name string, data []byte) string {
 	t.Helper()
@@ -90,9 +90,9 @@ func TestReadFormats(t *testing.T) {
 		{
 			name:   "json array with ids and contents",
 			file:   "a.json",
-			data:   `[{"id": "x", "contents": "\"X\"\nex"}, {"id": 2, "title": "Y", "text": "why"}]`,
+			data:   `[{"id": "x", "contents": "\"X\"\nex"}, {"id": 5, "title": "Y", "text": "why"}, {"id": null, "text": "null id"}]`,
 			format: FormatJSONArray,
-			want:   []Passage{{ID: "x", Title: "X", Text: "ex"}, {ID: "2", Title: "Y", Text: "why"}},
+			want:   []Passage{{ID: "x", Title: "X", Text: "ex"}, {ID: "5", Title: "Y", Text: "why"}, {ID: "2", Text: "null id"}},
 		},
 		{
 			name: "hotpotqa ircot dedupes",
@@ -215,10 +215,18 @@ func TestRecordErrors(t *testing.T) {
 			skipN:   1, skipped: 1},
 		{name: "array element missing text", file: "a.json", data: "[\n {\"title\": \"A\", \"text\": \"a\"},\n {\"title\": \"B\"},\n {\"title\": \"C\", \"text\": \"c\"}\n]",
 			wantErr: `a.json:3: row 1: missing field "text"`, wantN: 1, skipN: 2, skipped: 1},
+		{name: "array element bad json", file: "a.json", data: "[{\"text\": \"a\"},\n {\"text\": },\n {\"text\": \"c\"}]",
+			wantErr: `a.json:2: row 1: bad JSON: invalid character '}' looking for beginning of value (at byte 10)`, wantN: 1, skipN: 2, skipped: 1},
+		{name: "array element too long", file: "a.json", data: `[{"text": "a"}, {"text": "` + strings.Repeat("b", 100) + `"}, {"text": "c"}]`,
+			opt: Options{MaxRecordBytes: 64}, wantErr: `a.json:1: row 1: array element longer than 64 bytes`, wantN: 1, skipN: 2, skipped: 1},
+		{name: "array of scalars", file: "a.json", data: `[{"text": "a"}, 1, tru, "x", {"text": "e"}]`,
+			wantErr: `a.json:1: row 1: record is a JSON number, want an object`, wantN: 1, skipN: 2, skipped: 3},
+		{name: "array trailing comma", file: "a.json", data: "[{\"text\": \"a\"},\n]",
+			wantErr: `a.json:2: row 1: want a value after ','`, wantN: 1, skipN: 1, fatal: true},
 		{name: "array truncated", file: "a.json", data: "[\n {\"title\": \"A\", \"text\": \"a\"},\n {\"title\": \"B\", \"te",
 			wantErr: `a.json:3: row 1: truncated file: unexpected end inside the JSON array`, wantN: 1, skipN: 1, fatal: true},
 		{name: "array bad syntax", file: "a.json", data: "[\n {\"title\": \"A\", \"text\": \"a\"}\n {\"title\": \"B\", \"text\": \"b\"}]",
-			wantErr: `a.json:3: row 1: bad JSON: expected comma after array element`, wantN: 1, skipN: 1, fatal: true},
+			wantErr: `a.json:3: row 1: want ',' or ']' after array element`, wantN: 1, skipN: 1, fatal: true},
 		{name: "data after array", file: "a.json", data: `[{"text": "a"}] [`,
 			wantErr: `a.json:1: row 1: data after the closing ']'`, wantN: 1, skipN: 1, fatal: true},
 		{name: "hotpot context without text", file: "h.jsonl", data: `{"contexts": [{"title": "A", "paragraph_text": "a"}]}` + "\n" + `{"contexts": [{"title": "B"}]}`,
@@ -444,5 +452,21 @@ func TestFatalErrorsStopSkipBad(t *testing.T) {
 				t.Errorf("err = %v, want one containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestReadAllIDsAcrossFiles(t *testing.T) {
+	t.Parallel()
+	a := writeFile(t, "a.jsonl", []byte(`{"id": "1", "text": "one"}`))
+	b := writeFile(t, "b.jsonl", []byte(`{"id": "2", "text": "two"}`+"\n"+`{"id": "1", "text": "uno"}`))
+	_, _, err := ReadAll(context.Background(), []string{a, b}, Options{}, func(Passage) error { return nil })
+	if err == nil || !strings.HasSuffix(err.Error(), `b.jsonl:2: duplicate id "1"`) {
+		t.Errorf("err = %v, want a duplicate id in b.jsonl:2", err)
+	}
+	q1 := writeFile(t, "dev.jsonl", []byte(`{"question_id": "1", "contexts": [{"title": "A", "paragraph_text": "a"}]}`))
+	q2 := writeFile(t, "train.jsonl", []byte(`{"question_id": "2", "contexts": [{"title": "A", "paragraph_text": "a"}, {"title": "B", "paragraph_text": "b"}]}`))
+	n, _, err := ReadAll(context.Background(), []string{q1, q2}, Options{}, func(Passage) error { return nil })
+	if err != nil || n != 2 {
+		t.Errorf("ReadAll over two HotpotQA files = %d, %v; want 2 unique paragraphs", n, err)
 	}
 }

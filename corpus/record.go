@@ -100,8 +100,9 @@ func decodePassage(data []byte, wantContents, defaultID bool, row int) (Passage,
 		return Passage{}, err
 	}
 	if id == "" {
-		if !defaultID || rec.ID != nil {
-			return Passage{}, missingOrEmpty("id", rec.ID == nil || string(rec.ID) == "null")
+		missing := rec.ID == nil || string(rec.ID) == "null"
+		if !defaultID || !missing {
+			return Passage{}, missingOrEmpty("id", missing)
 		}
 		id = strconv.Itoa(row)
 	}

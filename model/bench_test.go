@@ -1,8 +1,8 @@
 package model
 
 import (
-	"fmt"
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -67,4 +67,31 @@ func BenchmarkTrainStep(b *testing.B) {
 		tr.Update()
 	}
 	b.ReportMetric(float64(b.N*B*T)/b.Elapsed().Seconds(), "tokens/s")
+}
+
+// go test -run=^$ -bench=GenerateD512 ./model
+func BenchmarkGenerateD512(b *testing.B) {
+	m, err := NewRandom(Config{Arch: "llama", Dim: 512, HiddenDim: 1376, Layers: 8, Heads: 8, KVHeads: 8,
+		Vocab: 512, SeqLen: 256, RopeTheta: 10000, NormEps: 1e-5, TiedEmbeddings: true}, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	k := kernels.New(0)
+	defer k.Close()
+	m.SetMatmuls(k)
+	for _, n := range []int{1, 16} {
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			tokens := 0
+			for b.Loop() {
+				seqs, err := m.Generate(context.Background(), [][]int{{1}}, GenerateOptions{MaxTokens: 64, N: n, Temperature: 1, Seed: 1})
+				if err != nil {
+					b.Fatal(err)
+				}
+				for _, s := range seqs {
+					tokens += len(s.Tokens)
+				}
+			}
+			b.ReportMetric(float64(tokens)/b.Elapsed().Seconds(), "tokens/s")
+		})
+	}
 }

@@ -2,11 +2,13 @@ package model
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -186,4 +188,82 @@ func TestResumeBitwise(t *testing.T) {
 	if resumed.Step != full.Step || !slices.Equal(resumed.Params(), full.Params()) {
 		t.Errorf("resumed run differs from the uninterrupted one (max diff %g)", maxAbsDiff(resumed.Params(), full.Params()))
 	}
+}
+
+// TestLoadBF16F16 writes a checkpoint in BF16 and F16 by hand and checks
+// that loading widens every value exactly.
+func TestLoadBF16F16(t *testing.T) {
+	c := tinyConfig()
+	c.Arch, c.QKVBias = "qwen2", true
+	m, err := NewRandom(c, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dtype := range []string{"BF16", "F16"} {
+		t.Run(dtype, func(t *testing.T) {
+			narrow := func(v float32) uint16 {
+				if dtype == "BF16" {
+					return uint16(math.Float32bits(v) >> 16)
+				}
+				return f32ToF16(v)
+			}
+			header, body := "{", []byte{}
+			want := make([]float32, len(m.Params))
+			for i, ti := range Layout(c) {
+				start := len(body)
+				for j, v := range m.Params[ti.Off : ti.Off+ti.Size] {
+					h := narrow(v)
+					body = binary.LittleEndian.AppendUint16(body, h)
+					if dtype == "BF16" {
+						want[ti.Off+j] = math.Float32frombits(uint32(h) << 16)
+					} else {
+						want[ti.Off+j] = f16ToF32(h)
+					}
+				}
+				if i > 0 {
+					header += ","
+				}
+				header += fmt.Sprintf(`%q:{"dtype":%q,"shape":[%s],"data_offsets":[%d,%d]}`, ti.Name, dtype,
+					strings.Trim(strings.Join(strings.Fields(fmt.Sprint(ti.Shape)), ","), "[]"), start, len(body))
+			}
+			header += "}"
+			file := binary.LittleEndian.AppendUint64(nil, uint64(len(header)))
+			file = append(append(file, header...), body...)
+			dir := t.TempDir()
+			cfg, _ := c.HFConfigJSON()
+			if err := os.WriteFile(filepath.Join(dir, "config.json"), cfg, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "model.safetensors"), file, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			got, err := Load(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := maxAbsDiff(got.Params, want); d != 0 {
+				t.Errorf("%s widening differs by %g", dtype, d)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "model.safetensors"), file[:len(file)-10], 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "model.safetensors") {
+				t.Errorf("truncated file: error %v should name the file", err)
+			}
+		})
+	}
+}
+
+// f32ToF16 narrows by truncation (enough for a test of the widening).
+func f32ToF16(v float32) uint16 {
+	b := math.Float32bits(v)
+	sign := uint16(b>>16) & 0x8000
+	exp := int(b>>23&0xff) - 127 + 15
+	switch {
+	case exp <= 0:
+		return sign
+	case exp >= 31:
+		return sign | 0x7c00
+	}
+	return sign | uint16(exp)<<10 | uint16(b>>13&0x3ff)
 }

@@ -99,7 +99,8 @@ func (m *Model) Generate(ctx context.Context, prompts [][]int, opt GenerateOptio
 			id := len(seqs)
 			g := genSeq{Sequence: Sequence{Prompt: p}, cache: cache, pos: len(prompt),
 				rng: rand.New(rand.NewPCG(opt.Seed, uint64(id)))}
-			g.accept(m.sample(logits, &opt, g.rng, s), logits, &opt, m.Config.SeqLen)
+			tok := m.sample(logits, &opt, g.rng, s)
+			g.accept(tok, logprobAt(logits, tok, s.probs), &opt, m.Config.SeqLen)
 			seqs = append(seqs, g)
 		}
 	}
@@ -123,9 +124,9 @@ type genSeq struct {
 }
 
 // accept appends tok and decides whether the sequence is finished.
-func (g *genSeq) accept(tok int, logits []float32, opt *GenerateOptions, seqLen int) {
+func (g *genSeq) accept(tok int, logprob float32, opt *GenerateOptions, seqLen int) {
 	g.Tokens = append(g.Tokens, tok)
-	g.Logprobs = append(g.Logprobs, logSoftmaxAt(logits, tok))
+	g.Logprobs = append(g.Logprobs, logprob)
 	switch {
 	case slices.Contains(opt.StopTokens, tok):
 		g.done, g.FinishReason = true, FinishStop
@@ -183,7 +184,8 @@ func (m *Model) decodeLoop(ctx context.Context, s *runState, seqs []genSeq, opt 
 			g := &seqs[i]
 			g.pos++
 			logits := s.logits[j*V : (j+1)*V]
-			g.accept(m.sample(logits, opt, g.rng, s), logits, opt, m.Config.SeqLen)
+			tok := m.sample(logits, opt, g.rng, s)
+			g.accept(tok, logprobAt(logits, tok, s.probs), opt, m.Config.SeqLen)
 		}
 	}
 }
@@ -265,15 +267,14 @@ func (m *Model) sample(logits []float32, opt *GenerateOptions, rng *rand.Rand, s
 	return int(cand[len(cand)-1])
 }
 
-// logSoftmaxAt returns log softmax(logits)[i]: logit − max − log Σ exp,
-// with the sum in float64 so small probabilities stay exact.
-func logSoftmaxAt(logits []float32, i int) float32 {
-	mx := kernels.Max(logits)
-	sum := 0.0
-	for _, v := range logits {
-		sum += math.Exp(float64(v - mx))
-	}
-	return float32(float64(logits[i]-mx) - math.Log(sum))
+// logprobAt returns log softmax(logits)[i] using scratch (len V) for the
+// SIMD softmax: logit − max − log Σ exp, where 1/Σ is the largest
+// probability, so a tiny p(i) loses no precision.
+func logprobAt(logits []float32, i int, scratch []float32) float32 {
+	p := scratch[:len(logits)]
+	copy(p, logits)
+	kernels.SoftmaxInPlace(p)
+	return logits[i] - kernels.Max(logits) + float32(math.Log(float64(kernels.Max(p))))
 }
 
 // Score returns log p(completion[i] | prompt, completion[:i]) for each i:
@@ -295,7 +296,7 @@ func (m *Model) Score(ctx context.Context, prompt, completion []int) ([]float32,
 	s := m.newRunState(maxRows, len(feed))
 	out := make([]float32, len(completion))
 	m.prefill(s, cache, feed, len(prompt)-1, maxRows, func(i int, l []float32) {
-		out[i-(len(prompt)-1)] = logSoftmaxAt(l, completion[i-(len(prompt)-1)])
+		out[i-(len(prompt)-1)] = logprobAt(l, completion[i-(len(prompt)-1)], s.probs)
 	})
 	return out, nil
 }

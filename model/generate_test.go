@@ -95,6 +95,20 @@ func TestGenerate(t *testing.T) {
 			t.Errorf("length: got %+v", greedy[0])
 		}
 	})
+	t.Run("cancelled", func(t *testing.T) {
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		if _, err := m.Generate(cctx, prompts, sampled); err == nil {
+			t.Error("cancelled context: no error")
+		}
+	})
+	t.Run("clone is independent", func(t *testing.T) {
+		c := m.Clone()
+		c.Params[0] += 1
+		if m.Params[0] == c.Params[0] || &c.W.Embed[0] != &c.Params[0] {
+			t.Error("clone shares parameters or its views point elsewhere")
+		}
+	})
 	t.Run("errors", func(t *testing.T) {
 		for name, tc := range map[string]struct {
 			prompts [][]int

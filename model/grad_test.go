@@ -72,10 +72,11 @@ func TestOpGradients(t *testing.T) {
 	})
 	t.Run("swiglu", func(t *testing.T) {
 		h1, h3, r := randSlice(rng, 30, 2), randSlice(rng, 30, 1), randSlice(rng, 30, 1)
-		out := make([]float32, 30)
-		loss := func() float64 { swigluForward(out, h1, h3); return dotF64(out, r) }
+		out, sig := make([]float32, 30), make([]float32, 30)
+		loss := func() float64 { swigluForward(out, sig, h1, h3); return dotF64(out, r) }
+		loss()
 		dh1, dh3 := make([]float32, 30), make([]float32, 30)
-		swigluBackward(dh1, dh3, r, h1, h3)
+		swigluBackward(dh1, dh3, r, append([]float32(nil), sig...), h1, h3)
 		checkGrad(t, "dh1", h1, dh1, loss)
 		checkGrad(t, "dh3", h3, dh3, loss)
 	})

@@ -19,13 +19,13 @@ type Model struct {
 	W      *Weights  // views into Params
 	cos    []float32 // (SeqLen, D/2) RoPE tables
 	sin    []float32
-	mm     matmuls
+	mm     Matmuls
 }
 
-// matmuls is where the three big matrix products run: kernels' free
+// Matmuls is where the three big matrix products run: kernels' free
 // functions by default, or any multi-core implementation with the same
 // methods (such as a *kernels.Kernels).
-type matmuls interface {
+type Matmuls interface {
 	MatMulT(out, a, b []float32, m, k, n int, accumulate bool)
 	MatMulNN(out, a, b []float32, m, k, n int, accumulate bool)
 	MatMulTN(out, a, b []float32, m, k, n int)
@@ -57,16 +57,22 @@ func New(cfg Config, params []float32) (*Model, error) {
 
 // SetMatmuls routes the large matrix products through mm (for example a
 // multi-core *kernels.Kernels); nil restores the single-threaded kernels.
-func (m *Model) SetMatmuls(mm interface {
-	MatMulT(out, a, b []float32, m, k, n int, accumulate bool)
-	MatMulNN(out, a, b []float32, m, k, n int, accumulate bool)
-	MatMulTN(out, a, b []float32, m, k, n int)
-}) {
+// Set it before use, not while the model is running.
+func (m *Model) SetMatmuls(mm Matmuls) {
 	if mm == nil {
 		m.mm = serialMatmuls{}
 		return
 	}
 	m.mm = mm
+}
+
+// Clone returns a copy with its own parameters (for example a frozen
+// reference policy while the original trains), sharing the matmuls.
+func (m *Model) Clone() *Model {
+	c := *m
+	c.Params = append([]float32(nil), m.Params...)
+	c.W, _ = BindWeights(m.Config, c.Params) // same config, cannot fail
+	return &c
 }
 
 // ropeTables precomputes cos and sin of pos·freq_i in float64.
@@ -220,8 +226,26 @@ func (m *Model) linear(out, in, w []float32, r, k, n int) {
 		})
 		return
 	}
+	if r <= smallRows {
+		// Few rows: dot each weight row with every input row while it is
+		// in L1, so the weights stream from memory once and are never
+		// repacked (the gemm path packs all of w per call).
+		parallelFor(n, r*n*k/4, func(_, lo, hi int) {
+			for j := lo; j < hi; j++ {
+				wj := w[j*k : (j+1)*k]
+				for i := range r {
+					out[i*n+j] = kernels.Dot(in[i*k:(i+1)*k], wj)
+				}
+			}
+		})
+		return
+	}
 	m.mm.MatMulT(out, in, w, r, k, n, false)
 }
+
+// smallRows is the most rows linear computes by dot products; measured
+// against MatMulT: dots win at 4 rows, tie at 16 (K=512), lose at K=64.
+const smallRows = 4
 
 // attention: s.xn (R,C) → s.o (R,C); q,k,v projections, RoPE, cache
 // append, causal GQA attention over each row's cache, output projection.

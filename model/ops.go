@@ -147,23 +147,27 @@ func (m *Model) attentionBackwardRef(dq, dk, dv, dy, att, q, k, v []float32, B, 
 	})
 }
 
-// swigluForward: out (N,F) = silu(h1) ⊙ h3.
-func swigluForward(out, h1, h3 []float32) {
+// swigluForward: out (N,F) = silu(h1) ⊙ h3 with silu(g) = g·σ(g); sig (N,F)
+// keeps σ(h1) so the backward needs no exp.
+func swigluForward(out, sig, h1, h3 []float32) {
 	parallelFor(len(out), 8*len(out), func(_, lo, hi int) {
-		kernels.SiLUMul(out[lo:hi], h1[lo:hi], h3[lo:hi])
+		for i := lo; i < hi; i++ {
+			g := h1[i]
+			sg := float32(1 / (1 + math.Exp(-float64(g))))
+			sig[i] = sg
+			out[i] = g * sg * h3[i]
+		}
 	})
 }
 
 // swigluBackward: dh1 += dout ⊙ h3 ⊙ silu'(h1), dh3 += dout ⊙ silu(h1),
-// with silu'(x) = σ(x)·(1 + x·(1−σ(x))). Split across cores: the exp
-// makes it the costliest element-wise op.
-func swigluBackward(dh1, dh3, dout, h1, h3 []float32) {
-	parallelFor(len(h1), 8*len(h1), func(_, lo, hi int) {
+// with silu'(g) = σ(g)·(1 + g·(1−σ(g))).
+func swigluBackward(dh1, dh3, dout, sig, h1, h3 []float32) {
+	parallelFor(len(h1), 4*len(h1), func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
-			g := h1[i]
-			sig := float32(1 / (1 + math.Exp(-float64(g))))
-			dh1[i] += dout[i] * h3[i] * sig * (1 + g*(1-sig))
-			dh3[i] += dout[i] * g * sig
+			g, sg := h1[i], sig[i]
+			dh1[i] += dout[i] * h3[i] * sg * (1 + g*(1-sg))
+			dh3[i] += dout[i] * g * sg
 		}
 	})
 }

@@ -17,6 +17,7 @@ type layerActs struct {
 	k, v         []float32 // (N,KV·D) roped keys, values
 	att          []float32 // (B,H,T,T) attention probabilities
 	h1, h3, hg   []float32 // (N,F) gate, up, silu(gate)⊙up
+	sig          []float32 // (N,F) σ(gate)
 }
 
 // acts is a full (B,T) training pass: saved activations and gradient
@@ -50,7 +51,7 @@ func newActs(c Config, B, T int) *acts {
 		want(&la.k, N*KVD)
 		want(&la.v, N*KVD)
 		want(&la.att, B*c.Heads*T*T)
-		for _, v := range []*[]float32{&la.h1, &la.h3, &la.hg} {
+		for _, v := range []*[]float32{&la.h1, &la.h3, &la.hg, &la.sig} {
 			want(v, N*F)
 		}
 	}
@@ -106,7 +107,7 @@ func (m *Model) trainForward(a *acts, tokens, targets []int, weights []float32) 
 		rmsnormForward(la.ln2, la.rstd2, la.xMid, w.MLP.Norm, eps)
 		m.linearForward(la.h1, la.ln2, w.MLP.W1, nil, N, C, F)
 		m.linearForward(la.h3, la.ln2, w.MLP.W3, nil, N, C, F)
-		swigluForward(la.hg, la.h1, la.h3)
+		swigluForward(la.hg, la.sig, la.h1, la.h3)
 		m.linearForward(next, la.hg, w.MLP.W2, nil, N, F, C)
 		addInPlace(next, la.xMid)
 	}
@@ -131,7 +132,7 @@ func (m *Model) trainBackward(a *acts, g *Weights, tokens, targets []int, weight
 		m.linearBackward(a.dhg, gw.MLP.W2, nil, a.dx, la.hg, w.MLP.W2, N, F, C)
 		clear(a.dh1)
 		clear(a.dh3)
-		swigluBackward(a.dh1, a.dh3, a.dhg, la.h1, la.h3)
+		swigluBackward(a.dh1, a.dh3, a.dhg, la.sig, la.h1, la.h3)
 		clear(a.dln)
 		m.linearBackward(a.dln, gw.MLP.W1, nil, a.dh1, la.ln2, w.MLP.W1, N, C, F)
 		m.linearBackward(a.dln, gw.MLP.W3, nil, a.dh3, la.ln2, w.MLP.W3, N, C, F)

@@ -7,47 +7,28 @@ import (
 
 // comparison draws one comparison question: which of two entities has the
 // smaller (or larger) value, as an entity answer or yes/no, or whether two
-// cities lie in the same country.
+// cities lie in the same country. A third of the magnitude comparisons name
+// one or both entities only through another ("Was the founder of Varnel Labs
+// born before Tomar Kelvash?"), as 2WikiMultihopQA's bridge comparisons do.
 func (g *qgen) comparison() (Question, bool) {
-	if g.r.IntN(3) == 0 {
-		return g.bridgeComparison()
-	}
 	kinds := comparisons()
 	c := g.r.IntN(len(kinds) + 1)
 	if c == len(kinds) {
 		return g.sameCountry()
 	}
 	kind := kinds[c]
-	a, b := g.pair(kind.typ, func(int) bool { return true })
-	if a < 0 {
-		return Question{}, false
-	}
-	fa, fb := g.k.factOf(a, kind.rel), g.k.factOf(b, kind.rel)
-	if fa < 0 || fb < 0 {
-		return Question{}, false
-	}
-	va, vb := number(g.k.facts[fa].Value), number(g.k.facts[fb].Value)
-	yesNo := g.r.IntN(2) == 0
-	key := fmt.Sprintf("cmp/%s/%d/%d/%v", kind.rel, a, b, yesNo)
-	if va == vb || g.seen[key] {
-		return Question{}, false
-	}
-	g.seen[key] = true
-	aWins := (va < vb) == kind.smallest
-	q := Question{Type: Comparison, Hops: 2}
-	if yesNo {
-		q.Question = fillAB(g.pick(kind.yesNo), g.k.entities[a].Name, g.k.entities[b].Name)
-		q.Answers = yesNoAnswer(aWins)
-	} else {
-		q.Question = fillAB(g.pick(kind.entity), g.k.entities[a].Name, g.k.entities[b].Name)
-		q.Answers = g.k.nameAnswers(a)
-		if !aWins {
-			q.Answers = g.k.nameAnswers(b)
+	bridgeA, bridgeB := false, false
+	if bridgesTo(kind.typ) != nil && g.r.IntN(3) == 0 {
+		switch g.r.IntN(3) {
+		case 0:
+			bridgeA = true
+		case 1:
+			bridgeB = true
+		default:
+			bridgeA, bridgeB = true, true
 		}
 	}
-	q.Chain = []Hop{g.k.hop(fa), g.k.hop(fb)}
-	q.Supporting = supporting(q.Chain)
-	return q, true
+	return g.compare(kind, bridgeA, bridgeB)
 }
 
 // sameCountry asks whether two cities share a country; half the time the
@@ -127,26 +108,16 @@ type side struct {
 	target int
 }
 
-// bridgeComparison compares two entities at least one of which the question
-// names only through another ("Was the founder of Varnel Labs born before
-// Tomar Kelvash?"), as in 2WikiMultihopQA's bridge-comparison questions.
-func (g *qgen) bridgeComparison() (Question, bool) {
-	var kinds []comparison
-	for _, c := range comparisons() {
-		if bridgesTo(c.typ) != nil {
-			kinds = append(kinds, c)
-		}
-	}
-	kind := kinds[g.r.IntN(len(kinds))]
-	bridged := g.r.IntN(3) // 0: first side, 1: second, 2: both
-	a, okA := g.side(kind, bridged != 1)
-	b, okB := g.side(kind, bridged != 0)
+// compare asks which of two sides' entities wins kind's comparison.
+func (g *qgen) compare(kind comparison, bridgeA, bridgeB bool) (Question, bool) {
+	a, okA := g.side(kind, bridgeA)
+	b, okB := g.side(kind, bridgeB)
 	if !okA || !okB || a.target == b.target {
 		return Question{}, false
 	}
 	va, vb := number(g.k.facts[a.path[len(a.path)-1]].Value), number(g.k.facts[b.path[len(b.path)-1]].Value)
 	yesNo := g.r.IntN(2) == 0
-	key := fmt.Sprintf("bcmp/%v/%v/%v", a.path, b.path, yesNo)
+	key := fmt.Sprintf("cmp/%v/%v/%v", a.path, b.path, yesNo)
 	if va == vb || g.seen[key] {
 		return Question{}, false
 	}
@@ -163,7 +134,7 @@ func (g *qgen) bridgeComparison() (Question, bool) {
 			q.Answers = g.k.nameAnswers(b.target)
 		}
 	}
-	for _, fi := range append(append([]int(nil), a.path...), b.path...) {
+	for _, fi := range slices.Concat(a.path, b.path) {
 		q.Chain = append(q.Chain, g.k.hop(fi))
 	}
 	q.Supporting = supporting(q.Chain)
@@ -175,10 +146,10 @@ func (g *qgen) side(kind comparison, bridge bool) (side, bool) {
 	k := g.k
 	if !bridge {
 		e, _ := g.pair(kind.typ, func(int) bool { return true })
-		if e < 0 {
+		if e < 0 || k.factOf(e, kind.rel) < 0 {
 			return side{}, false
 		}
-		return side{path: []int{k.factOf(e, kind.rel)}, phrase: k.entities[e].Name, target: e}, k.factOf(e, kind.rel) >= 0
+		return side{path: []int{k.factOf(e, kind.rel)}, phrase: k.entities[e].Name, target: e}, true
 	}
 	rels := bridgesTo(kind.typ)
 	for range 20 {

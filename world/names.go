@@ -5,10 +5,12 @@ import (
 	"strings"
 )
 
-// Invented words are onset+vowel syllables closed by one onset+vowel+coda
-// syllable: about 170 open and 1,700 closed syllables, so a three-syllable
-// word is one of ~50 million. Every name holds at least one word drawn from
-// the seed's own stream, which is what keeps two seeds' worlds disjoint.
+// Invented words are built from syllables: an onset (or none, sometimes,
+// at the start), a vowel, and a consonant coda at the end. There are about
+// 790 thousand two-syllable and 98 million three-syllable words. Each seed
+// draws its words from its own stream, and the stems that stand alone in a
+// name (cities, organisations, works, events) have three syllables, so two
+// seeds' worlds share a name with a probability well under 0.1%.
 var (
 	onsets = [...]string{"b", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z",
 		"th", "sh", "br", "dr", "kr", "st", "tr", "gr", "pl", "fl"}

@@ -80,19 +80,19 @@ func (k *kb) intro(r *rand.Rand, e int) string {
 	var what string
 	switch ent.Type {
 	case Person:
-		what = "a " + pick(professions[:])
+		what = article(pick(professions[:]))
 	case City:
-		what = "a " + pick(placeAdjectives[:]) + " city"
+		what = article(pick(placeAdjectives[:]) + " city")
 	case Country:
-		what = "a " + pick([]string{"landlocked", "coastal", "mountainous", "island"}) + " country"
+		what = article(pick([]string{"landlocked", "coastal", "mountainous", "island"}) + " country")
 	case Organisation:
 		switch ent.Kind {
 		case "university":
 			what = pick([]string{"a public university", "a private university", "a university"})
 		case "lab":
-			what = "a " + pick(fields[:]) + " research laboratory"
+			what = article(pick(fields[:]) + " research laboratory")
 		default:
-			what = "a " + pick(sectors[:]) + " company"
+			what = article(pick(sectors[:]) + " company")
 		}
 	case Work:
 		what = map[string]string{"book": "a novel", "film": "a feature film", "album": "a studio album"}[ent.Kind]
@@ -100,6 +100,14 @@ func (k *kb) intro(r *rand.Rand, e int) string {
 		what = map[string]string{"festival": "an annual festival", "conference": "an annual conference", "championship": "an annual sporting championship"}[ent.Kind]
 	}
 	return ent.Name + " is " + what + "."
+}
+
+// article puts "a" or "an" before a phrase of ordinary English words.
+func article(s string) string {
+	if strings.ContainsRune("aeiou", rune(s[0])) {
+		return "an " + s
+	}
+	return "a " + s
 }
 
 // ref is how later sentences of an article refer to its subject: people by

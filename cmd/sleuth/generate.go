@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sleuth-research/sleuth/model"
+	"github.com/sleuth-research/sleuth/model/kernels"
 	"github.com/sleuth-research/sleuth/model/tokenizer"
 )
 
@@ -56,6 +57,9 @@ func runGenerate(cmd *cobra.Command, f *generateFlags) error {
 	if err != nil {
 		return err
 	}
+	k := kernels.New(0)
+	defer k.Close()
+	m.SetMatmuls(k)
 	var tok tokenizer.Tokenizer
 	if f.tokenizer != "" {
 		if tok, err = tokenizer.Load(f.tokenizer); err != nil {

@@ -1,13 +1,120 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sleuth-research/sleuth/corpus"
+	"github.com/sleuth-research/sleuth/internal/progress"
+	"github.com/sleuth-research/sleuth/search/bm25"
+)
+
+// indexSummary is what `sleuth index --json` prints.
+type indexSummary struct {
+	Out      string  `json:"out"`
+	Passages int     `json:"passages"`
+	Skipped  int     `json:"skipped"`
+	Terms    int     `json:"terms"`
+	Bytes    int64   `json:"bytes"`
+	Seconds  float64 `json:"seconds"`
+}
 
 func newIndexCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "index",
-		Short: "TODO",
-		RunE: func(cmd *cobra.Command, args []string) error {
+	var (
+		files           []string
+		out, format     string
+		skipBad, asJSON bool
+		stem, stop      bool
+		k1, b           float64
+	)
+	cmd := &cobra.Command{
+		Use:   "index --corpus FILE... --out DIR",
+		Short: "Build the embedded BM25 index over corpus files",
+		Long: "Build the embedded BM25 index over one or more corpus files (JSONL, JSON arrays, Parquet,\n" +
+			"HotpotQA; see --format). The index is published atomically: a failed or interrupted build\n" +
+			"leaves the previous index in DIR untouched.",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if len(files) == 0 || out == "" {
+				return errors.New("index: --corpus and --out are required")
+			}
+			f, err := corpus.ParseFormat(format)
+			if err != nil {
+				return fmt.Errorf("index: %w", err)
+			}
+			start := time.Now()
+			skipped := 0
+			prog := progress.New(stderr(cmd), "indexing", "passages", 0)
+			opt := bm25.BuildOptions{
+				Analyzer: bm25.AnalyzerConfig{Stem: stem, Stopwords: stop},
+				BM25:     bm25.Params{K1: k1, B: b},
+				Progress: func(done int) { prog.Set(int64(done)) },
+			}
+			st, err := bm25.Build(cmd.Context(), out, readCorpora(files, corpus.Options{Format: f, SkipBad: skipBad}, &skipped), opt)
+			prog.Finish()
+			if err != nil {
+				return err
+			}
+			sum := indexSummary{Out: out, Passages: st.Passages, Skipped: skipped, Terms: st.Terms, Bytes: st.Bytes,
+				Seconds: time.Since(start).Seconds()}
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), sum)
+			}
+			if skipBad {
+				fmt.Fprintf(cmd.OutOrStdout(), "skipped %d malformed records\n", skipped)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "indexed %d passages, %d terms, %.1f MB in %.1f s -> %s\n",
+				sum.Passages, sum.Terms, float64(sum.Bytes)/1e6, sum.Seconds, out)
 			return nil
 		},
+	}
+	fl := cmd.Flags()
+	fl.StringSliceVar(&files, "corpus", nil, "corpus file(s) to index (repeat or comma-separate)")
+	fl.StringVar(&out, "out", "", "index directory")
+	fl.StringVar(&format, "format", "auto", "corpus format (auto, searchr1, jsonl, json-array, parquet, hotpotqa, hotpotqa-original)")
+	fl.BoolVar(&skipBad, "skip-bad", false, "skip malformed records (and print how many) instead of stopping")
+	fl.BoolVar(&stem, "stem", false, "apply the Snowball English (Porter2) stemmer")
+	fl.BoolVar(&stop, "stopwords", false, "drop Lucene's English stopwords")
+	fl.Float64Var(&k1, "k1", 0.9, "BM25 k1")
+	fl.Float64Var(&b, "b", 0.4, "BM25 b")
+	fl.BoolVar(&asJSON, "json", false, "print the summary as JSON")
+	return cmd
+}
+
+// readCorpora streams the passages of every file in order, adding each
+// file's skipped-record count to *skipped.
+func readCorpora(files []string, opt corpus.Options, skipped *int) iter.Seq2[corpus.Passage, error] {
+	return func(yield func(corpus.Passage, error) bool) {
+		for _, path := range files {
+			r, err := corpus.Open(path, opt)
+			if err != nil {
+				yield(corpus.Passage{}, err)
+				return
+			}
+			for {
+				p, err := r.Next()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					r.Close()
+					yield(corpus.Passage{}, err)
+					return
+				}
+				if !yield(p, nil) {
+					r.Close()
+					return
+				}
+			}
+			*skipped += r.Skipped()
+			if err := r.Close(); err != nil {
+				yield(corpus.Passage{}, fmt.Errorf("close %s: %w", path, err))
+				return
+			}
+		}
 	}
 }

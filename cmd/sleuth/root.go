@@ -37,6 +37,7 @@ func newRootCmd() *cobra.Command {
 		newAskCmd(),
 		newBenchCmd(),
 		newGenerateCmd(),
+		newScoreCmd(),
 	)
 	return root
 }

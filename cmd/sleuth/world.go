@@ -21,9 +21,10 @@ func newWorldCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "world --out DIR",
 		Short: "Generate the synthetic multi-hop world (corpus, knowledge base, questions)",
-		Long: `Generate sleuth's synthetic world: invented people, places, organisations and
-works; a corpus of passages stating their facts, with look-alike distractors;
-and 1- to 4-hop and comparison questions split into train, dev and test.
+		Long: `Generate sleuth's synthetic world: invented people, places, organisations,
+works and events; a corpus of passages stating their facts, with look-alike
+distractors; and 1- to 4-hop chain and comparison questions split into train,
+dev and test.
 
 Writes DIR/corpus.jsonl, DIR/kb.jsonl, DIR/questions/{train,dev,test}.jsonl
 and DIR/world.json. The same seed always gives byte-identical files.`,

@@ -16,8 +16,15 @@ func BenchmarkKern6x16(b *testing.B) {
 	r := rand.New(rand.NewPCG(3, 3))
 	const k = 256
 	a, bp, c := randSlice(r, mr*k), randSlice(r, k*nr), make([]float32, mr*nr)
-	for b.Loop() {
-		kern6x16(&a[0], k, 1, &bp[0], nr, &c[0], nr, k, false)
+	bench(b, 2*mr*nr*k, func() { kern6x16(&a[0], k, 1, &bp[0], nr, &c[0], nr, k, false) })
+}
+
+func BenchmarkKern6x8(b *testing.B) {
+	if !haveSIMD {
+		b.Skip("no AVX2/FMA")
 	}
-	reportGFLOPS(b, 2*mr*nr*k)
+	r := rand.New(rand.NewPCG(3, 3))
+	const k = 256
+	a, bp, c := randSlice(r, mr*k), randSlice(r, k*nr), make([]float32, mr*nr)
+	bench(b, 2*mr*8*k, func() { kern6x8(&a[0], k, 1, &bp[0], nr, &c[0], nr, k, false) })
 }

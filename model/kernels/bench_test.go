@@ -3,8 +3,19 @@ package kernels
 import (
 	"fmt"
 	"math/rand/v2"
+	"syscall"
 	"testing"
+	"time"
 )
+
+// cpuTime is the user+system CPU time of this process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
 
 // Benchmarks at the engine's shapes (BT=2048 tokens, C=128, hidden 352/512)
 // report GFLOP/s; "naive" is the plain triple loop the kernels replace.
@@ -16,8 +27,17 @@ var benchShapes = [][3]int{ // m, k, n
 	{2048, 128, 352},
 }
 
-func reportGFLOPS(b *testing.B, flops float64) {
+// bench runs f b.N times and reports GFLOP/s by wall clock and by process
+// CPU time. On a shared machine the wall figure drops when other processes
+// take the core; the CPU-time figure (for single-threaded runs) does not.
+func bench(b *testing.B, flops float64, f func()) {
+	cpu0 := cpuTime()
+	for b.Loop() {
+		f()
+	}
+	cpu := cpuTime() - cpu0
 	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	b.ReportMetric(flops*float64(b.N)/cpu.Seconds()/1e9, "cpu-GFLOP/s")
 }
 
 // naiveMatMulT is the unblocked loop the kernels are measured against.
@@ -59,12 +79,7 @@ func BenchmarkMatMul(b *testing.B) {
 			{"parallel/TN", func() { par.MatMulTN(dw, dout, x, n, m, k) }},
 		}
 		for _, c := range cases {
-			b.Run(c.name+"/"+name, func(b *testing.B) {
-				for b.Loop() {
-					c.f()
-				}
-				reportGFLOPS(b, flops)
-			})
+			b.Run(c.name+"/"+name, func(b *testing.B) { bench(b, flops, c.f) })
 		}
 	}
 }
@@ -77,7 +92,7 @@ func BenchmarkMatVecT(b *testing.B) {
 		flops := 2 * float64(n*k)
 		name := fmt.Sprintf("%dx%d", n, k)
 		b.Run("naive/"+name, func(b *testing.B) {
-			for b.Loop() {
+			bench(b, flops, func() {
 				for i := range n {
 					var s float32
 					for p := range k {
@@ -85,20 +100,48 @@ func BenchmarkMatVecT(b *testing.B) {
 					}
 					out[i] = s
 				}
-			}
-			reportGFLOPS(b, flops)
+			})
 		})
-		b.Run("generic/"+name, func(b *testing.B) {
-			for b.Loop() {
-				matVecTGeneric(out, w, x, n, k)
-			}
-			reportGFLOPS(b, flops)
+		b.Run("generic/"+name, func(b *testing.B) { bench(b, flops, func() { matVecTGeneric(out, w, x, n, k) }) })
+		b.Run("simd/"+name, func(b *testing.B) { bench(b, flops, func() { MatVecT(out, w, x, n, k) }) })
+	}
+}
+
+// BenchmarkAttention: per-head products of causal attention at T=256 and
+// head size D (scores Q·Kᵀ, output P·V, and the backward's Pᵀ·dY).
+func BenchmarkAttention(b *testing.B) {
+	r := rand.New(rand.NewPCG(4, 4))
+	const t = 256
+	for _, d := range []int{8, 32, 64} {
+		q, kk, p, y := randSlice(r, t*d), randSlice(r, t*d), randSlice(r, t*t), make([]float32, t*d)
+		flops := 2 * float64(t*t*d)
+		b.Run(fmt.Sprintf("T/%dx%dx%d", t, d, t), func(b *testing.B) { bench(b, flops, func() { MatMulT(p, q, kk, t, d, t, false) }) })
+		b.Run(fmt.Sprintf("NN/%dx%dx%d", t, t, d), func(b *testing.B) { bench(b, flops, func() { MatMulNN(y, p, kk, t, t, d, false) }) })
+		b.Run(fmt.Sprintf("TN/%dx%dx%d", t, t, d), func(b *testing.B) { bench(b, flops, func() { MatMulTN(y, p, q, t, t, d) }) })
+		b.Run(fmt.Sprintf("generic-T/%dx%dx%d", t, d, t), func(b *testing.B) {
+			bench(b, flops, func() { matMulTGeneric(mat{p, t}, mat{q, d}, mat{kk, d}, t, d, t, false) })
 		})
-		b.Run("simd/"+name, func(b *testing.B) {
-			for b.Loop() {
-				MatVecT(out, w, x, n, k)
-			}
-			reportGFLOPS(b, flops)
-		})
+	}
+}
+
+// BenchmarkSplitThreshold compares one goroutine with two around the
+// default split threshold (2·M·N·K of 0.5 to 8 MFLOP) to place it.
+func BenchmarkSplitThreshold(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 5))
+	one := NewConfig(Config{Workers: 1})
+	two := NewConfig(Config{Workers: 2, MinParallelFlops: 1})
+	defer two.Close()
+	const k, n = 128, 128
+	for _, m := range []int{8, 16, 32, 64, 128, 256} {
+		a, w, out := randSlice(r, m*k), randSlice(r, n*k), make([]float32, m*n)
+		flops := 2 * float64(m*k*n)
+		for _, c := range []struct {
+			name string
+			k    *Kernels
+		}{{"serial", one}, {"split", two}} {
+			b.Run(fmt.Sprintf("%s/%.1fMFLOP", c.name, flops/1e6), func(b *testing.B) {
+				bench(b, flops, func() { c.k.MatMulT(out, a, w, m, k, n, false) })
+			})
+		}
 	}
 }

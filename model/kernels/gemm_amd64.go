@@ -13,6 +13,11 @@ var haveSIMD = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 //go:noescape
 func kern6x16(a *float32, rs, cs int, b *float32, ldb int, c *float32, ldc int, k int, acc bool)
 
+// kern6x8 is kern6x16 for the first 8 columns of a panel; see gemm_amd64.s.
+//
+//go:noescape
+func kern6x8(a *float32, rs, cs int, b *float32, ldb int, c *float32, ldc int, k int, acc bool)
+
 // Register-blocking sizes of kern6x16 and the k-block the packed B panel
 // covers (kc·nr floats = 16 KiB, on the stack, half of L1).
 const (
@@ -57,13 +62,14 @@ func gemm(out mat, a []float32, rs, cs int, b mat, bT bool, m, k, n int, acc boo
 			packB(&bp, b, bT, j0, nb, p0, kb)
 			accum := acc || p0 > 0
 			i0 := 0
-			if nb == nr {
+			if nb == nr || nb == nr/2 {
+				k := kern(nb)
 				for ; i0+mr <= m; i0 += mr {
-					kern6x16(&a[i0*rs+p0*cs], rs, cs, &bp[0], nr, &out.d[i0*out.ld+j0], out.ld, kb, accum)
+					k(&a[i0*rs+p0*cs], rs, cs, &bp[0], nr, &out.d[i0*out.ld+j0], out.ld, kb, accum)
 				}
 			}
 			for ; i0 < m; i0 += mr {
-				edgeTile(out, a, rs, cs, &bp, i0, min(mr, m-i0), j0, nb, p0, kb, accum)
+				edgeTile(out, a, rs, cs, &bp, m, i0, min(mr, m-i0), j0, nb, p0, kb, accum)
 			}
 		}
 	}
@@ -91,27 +97,36 @@ func packB(bp *[kc * nr]float32, b mat, bT bool, j0, nb, p0, kb int) {
 	}
 }
 
-// edgeTile computes a partial tile (mb ≤ 6 rows, nb ≤ 16 columns) by
-// copying A's rows into a padded buffer and running the full kernel into a
-// scratch tile; ragged edges are a small share of any large product.
-func edgeTile(out mat, a []float32, rs, cs int, bp *[kc * nr]float32, i0, mb, j0, nb, p0, kb int, acc bool) {
-	var ap [mr * kc]float32
-	for i := range mb {
-		base := (i0+i)*rs + p0*cs
-		row := ap[i*kc : i*kc+kb]
-		if cs == 1 {
-			copy(row, a[base:])
-		} else {
-			for p := range row {
-				row[p] = a[base+p*cs]
+// edgeTile computes a partial tile (mb ≤ 6 rows, nb ≤ 16 columns) into a
+// scratch tile and copies the valid part out. When A has at least 6 rows a
+// ragged last tile reuses the 6 rows ending at row m, overlapping the tile
+// before it, so A is read in place; only a matrix of fewer than 6 rows is
+// copied into a zero-padded buffer.
+func edgeTile(out mat, a []float32, rs, cs int, bp *[kc * nr]float32, m, i0, mb, j0, nb, p0, kb int, acc bool) {
+	var ct [mr * nr]float32
+	off := 0
+	if m >= mr {
+		s0 := min(i0, m-mr)
+		off = i0 - s0
+		kern(nb)(&a[s0*rs+p0*cs], rs, cs, &bp[0], nr, &ct[0], nr, kb, false)
+	} else {
+		var ap [mr * kc]float32
+		for i := range mb {
+			base := (i0+i)*rs + p0*cs
+			row := ap[i*kc : i*kc+kb]
+			if cs == 1 {
+				copy(row, a[base:])
+			} else {
+				for p := range row {
+					row[p] = a[base+p*cs]
+				}
 			}
 		}
+		kern(nb)(&ap[0], kc, 1, &bp[0], nr, &ct[0], nr, kb, false)
 	}
-	var ct [mr * nr]float32
-	kern6x16(&ap[0], kc, 1, &bp[0], nr, &ct[0], nr, kb, false)
 	for i := range mb {
 		dst := out.row(i0+i, j0+nb)[j0:]
-		src := ct[i*nr : i*nr+nb]
+		src := ct[(off+i)*nr : (off+i)*nr+nb]
 		if acc {
 			for j, v := range src {
 				dst[j] += v
@@ -120,4 +135,12 @@ func edgeTile(out mat, a []float32, rs, cs int, bp *[kc * nr]float32, i0, mb, j0
 			copy(dst, src)
 		}
 	}
+}
+
+// kern picks the narrowest tile kernel covering nb columns.
+func kern(nb int) func(a *float32, rs, cs int, b *float32, ldb int, c *float32, ldc int, k int, acc bool) {
+	if nb <= nr/2 {
+		return kern6x8
+	}
+	return kern6x16
 }

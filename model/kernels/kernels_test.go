@@ -82,7 +82,8 @@ func shapes() [][3]int {
 			}
 		}
 	}
-	return append(s, [3]int{2048, 128, 352}, [3]int{7, 1000, 33})
+	// Panels exactly 8 wide (the 6×8 kernel), K beyond one 256 block.
+	return append(s, [3]int{2048, 128, 352}, [3]int{7, 1000, 33}, [3]int{13, 33, 8}, [3]int{64, 300, 24}, [3]int{5, 2, 8})
 }
 
 func compare(t *testing.T, got []float32, want, mag []float64) {
@@ -146,7 +147,7 @@ func TestKernelsParallel(t *testing.T) {
 	for _, cfg := range []Config{{Workers: 3}, {Workers: 2, Generic: true}, {Workers: 1}} {
 		k := NewConfig(cfg)
 		defer k.Close()
-		for _, s := range [][3]int{{2048, 128, 128}, {3, 128, 1000}, {130, 129, 131}, {5, 7, 3}} {
+		for _, s := range [][3]int{{2048, 128, 128}, {3, 128, 1000}, {130, 129, 131}, {4100, 130, 20}, {5, 7, 3}} {
 			m, kk, n := s[0], s[1], s[2]
 			a, b := randSlice(r, m*kk), randSlice(r, kk*n)
 			name := fmt.Sprintf("workers=%d/generic=%v/%dx%dx%d", cfg.Workers, cfg.Generic, m, kk, n)
@@ -194,4 +195,41 @@ func TestMatVecT(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestKernelsConcurrent calls one Kernels from several goroutines: one gets
+// the workers, the others run on their own goroutines, all must be right.
+func TestKernelsConcurrent(t *testing.T) {
+	t.Parallel()
+	k := New(2)
+	defer k.Close()
+	const m, kk, n = 300, 64, 200
+	r := rand.New(rand.NewPCG(15, 16))
+	a, b := randSlice(r, m*kk), randSlice(r, kk*n)
+	want, mag := matMulNaive(make([]float32, m*n), a, b, m, kk, n, false, true, false)
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			out := make([]float32, m*n)
+			for range 5 {
+				k.MatMulT(out, a, b, m, kk, n, false)
+				for i := range want {
+					if !closeTo(out[i], want[i], mag[i]) {
+						errs <- fmt.Errorf("element %d: got %g, want %g", i, out[i], want[i])
+						return
+					}
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	k.Close()
+	out := make([]float32, m*n)
+	k.MatMulT(out, a, b, m, kk, n, false) // after Close: single-threaded
+	compare(t, out, want, mag)
 }

@@ -3,6 +3,7 @@ package kernels
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Config configures a [Kernels].
@@ -13,7 +14,15 @@ type Config struct {
 	// Generic forces the portable Go kernels even where SIMD is available,
 	// for parity tests against the assembly path.
 	Generic bool
+	// MinParallelFlops is the smallest product, in 2·M·N·K floating-point
+	// operations, that is split across workers; smaller ones run on the
+	// caller's goroutine. 0 means DefaultMinParallelFlops.
+	MinParallelFlops int
 }
+
+// DefaultMinParallelFlops: below about 1 MFLOP (roughly 10µs on one core)
+// waking a worker costs more than it saves; see BenchmarkSplitThreshold.
+const DefaultMinParallelFlops = 1 << 20
 
 // Kernels runs matrix products across several cores. It owns Workers-1
 // goroutines that sleep on a channel between calls, so a call allocates
@@ -22,19 +31,24 @@ type Config struct {
 // other cores are busy anyway). Call Close when done; an unreachable Kernels
 // also stops its goroutines.
 type Kernels struct {
-	impl    impl
-	workers int
-	pool    *pool
-	mu      sync.Mutex // held by the call that owns the workers
-	closed  bool       // guarded by mu
+	impl     impl
+	workers  int
+	minFlops int
+	pool     *pool
+	mu       sync.Mutex // held by the call that owns the workers
+	closed   bool       // guarded by mu
 }
 
 // pool is the part of Kernels the worker goroutines and the cleanup see; it
 // must not point back at Kernels or the cleanup would never run.
 type pool struct {
 	tasks chan task
-	done  chan struct{}
 	once  sync.Once
+	// The call holding Kernels.mu owns the fields below.
+	gen  uint32
+	next atomic.Uint64 // gen<<32 | first unclaimed row (or column)
+	left atomic.Int64  // rows (or columns) not yet computed
+	done chan struct{} // the worker that computes the last chunk signals here
 }
 
 func (p *pool) stop() { p.once.Do(func() { close(p.tasks) }) }
@@ -49,13 +63,16 @@ func NewConfig(cfg Config) *Kernels {
 	if w <= 0 {
 		w = runtime.GOMAXPROCS(0)
 	}
-	p := &pool{tasks: make(chan task), done: make(chan struct{}, w)}
-	k := &Kernels{impl: best, workers: w, pool: p}
+	p := &pool{tasks: make(chan task), done: make(chan struct{}, 1)}
+	k := &Kernels{impl: best, workers: w, minFlops: cfg.MinParallelFlops, pool: p}
+	if k.minFlops <= 0 {
+		k.minFlops = DefaultMinParallelFlops
+	}
 	if cfg.Generic {
 		k.impl = generic
 	}
 	for range w - 1 {
-		go worker(p.tasks, p.done)
+		go worker(p.tasks)
 	}
 	runtime.AddCleanup(k, (*pool).stop, p)
 	return k
@@ -84,8 +101,11 @@ const (
 	opVec
 )
 
-// task is one worker's share of a product: the whole problem restricted to
-// rows [lo, hi) of out (or columns, when byCols is set).
+// task is a product to share out. Participants repeatedly claim the next
+// chunk of rows of out (or of columns, when byCols is set) until none are
+// left, so a worker that starts late or runs on a busy core simply takes
+// fewer chunks, and the caller never waits for a worker that has not
+// started: it waits only for chunks already claimed.
 type task struct {
 	impl    impl
 	op      op
@@ -94,37 +114,63 @@ type task struct {
 	m, k, n int
 	acc     bool
 	byCols  bool
-	lo, hi  int
+	size    int    // rows (or columns) to share out
+	chunk   int    // rows (or columns) per claim
+	gen     uint32 // which call this is; stale copies claim nothing
+	p       *pool
 }
 
-func worker(tasks <-chan task, done chan<- struct{}) {
+func worker(tasks <-chan task) {
 	for t := range tasks {
-		t.run()
-		done <- struct{}{}
+		t.drain(false)
 	}
 }
 
-// run computes the task's block by offsetting the views; the kernels never
-// see the rest of the matrices.
-func (t task) run() {
+// drain claims and computes chunks until none are left. It reports whether
+// this participant computed the last chunk; a worker that does signals the
+// caller, who otherwise knows it finished last itself.
+func (t task) drain(caller bool) (last bool) {
+	for {
+		v := t.p.next.Load()
+		lo := int(uint32(v))
+		if uint32(v>>32) != t.gen || lo >= t.size {
+			return false
+		}
+		hi := min(lo+t.chunk, t.size)
+		if !t.p.next.CompareAndSwap(v, v+uint64(hi-lo)) {
+			continue
+		}
+		t.run(lo, hi)
+		if t.p.left.Add(int64(lo-hi)) == 0 {
+			if !caller {
+				t.p.done <- struct{}{}
+			}
+			return true
+		}
+	}
+}
+
+// run computes rows (or columns) [lo, hi) of out by offsetting the views;
+// the kernels never see the rest of the matrices.
+func (t task) run(lo, hi int) {
 	out, a, b, m, n := t.out, t.a, t.b, t.m, t.n
 	if t.byCols {
-		out.d = out.d[t.lo:]
-		n = t.hi - t.lo
+		out.d = out.d[lo:]
+		n = hi - lo
 		switch t.op {
 		case opT: // columns of out are rows of b
-			b.d = b.d[t.lo*b.ld:]
+			b.d = b.d[lo*b.ld:]
 		default: // columns of out are columns of b
-			b.d = b.d[t.lo:]
+			b.d = b.d[lo:]
 		}
 	} else {
-		out.d = out.d[t.lo*out.ld:]
-		m = t.hi - t.lo
+		out.d = out.d[lo*out.ld:]
+		m = hi - lo
 		switch t.op {
 		case opTN: // rows of out are columns of a
-			a.d = a.d[t.lo:]
+			a.d = a.d[lo:]
 		default:
-			a.d = a.d[t.lo*a.ld:]
+			a.d = a.d[lo*a.ld:]
 		}
 	}
 	switch t.op {
@@ -139,43 +185,50 @@ func (t task) run() {
 	}
 }
 
-// parallelFlops is the smallest product (2·M·N·K) worth waking the workers
-// for: below it the hand-off (a few microseconds) costs more than it saves.
-const parallelFlops = 1 << 20
+// chunksPerWorker balances load against per-chunk overhead (each chunk
+// repacks its panel of B).
+const chunksPerWorker = 2
 
 // split runs t across the workers when it is large enough, else on the
 // caller's goroutine.
 func (k *Kernels) split(t task) {
 	w := k.workers
 	flops := 2 * t.m * t.n * t.k
-	if w <= 1 || flops < parallelFlops || !k.mu.TryLock() {
-		t.lo, t.hi = 0, t.m
-		t.run()
+	if w <= 1 || flops < k.minFlops || !k.mu.TryLock() {
+		t.run(0, t.m)
 		return
 	}
 	defer k.mu.Unlock()
 	if k.closed {
-		t.lo, t.hi = 0, t.m
-		t.run()
+		t.run(0, t.m)
 		return
 	}
-	// Split the longer side, in multiples of the kernels' tile so that
-	// only the last share has a ragged edge.
-	size, unit := t.m, 6
-	if t.op == opVec {
+	// Prefer splitting columns in whole 16-wide panels: each panel of B
+	// is then packed once in all, not once per worker. Rows go in
+	// multiples of the 6-row tile (4 for matrix-vector products).
+	t.size, t.byCols = t.m, false
+	unit := 6
+	switch {
+	case t.op == opVec:
 		unit = 4
-	} else if t.n > t.m {
-		t.byCols, size, unit = true, t.n, 16
+	case t.n >= 2*16*w:
+		t.size, t.byCols, unit = t.n, true, 16
 	}
-	chunk := (size + w - 1) / w
-	chunk = (chunk + unit - 1) / unit * unit
+	units := (t.size + unit - 1) / unit
+	t.chunk = max(1, units/(chunksPerWorker*w)) * unit
+	p := k.pool
+	p.gen++
+	t.gen, t.p = p.gen, p
+	p.left.Store(int64(t.size))
+	p.next.Store(uint64(t.gen) << 32)
+	// Hand the task to idle workers only: a busy one would make us wait.
 	sent := 0
-	lo := chunk // the caller keeps [0, chunk)
-	for ; lo < size && w > 1; lo += chunk {
-		s := t
-		s.lo, s.hi = lo, min(lo+chunk, size)
-		k.pool.tasks <- s
-		sent++
+	for range min(w-1, (t.size+t.chunk-1)/t.chunk-1) {
+		select {
+		case p.tasks <- t:
+			sent++
+		default:
+		}
 	}
 	if sent > 0 {
 		// The last worker readied sits in this P's runnext slot, which
@@ -183,10 +236,8 @@ func (k *Kernels) split(t task) {
 		// latency). Yielding runs it here and lets an idle P take us.
 		runtime.Gosched()
 	}
-	t.lo, t.hi = 0, min(chunk, size)
-	t.run()
-	for range sent {
-		<-k.pool.done
+	if !t.drain(true) {
+		<-p.done // a worker is finishing the last chunk
 	}
 }
 

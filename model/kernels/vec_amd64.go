@@ -32,7 +32,7 @@ func addAVX2(dst, a, b *float32, n int)
 func mulAVX2(dst, a, b *float32, n int)
 
 //go:noescape
-func matVec4AVX2(out, w *float32, ldw int, x *float32, k int)
+func matVecAVX2(out, w *float32, ldw int, x *float32, k, rows int)
 
 // ptr returns the address of x's first element without a bounds check on
 // empty slices (the kernels read nothing when n is 0).
@@ -59,9 +59,8 @@ func matVecTSIMD(out, w, x []float32, n, k int) {
 	k8 := k &^ 7
 	i := 0
 	if k8 > 0 {
-		for ; i+4 <= n; i += 4 {
-			matVec4AVX2(&out[i], &w[i*k], k, &x[0], k8)
-		}
+		i = n &^ 3
+		matVecAVX2(ptr(out), ptr(w), k, ptr(x), k8, i)
 	}
 	if k8 < k {
 		for r := range i {

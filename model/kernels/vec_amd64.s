@@ -326,17 +326,28 @@ BINOP(·addAVX2, VADDPS, VADDSS)
 // func mulAVX2(dst, a, b *float32, n int)
 BINOP(·mulAVX2, VMULPS, VMULSS)
 
-// func matVec4AVX2(out, w *float32, ldw int, x *float32, k int)
+// func matVecAVX2(out, w *float32, ldw int, x *float32, k, rows int)
 //
-// out[0:4] = w[0:4, 0:k] · x for four rows of w at stride ldw; k must be a
-// multiple of 8. Two accumulators per row hide the FMA latency.
-TEXT ·matVec4AVX2(SB), NOSPLIT, $0-40
-	MOVQ   out+0(FP), DX
-	MOVQ   w+8(FP), SI
-	MOVQ   ldw+16(FP), R8
-	SHLQ   $2, R8
+// out[0:rows] = w[0:rows, 0:k] · x for rows of w at stride ldw, four rows
+// per step; rows must be a multiple of 4 and k of 8. Two accumulators per
+// row hide the FMA latency; the four sums are reduced together at the end
+// of each group.
+TEXT ·matVecAVX2(SB), NOSPLIT, $0-48
+	MOVQ out+0(FP), DX
+	MOVQ w+8(FP), SI
+	MOVQ ldw+16(FP), R8
+	SHLQ $2, R8
+	MOVQ rows+40(FP), R10
+	SHRQ $2, R10
+	LEAQ (R8)(R8*1), R11
+	ADDQ R11, R11        // R11 = 4 rows in bytes
+	TESTQ R10, R10
+	JZ   mvdone
+
+mvgroup:
 	MOVQ   x+24(FP), DI
 	MOVQ   k+32(FP), CX
+	MOVQ   SI, AX
 	LEAQ   (SI)(R8*2), R9 // rows 2 and 3
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
@@ -352,15 +363,15 @@ mv16:
 	JLT         mv8
 	VMOVUPS     (DI), Y8
 	VMOVUPS     32(DI), Y9
-	VFMADD231PS (SI), Y8, Y0
-	VFMADD231PS 32(SI), Y9, Y4
-	VFMADD231PS (SI)(R8*1), Y8, Y1
-	VFMADD231PS 32(SI)(R8*1), Y9, Y5
+	VFMADD231PS (AX), Y8, Y0
+	VFMADD231PS 32(AX), Y9, Y4
+	VFMADD231PS (AX)(R8*1), Y8, Y1
+	VFMADD231PS 32(AX)(R8*1), Y9, Y5
 	VFMADD231PS (R9), Y8, Y2
 	VFMADD231PS 32(R9), Y9, Y6
 	VFMADD231PS (R9)(R8*1), Y8, Y3
 	VFMADD231PS 32(R9)(R8*1), Y9, Y7
-	ADDQ        $64, SI
+	ADDQ        $64, AX
 	ADDQ        $64, R9
 	ADDQ        $64, DI
 	SUBQ        $16, CX
@@ -370,8 +381,8 @@ mv8:
 	CMPQ        CX, $8
 	JLT         mvred
 	VMOVUPS     (DI), Y8
-	VFMADD231PS (SI), Y8, Y0
-	VFMADD231PS (SI)(R8*1), Y8, Y1
+	VFMADD231PS (AX), Y8, Y0
+	VFMADD231PS (AX)(R8*1), Y8, Y1
 	VFMADD231PS (R9), Y8, Y2
 	VFMADD231PS (R9)(R8*1), Y8, Y3
 
@@ -380,11 +391,17 @@ mvred:
 	VADDPS       Y5, Y1, Y1
 	VADDPS       Y6, Y2, Y2
 	VADDPS       Y7, Y3, Y3
-	VHADDPS      Y1, Y0, Y0   // [a01 a23 b01 b23 | a45 a67 b45 b67]
-	VHADDPS      Y3, Y2, Y2   // same for c, d
-	VHADDPS      Y2, Y0, Y0   // [a b c d | a' b' c' d']
+	VHADDPS      Y1, Y0, Y0 // [a01 a23 b01 b23 | a45 a67 b45 b67]
+	VHADDPS      Y3, Y2, Y2 // the same for rows c, d
+	VHADDPS      Y2, Y0, Y0 // [a b c d | a' b' c' d']
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS       X1, X0, X0
 	VMOVUPS      X0, (DX)
+	ADDQ         $16, DX
+	ADDQ         R11, SI
+	DECQ         R10
+	JNZ          mvgroup
+
+mvdone:
 	VZEROUPPER
 	RET

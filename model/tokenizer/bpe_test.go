@@ -164,6 +164,8 @@ func TestParseJSONErrors(t *testing.T) {
 		name, data, want string
 	}{
 		{"not json", "{", "unexpected end"},
+		{"syntax offset", `{"model": {"type": "BPE",, }}`, "offset 26"},
+		{"wrong type", `{"model": {"type": "BPE", "vocab": {"a": "x"}}}`, "offset 44"},
 		{"wordpiece", `{"model": {"type": "WordPiece"}}`, `model.type "WordPiece"`},
 		{"bad merge", strings.Replace(good, `"ll o"`, `"ll o x"`, 1), "model.merges[4]"},
 		{"merge of unknown", strings.Replace(good, `"ll o"`, `"ll q"`, 1), "not in the vocabulary"},
@@ -238,6 +240,14 @@ func FuzzParseJSON(f *testing.F) {
 	f.Add(tinyJSON(false, false, patternQwen2), "the hello<|im_end|>")
 	f.Add(tinyJSON(true, true, patternGPT2), "x")
 	f.Add([]byte(`{"model":{"type":"BPE","vocab":{},"merges":[]}}`), "")
+	// Real files give the mutator JSON that stays valid after small edits.
+	for _, name := range []string{"qwen2.json", "gpt2.json"} {
+		data, err := os.ReadFile(filepath.Join("testdata", "tokenizersjs", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data, "the <search>river</search> 1999 café")
+	}
 	f.Fuzz(func(t *testing.T, data []byte, text string) {
 		tok, err := ParseJSON("fuzz.json", data, nil)
 		if err != nil {
@@ -342,5 +352,15 @@ func TestConcurrentEncode(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+func TestStripSpecial(t *testing.T) {
+	t.Parallel()
+	if diff := cmp.Diff([]int{104, 105}, StripSpecial(tinyBPE(t), []int{263, 104, 105, 264})); diff != "" {
+		t.Errorf("BPE (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]int{300}, StripSpecial(tinyLlama2c(t), []int{1, 300, 2})); diff != "" {
+		t.Errorf("llama2.c (-want +got):\n%s", diff)
 	}
 }

@@ -53,7 +53,7 @@ const maxVocabID = 1 << 22
 func ParseJSON(name string, data, config []byte) (*BPE, error) {
 	var f hfFile
 	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("tokenizer.json %s: %w", name, err)
+		return nil, fmt.Errorf("tokenizer.json %s: %w", name, jsonOffset(err))
 	}
 	t, err := f.build()
 	if err != nil {
@@ -63,6 +63,20 @@ func ParseJSON(name string, data, config []byte) (*BPE, error) {
 		return nil, fmt.Errorf("tokenizer config beside %s: %w", name, err)
 	}
 	return t, nil
+}
+
+// jsonOffset adds the byte offset that encoding/json knows but does not
+// print.
+func jsonOffset(err error) error {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("offset %d: %w", se.Offset, err)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Errorf("offset %d: %w", te.Offset, err)
+	}
+	return err
 }
 
 func readConfigBeside(path string) []byte {

@@ -1,7 +1,6 @@
 package tokenizer
 
 import (
-	"container/heap"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -129,6 +128,9 @@ func (t *Llama2c) fixedID(id int) int {
 	return -1
 }
 
+// IsSpecial reports whether id is <unk>, BOS or EOS (ids 0, 1, 2).
+func (t *Llama2c) IsSpecial(id int) bool { return id >= 0 && id <= 2 && id < len(t.pieces) }
+
 // Score returns the merge score of a piece (higher merges first).
 func (t *Llama2c) Score(id int) float32 { return t.scores[id] }
 
@@ -251,7 +253,7 @@ func (t *Llama2c) merge(ids []int) []int {
 		next[i], prev[i] = i+1, i-1
 	}
 	next[n-1] = -1
-	h := &pairHeap{}
+	h := &typedHeap[pairCand]{less: pairCand.before}
 	var buf []byte
 	push := func(l int) {
 		if l < 0 || next[l] < 0 {
@@ -263,7 +265,7 @@ func (t *Llama2c) merge(ids []int) []int {
 		if !ok || !(t.scores[id] > mergeScoreFloor) {
 			return
 		}
-		heap.Push(h, pairCand{score: t.scores[id], pos: l, left: ids[l], right: ids[r], id: id})
+		h.Push(pairCand{score: t.scores[id], pos: l, left: ids[l], right: ids[r], id: id})
 	}
 	for i := 0; i < n-1; i++ {
 		push(i)
@@ -273,7 +275,7 @@ func (t *Llama2c) merge(ids []int) []int {
 		alive[i] = true
 	}
 	for h.Len() > 0 {
-		c := heap.Pop(h).(pairCand)
+		c := h.Pop()
 		l := c.pos
 		r := next[l]
 		if !alive[l] || r < 0 || ids[l] != c.left || ids[r] != c.right {
@@ -304,20 +306,10 @@ type pairCand struct {
 	id          int
 }
 
-type pairHeap []pairCand
-
-func (h pairHeap) Len() int { return len(h) }
-func (h pairHeap) Less(i, j int) bool {
-	if h[i].score != h[j].score {
-		return h[i].score > h[j].score
+// before orders candidates: higher score first, then leftmost.
+func (a pairCand) before(b pairCand) bool {
+	if a.score != b.score {
+		return a.score > b.score
 	}
-	return h[i].pos < h[j].pos
-}
-func (h pairHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *pairHeap) Push(x any)   { *h = append(*h, x.(pairCand)) }
-func (h *pairHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+	return a.pos < b.pos
 }

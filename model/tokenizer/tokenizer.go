@@ -9,7 +9,8 @@
 // Llama 3 use a lookahead that Go's regexp lacks, so they are hand-written
 // scanners (pretok.go) checked against the regex semantics in tests.
 //
-// A loaded Tokenizer is immutable and safe for concurrent use.
+// Tokenizers are safe for concurrent use: after loading, the only thing
+// that changes is BPE's internal, locked cache of merged pieces.
 package tokenizer
 
 import (
@@ -22,9 +23,10 @@ import (
 
 // Tokenizer maps text to token ids and back.
 type Tokenizer interface {
-	// Encode tokenizes text without adding BOS or EOS. Special tokens that
-	// appear literally in text are matched as single ids (as Hugging Face
-	// does by default).
+	// Encode tokenizes text without adding BOS or EOS. For tokenizer.json
+	// tokenizers, added and special tokens spelled out in text become their
+	// ids, as Hugging Face does by default (BPE.EncodeOrdinary does not);
+	// llama2.c's encoder, like run.c, matches none.
 	Encode(text string) []int
 	// Decode returns the bytes the ids stand for, special tokens rendered as
 	// their text. The result is not necessarily valid UTF-8 when ids end in
@@ -41,6 +43,28 @@ type Tokenizer interface {
 	// TokenID returns the id of a special or added token such as
 	// "<|im_end|>", or of any token given in its vocabulary spelling.
 	TokenID(s string) (int, bool)
+}
+
+// specialer is the optional capability of telling control tokens apart.
+type specialer interface {
+	IsSpecial(id int) bool
+}
+
+// StripSpecial returns ids without special (control) tokens such as BOS,
+// EOS and chat markers, for showing generated text to people. Tokenizers
+// that cannot tell get ids back unchanged.
+func StripSpecial(tok Tokenizer, ids []int) []int {
+	sp, ok := tok.(specialer)
+	if !ok {
+		return ids
+	}
+	out := make([]int, 0, len(ids))
+	for _, id := range ids {
+		if !sp.IsSpecial(id) {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // nextDecoder is the optional capability of tokenizers whose decoding of a

@@ -3,12 +3,12 @@ package tokenizer
 import (
 	"bytes"
 	"encoding/json"
-	"iter"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/sleuth-research/sleuth/internal/shareddata"
@@ -222,10 +222,21 @@ func totalLen(texts []string) int64 {
 func BenchmarkTrain(b *testing.B) {
 	texts := hotpotParagraphs(b)
 	b.SetBytes(totalLen(texts))
+	cpu0, n := processCPU(), 0
 	for b.Loop() {
 		if _, err := Train(slices.Values(texts), 8192, trainOpts()); err != nil {
 			b.Fatal(err)
 		}
+		n++
+	}
+	reportCPURate(b, cpu0, n*int(totalLen(texts)))
+}
+
+// reportCPURate adds MB per CPU-second (all goroutines, GC included) since
+// cpu0, when the platform can tell.
+func reportCPURate(b *testing.B, cpu0 time.Duration, bytes int) {
+	if d := processCPU() - cpu0; d > 0 {
+		b.ReportMetric(float64(bytes)/1e6/d.Seconds(), "MB/cpu-s")
 	}
 }
 
@@ -242,13 +253,14 @@ func BenchmarkEncode(b *testing.B) {
 	}{{"bytelevel-8k", tok}, {"llama2c-512", llama}} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.SetBytes(totalLen(texts))
+			cpu0, n := processCPU(), 0
 			for b.Loop() {
 				for _, s := range texts {
 					bc.tok.Encode(s)
 				}
+				n++
 			}
+			reportCPURate(b, cpu0, n*int(totalLen(texts)))
 		})
 	}
 }
-
-var _ iter.Seq[string] = slices.Values([]string(nil))

@@ -6,44 +6,61 @@ import (
 	"sort"
 )
 
-// cand is a doc found in the champion lists (or the short full lists) of
-// the query's terms.
+// cand is a doc found in the lists read by the champion phase.
 type cand struct {
-	doc   uint32
-	idx   int32   // row in searcher.cw
-	lo    float64 // sum of the known contributions: a lower bound
-	bound float64 // lo plus the tails of the terms not known: an upper bound
-	known uint64  // bit qi set when term qi's contribution is in cw
+	doc       uint32
+	lo        float64 // sum of the known contributions: a lower bound
+	bound     float64 // lo plus the bounds of the terms not known
+	knownTail float64
+	known     uint64 // bit qi set when term qi's contribution is in cw
 }
 
-// champions answers the query from champion lists when it can prove the
-// answer exact. Every doc outside the candidates scores at most the sum of
-// the frequent terms' tails, so once the k-th best candidate beats that
-// sum strictly the top k is final. Candidates are scored exactly in order
-// of their upper bounds, with postings lookups only for the few that can
-// still make the top k. When it cannot prove the answer it returns ok
-// false and the k-th score it found (0 if none), a safe floor for maxScore.
-func (s *searcher) champions(sc *scorer, terms []qterm, k int) (res []Scored, ok bool, floor float32) {
+// champList is one term's list as the champion phase reads it.
+type champList struct {
+	docs, tfs       []uint32
+	ownDocs, ownTFs []uint32
+	short           bool    // the whole list is read: its contribution is exact
+	max, tail       float64 // bounds of the term outside what is read, times qtf
+	bound           float64 // the bound used in the current stage
+	read            bool
+}
+
+// champions answers the query without walking long posting lists when it
+// can prove the answer exact, in two stages.
+//
+// Stage A reads only the short lists (at most 2*champSize postings); every
+// other doc scores at most the sum of the frequent terms' maxima. Stage B
+// also reads the frequent terms' champion lists; every doc outside them
+// scores at most the sum of those terms' tails. In each stage the
+// candidates are scored exactly in order of their upper bounds, looking up
+// the frequent terms' postings only for those that can still make the top
+// k, and once the k-th best beats the bound on every other doc strictly the
+// top k is final. Otherwise it returns ok false and the k-th score found (0
+// if none), a safe floor for maxScore.
+func (s *searcher) champions(sc *scorer, terms []qterm, k, nDocs int) (res []Scored, ok bool, floor float32) {
 	n := len(terms)
 	if n > 64 {
 		return nil, false, 0
+	}
+	if len(s.slot) < nDocs {
+		s.slot = make([]int32, nDocs)
 	}
 	if cap(s.lists) < n {
 		s.lists = make([]champList, n)
 	}
 	lists := s.lists[:n]
-	var tails float64
+	anyShort, anyLong := false, false
 	for qi := range terms {
 		q := &terms[qi]
 		l := &lists[qi]
-		l.pos = 0
-		l.tail = float64(q.p.tail * q.qtf)
-		tails += l.tail
-		if len(q.p.champDoc) > 0 {
+		l.max, l.tail = float64(q.max*q.qtf), float64(q.p.tail*q.qtf)
+		l.short = len(q.p.champDoc) == 0
+		if !l.short {
 			l.docs, l.tfs = q.p.champDoc, q.p.champTF
+			anyLong = true
 			continue
 		}
-		// A short list: read it whole.
+		anyShort = true
 		l.ownDocs, l.ownTFs = l.ownDocs[:0], l.ownTFs[:0]
 		var blk block
 		for bi := range q.p.lastDoc {
@@ -57,119 +74,244 @@ func (s *searcher) champions(sc *scorer, terms []qterm, k int) (res []Scored, ok
 		}
 		l.docs, l.tfs = l.ownDocs, l.ownTFs
 	}
-	cands := s.merge(sc, terms, lists)
-
-	// The k-th largest lower bound is a floor on the k-th best score:
-	// candidates whose upper bound is below it cannot make the top k.
-	var low float64
-	if len(cands) >= k {
-		lows := s.lows[:0]
-		for _, c := range cands {
-			lows = append(lows, c.lo)
+	for stage := range 2 {
+		if stage == 0 && (!anyShort || !anyLong) {
+			continue // stage B alone reads the same lists
 		}
-		s.lows = lows
-		slices.Sort(lows)
-		low = lows[len(lows)-k]
-	}
-	live := cands[:0]
-	for _, c := range cands {
-		if c.bound*(1+slack) >= low {
-			live = append(live, c)
-		}
-	}
-	slices.SortFunc(live, func(a, b cand) int { return cmp.Compare(b.bound, a.bound) })
-
-	top := topk{k: k, h: s.heap[:0]}
-	defer func() { s.heap = top.h[:0] }()
-	for _, c := range live {
-		if top.full() && c.bound*(1+slack) < float64(top.threshold()) {
-			break
-		}
-		row := s.cw[int(c.idx)*n : int(c.idx+1)*n]
-		var score float32
-		for qi := range terms {
-			w := row[qi]
-			if c.known&(1<<qi) == 0 && lists[qi].tail > 0 {
-				if tf := s.lookup(&terms[qi].p, c.doc); tf > 0 {
-					w = float32(terms[qi].qtf * sc.weight(terms[qi].idf, tf, c.doc))
-				}
+		var others float64 // bound on every doc not read
+		for qi := range lists {
+			l := &lists[qi]
+			switch {
+			case l.short:
+				l.bound, l.read = 0, true
+			case stage == 0:
+				l.bound, l.read = l.max, false
+			default:
+				l.bound, l.read = l.tail, true
 			}
-			score += w
+			others += l.bound
 		}
-		if !top.full() || score > top.threshold() {
-			top.push(Scored{Doc: c.doc, Score: score})
+		cands := s.gather(sc, terms, others)
+		if len(cands) < k {
+			continue
+		}
+		// The stage's k-th score can be no higher than the k-th largest
+		// upper bound: when that cannot beat the other docs' bound, skip
+		// the exact scoring, keeping the k-th lower bound as the floor.
+		if hi := s.kthLargest(cands, k, false); others*(1+slack) >= hi {
+			floor = max(floor, float32(s.kthLargest(cands, k, true)*(1-2*slack)))
+			continue
+		}
+		top := s.evaluate(sc, terms, k, cands, floor)
+		if others == 0 || (top.full() && others*(1+slack) < float64(top.threshold())) {
+			return top.sorted(), true, 0
+		}
+		if top.full() {
+			floor = max(floor, top.threshold())
 		}
 	}
-	if tails == 0 {
-		return top.sorted(), true, 0 // every matching doc was a candidate
-	}
-	if !top.full() {
-		return nil, false, 0
-	}
-	if tails*(1+slack) < float64(top.threshold()) {
-		return top.sorted(), true, 0
-	}
-	return nil, false, top.threshold()
+	return nil, false, floor
 }
 
-// champList is one term's champion (or whole) list being merged.
-type champList struct {
-	docs, tfs       []uint32
-	ownDocs, ownTFs []uint32
-	pos             int
-	tail            float64
-}
-
-// merge walks the lists in doc order and returns one cand per doc, with
-// each known contribution stored in s.cw (row idx, column qi).
-func (s *searcher) merge(sc *scorer, terms []qterm, lists []champList) []cand {
+// gather reads the lists marked read and returns one cand per doc, with
+// each known contribution stored in s.cw (row = cand index, column = qi).
+func (s *searcher) gather(sc *scorer, terms []qterm, others float64) []cand {
 	n := len(terms)
 	cands := s.cands[:0]
 	cw := s.cw[:0]
-	for {
-		cur := uint32(endDoc)
-		for qi := range lists {
-			if l := &lists[qi]; l.pos < len(l.docs) {
-				cur = min(cur, l.docs[l.pos])
+	slot := s.slot
+	for qi := range s.lists[:n] {
+		l := &s.lists[qi]
+		if !l.read {
+			continue
+		}
+		q := &terms[qi]
+		for j, d := range l.docs {
+			w := float32(q.qtf * sc.weight(q.idf, l.tfs[j], d))
+			ci := slot[d] - 1
+			if ci < 0 {
+				ci = int32(len(cands))
+				slot[d] = ci + 1
+				cands = append(cands, cand{doc: d})
+				for range n {
+					cw = append(cw, 0)
+				}
 			}
+			c := &cands[ci]
+			cw[int(ci)*n+qi] = w
+			c.lo += float64(w)
+			c.known |= 1 << qi
+			c.knownTail += l.bound
 		}
-		if cur == endDoc {
-			break
-		}
-		c := cand{doc: cur, idx: int32(len(cands))}
-		for range n {
-			cw = append(cw, 0)
-		}
-		row := cw[len(cw)-n:]
-		for qi := range lists {
-			l := &lists[qi]
-			if l.pos < len(l.docs) && l.docs[l.pos] == cur {
-				w := float32(terms[qi].qtf * sc.weight(terms[qi].idf, l.tfs[l.pos], cur))
-				row[qi] = w
-				c.lo += float64(w)
-				c.known |= 1 << qi
-				l.pos++
-			} else {
-				c.bound += l.tail
-			}
-		}
-		c.bound += c.lo
-		cands = append(cands, c)
+	}
+	for i := range cands {
+		c := &cands[i]
+		c.bound = c.lo + (others - c.knownTail)
+		slot[c.doc] = 0
 	}
 	s.cands, s.cw = cands, cw
 	return cands
 }
 
+// evaluate scores the candidates that can make the top k exactly, best
+// bound first, and returns the top k among them.
+func (s *searcher) evaluate(sc *scorer, terms []qterm, k int, cands []cand, floor float32) topk {
+	n := len(terms)
+	// The k-th largest lower bound is a floor on the k-th best score:
+	// candidates whose upper bound is below it cannot make the top k.
+	low := float64(floor) * (1 - 2*slack)
+	if len(cands) >= k {
+		low = max(low, s.kthLargest(cands, k, true))
+	}
+	live := s.live[:0]
+	for i := range cands {
+		if cands[i].bound*(1+slack) >= low {
+			live = append(live, int32(i))
+		}
+	}
+	s.live = live
+	bh := boundHeap{live: live, cands: cands}
+	bh.init()
+	order := s.order[:0]
+	for qi := range terms {
+		order = append(order, qi)
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(s.lists[b].bound, s.lists[a].bound) })
+	s.order = order
+	top := topk{k: k, h: s.heap[:0]}
+	for len(bh.live) > 0 {
+		ci := bh.pop()
+		c := &cands[ci]
+		if top.full() && c.bound*(1+slack) < float64(top.threshold()) {
+			break
+		}
+		row := s.cw[int(ci)*n : int(ci+1)*n]
+		// Probe the unknown terms, largest bound first, and drop the doc
+		// as soon as its bound falls below the threshold.
+		bound, dropped := c.bound, false
+		for _, qi := range order {
+			if c.known&(1<<qi) != 0 || s.lists[qi].short {
+				continue
+			}
+			l := &s.lists[qi]
+			bound -= l.bound
+			if tf := s.lookup(&terms[qi].p, c.doc); tf > 0 {
+				w := float32(terms[qi].qtf * sc.weight(terms[qi].idf, tf, c.doc))
+				row[qi] = w
+				bound += float64(w)
+			}
+			if top.full() && bound*(1+slack) < float64(top.threshold()) {
+				dropped = true
+				break
+			}
+		}
+		if dropped {
+			continue
+		}
+		var score float32
+		for _, w := range row {
+			score += w
+		}
+		top.push(Scored{Doc: c.doc, Score: score}) // push keeps ties by lower doc
+	}
+	s.heap = top.h
+	return top
+}
+
+// kthLargest returns the k-th largest lower (lo) or upper bound among
+// cands, which must hold at least k.
+func (s *searcher) kthLargest(cands []cand, k int, lo bool) float64 {
+	h := s.lows[:0] // min-heap of the k largest so far
+	for i := range cands {
+		v := cands[i].bound
+		if lo {
+			v = cands[i].lo
+		}
+		if len(h) < k {
+			h = append(h, v)
+			for j := len(h) - 1; j > 0 && h[(j-1)/2] > h[j]; j = (j - 1) / 2 {
+				h[j], h[(j-1)/2] = h[(j-1)/2], h[j]
+			}
+			continue
+		}
+		if v <= h[0] {
+			continue
+		}
+		h[0] = v
+		for j := 0; ; {
+			l, m := 2*j+1, j
+			if l < len(h) && h[l] < h[m] {
+				m = l
+			}
+			if r := l + 1; r < len(h) && h[r] < h[m] {
+				m = r
+			}
+			if m == j {
+				break
+			}
+			h[j], h[m] = h[m], h[j]
+			j = m
+		}
+	}
+	s.lows = h
+	return h[0]
+}
+
 // lookup returns the tf of doc in p, or 0.
 func (s *searcher) lookup(p *termPostings, doc uint32) uint32 {
+	s.st.lookups++
+	if p.dense != nil {
+		if tf := p.dense[doc]; tf < 255 {
+			return uint32(tf)
+		}
+	}
 	bi := sort.Search(len(p.lastDoc), func(i int) bool { return p.lastDoc[i] >= doc })
-	if bi == len(p.lastDoc) || !s.lk.decodeDocs(p, bi) {
+	if bi == len(p.lastDoc) {
 		return 0
 	}
-	docs := s.lk.docs[:s.lk.n]
-	i := sort.Search(len(docs), func(i int) bool { return docs[i] >= doc })
-	if i < len(docs) && docs[i] == doc {
-		return s.lk.tf(i)
+	return findTF(p, bi, doc)
+}
+
+// boundHeap pops candidates in descending bound order; building it is
+// linear, so only the candidates actually examined pay for ordering.
+type boundHeap struct {
+	live  []int32
+	cands []cand
+}
+
+func (h *boundHeap) less(i, j int) bool {
+	return h.cands[h.live[i]].bound > h.cands[h.live[j]].bound
+}
+
+func (h *boundHeap) down(i int) {
+	n := len(h.live)
+	for {
+		l, m := 2*i+1, i
+		if l < n && h.less(l, m) {
+			m = l
+		}
+		if r := l + 1; r < n && h.less(r, m) {
+			m = r
+		}
+		if m == i {
+			return
+		}
+		h.live[i], h.live[m] = h.live[m], h.live[i]
+		i = m
 	}
-	return 0
+}
+
+func (h *boundHeap) init() {
+	for i := len(h.live)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
+}
+
+func (h *boundHeap) pop() int32 {
+	top := h.live[0]
+	last := len(h.live) - 1
+	h.live[0] = h.live[last]
+	h.live = h.live[:last]
+	h.down(0)
+	return top
 }

@@ -70,3 +70,35 @@ func TestOne(t *testing.T) {
 		fmt.Printf("%s %+v\n", q, s.st)
 	}
 }
+
+func TestChampRate(t *testing.T) {
+	dir, err := benchIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, _ := Open(dir)
+	qs := zipf.Queries(zipf.Config{Passages: benchPassages()}, 2000)
+	runtime.LockOSThread()
+	okN := 0
+	s := ix.getSearcher()
+	var tok, tfail, tms time.Duration
+	for _, q := range qs {
+		s.st = queryStats{}
+		terms := ix.analyse(s, q)
+		t0 := tcpu()
+		_, ok, floor := s.champions(ix.sc, terms, 10, ix.Len())
+		t1 := tcpu()
+		if ok {
+			if okN%200 == 0 {
+				fmt.Printf("%v %+v %q\n", t1-t0, s.st, q)
+			}
+			okN++
+			tok += t1 - t0
+		} else {
+			tfail += t1 - t0
+			s.maxScore(ix.sc, terms, 10, floor)
+			tms += tcpu() - t1
+		}
+	}
+	fmt.Printf("champ ok %d/%d; champ cpu ok %v fail %v; fallback maxscore %v\n", okN, len(qs), tok, tfail, tms)
+}

@@ -197,16 +197,21 @@ func (ix *Index) termPostings(t int, check bool) (termPostings, error) {
 	b := ix.postings[in.Offset:]
 	p := termPostings{df: int(in.DF), lastDoc: u32s(b[:4*nb]), blockMax: f32s(b[4*nb : 8*nb]), blockEnd: u32s(b[8*nb : 12*nb])}
 	b = b[12*nb:]
-	if len(b) < 8 {
+	if len(b) < 16 {
 		return bad("out of bounds")
 	}
 	nc := uint64(binary.LittleEndian.Uint32(b))
 	p.tail = math.Float32frombits(binary.LittleEndian.Uint32(b[4:]))
-	if nc > uint64(in.DF) || uint64(len(b)-8) < 8*nc {
+	nd := uint64(binary.LittleEndian.Uint32(b[8:]))
+	b = b[16:]
+	if nc > uint64(in.DF) || nd%4 != 0 || (nd != 0 && nd/4 != uint64(ix.meta.Passages+3)/4) || uint64(len(b)) < 8*nc+nd {
 		return bad("out of bounds")
 	}
-	p.champDoc, p.champTF = u32s(b[8:8+4*nc]), u32s(b[8+4*nc:8+8*nc])
-	p.data = b[8+8*nc:]
+	p.champDoc, p.champTF = u32s(b[:4*nc]), u32s(b[4*nc:8*nc])
+	if nd > 0 {
+		p.dense = b[8*nc : 8*nc+nd]
+	}
+	p.data = b[8*nc+nd:]
 	if !check {
 		p.data = p.data[:p.blockEnd[nb-1]]
 		return p, nil

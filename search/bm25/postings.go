@@ -19,7 +19,9 @@ const endDoc = math.MaxUint32
 //	blockMax [nb]float32 largest term score in each block (qtf 1)
 //	blockEnd [nb]uint32  end offset of each block's bytes after this header
 //	champs u32, tail f32 champion list length and the bound outside it
+//	denseLen u32, pad u32
 //	champDoc [champs]uint32, champTF [champs]uint32
+//	dense [denseLen]byte tf of every doc, capped at 255, for very frequent terms
 //	blocks...            per block: docBits u8, tfBits u8, then the doc
 //	                     deltas and tf-1 values, each bit-packed into whole
 //	                     little-endian uint64 words.
@@ -118,7 +120,16 @@ type termPostings struct {
 	champDoc []uint32
 	champTF  []uint32
 	tail     float32
+	// dense, for terms in at least 1/denseFrac of the passages, holds
+	// every passage's tf (0 absent, 255 meaning "255 or more: decode"), so
+	// probing such a term for one doc is one load.
+	dense []byte
 }
+
+const (
+	denseFrac = 16
+	denseMin  = 4096
+)
 
 // block holds one decoded block. Decoding checks every doc against the
 // block's recorded last doc, so a corrupt file can never yield a doc id
@@ -183,4 +194,56 @@ func (b *block) tf(i int) uint32 {
 		b.tfsDone = true
 	}
 	return b.tfs[i] + 1
+}
+
+// findTF returns the tf of doc in block bi of p, or 0, decoding only the
+// doc deltas up to doc and a single tf: the probe of one posting.
+func findTF(p *termPostings, bi int, doc uint32) uint32 {
+	start := 0
+	if bi > 0 {
+		start = int(p.blockEnd[bi-1])
+	}
+	end := int(p.blockEnd[bi])
+	n := blockSize
+	if bi == len(p.lastDoc)-1 {
+		n = p.df - bi*blockSize
+	}
+	if start+2 > end || end > len(p.data) || n <= 0 || n > blockSize {
+		return 0
+	}
+	src := p.data[start:end]
+	wd, wt := int(src[0]), int(src[1])
+	ld, lt := packedLen(n, wd), packedLen(n, wt)
+	if wd > 32 || wt > 32 || 2+ld+lt != len(src) {
+		return 0
+	}
+	d := int64(-1)
+	if bi > 0 {
+		d = int64(p.lastDoc[bi-1])
+	}
+	docs := src[2 : 2+ld]
+	for i := 0; i < n; i++ {
+		d += int64(extract(docs, i, wd)) + 1
+		if d >= int64(doc) {
+			if d != int64(doc) {
+				return 0
+			}
+			return extract(src[2+ld:], i, wt) + 1
+		}
+	}
+	return 0
+}
+
+// extract returns value i of width w from bit-packed src.
+func extract(src []byte, i, w int) uint32 {
+	if w == 0 {
+		return 0
+	}
+	pos := i * w
+	word, off := pos>>6, pos&63
+	v := binary.LittleEndian.Uint64(src[word*8:]) >> off
+	if off+w > 64 {
+		v |= binary.LittleEndian.Uint64(src[word*8+8:]) << (64 - off)
+	}
+	return uint32(v & (uint64(1)<<w - 1))
 }

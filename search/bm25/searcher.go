@@ -25,12 +25,16 @@ type searcher struct {
 	cands   []cand
 	cw      []float32
 	lows    []float64
+	live    []int32
+	order   []int
+	slot    []int32 // per doc: 1 + its cand index during gather, else 0
 	lk      block
 }
 
 // queryStats count the work of the last query (for tuning and benchmarks).
 type queryStats struct {
 	decodes, cands, bounds, skips int
+	live, evals, lookups          int
 }
 
 func (ix *Index) getSearcher() *searcher {
@@ -103,7 +107,7 @@ func (ix *Index) TopK(query string, k int) []Scored {
 	if len(terms) == 0 {
 		return nil
 	}
-	if res, ok, floor := s.champions(ix.sc, terms, k); ok {
+	if res, ok, floor := s.champions(ix.sc, terms, k, ix.meta.Passages); ok {
 		return res
 	} else {
 		return s.maxScore(ix.sc, terms, k, floor)

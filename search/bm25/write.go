@@ -128,10 +128,20 @@ func encodeTerm(docs, tfs []uint32, sc *scorer, n int, scratch []uint32) (termIn
 	}
 	head = append(head, u32bytes(ends)...)
 	cdocs, ctfs, tail := champions(docs, tfs, idf, sc)
+	var dense []byte
+	if df >= denseMin && df*denseFrac >= n {
+		dense = make([]byte, (n+3)/4*4)
+		for i, d := range docs {
+			dense[d] = byte(min(tfs[i], 255))
+		}
+	}
 	head = binary.LittleEndian.AppendUint32(head, uint32(len(cdocs)))
 	head = binary.LittleEndian.AppendUint32(head, math.Float32bits(tail))
+	head = binary.LittleEndian.AppendUint32(head, uint32(len(dense)))
+	head = binary.LittleEndian.AppendUint32(head, 0)
 	head = append(head, u32bytes(cdocs)...)
 	head = append(head, u32bytes(ctfs)...)
+	head = append(head, dense...)
 	out := append(head, data...)
 	for len(out)%4 != 0 {
 		out = append(out, 0)

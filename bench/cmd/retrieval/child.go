@@ -28,6 +28,7 @@ const (
 type buildResult struct {
 	GenerateSeconds float64 `json:"generate_seconds"`
 	BuildSeconds    float64 `json:"build_seconds"`
+	BuildCPUSeconds float64 `json:"build_cpu_seconds"`
 	BuildPeakRSSMB  float64 `json:"build_peak_rss_mb"`
 }
 
@@ -37,9 +38,11 @@ type serveResult struct {
 	SingleQPS      float64    `json:"single_thread_qps"`
 	SingleRounds   []float64  `json:"single_thread_qps_rounds"`
 	SingleTimed    int        `json:"single_thread_queries_per_pass"`
+	SingleCPUQPS   float64    `json:"single_thread_queries_per_cpu_second"`
 	AllCoresQPS    float64    `json:"all_cores_qps"`
 	AllCoresRounds []float64  `json:"all_cores_qps_rounds"`
 	AllCoresTimed  int        `json:"all_cores_queries_per_pass"`
+	AllCoresCPUQPS float64    `json:"all_cores_queries_per_cpu_second"`
 	Cores          int        `json:"cores"`
 	MeanHits       float64    `json:"mean_hits"`
 	RSSOpenMB      float64    `json:"rss_open_mb"`
@@ -65,11 +68,19 @@ func runBuild(ctx context.Context, o options, stdout, stderr io.Writer, log *slo
 	log.Info("corpus generated", "engine", o.engine, "passages", len(passages), "seconds", gen.Seconds())
 
 	bar := progress.New(stderr, o.engine+" build", "passages", int64(len(passages)))
+	cpu0, err := cpuTime()
+	if err != nil {
+		return err
+	}
 	start = time.Now()
 	if err := eng.Build(ctx, o.index, counted(passages, bar)); err != nil {
 		return err
 	}
 	took := time.Since(start)
+	cpu1, err := cpuTime()
+	if err != nil {
+		return err
+	}
 	bar.Finish()
 	st, err := readProcStatus()
 	if err != nil {
@@ -78,6 +89,7 @@ func runBuild(ctx context.Context, o options, stdout, stderr io.Writer, log *slo
 	return json.NewEncoder(stdout).Encode(buildResult{
 		GenerateSeconds: gen.Seconds(),
 		BuildSeconds:    took.Seconds(),
+		BuildCPUSeconds: (cpu1 - cpu0).Seconds(),
 		BuildPeakRSSMB:  st.HWMMB(),
 	})
 }
@@ -123,7 +135,7 @@ func runServe(ctx context.Context, o options, stdout io.Writer, log *slog.Logger
 	res.TopK = topk
 
 	prev := runtime.GOMAXPROCS(1)
-	res.SingleRounds, res.SingleTimed, err = timeRounds(ctx, idx, queries, o.cfg, 1)
+	res.SingleRounds, res.SingleTimed, res.SingleCPUQPS, err = timeRounds(ctx, idx, queries, o.cfg, 1)
 	runtime.GOMAXPROCS(prev)
 	if err != nil {
 		return err
@@ -132,7 +144,7 @@ func runServe(ctx context.Context, o options, stdout io.Writer, log *slog.Logger
 	log.Info("single thread", "engine", o.engine, "qps", res.SingleRounds)
 
 	runtime.GOMAXPROCS(res.Cores)
-	res.AllCoresRounds, res.AllCoresTimed, err = timeRounds(ctx, idx, queries, o.cfg, res.Cores)
+	res.AllCoresRounds, res.AllCoresTimed, res.AllCoresCPUQPS, err = timeRounds(ctx, idx, queries, o.cfg, res.Cores)
 	if err != nil {
 		return err
 	}
@@ -165,20 +177,31 @@ func warmUp(ctx context.Context, idx engine.Index, queries []string, cfg config)
 
 // timeRounds makes cfg.Rounds timed passes over the queries with the given
 // number of workers, each pass stopping early once cfg.Budget has passed. It
-// returns queries/s per pass and the fewest queries any pass completed.
-func timeRounds(ctx context.Context, idx engine.Index, queries []string, cfg config, workers int) ([]float64, int, error) {
-	rates := make([]float64, 0, cfg.Rounds)
-	fewest := len(queries)
+// returns queries/s per pass, the fewest queries any pass completed, and
+// queries per second of this process's CPU time over all passes, which
+// other load on the machine inflates far less than wall time.
+func timeRounds(ctx context.Context, idx engine.Index, queries []string, cfg config, workers int) (rates []float64, fewest int, perCPU float64, err error) {
+	fewest = len(queries)
+	total := 0
+	cpu0, err := cpuTime()
+	if err != nil {
+		return nil, 0, 0, err
+	}
 	for range cfg.Rounds {
 		start := time.Now()
 		n, err := runQueries(ctx, idx, queries, cfg.K, workers, start.Add(cfg.Budget))
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, 0, err
 		}
 		rates = append(rates, float64(n)/time.Since(start).Seconds())
 		fewest = min(fewest, n)
+		total += n
 	}
-	return rates, fewest, nil
+	cpu1, err := cpuTime()
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	return rates, fewest, float64(total) / (cpu1 - cpu0).Seconds(), nil
 }
 
 // runQueries has workers goroutines pull queries in order until all are

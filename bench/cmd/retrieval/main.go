@@ -65,7 +65,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.cfg.K, "k", 10, "hits per query")
 	fs.Uint64Var(&o.cfg.Seed, "seed", 1, "zipf corpus seed")
 	fs.IntVar(&o.cfg.Rounds, "rounds", 3, "timed passes over the queries per measurement; the median pass is reported")
-	fs.IntVar(&o.cfg.Overlap, "overlap", 200, "queries run untimed first (warm-up) and whose top-k lists are compared across engines")
+	fs.IntVar(&o.cfg.Overlap, "overlap", 100, "queries run untimed first (warm-up) and whose top-k lists are compared across engines")
 	fs.DurationVar(&o.cfg.Budget, "budget", 20*time.Second, "time cap on each timed pass over the queries")
 	fs.StringVar(&o.engines, "engines", strings.Join(defaultEngines(), ","), "comma-separated engines to measure")
 	fs.StringVar(&o.dir, "dir", "", "directory for the indexes (default: a fresh temporary directory)")

@@ -16,7 +16,7 @@ func TestParseFlags(t *testing.T) {
 		want    config
 		wantErr string
 	}{
-		{"defaults", nil, config{Passages: 200_000, Queries: 5000, K: 10, Seed: 1, Rounds: 3, Overlap: 200, Budget: 20 * time.Second}, ""},
+		{"defaults", nil, config{Passages: 200_000, Queries: 5000, K: 10, Seed: 1, Rounds: 3, Overlap: 100, Budget: 20 * time.Second}, ""},
 		{"overlap capped", []string{"-queries", "50"}, config{Passages: 200_000, Queries: 50, K: 10, Seed: 1, Rounds: 3, Overlap: 50, Budget: 20 * time.Second}, ""},
 		{"zero k", []string{"-k", "0"}, config{}, "must be positive"},
 		{"zero budget", []string{"-budget", "0s"}, config{}, "must be positive"},

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sleuth-research/sleuth/eval"
+)
+
+// newScoreCmd scores a predictions file against a question file, as the
+// official HotpotQA/SQuAD scripts do.
+func newScoreCmd() *cobra.Command {
+	var (
+		data, preds string
+		asJSON      bool
+		perQuestion bool
+		b           eval.Bootstrap
+	)
+	cmd := &cobra.Command{
+		Use:   "score --data FILE --predictions FILE",
+		Short: "Score predictions against a benchmark's gold answers (EM, F1, cover-EM, evidence)",
+		Long: `Score a predictions file, one {"id","answer","evidence":[...]} per line, against a
+question file in any format sleuth reads (Search-R1 JSONL or Parquet, FlashRAG,
+HotpotQA, 2WikiMultihopQA, MuSiQue, world questions).
+
+EM and F1 use the HotpotQA/SQuAD normalisation and equal the official
+hotpot_evaluate_v1.py figures: averages over all questions, a missing
+prediction scoring zero; with several gold answers the best one counts.
+Evidence precision/recall/F1 are reported where gold passages are known.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if data == "" || preds == "" {
+				return errors.New("score: --data and --predictions are required")
+			}
+			qs, err := eval.LoadQuestions(data)
+			if err != nil {
+				return err
+			}
+			ps, err := eval.LoadPredictions(preds)
+			if err != nil {
+				return err
+			}
+			r := eval.ScorePredictions(qs, ps, b)
+			if !perQuestion {
+				r.PerQuestion = nil
+			}
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), r)
+			}
+			return printScore(cmd.OutOrStdout(), r)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&data, "data", "", "question file with gold answers")
+	f.StringVar(&preds, "predictions", "", "predictions JSONL: {\"id\",\"answer\",\"evidence\":[...]} per line")
+	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	f.BoolVar(&perQuestion, "per-question", false, "include every question's scores in the JSON report")
+	f.IntVar(&b.Resamples, "resamples", 1000, "bootstrap resamples for the 95% intervals")
+	f.Uint64Var(&b.Seed, "seed", 1, "bootstrap seed")
+	return cmd
+}
+
+func printScore(w io.Writer, r eval.Report) error {
+	fmt.Fprintf(w, "%d questions, %d predicted, %d missing (scored 0), %d predictions for unknown ids\n\n",
+		r.Questions, r.Predicted, r.Missing, r.Unknown)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "metric\tvalue\t95% CI\t")
+	fmt.Fprintf(tw, "EM\t%.4f\t[%.4f, %.4f]\t\n", r.EM, r.EMCI.Lo, r.EMCI.Hi)
+	fmt.Fprintf(tw, "F1\t%.4f\t[%.4f, %.4f]\t\n", r.F1, r.F1CI.Lo, r.F1CI.Hi)
+	fmt.Fprintf(tw, "precision\t%.4f\t\t\n", r.Precision)
+	fmt.Fprintf(tw, "recall\t%.4f\t\t\n", r.Recall)
+	fmt.Fprintf(tw, "cover-EM\t%.4f\t\t\n", r.CoverEM)
+	if e := r.Evidence; e != nil {
+		fmt.Fprintf(tw, "evidence EM\t%.4f\t(%d questions)\t\n", e.EM, e.Questions)
+		fmt.Fprintf(tw, "evidence precision\t%.4f\t\t\n", e.Precision)
+		fmt.Fprintf(tw, "evidence recall\t%.4f\t\t\n", e.Recall)
+		fmt.Fprintf(tw, "evidence F1\t%.4f\t\t\n", e.F1)
+	}
+	return tw.Flush()
+}
