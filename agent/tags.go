@@ -78,6 +78,9 @@ func newTagParser(t Tags, maxQuery int) *tagParser {
 // chat-template special token ("<|im_end|>"), so retrieved text can never
 // close the information block, open an action or fake a chat turn.
 func (p *tagParser) Escape(s string) string {
+	if !strings.Contains(s, "<") && !strings.Contains(s, "|>") {
+		return s // the common case: nothing that could be a tag
+	}
 	s = p.anyTag.ReplaceAllStringFunc(s, func(m string) string {
 		return "‹" + strings.TrimPrefix(strings.TrimSuffix(m, ">"), "<") + "›"
 	})

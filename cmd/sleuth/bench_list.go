@@ -7,5 +7,6 @@ func benchSubcommands() []*cobra.Command {
 	return []*cobra.Command{
 		newBenchRetrievalCmd(),
 		newBenchModelCmd(),
+		newBenchAgentCmd(),
 	}
 }
