@@ -16,6 +16,7 @@ import (
 
 	"github.com/sleuth-research/sleuth/llm/local"
 	"github.com/sleuth-research/sleuth/model"
+	"github.com/sleuth-research/sleuth/model/kernels"
 	"github.com/sleuth-research/sleuth/model/tokenizer"
 	"github.com/sleuth-research/sleuth/search/bm25"
 	"github.com/sleuth-research/sleuth/server/openai"
@@ -109,6 +110,8 @@ func loadLocal(modelPath, tokPath, chatTemplate string) (*local.Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The kernels' worker pool lives as long as the process serves.
+	m.SetMatmuls(kernels.New(0))
 	if tokPath == "" {
 		dir := modelPath
 		if st, err := os.Stat(modelPath); err == nil && !st.IsDir() {
