@@ -7,18 +7,23 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sleuth-research/sleuth/agent"
+	"github.com/sleuth-research/sleuth/eval"
+	"github.com/sleuth-research/sleuth/internal/progress"
 	"github.com/sleuth-research/sleuth/llm"
-	"github.com/sleuth-research/sleuth/search"
 	"github.com/sleuth-research/sleuth/search/bm25"
 )
 
 type llmFlags struct {
 	spec, tokenizer, model, chatTemplate string
 	tokenIDs                             bool
+	retries                              int
+	timeout                              time.Duration
 }
 
 func (f *llmFlags) register(cmd *cobra.Command) {
@@ -28,6 +33,8 @@ func (f *llmFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.model, "model", "", "model name to send to an OpenAI-compatible server")
 	fl.StringVar(&f.chatTemplate, "chat-template", "", "chat template for a local model: qwen2, chatml, llama3")
 	fl.BoolVar(&f.tokenIDs, "token-ids", false, "ask the server for token ids (vLLM/SGLang/sleuth return_token_ids)")
+	fl.IntVar(&f.retries, "llm-retries", 4, "retries of a failed LLM request (429, 5xx, connection errors); -1 for none")
+	fl.DurationVar(&f.timeout, "llm-timeout", 2*time.Minute, "time limit of one LLM request")
 }
 
 // open builds the llm.Client the flags name.
@@ -38,7 +45,7 @@ func (f *llmFlags) open() (llm.Client, error) {
 	case strings.HasPrefix(f.spec, "local:"):
 		return loadLocal(strings.TrimPrefix(f.spec, "local:"), f.tokenizer, f.chatTemplate)
 	case strings.HasPrefix(f.spec, "http://") || strings.HasPrefix(f.spec, "https://"):
-		return llm.NewHTTP(llm.HTTPConfig{BaseURL: f.spec, Model: f.model, TokenIDs: f.tokenIDs})
+		return llm.NewHTTP(llm.HTTPConfig{BaseURL: f.spec, Model: f.model, TokenIDs: f.tokenIDs, MaxRetries: f.retries, Timeout: f.timeout, Backoff: 200 * time.Millisecond})
 	}
 	return nil, fmt.Errorf("--llm %q: want local:PATH or an http(s) URL", f.spec)
 }
@@ -50,14 +57,24 @@ func newAskCmd() *cobra.Command {
 		jsonOut, showTrace bool
 		traceOut           string
 		seed               int64
+		questionsFile      string
+		concurrency        int
 	)
 	cmd := &cobra.Command{
-		Use:   "ask QUESTION",
-		Short: "Ask a research agent one question and show its answer, evidence and reasoning",
+		Use:   "ask [QUESTION]",
+		Short: "Ask a research agent a question (or a file of them) and show its answer, evidence and reasoning",
+		Long: `ask runs one episode of a preset and prints the answer, the passages it rests
+on and, with --trace, every turn. With --questions FILE it runs every question
+of the file concurrently (one per line in a .txt file, or any question file
+sleuth eval reads), appends each episode to --trace-out, prints a summary and
+exits non-zero when any episode failed.`,
 		Example: `  sleuth ask "Where was the founder of Varnel Labs born?" --preset searchr1 --index /tmp/idx --llm local:policy/
   sleuth ask "…" --preset rag --index /tmp/idx --llm http://127.0.0.1:8001/v1 --json`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if (len(args) == 1) == (questionsFile != "") {
+				return errors.New("give one QUESTION or --questions FILE")
+			}
 			p, err := agent.LoadPreset(preset)
 			if err != nil {
 				return err
@@ -80,6 +97,9 @@ func newAskCmd() *cobra.Command {
 				}
 				defer ix.Close()
 				r.Tools["search"] = agent.SearchTool{R: ix}
+			}
+			if questionsFile != "" {
+				return askMany(cmd, r, questionsFile, traceOut, concurrency, jsonOut)
 			}
 			ep := r.Run(cmd.Context(), agent.Question{ID: "ask", Text: args[0]}, 0)
 			if traceOut != "" {
@@ -107,6 +127,8 @@ func newAskCmd() *cobra.Command {
 	fl.BoolVar(&showTrace, "trace", false, "show every turn: the policy's reasoning, its searches and what came back")
 	fl.StringVar(&traceOut, "trace-out", "", "append the full episode as one JSON line to this file")
 	fl.Int64Var(&seed, "seed", 0, "sampling seed")
+	fl.StringVar(&questionsFile, "questions", "", "run every question of this file (one per line in .txt, or a question file sleuth eval reads)")
+	fl.IntVar(&concurrency, "concurrency", 8, "episodes in flight with --questions")
 	return cmd
 }
 
@@ -196,4 +218,91 @@ func appendJSONL(path string, v any) error {
 	return f.Close()
 }
 
-var _ search.Retriever = (*bm25.Index)(nil)
+// askMany runs every question of a file and summarises the outcomes.
+func askMany(cmd *cobra.Command, r *agent.Runner, path, traceOut string, concurrency int, jsonOut bool) error {
+	qs, err := readAskQuestions(path)
+	if err != nil {
+		return err
+	}
+	rep := progress.New(stderr(cmd), "episodes", "episodes", int64(len(qs)))
+	var mu sync.Mutex
+	counts := map[agent.Status]int{}
+	var firstFailure string
+	var writeErr error
+	r.OnEvent = func(ev agent.Event) {
+		if ev.Done == nil {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		counts[ev.Done.Status]++
+		if ev.Done.Status == agent.Failed && firstFailure == "" {
+			firstFailure = ev.Done.ID + ": " + ev.Done.Reason
+		}
+		if traceOut != "" && writeErr == nil {
+			writeErr = appendJSONL(traceOut, ev.Done)
+		}
+		rep.Add(1)
+	}
+	eps := r.RunMany(cmd.Context(), qs, concurrency)
+	rep.Finish()
+	sum := askSummary{Questions: len(eps), Statuses: counts, FirstFailure: firstFailure}
+	for _, ep := range eps {
+		sum.Turns += ep.Ledger.Turns
+		sum.Searches += ep.Ledger.Searches
+	}
+	if jsonOut {
+		err = writeJSON(cmd.OutOrStdout(), sum)
+	} else {
+		fmt.Fprintf(cmd.OutOrStdout(), "%d episodes: %d answered, %d format errors, %d over budget, %d failed, %d cancelled; %d turns, %d searches\n",
+			sum.Questions, counts[agent.Answered], counts[agent.FormatError], counts[agent.OverBudget], counts[agent.Failed], counts[agent.Cancelled], sum.Turns, sum.Searches)
+		if firstFailure != "" {
+			fmt.Fprintf(cmd.OutOrStdout(), "first failure: %s\n", firstFailure)
+		}
+	}
+	if writeErr != nil {
+		return writeErr
+	}
+	if err != nil {
+		return err
+	}
+	if bad := counts[agent.Failed] + counts[agent.Cancelled]; bad > 0 {
+		return fmt.Errorf("%d of %d episodes failed or were cancelled", bad, len(eps))
+	}
+	return nil
+}
+
+type askSummary struct {
+	Questions    int                  `json:"questions"`
+	Statuses     map[agent.Status]int `json:"statuses"`
+	Turns        int                  `json:"turns"`
+	Searches     int                  `json:"searches"`
+	FirstFailure string               `json:"first_failure,omitempty"`
+}
+
+// readAskQuestions reads one question per line from a .txt file, or any
+// question file the evaluator reads.
+func readAskQuestions(path string) ([]agent.Question, error) {
+	if strings.HasSuffix(path, ".txt") {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("questions %s: %w", path, err)
+		}
+		var qs []agent.Question
+		for i, line := range strings.Split(string(b), "\n") {
+			if line = strings.TrimSpace(line); line != "" {
+				qs = append(qs, agent.Question{ID: fmt.Sprintf("line%d", i+1), Text: line})
+			}
+		}
+		return qs, nil
+	}
+	eqs, err := eval.LoadQuestions(path)
+	if err != nil {
+		return nil, err
+	}
+	qs := make([]agent.Question, len(eqs))
+	for i, q := range eqs {
+		qs[i] = agent.Question{ID: q.ID, Text: q.Question}
+	}
+	return qs, nil
+}
