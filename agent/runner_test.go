@@ -364,3 +364,27 @@ func TestRefinedObservationReachesPolicy(t *testing.T) {
 		t.Errorf("policy saw %q", last)
 	}
 }
+
+func FuzzToolCalls(f *testing.F) {
+	for _, s := range []string{`<tool_call>{"name":"web_search","arguments":{"query":["a","b"]}}</tool_call>`,
+		`<tool_call>{"name":"browse_webpage","arguments":{"url_list":["http://x"],"goal":"g"}}</tool_call>`,
+		`<tool_call>{"name":"x"}</tool_call>`, `<tool_call>[1,2]</tool_call>`, `<tool_call>{`, `<answer>a</answer>`} {
+		f.Add(s)
+	}
+	tags := DefaultTags()
+	tags.ToolCall = "tool_call"
+	p := newTagParser(tags, 100)
+	f.Fuzz(func(t *testing.T, s string) {
+		a := p.Parse(s)
+		if a.Error == "" && a.Kind == "search" {
+			if len(a.Calls) == 0 {
+				t.Fatalf("search action without calls from %q", s)
+			}
+			for _, c := range a.Calls {
+				if c.Tool == "" || strings.TrimSpace(c.Input) == "" || len(c.Input) > 100 {
+					t.Fatalf("bad call %+v from %q", c, s)
+				}
+			}
+		}
+	})
+}
