@@ -114,7 +114,12 @@ type state struct {
 	index int
 	tok   llm.Tokenizer
 	calls []ToolCall
-	shown []search.Hit // every passage shown to the policy: "Doc N" is shown[N-1], numbered across the episode so citations are unambiguous
+	// The main role's context so far, kept incrementally: text always, ids
+	// while every segment has them (missingIDs once one does not).
+	text       strings.Builder
+	ids        []int
+	missingIDs bool
+	shown      []search.Hit // every passage shown to the policy: "Doc N" is shown[N-1], numbered across the episode so citations are unambiguous
 }
 
 // env appends an environment segment, tokenised locally when possible.
@@ -123,7 +128,17 @@ func (s *state) env(turn int, text string) {
 	if s.tok != nil {
 		seg.TokenIDs = s.tok.Tokenize(text)
 	}
+	s.appendMain(seg)
+}
+
+// appendMain adds a segment of the main role's context.
+func (s *state) appendMain(seg Segment) {
 	s.ep.Context = append(s.ep.Context, seg)
+	s.text.WriteString(seg.Text)
+	if seg.TokenIDs == nil && seg.Text != "" {
+		s.missingIDs = true
+	}
+	s.ids = append(s.ids, seg.TokenIDs...)
 }
 
 func (s *state) run(ctx context.Context, q Question) error {
@@ -243,11 +258,11 @@ func (s *state) generate(ctx context.Context, turn int) (*Turn, error) {
 		seed := *s.r.Seed + int64(s.index)*1000 + int64(turn)
 		req.Seed = &seed
 	}
-	ids, allIDs := s.contextIDs()
+	ids, allIDs := s.ids, !s.missingIDs
 	if allIDs {
-		req.PromptIDs = ids
+		req.PromptIDs = ids[:len(ids):len(ids)] // the backend may not append into our buffer
 	} else {
-		req.Prompt = s.contextText()
+		req.Prompt = s.text.String()
 	}
 	start := time.Now()
 	resp, err := s.r.Policy.Generate(ctx, req)
@@ -274,7 +289,7 @@ func (s *state) generate(ctx context.Context, turn int) (*Turn, error) {
 	if seg.TokenIDs == nil && s.tok != nil && allIDs {
 		return nil, fmt.Errorf("turn %d: backend returned no token ids; the episode cannot hold an exact token stream", turn)
 	}
-	s.ep.Context = append(s.ep.Context, seg)
+	s.appendMain(seg)
 	out := len(c.TokenIDs)
 	if out == 0 {
 		out = resp.Usage.CompletionTokens
@@ -299,30 +314,6 @@ func stopOf(c llm.Choice, stops []string) string {
 		}
 	}
 	return best
-}
-
-func (s *state) contextIDs() ([]int, bool) {
-	var ids []int
-	for _, seg := range s.ep.Context {
-		if seg.Role != MainRole {
-			continue
-		}
-		if seg.TokenIDs == nil && seg.Text != "" {
-			return nil, false
-		}
-		ids = append(ids, seg.TokenIDs...)
-	}
-	return ids, true
-}
-
-func (s *state) contextText() string {
-	var b strings.Builder
-	for _, seg := range s.ep.Context {
-		if seg.Role == MainRole {
-			b.WriteString(seg.Text)
-		}
-	}
-	return b.String()
 }
 
 // tokenDiff shows where two token streams first part.
