@@ -170,7 +170,7 @@ func decodeIRCoT(data []byte, _ int) (Question, error) {
 	if err != nil {
 		return Question{}, err
 	}
-	q := Question{ID: id, Question: r.Question, Dataset: "hotpotqa"}
+	q := Question{ID: id, Question: r.Question, Dataset: ircotDataset(id)}
 	for _, a := range r.Answers {
 		switch d := a.Date; {
 		case len(a.Spans) > 0:
@@ -188,6 +188,19 @@ func decodeIRCoT(data []byte, _ int) (Question, error) {
 	}
 	q.Hops = len(q.Supporting)
 	return q, nil
+}
+
+// ircotDataset tells which dataset an IRCoT-processed question comes from
+// by its id: MuSiQue ids read "2hop__…", 2WikiMultihopQA ids are 32 hex
+// digits, HotpotQA ids 24.
+func ircotDataset(id string) string {
+	if i := strings.Index(id, "hop__"); i > 0 {
+		return FormatMuSiQue
+	}
+	if len(id) == 32 && strings.Trim(id, "0123456789abcdef") == "" {
+		return Format2Wiki
+	}
+	return "hotpotqa"
 }
 
 // decodeHotpotLike reads the original HotpotQA and 2WikiMultihopQA layout:

@@ -10,6 +10,19 @@ import (
 	"github.com/parquet-go/parquet-go"
 )
 
+// maxParquetRows bounds a question file (the largest benchmarks have tens
+// of thousands of questions).
+const maxParquetRows = 10_000_000
+
+func hasField(fs []parquet.Field, name string) bool {
+	for _, f := range fs {
+		if f.Name() == name {
+			return true
+		}
+	}
+	return false
+}
+
 // loadParquet reads a Search-R1/verl Parquet question file. Each row is
 // read generically and decoded as the JSONL record would be, so both
 // layouts share one decoder (the NQ file's extra_info.answer is a list, the
@@ -35,8 +48,24 @@ func parseParquet(r io.ReaderAt, size int64, name string) (qs []Question, err er
 			qs, err = nil, fmt.Errorf("%s: corrupt parquet file: %v", name, p)
 		}
 	}()
+	if err := checkFooter(r, size); err != nil {
+		return nil, fmt.Errorf("%s: parquet: %w", name, err)
+	}
 	pf, err := parquet.OpenFile(r, size, parquet.SkipBloomFilters(true))
 	if err != nil {
+		return nil, fmt.Errorf("%s: parquet: %w", name, err)
+	}
+	// Check the schema and size before reading rows, so a corrupt footer
+	// claiming billions of rows or no columns is refused, not looped over.
+	for _, col := range []string{"reward_model", "prompt"} {
+		if !hasField(pf.Schema().Fields(), col) {
+			return nil, fmt.Errorf("%s: no %q column; want a Search-R1/verl question file", name, col)
+		}
+	}
+	if n := pf.NumRows(); n < 0 || n > maxParquetRows {
+		return nil, fmt.Errorf("%s: %d rows; a question file has at most %d", name, n, maxParquetRows)
+	}
+	if err := checkPages(r, size, pf); err != nil {
 		return nil, fmt.Errorf("%s: parquet: %w", name, err)
 	}
 	rd := parquet.NewGenericReader[any](pf)

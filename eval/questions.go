@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -118,49 +119,67 @@ type record struct {
 	line int
 }
 
-// splitRecords splits a JSON array or a JSONL file into its records.
+// splitRecords splits a JSON array, or a stream of JSON objects (JSONL,
+// or objects written over several lines), into its records.
 func splitRecords(data []byte, name string) ([]record, error) {
-	t := bytes.TrimLeft(data, " \t\r\n\ufeff")
-	if len(t) > 0 && t[0] == '[' {
-		return splitArray(data, name)
-	}
-	var out []record
-	for n, line := range bytes.Split(data, []byte("\n")) {
-		line = bytes.TrimSpace(line)
-		if len(line) == 0 {
-			continue
-		}
-		if line[0] != '{' {
-			return nil, fmt.Errorf("%s:%d: want a JSON object per line", name, n+1)
-		}
-		out = append(out, record{data: line, line: n + 1})
-	}
-	return out, nil
-}
-
-func splitArray(data []byte, name string) ([]record, error) {
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	dec := json.NewDecoder(bytes.NewReader(data))
-	lineAt := func(off int64) int { return 1 + bytes.Count(data[:min(int(off), len(data))], []byte("\n")) }
-	if _, err := dec.Token(); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+	// lineAt counts lines incrementally: offsets only grow, so the file is
+	// scanned once, not once per record.
+	lastOff, lastLine := 0, 1
+	lineAt := func(off int64) int {
+		o := max(min(int(off), len(data)), 0)
+		if o < lastOff {
+			return 1 + bytes.Count(data[:o], []byte("\n"))
+		}
+		lastLine += bytes.Count(data[lastOff:o], []byte("\n"))
+		lastOff = o
+		return lastLine
+	}
+	// errLine places a decoding error: a syntax error knows its offset.
+	errLine := func(err error, off int64) int {
+		if se, ok := err.(*json.SyntaxError); ok {
+			return lineAt(se.Offset)
+		}
+		return lineAt(off)
+	}
+	t := bytes.TrimLeft(data, " \t\r\n")
+	array := len(t) > 0 && t[0] == '['
+	if array {
+		if _, err := dec.Token(); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
 	}
 	var out []record
-	for dec.More() {
+	for {
+		if array && !dec.More() {
+			break
+		}
 		off := dec.InputOffset()
 		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, fmt.Errorf("%s:%d: element %d: %w", name, lineAt(off), len(out), err)
+		err := dec.Decode(&raw)
+		if !array && err == io.EOF {
+			break
 		}
-		// The offset is where the previous token ended; the element starts
-		// at its first non-space byte after it.
+		what := "record"
+		if array {
+			what = fmt.Sprintf("element %d", len(out))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %s: %w", name, errLine(err, dec.InputOffset()), what, err)
+		}
+		// off is where the previous value ended; this one starts at its
+		// first byte that is not space or a separating comma.
 		start := int(off) + len(data[off:]) - len(bytes.TrimLeft(data[off:], " \t\r\n,"))
 		if len(raw) == 0 || raw[0] != '{' {
-			return nil, fmt.Errorf("%s:%d: element %d: want a JSON object", name, lineAt(int64(start)), len(out))
+			return nil, fmt.Errorf("%s:%d: %s: want a JSON object", name, lineAt(int64(start)), what)
 		}
 		out = append(out, record{data: raw, line: lineAt(int64(start))})
 	}
-	if _, err := dec.Token(); err != nil {
-		return nil, fmt.Errorf("%s:%d: %w", name, lineAt(dec.InputOffset()), err)
+	if array {
+		if _, err := dec.Token(); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", name, errLine(err, dec.InputOffset()), err)
+		}
 	}
 	return out, nil
 }

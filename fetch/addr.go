@@ -169,9 +169,9 @@ func (p Policy) Check(ip netip.Addr) string {
 // the localhost family (RFC 6761), which must never reach a resolver that
 // might answer with something else.
 var blockedNames = map[string]string{
-	"metadata.google.internal": "cloud metadata host name",
-	"metadata":                 "cloud metadata host name",
-	"instance-data":            "cloud metadata host name",
+	"metadata.google.internal":   "cloud metadata host name",
+	"metadata":                   "cloud metadata host name",
+	"instance-data":              "cloud metadata host name",
 	"instance-data.ec2.internal": "cloud metadata host name",
 }
 
@@ -213,14 +213,17 @@ func ParseHost(host string) (Host, error) {
 		return Host{IP: ip}, nil
 	}
 	if ip, err := netip.ParseAddr(host); err == nil && ip.Is6() {
-		return Host{}, fmt.Errorf("host %q: IPv6 literal must be in brackets", host)
+		if ip.Zone() != "" {
+			return Host{}, fmt.Errorf("host %q: IPv6 zone not allowed", host)
+		}
+		return Host{IP: ip}, nil // url.URL.Hostname strips the brackets
 	}
 	ascii, err := idna.Lookup.ToASCII(host)
 	if err != nil {
 		// idna.Lookup rejects underscores and some legal-in-DNS labels;
 		// fall back to a strict ASCII check rather than refusing outright.
 		ascii = strings.ToLower(host)
-		if !isDNSName(ascii) {
+		if !isDNSName(strings.TrimSuffix(ascii, ".")) {
 			return Host{}, fmt.Errorf("host %q: %w", host, err)
 		}
 	}
@@ -241,7 +244,7 @@ func isDNSName(s string) bool {
 	if s == "" || len(s) > 253 {
 		return false
 	}
-	for _, label := range strings.Split(strings.TrimSuffix(s, "."), ".") {
+	for _, label := range strings.Split(s, ".") {
 		if label == "" || len(label) > 63 {
 			return false
 		}

@@ -43,7 +43,7 @@ func (m *Model) attentionForward(y, att, q, k, v []float32, B, T int, sc []*attn
 	c := m.Config
 	H, D, C, KVD := c.Heads, c.HeadSize(), c.Dim, c.KVDim()
 	scale := float32(1 / math.Sqrt(float64(D)))
-	parallelFor(B*H, B*H*T*T*D, func(worker, lo, hi int) {
+	parallelForW(len(sc), B*H, B*H*T*T*D, func(worker, lo, hi int) {
 		s := sc[worker]
 		for bh := lo; bh < hi; bh++ {
 			b, h := bh/H, bh%H
@@ -75,7 +75,7 @@ func (m *Model) attentionBackward(dq, dk, dv, dy, att, q, k, v []float32, B, T i
 	H, KV, D, C, KVD := c.Heads, c.KVHeads, c.HeadSize(), c.Dim, c.KVDim()
 	scale := float32(1 / math.Sqrt(float64(D)))
 	group := H / KV
-	parallelFor(B*KV, B*H*T*T*D, func(worker, lo, hi int) {
+	parallelForW(len(sc), B*KV, B*H*T*T*D, func(worker, lo, hi int) {
 		s := sc[worker]
 		for bk := lo; bk < hi; bk++ {
 			b, kvh := bk/KV, bk%KV

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -65,24 +66,66 @@ func loadHF(configPath, weightsPath string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, release, err := mapFile(weightsPath)
-	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", weightsPath, err)
+	files := []string{weightsPath}
+	index := strings.TrimSuffix(weightsPath, ".safetensors") + ".safetensors.index.json"
+	if _, err := os.Stat(weightsPath); err != nil {
+		if files, err = shardFiles(index); err != nil {
+			return nil, err
+		}
 	}
-	defer release()
-	tensors, _, err := parseSafetensors(data)
-	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", weightsPath, err)
+	tensors := map[string]*stTensor{}
+	for _, f := range files {
+		data, release, err := mapFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("load %s: %w", f, err)
+		}
+		defer release()
+		ts, _, err := parseSafetensors(data)
+		if err != nil {
+			return nil, fmt.Errorf("load %s: %w", f, err)
+		}
+		for name, t := range ts {
+			tensors[name] = t
+		}
 	}
+	where := strings.Join(files, ", ")
 	// Check every tensor before allocating what config.json claims.
 	if err := fillFromSafetensors(cfg, nil, tensors, ""); err != nil {
-		return nil, fmt.Errorf("load %s: %w", weightsPath, err)
+		return nil, fmt.Errorf("load %s: %w", where, err)
 	}
 	params := make([]float32, NumParams(cfg))
 	if err := fillFromSafetensors(cfg, params, tensors, ""); err != nil {
-		return nil, fmt.Errorf("load %s: %w", weightsPath, err)
+		return nil, fmt.Errorf("load %s: %w", where, err)
 	}
 	return New(cfg, params)
+}
+
+// shardFiles lists the files of a sharded checkpoint from its
+// model.safetensors.index.json, in sorted order.
+func shardFiles(index string) ([]string, error) {
+	b, err := os.ReadFile(index)
+	if err != nil {
+		return nil, fmt.Errorf("load model: no weights (%w)", err)
+	}
+	var idx struct {
+		WeightMap map[string]string `json:"weight_map"`
+	}
+	if err := json.Unmarshal(b, &idx); err != nil {
+		return nil, fmt.Errorf("load %s: %w", index, err)
+	}
+	seen := map[string]bool{}
+	var files []string
+	for _, f := range idx.WeightMap {
+		if f != filepath.Base(f) {
+			return nil, fmt.Errorf("load %s: shard %q must be a file name in the same directory", index, f)
+		}
+		if !seen[f] {
+			seen[f] = true
+			files = append(files, filepath.Join(filepath.Dir(index), f))
+		}
+	}
+	slices.Sort(files)
+	return files, nil
 }
 
 // Save writes the model and the optimizer state (moments, step, RNG,

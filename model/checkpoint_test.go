@@ -2,6 +2,7 @@ package model
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -266,4 +267,44 @@ func f32ToF16(v float32) uint16 {
 		return sign | 0x7c00
 	}
 	return sign | uint16(exp)<<10 | uint16(b>>13&0x3ff)
+}
+
+// TestLoadSharded reads a checkpoint split across two files by
+// model.safetensors.index.json, as large HF models are published.
+func TestLoadSharded(t *testing.T) {
+	c := tinyConfig()
+	m, err := NewRandom(c, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := m.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, modelFile)); err != nil {
+		t.Fatal(err)
+	}
+	all := hfTensors(c, m.Params, "")
+	half := len(all) / 2
+	weightMap := map[string]string{}
+	for i, part := range [][]stOut{all[:half], all[half:]} {
+		name := fmt.Sprintf("model-%05d-of-00002.safetensors", i+1)
+		if err := writeSafetensors(filepath.Join(dir, name), part, nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range part {
+			weightMap[o.name] = name
+		}
+	}
+	idx, _ := json.Marshal(map[string]any{"weight_map": weightMap})
+	if err := os.WriteFile(filepath.Join(dir, "model.safetensors.index.json"), idx, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.Params, m.Params) {
+		t.Error("sharded load differs from the saved parameters")
+	}
 }

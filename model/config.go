@@ -18,6 +18,14 @@ const (
 	RopeInterleaved
 )
 
+// RopeLayoutName is "interleaved" or "half", for messages.
+func (c Config) RopeLayoutName() string {
+	if c.RopeLayout == RopeInterleaved {
+		return "interleaved"
+	}
+	return "half"
+}
+
 // RopeScaling stretches RoPE to longer contexts, as in config.json's
 // rope_scaling. Type is "linear" or "llama3"; nil means none.
 type RopeScaling struct {

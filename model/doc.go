@@ -16,6 +16,13 @@
 // finite differences. The architecture itself (llama.go) is a small tree of
 // structs whose Forward methods read like the paper.
 //
+// Entry points: Load (any checkpoint) or NewRandom; Model.Generate and
+// Model.Score for inference; NewTrainer / LoadTrainer, ForwardBackward and
+// Update for training; Model.Save and Trainer.Save for checkpoints. The
+// models here are single-threaded until Model.SetMatmuls is given a
+// multi-core *kernels.Kernels; attention and element-wise work is split
+// across GOMAXPROCS by the engine itself.
+//
 // Legend used in shape comments: B batch, T time (sequence), C model width
 // (Dim), F MLP hidden width, H query heads, KV key/value heads, D head size,
 // V vocabulary, L layers, R rows (tokens processed at once during inference).

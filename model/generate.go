@@ -33,7 +33,11 @@ type GenerateOptions struct {
 	TopP        float64 // nucleus sampling mass in (0,1); 0 or ≥1 keeps all
 	// Seed seeds sequence i's own PCG stream (Seed, i), so a sequence's
 	// samples do not depend on the others in the batch.
-	Seed        uint64
+	Seed uint64
+	// Seeds, when set (one per prompt), seeds prompt p's sample i with the
+	// stream (Seeds[p], i) instead, so a request's samples do not depend on
+	// which other requests share its batch.
+	Seeds       []uint64
 	StopTokens  []int    // finish after generating one of these (kept in Tokens)
 	StopStrings []string // finish once Decode(Tokens) contains one
 	// Decode turns ids into text for StopStrings; required when they are set.
@@ -41,6 +45,9 @@ type GenerateOptions struct {
 	// MaxRows caps the rows run through the model at once (prefill chunk);
 	// 0 means 256.
 	MaxRows int
+	// OnToken, when set, is called on Generate's goroutine after every
+	// generated token (seq indexes the result slice), for streaming.
+	OnToken func(seq, token int, logprob float32)
 }
 
 // Sequence is one generated completion.
@@ -66,6 +73,9 @@ func (m *Model) Generate(ctx context.Context, prompts [][]int, opt GenerateOptio
 	if len(opt.StopStrings) > 0 && opt.Decode == nil {
 		return nil, fmt.Errorf("generate: StopStrings need a Decode function")
 	}
+	if opt.Seeds != nil && len(opt.Seeds) != len(prompts) {
+		return nil, fmt.Errorf("generate: %d seeds for %d prompts", len(opt.Seeds), len(prompts))
+	}
 	maxPrompt := 0
 	for i, p := range prompts {
 		if err := m.checkTokens(p, len(p)); err != nil {
@@ -78,7 +88,7 @@ func (m *Model) Generate(ctx context.Context, prompts [][]int, opt GenerateOptio
 		maxRows = 256
 	}
 	ctxLen := min(m.Config.SeqLen, maxPrompt+opt.MaxTokens)
-	s := m.newRunState(max(maxRows, len(prompts)*n), ctxLen)
+	s := m.newRunState(max(maxRows, len(prompts)*n), max(len(prompts)*n, 1), ctxLen)
 	seqs := make([]genSeq, 0, len(prompts)*n)
 	for p, prompt := range prompts {
 		if err := ctx.Err(); err != nil {
@@ -97,10 +107,16 @@ func (m *Model) Generate(ctx context.Context, prompts [][]int, opt GenerateOptio
 				cache.CopyFrom(first, m.Config.Layers, m.Config.KVHeads, m.Config.HeadSize())
 			}
 			id := len(seqs)
-			g := genSeq{Sequence: Sequence{Prompt: p}, cache: cache, pos: len(prompt),
-				rng: rand.New(rand.NewPCG(opt.Seed, uint64(id)))}
+			src := rand.NewPCG(opt.Seed, uint64(id))
+			if opt.Seeds != nil {
+				src = rand.NewPCG(opt.Seeds[p], uint64(i))
+			}
+			g := genSeq{Sequence: Sequence{Prompt: p}, cache: cache, pos: len(prompt), rng: rand.New(src)}
 			tok := m.sample(logits, &opt, g.rng, s)
 			g.accept(tok, logprobAt(logits, tok, s.probs), &opt, m.Config.SeqLen)
+			if opt.OnToken != nil {
+				opt.OnToken(id, tok, g.Logprobs[0])
+			}
 			seqs = append(seqs, g)
 		}
 	}
@@ -186,6 +202,9 @@ func (m *Model) decodeLoop(ctx context.Context, s *runState, seqs []genSeq, opt 
 			logits := s.logits[j*V : (j+1)*V]
 			tok := m.sample(logits, opt, g.rng, s)
 			g.accept(tok, logprobAt(logits, tok, s.probs), opt, m.Config.SeqLen)
+			if opt.OnToken != nil {
+				opt.OnToken(i, tok, g.Logprobs[len(g.Logprobs)-1])
+			}
 		}
 	}
 }
@@ -293,7 +312,7 @@ func (m *Model) Score(ctx context.Context, prompt, completion []int) ([]float32,
 	const maxRows = 128
 	feed := all[:len(all)-1]
 	cache := m.NewKVCache(max(len(feed), 1))
-	s := m.newRunState(maxRows, len(feed))
+	s := m.newRunState(maxRows, maxRows, len(feed))
 	out := make([]float32, len(completion))
 	m.prefill(s, cache, feed, len(prompt)-1, maxRows, func(i int, l []float32) {
 		out[i-(len(prompt)-1)] = logprobAt(l, completion[i-(len(prompt)-1)], s.probs)

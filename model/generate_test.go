@@ -56,9 +56,17 @@ func TestGenerate(t *testing.T) {
 		}
 	})
 	t.Run("logprobs equal Score", func(t *testing.T) {
-		seqs, err := m.Generate(ctx, prompts, sampled)
+		streamed := map[int][]int{}
+		opt := sampled
+		opt.OnToken = func(seq, tok int, _ float32) { streamed[seq] = append(streamed[seq], tok) }
+		seqs, err := m.Generate(ctx, prompts, opt)
 		if err != nil {
 			t.Fatal(err)
+		}
+		for i, s := range seqs {
+			if diff := cmp.Diff(s.Tokens, streamed[i]); diff != "" {
+				t.Errorf("sequence %d: streamed tokens differ:\n%s", i, diff)
+			}
 		}
 		for _, s := range seqs {
 			lp, err := m.Score(ctx, prompts[s.Prompt], s.Tokens)
@@ -93,6 +101,21 @@ func TestGenerate(t *testing.T) {
 		}
 		if greedy[0].FinishReason != FinishLength || len(greedy[0].Tokens) != 12 {
 			t.Errorf("length: got %+v", greedy[0])
+		}
+	})
+	t.Run("context length", func(t *testing.T) {
+		long := make([]int, c.SeqLen-4)
+		for i := range long {
+			long[i] = 3 + i%5
+		}
+		seqs, err := m.Generate(ctx, [][]int{long}, GenerateOptions{MaxTokens: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Positions SeqLen-4 … SeqLen-1 are fed; the token after the last is
+		// still sampled.
+		if got := seqs[0]; len(got.Tokens) != 5 || got.FinishReason != FinishLength {
+			t.Errorf("at the context limit: %d tokens, %s; want 5, length", len(got.Tokens), got.FinishReason)
 		}
 	})
 	t.Run("cancelled", func(t *testing.T) {

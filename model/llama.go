@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"sync"
 
 	"github.com/sleuth-research/sleuth/model/kernels"
 )
@@ -110,37 +109,6 @@ func (m *Model) rope(vec []float32, heads, pos int, sign float32) {
 	}
 }
 
-// KVCache holds one sequence's keys and values for every layer, laid out
-// per kv head so attention reads contiguous blocks: keys (L, KV, Cap, D)
-// row-major, values transposed (L, KV, D, Cap) so each output element is
-// one dot product over positions.
-type KVCache struct {
-	K, V []float32
-	Cap  int // positions the cache can hold
-	Len  int // positions filled
-}
-
-// NewKVCache allocates a cache for capacity positions (at most SeqLen).
-func (m *Model) NewKVCache(capacity int) *KVCache {
-	capacity = min(capacity, m.Config.SeqLen)
-	n := m.Config.Layers * capacity * m.Config.KVDim()
-	return &KVCache{K: make([]float32, n), V: make([]float32, n), Cap: capacity}
-}
-
-// CopyFrom makes c hold src's first src.Len positions (prefix sharing for a
-// group of samples from one prompt). Both caches must come from one model
-// and c.Cap must be at least src.Len.
-func (c *KVCache) CopyFrom(src *KVCache, layers, kvHeads, headSize int) {
-	n, D := src.Len, headSize
-	for lh := 0; lh < layers*kvHeads; lh++ {
-		copy(c.K[lh*c.Cap*D:lh*c.Cap*D+n*D], src.K[lh*src.Cap*D:])
-		for d := range D {
-			copy(c.V[(lh*D+d)*c.Cap:(lh*D+d)*c.Cap+n], src.V[(lh*D+d)*src.Cap:])
-		}
-	}
-	c.Len = src.Len
-}
-
 // row is one token to process: its id, position and its sequence's cache.
 type row struct {
 	tok, pos int
@@ -161,14 +129,16 @@ type runState struct {
 	probs          []float32 // sampling distribution (V)
 }
 
-func (m *Model) newRunState(rows, ctxLen int) *runState {
+// newRunState sizes scratch for rows tokens per forward, of which at most
+// logitRows want logits (the (rows,V) logits dominate for large V).
+func (m *Model) newRunState(rows, logitRows, ctxLen int) *runState {
 	c := m.Config
 	s := &runState{R: rows}
 	f := func(n int) []float32 { return make([]float32, rows*n) }
 	s.x, s.xn, s.q, s.y, s.o = f(c.Dim), f(c.Dim), f(c.Dim), f(c.Dim), f(c.Dim)
 	s.k, s.v = f(c.KVDim()), f(c.KVDim())
 	s.h1, s.h3 = f(c.HiddenDim), f(c.HiddenDim)
-	s.logits, s.probs = f(c.Vocab), make([]float32, c.Vocab)
+	s.logits, s.probs = make([]float32, logitRows*c.Vocab), make([]float32, c.Vocab)
 	for range runtime.GOMAXPROCS(0) {
 		s.att = append(s.att, make([]float32, ctxLen))
 	}
@@ -226,26 +196,8 @@ func (m *Model) linear(out, in, w []float32, r, k, n int) {
 		})
 		return
 	}
-	if r <= smallRows {
-		// Few rows: dot each weight row with every input row while it is
-		// in L1, so the weights stream from memory once and are never
-		// repacked (the gemm path packs all of w per call).
-		parallelFor(n, r*n*k/4, func(_, lo, hi int) {
-			for j := lo; j < hi; j++ {
-				wj := w[j*k : (j+1)*k]
-				for i := range r {
-					out[i*n+j] = kernels.Dot(in[i*k:(i+1)*k], wj)
-				}
-			}
-		})
-		return
-	}
 	m.mm.MatMulT(out, in, w, r, k, n, false)
 }
-
-// smallRows is the most rows linear computes by dot products; measured
-// against MatMulT: dots win at 4 rows, tie at 16 (K=512), lose at K=64.
-const smallRows = 4
 
 // attention: s.xn (R,C) → s.o (R,C); q,k,v projections, RoPE, cache
 // append, causal GQA attention over each row's cache, output projection.
@@ -270,24 +222,12 @@ func (m *Model) attention(s *runState, l int, a *Attention, rows []row) {
 	for _, rw := range rows {
 		work += (rw.pos + 1) * C
 	}
-	parallelFor(R*c.Heads, work, func(worker, lo, hi int) {
+	parallelForW(len(s.att), R*c.Heads, work, func(worker, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			m.attendHead(s, l, rows, i/c.Heads, i%c.Heads, s.att[worker])
 		}
 	})
 	m.linear(s.o, s.y, a.Wo, R, C, C)
-}
-
-// cacheAppend stores one position's roped key and value rows (KV·D).
-func (m *Model) cacheAppend(c *KVCache, l, pos int, k, v []float32) {
-	D, KV := m.Config.HeadSize(), m.Config.KVHeads
-	for h := range KV {
-		lh := l*KV + h
-		copy(c.K[(lh*c.Cap+pos)*D:(lh*c.Cap+pos+1)*D], k[h*D:(h+1)*D])
-		for d := range D {
-			c.V[(lh*D+d)*c.Cap+pos] = v[h*D+d]
-		}
-	}
 }
 
 // attendHead computes y[r, head h] = softmax(q·Kᵀ/√D) · V over positions
@@ -300,7 +240,11 @@ func (m *Model) attendHead(s *runState, l int, rows []row, r, h int, att []float
 	n := rw.pos + 1
 	q := s.q[r*C+h*D : r*C+(h+1)*D]
 	att = att[:n]
-	kernels.MatVecT(att, rw.cache.K[lh*rw.cache.Cap*D:], q, n, D)
+	kt := rw.cache.K[lh*D*rw.cache.Cap:]
+	clear(att)
+	for d, qd := range q {
+		kernels.Axpy(qd, kt[d*rw.cache.Cap:d*rw.cache.Cap+n], att)
+	}
 	kernels.Scale(att, float32(1/math.Sqrt(float64(D))))
 	kernels.SoftmaxInPlace(att)
 	y := s.y[r*C+h*D : r*C+(h+1)*D]
@@ -320,22 +264,6 @@ func (m *Model) mlp(s *runState, p *MLP, R int) {
 	m.linear(s.o, h1, p.W2, R, F, C)
 }
 
-// parallelFor splits [0,n) across GOMAXPROCS goroutines when work (about
-// the number of multiply-adds) is large enough to repay the start-up.
-func parallelFor(n, work int, fn func(worker, lo, hi int)) {
-	workers := min(runtime.GOMAXPROCS(0), n)
-	if workers <= 1 || work < 1<<15 {
-		fn(0, 0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		lo, hi := n*w/workers, n*(w+1)/workers
-		wg.Go(func() { fn(w, lo, hi) })
-	}
-	wg.Wait()
-}
-
 // Logits runs tokens (one sequence from position 0) and returns the logits
 // after the last one, shape (V).
 func (m *Model) Logits(tokens []int) ([]float32, error) {
@@ -343,7 +271,7 @@ func (m *Model) Logits(tokens []int) ([]float32, error) {
 		return nil, err
 	}
 	cache := m.NewKVCache(len(tokens))
-	s := m.newRunState(len(tokens), len(tokens))
+	s := m.newRunState(len(tokens), 1, len(tokens))
 	rows := make([]row, len(tokens))
 	for i, t := range tokens {
 		rows[i] = row{tok: t, pos: i, cache: cache, logits: i == len(tokens)-1}

@@ -119,7 +119,7 @@ func (m *Model) attentionBackwardRef(dq, dk, dv, dy, att, q, k, v []float32, B, 
 	H, KV, D, C, KVD := c.Heads, c.KVHeads, c.HeadSize(), c.Dim, c.KVDim()
 	scale := float32(1 / math.Sqrt(float64(D)))
 	group := H / KV
-	parallelFor(B*KV, B*H*T*T*D, func(worker, lo, hi int) {
+	parallelForW(len(scratch), B*KV, B*H*T*T*D, func(worker, lo, hi int) {
 		dp := scratch[worker][:T]
 		for bk := lo; bk < hi; bk++ {
 			b, kvh := bk/KV, bk%KV

@@ -11,50 +11,138 @@ import (
 // kernels. Its loss checks trainForward; its central differences (exact to
 // ~1e-8 in float64) check every parameter's gradient from trainBackward.
 
+// refModel is the reference's view of the parameters, by HF name.
+type refModel struct {
+	c Config
+	t map[string][]float64
+}
+
+func (r refModel) layer(l int, name string) []float64 {
+	return r.t["model.layers."+itoa(l)+"."+name]
+}
+
+func refMatvec(w, x []float64, rows int) []float64 {
+	out := make([]float64, rows)
+	for i := range rows {
+		for j, xv := range x {
+			out[i] += w[i*len(x)+j] * xv
+		}
+	}
+	return out
+}
+
+func (r refModel) norm(x, w []float64) []float64 {
+	ss := 0.0
+	for _, v := range x {
+		ss += v * v
+	}
+	rs := 1 / math.Sqrt(ss/float64(len(x))+r.c.NormEps)
+	out := make([]float64, len(x))
+	for i := range x {
+		out[i] = x[i] * rs * w[i]
+	}
+	return out
+}
+
+// rope rotates every head of v to position pos.
+func (r refModel) rope(v []float64, pos int) {
+	D := r.c.HeadSize()
+	for h := 0; h < len(v)/D; h++ {
+		for i := 0; i < D/2; i++ {
+			a, b := h*D+2*i, h*D+2*i+1
+			if r.c.RopeLayout == RopeHalf {
+				a, b = h*D+i, h*D+i+D/2
+			}
+			ang := float64(pos) * math.Pow(r.c.RopeTheta, -float64(2*i)/float64(D))
+			x0, x1 := v[a], v[b]
+			v[a], v[b] = x0*math.Cos(ang)-x1*math.Sin(ang), x0*math.Sin(ang)+x1*math.Cos(ang)
+		}
+	}
+}
+
+// qkv projects every position of xs for layer l, with biases and RoPE.
+func (r refModel) qkv(l int, xs [][]float64) (qs, ks, vs [][]float64) {
+	c := r.c
+	for t := range xs {
+		h := r.norm(xs[t], r.layer(l, "input_layernorm.weight"))
+		q := refMatvec(r.layer(l, "self_attn.q_proj.weight"), h, c.Dim)
+		k := refMatvec(r.layer(l, "self_attn.k_proj.weight"), h, c.KVDim())
+		v := refMatvec(r.layer(l, "self_attn.v_proj.weight"), h, c.KVDim())
+		if c.QKVBias {
+			for i := range q {
+				q[i] += r.layer(l, "self_attn.q_proj.bias")[i]
+			}
+			for i := range k {
+				k[i] += r.layer(l, "self_attn.k_proj.bias")[i]
+				v[i] += r.layer(l, "self_attn.v_proj.bias")[i]
+			}
+		}
+		r.rope(q, t)
+		r.rope(k, t)
+		qs, ks, vs = append(qs, q), append(ks, k), append(vs, v)
+	}
+	return qs, ks, vs
+}
+
+// attend is causal multi-head attention at position t.
+func (r refModel) attend(t int, qs, ks, vs [][]float64) []float64 {
+	c := r.c
+	D := c.HeadSize()
+	y := make([]float64, c.Dim)
+	for h := range c.Heads {
+		kv := h / (c.Heads / c.KVHeads)
+		sc, mx := make([]float64, t+1), math.Inf(-1)
+		for s := 0; s <= t; s++ {
+			for d := range D {
+				sc[s] += qs[t][h*D+d] * ks[s][kv*D+d]
+			}
+			sc[s] /= math.Sqrt(float64(D))
+			mx = math.Max(mx, sc[s])
+		}
+		sum := 0.0
+		for s := range sc {
+			sc[s] = math.Exp(sc[s] - mx)
+			sum += sc[s]
+		}
+		for s := range sc {
+			for d := range D {
+				y[h*D+d] += sc[s] / sum * vs[s][kv*D+d]
+			}
+		}
+	}
+	return y
+}
+
+// block runs decoder layer l over one sequence in place.
+func (r refModel) block(l int, xs [][]float64) {
+	c := r.c
+	qs, ks, vs := r.qkv(l, xs)
+	for t := range xs {
+		o := refMatvec(r.layer(l, "self_attn.o_proj.weight"), r.attend(t, qs, ks, vs), c.Dim)
+		for i := range o {
+			xs[t][i] += o[i]
+		}
+		h := r.norm(xs[t], r.layer(l, "post_attention_layernorm.weight"))
+		g := refMatvec(r.layer(l, "mlp.gate_proj.weight"), h, c.HiddenDim)
+		u := refMatvec(r.layer(l, "mlp.up_proj.weight"), h, c.HiddenDim)
+		for i := range g {
+			g[i] = g[i] / (1 + math.Exp(-g[i])) * u[i]
+		}
+		o = refMatvec(r.layer(l, "mlp.down_proj.weight"), g, c.Dim)
+		for i := range o {
+			xs[t][i] += o[i]
+		}
+	}
+}
+
 // refLoss computes Σ w·(−log p(target)) for a (B,T) batch.
 func refLoss(c Config, p []float64, tokens, targets []int, weights []float64, B, T int) float64 {
-	tensor := map[string][]float64{}
+	r := refModel{c: c, t: map[string][]float64{}}
 	for _, ti := range Layout(c) {
-		tensor[ti.Name] = p[ti.Off : ti.Off+ti.Size]
+		r.t[ti.Name] = p[ti.Off : ti.Off+ti.Size]
 	}
-	get := func(name string) []float64 { return tensor[name] }
-	layer := func(l int, name string) []float64 { return tensor["model.layers."+itoa(l)+"."+name] }
-	C, D, F, V := c.Dim, c.HeadSize(), c.HiddenDim, c.Vocab
-	matvec := func(w, x []float64, rows int) []float64 {
-		out := make([]float64, rows)
-		for r := range rows {
-			for j, xv := range x {
-				out[r] += w[r*len(x)+j] * xv
-			}
-		}
-		return out
-	}
-	norm := func(x, w []float64) []float64 {
-		ss := 0.0
-		for _, v := range x {
-			ss += v * v
-		}
-		r := 1 / math.Sqrt(ss/float64(len(x))+c.NormEps)
-		out := make([]float64, len(x))
-		for i := range x {
-			out[i] = x[i] * r * w[i]
-		}
-		return out
-	}
-	rot := func(v []float64, pos int) {
-		for h := 0; h < len(v)/D; h++ {
-			for i := 0; i < D/2; i++ {
-				a, b := h*D+2*i, h*D+2*i+1
-				if c.RopeLayout == RopeHalf {
-					a, b = h*D+i, h*D+i+D/2
-				}
-				ang := float64(pos) * math.Pow(c.RopeTheta, -float64(2*i)/float64(D))
-				x0, x1 := v[a], v[b]
-				v[a], v[b] = x0*math.Cos(ang)-x1*math.Sin(ang), x0*math.Sin(ang)+x1*math.Cos(ang)
-			}
-		}
-	}
-	emb, out := get("model.embed_tokens.weight"), get("lm_head.weight")
+	C := c.Dim
+	emb, out := r.t["model.embed_tokens.weight"], r.t["lm_head.weight"]
 	if c.TiedEmbeddings {
 		out = emb
 	}
@@ -65,68 +153,14 @@ func refLoss(c Config, p []float64, tokens, targets []int, weights []float64, B,
 			xs[t] = append([]float64(nil), emb[tokens[b*T+t]*C:(tokens[b*T+t]+1)*C]...)
 		}
 		for l := range c.Layers {
-			qs, ks, vs := make([][]float64, T), make([][]float64, T), make([][]float64, T)
-			for t := range T {
-				h := norm(xs[t], layer(l, "input_layernorm.weight"))
-				qs[t] = matvec(layer(l, "self_attn.q_proj.weight"), h, C)
-				ks[t] = matvec(layer(l, "self_attn.k_proj.weight"), h, c.KVDim())
-				vs[t] = matvec(layer(l, "self_attn.v_proj.weight"), h, c.KVDim())
-				if c.QKVBias {
-					for i := range qs[t] {
-						qs[t][i] += layer(l, "self_attn.q_proj.bias")[i]
-					}
-					for i := range ks[t] {
-						ks[t][i] += layer(l, "self_attn.k_proj.bias")[i]
-						vs[t][i] += layer(l, "self_attn.v_proj.bias")[i]
-					}
-				}
-				rot(qs[t], t)
-				rot(ks[t], t)
-			}
-			for t := range T {
-				y := make([]float64, C)
-				for h := range c.Heads {
-					kv := h / (c.Heads / c.KVHeads)
-					sc, mx := make([]float64, t+1), math.Inf(-1)
-					for s := 0; s <= t; s++ {
-						for d := range D {
-							sc[s] += qs[t][h*D+d] * ks[s][kv*D+d]
-						}
-						sc[s] /= math.Sqrt(float64(D))
-						mx = math.Max(mx, sc[s])
-					}
-					sum := 0.0
-					for s := range sc {
-						sc[s] = math.Exp(sc[s] - mx)
-						sum += sc[s]
-					}
-					for s := range sc {
-						for d := range D {
-							y[h*D+d] += sc[s] / sum * vs[s][kv*D+d]
-						}
-					}
-				}
-				o := matvec(layer(l, "self_attn.o_proj.weight"), y, C)
-				for i := range o {
-					xs[t][i] += o[i]
-				}
-				h := norm(xs[t], layer(l, "post_attention_layernorm.weight"))
-				g, u := matvec(layer(l, "mlp.gate_proj.weight"), h, F), matvec(layer(l, "mlp.up_proj.weight"), h, F)
-				for i := range g {
-					g[i] = g[i] / (1 + math.Exp(-g[i])) * u[i]
-				}
-				o = matvec(layer(l, "mlp.down_proj.weight"), g, C)
-				for i := range o {
-					xs[t][i] += o[i]
-				}
-			}
+			r.block(l, xs)
 		}
 		for t := range T {
 			tg := targets[b*T+t]
 			if tg < 0 {
 				continue
 			}
-			logits := matvec(out, norm(xs[t], get("model.norm.weight")), V)
+			logits := refMatvec(out, r.norm(xs[t], r.t["model.norm.weight"]), c.Vocab)
 			mx := math.Inf(-1)
 			for _, v := range logits {
 				mx = math.Max(mx, v)

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -91,5 +92,79 @@ func TestLearnsCopy(t *testing.T) {
 	t.Logf("copy task: accuracy %.3f after %v", acc, time.Since(start))
 	if acc < 0.99 {
 		t.Errorf("accuracy %.3f < 0.99", acc)
+	}
+}
+
+// TestAccumulation: two micro-batches with AccumSteps 2 give the
+// gradients of one batch holding both.
+func TestAccumulation(t *testing.T) {
+	c := tinyConfig()
+	const T = 6
+	tokens, targets := make([]int, 2*T), make([]int, 2*T)
+	rng := rand.New(rand.NewPCG(1, 1))
+	for i := range tokens {
+		tokens[i], targets[i] = rng.IntN(c.Vocab), rng.IntN(c.Vocab)
+	}
+	grads := func(batch, accum int) []float32 {
+		m, err := NewRandom(c, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc := DefaultTrainConfig(batch, T)
+		tc.AccumSteps = accum
+		tr, err := NewTrainer(m, tc, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := batch * T
+		for i := 0; i < len(tokens); i += n {
+			if _, err := tr.ForwardBackward(tokens[i:i+n], targets[i:i+n], nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return tr.Grads
+	}
+	whole, split := grads(2, 1), grads(1, 2)
+	if d := maxAbsDiff(whole, split); d > 1e-6 {
+		t.Errorf("accumulated gradients differ by %g", d)
+	}
+}
+
+func TestScheduleAndClip(t *testing.T) {
+	tc := DefaultTrainConfig(1, 4)
+	tc.LR, tc.MinLR, tc.WarmupSteps, tc.DecaySteps = 1, 0.1, 4, 10
+	for _, tt := range []struct {
+		step int
+		want float64
+	}{{0, 0.25}, {3, 1}, {4, 1}, {9, 0.55}, {14, 0.1}, {100, 0.1}} {
+		if got := tc.LRAt(tt.step); math.Abs(got-tt.want) > 1e-12 {
+			t.Errorf("LRAt(%d) = %g, want %g", tt.step, got, tt.want)
+		}
+	}
+	m, err := NewRandom(tinyConfig(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc.GradClip, tc.WeightDecay = 0.5, 0
+	tr, err := NewTrainer(m, tc, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := append([]float32(nil), m.Params...)
+	for i := range tr.Grads {
+		tr.Grads[i] = 1
+	}
+	st := tr.Update()
+	if want := math.Sqrt(float64(len(tr.Grads))); math.Abs(st.GradNorm-want) > 1e-6*want || st.LR != 0.25 {
+		t.Errorf("update stats %+v, want norm %g and lr 0.25", st, want)
+	}
+	// Adam's first step moves every weight by lr·sign(g) whatever the clip.
+	if d := float32(before[0] - m.Params[0]); math.Abs(float64(d)-0.25) > 1e-4 {
+		t.Errorf("first AdamW step moved a weight by %g, want 0.25", d)
+	}
+	for _, g := range tr.Grads {
+		if g != 0 {
+			t.Fatal("Update left gradients non-zero")
+		}
 	}
 }

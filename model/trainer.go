@@ -88,7 +88,9 @@ type UpdateStats struct {
 	GradNorm float64 // before clipping
 }
 
-// NewTrainer prepares to train m with cfg; seed seeds t.RNG.
+// NewTrainer prepares to train m with cfg; seed seeds t.RNG. Matrix
+// products run through the model's Matmuls: call
+// m.SetMatmuls(kernels.New(0)) first to use every core.
 func NewTrainer(m *Model, cfg TrainConfig, seed uint64) (*Trainer, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err

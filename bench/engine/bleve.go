@@ -7,6 +7,7 @@ import (
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/standard"
+	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search/query"
 	index "github.com/blevesearch/bleve_index_api"
@@ -19,7 +20,8 @@ import (
 // not indexed, so the index carries the passage text as the others do. The
 // scorch index type (Bleve v2's default) with BM25 scoring (k1=1.2, b=0.75,
 // Bleve's fixed constants) and the standard analyzer (Unicode words,
-// lowercase, English stop words, no stemming).
+// lowercase, English stop words, no stemming). The build ends with a forced
+// merge into one segment, as the FTS5 build ends with optimize.
 const (
 	bleveBody      = "body"
 	bleveBatchSize = 1000
@@ -96,10 +98,38 @@ func (bleveEngine) Build(ctx context.Context, dir string, passages iter.Seq[corp
 		idx.Close()
 		return err
 	}
+	if err := bleveForceMerge(ctx, idx); err != nil {
+		idx.Close()
+		return fmt.Errorf("bleve: merge %s: %w", dir, err)
+	}
+	if err := idx.Close(); err != nil {
+		return fmt.Errorf("bleve: close %s: %w", dir, err)
+	}
+	// Close can leave the pre-merge segment files behind; scorch deletes
+	// them when it next opens the index, so open it once to leave only the
+	// live index on disk, as it is served.
+	idx, err = bleve.Open(dir)
+	if err != nil {
+		return fmt.Errorf("bleve: reopen %s: %w", dir, err)
+	}
 	if err := idx.Close(); err != nil {
 		return fmt.Errorf("bleve: close %s: %w", dir, err)
 	}
 	return nil
+}
+
+// bleveForceMerge merges the index into one segment, as FTS5's optimize
+// does: the state of an index published for reading, and part of the build.
+func bleveForceMerge(ctx context.Context, idx bleve.Index) error {
+	adv, err := idx.Advanced()
+	if err != nil {
+		return err
+	}
+	s, ok := adv.(*scorch.Scorch)
+	if !ok {
+		return fmt.Errorf("index type %T is not scorch", adv)
+	}
+	return s.ForceMerge(ctx, nil) // nil: merge into a single segment
 }
 
 func (bleveEngine) Open(_ context.Context, dir string) (Index, error) {

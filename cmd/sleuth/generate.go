@@ -94,7 +94,7 @@ func runGenerate(cmd *cobra.Command, f *generateFlags) error {
 		total += len(s.Tokens)
 		text := ""
 		if tok != nil {
-			text = tok.Decode(s.Tokens)
+			text = completionText(tok, prompt, s.Tokens)
 		}
 		if f.json {
 			err = writeJSON(cmd.OutOrStdout(), map[string]any{"text": text, "prompt_ids": prompt, "ids": s.Tokens,
@@ -137,6 +137,17 @@ func generatePrompt(f *generateFlags, tok tokenizer.Tokenizer, cfg model.Config)
 		ids = append([]int{bos}, ids...)
 	}
 	return ids, nil
+}
+
+// completionText decodes completion in the context of its prompt, so
+// context-dependent decoding (llama2.c drops the space after BOS) matches
+// decoding the whole sequence.
+func completionText(tok tokenizer.Tokenizer, prompt, completion []int) string {
+	whole := tok.Decode(append(append([]int(nil), prompt...), completion...))
+	if head := tok.Decode(prompt); strings.HasPrefix(whole, head) {
+		return whole[len(head):]
+	}
+	return tok.Decode(completion)
 }
 
 func formatLogprobs(lp []float32) string {

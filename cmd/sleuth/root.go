@@ -38,6 +38,8 @@ func newRootCmd() *cobra.Command {
 		newBenchCmd(),
 		newGenerateCmd(),
 		newScoreCmd(),
+		newFetchCmd(),
+		newWebCmd(),
 	)
 	return root
 }

@@ -67,7 +67,7 @@ Evidence precision/recall/F1 are reported where gold passages are known.`,
 func printScore(w io.Writer, r eval.Report) error {
 	fmt.Fprintf(w, "%d questions, %d predicted, %d missing (scored 0), %d predictions for unknown ids\n\n",
 		r.Questions, r.Predicted, r.Missing, r.Unknown)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "metric\tvalue\t95% CI\t")
 	fmt.Fprintf(tw, "EM\t%.4f\t[%.4f, %.4f]\t\n", r.EM, r.EMCI.Lo, r.EMCI.Hi)
 	fmt.Fprintf(tw, "F1\t%.4f\t[%.4f, %.4f]\t\n", r.F1, r.F1CI.Lo, r.F1CI.Hi)

@@ -31,17 +31,22 @@ type Config struct {
 	// NoBOS stops the client from prepending the tokenizer's BOS id to text
 	// prompts (chat templates that write their own BOS are never doubled).
 	NoBOS bool
+	// MaxBatch caps the requests merged into one engine batch (default 64).
+	MaxBatch int
 }
 
-// Client generates with an in-process model. It is safe for concurrent use;
-// requests run one at a time, each as one batch over its N samples, since
-// the engine already uses every core within a request.
+// Client generates with an in-process model. It is safe for concurrent
+// use: concurrent requests are batched (see Generate).
 type Client struct {
 	m    *model.Model
 	tok  tokenizer.Tokenizer
 	cfg  Config
-	mu   sync.Mutex
 	stop []int // ids that end a sequence: EOS and end-of-turn tokens
+
+	genMu   sync.Mutex // one engine call at a time: it uses every core already
+	qmu     sync.Mutex // guards queue and leading
+	queue   []*job
+	leading bool
 }
 
 // New wraps m and its tokenizer. tok may be nil, in which case only
@@ -50,7 +55,13 @@ func New(m *model.Model, tok tokenizer.Tokenizer, cfg Config) *Client {
 	if cfg.Name == "" {
 		cfg.Name = "local"
 	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 64
+	}
 	c := &Client{m: m, tok: tok, cfg: cfg}
+	if m.Config.EOS >= 0 && (tok == nil || tok.EOS() != m.Config.EOS) {
+		c.stop = append(c.stop, m.Config.EOS)
+	}
 	if tok != nil {
 		if eos := tok.EOS(); eos >= 0 {
 			c.stop = append(c.stop, eos)
@@ -120,62 +131,202 @@ func (c *Client) renderChat(msgs []llm.Message) (string, error) {
 	return tokenizer.ApplyChatTemplate(c.cfg.ChatTemplate, tm, true)
 }
 
-// Generate implements llm.Client.
+// Generate implements llm.Client. Concurrent requests with the same
+// sampling settings are merged into one batch through the engine (the
+// prompts share each decoding step), which is how an RL step's episodes
+// are generated together; each request's samples are seeded on their own,
+// so they do not depend on which requests shared the batch.
 func (c *Client) Generate(ctx context.Context, req llm.Request) (llm.Response, error) {
-	prompt, err := c.Encode(req)
+	j, err := c.newJob(req)
 	if err != nil {
 		return llm.Response{}, err
 	}
-	if len(prompt) == 0 {
-		return llm.Response{}, &llm.InvalidRequestError{Msg: "empty prompt"}
+	c.enqueue(j)
+	select {
+	case r := <-j.reply:
+		if r.err != nil {
+			return llm.Response{}, r.err
+		}
+		return c.response(j, r.seqs), nil
+	case <-ctx.Done():
+		return llm.Response{}, ctx.Err() // the batch finishes; its result is dropped
 	}
-	if req.MaxTokens <= 0 {
-		return llm.Response{}, &llm.InvalidRequestError{Msg: "max tokens must be positive"}
+}
+
+// GenerateStream implements llm.Streamer: the request runs alone and
+// each token is reported as it is generated.
+func (c *Client) GenerateStream(ctx context.Context, req llm.Request, emit func(int, llm.Token) error) (llm.Response, error) {
+	j, err := c.newJob(req)
+	if err != nil {
+		return llm.Response{}, err
 	}
-	if limit := c.m.Config.SeqLen; len(prompt) >= limit {
-		return llm.Response{}, &llm.InvalidRequestError{Msg: fmt.Sprintf("prompt of %d tokens leaves no room in the model's context of %d", len(prompt), limit)}
+	decs := make([]*tokenizer.StreamDecoder, j.opt.N)
+	var emitErr error
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	opt := j.options()
+	opt.Seed, opt.Seeds = j.seed, nil
+	opt.OnToken = func(seq, token int, logprob float32) {
+		if emitErr != nil {
+			return
+		}
+		text := ""
+		if c.tok != nil {
+			if decs[seq] == nil {
+				decs[seq] = tokenizer.NewStreamDecoder(c.tok, j.prompt[len(j.prompt)-1])
+			}
+			text = decs[seq].Add(token)
+		}
+		if emitErr = emit(seq, llm.Token{ID: token, Text: text, Logprob: float64(logprob)}); emitErr != nil {
+			cancel()
+		}
+	}
+	c.genMu.Lock()
+	seqs, err := c.m.Generate(ctx, [][]int{j.prompt}, opt)
+	c.genMu.Unlock()
+	if emitErr != nil {
+		return llm.Response{}, emitErr
+	}
+	if err != nil {
+		return llm.Response{}, c.generateError(ctx, err)
+	}
+	return c.response(j, seqs), nil
+}
+
+// job is one request waiting for, or riding in, a batch.
+type job struct {
+	prompt []int
+	opt    batchKey
+	seed   uint64
+	stops  []string
+	reply  chan jobResult
+}
+
+type jobResult struct {
+	seqs []model.Sequence
+	err  error
+}
+
+// batchKey holds the settings requests must share to ride one batch.
+type batchKey struct {
+	MaxTokens, N, TopK int
+	Temperature, TopP  float64
+	Stops              string // the stop strings, joined with NUL
+}
+
+func (c *Client) newJob(req llm.Request) (*job, error) {
+	prompt, err := c.Encode(req)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case len(prompt) == 0:
+		return nil, &llm.InvalidRequestError{Msg: "empty prompt"}
+	case req.MaxTokens <= 0:
+		return nil, &llm.InvalidRequestError{Msg: "max tokens must be positive"}
+	case len(prompt) >= c.m.Config.SeqLen:
+		return nil, &llm.InvalidRequestError{Msg: fmt.Sprintf("prompt of %d tokens leaves no room in the model's context of %d", len(prompt), c.m.Config.SeqLen)}
+	case len(req.Stop) > 0 && c.tok == nil:
+		return nil, &llm.InvalidRequestError{Msg: "stop strings need a tokenizer"}
 	}
 	for _, id := range prompt {
 		if id < 0 || id >= c.m.Config.Vocab {
-			return llm.Response{}, &llm.InvalidRequestError{Msg: fmt.Sprintf("token id %d is outside the vocabulary of %d", id, c.m.Config.Vocab)}
+			return nil, &llm.InvalidRequestError{Msg: fmt.Sprintf("token id %d is outside the vocabulary of %d", id, c.m.Config.Vocab)}
 		}
 	}
-	opt := model.GenerateOptions{
-		MaxTokens:   req.MaxTokens,
-		N:           max(req.N, 1),
-		Temperature: req.Temperature,
-		TopK:        req.TopK,
-		TopP:        req.TopP,
-		StopTokens:  c.stop,
-	}
+	j := &job{prompt: prompt, stops: req.Stop, reply: make(chan jobResult, 1),
+		opt: batchKey{MaxTokens: req.MaxTokens, N: max(req.N, 1), TopK: req.TopK, Temperature: req.Temperature, TopP: req.TopP, Stops: strings.Join(req.Stop, "\x00")}}
 	if req.Seed != nil {
-		opt.Seed = uint64(*req.Seed)
+		j.seed = uint64(*req.Seed)
 	} else {
-		opt.Seed = rand.Uint64()
+		j.seed = rand.Uint64()
 	}
-	if len(req.Stop) > 0 {
-		if c.tok == nil {
-			return llm.Response{}, &llm.InvalidRequestError{Msg: "stop strings need a tokenizer"}
+	return j, nil
+}
+
+func (j *job) options() model.GenerateOptions {
+	return model.GenerateOptions{MaxTokens: j.opt.MaxTokens, N: j.opt.N, Temperature: j.opt.Temperature, TopK: j.opt.TopK, TopP: j.opt.TopP, StopStrings: j.stops}
+}
+
+// enqueue adds j to the queue; the first caller to find no batch running
+// becomes the leader and runs batches until the queue is empty, so no
+// goroutine outlives the work.
+func (c *Client) enqueue(j *job) {
+	c.qmu.Lock()
+	c.queue = append(c.queue, j)
+	lead := !c.leading
+	c.leading = true
+	c.qmu.Unlock()
+	if lead {
+		go c.lead()
+	}
+}
+
+func (c *Client) lead() {
+	for {
+		c.qmu.Lock()
+		if len(c.queue) == 0 {
+			c.leading = false
+			c.qmu.Unlock()
+			return
 		}
-		opt.StopStrings = req.Stop
+		// Take the oldest request's settings and every queued request that
+		// shares them, up to the batch limit.
+		key := c.queue[0].opt
+		var batch, rest []*job
+		for _, j := range c.queue {
+			if j.opt == key && len(batch) < c.cfg.MaxBatch {
+				batch = append(batch, j)
+			} else {
+				rest = append(rest, j)
+			}
+		}
+		c.queue = rest
+		c.qmu.Unlock()
+		c.runBatch(batch)
+	}
+}
+
+func (c *Client) runBatch(batch []*job) {
+	prompts := make([][]int, len(batch))
+	seeds := make([]uint64, len(batch))
+	for i, j := range batch {
+		prompts[i], seeds[i] = j.prompt, j.seed
+	}
+	opt := batch[0].options()
+	opt.Seeds = seeds
+	opt.StopTokens = c.stop
+	if len(opt.StopStrings) > 0 {
 		opt.Decode = c.tok.Decode
 	}
-	c.mu.Lock()
-	seqs, err := c.m.Generate(ctx, [][]int{prompt}, opt)
-	c.mu.Unlock()
-	if err != nil {
-		if ctx.Err() != nil {
-			return llm.Response{}, ctx.Err()
+	c.genMu.Lock()
+	seqs, err := c.m.Generate(context.Background(), prompts, opt)
+	c.genMu.Unlock()
+	n := batch[0].opt.N
+	for i, j := range batch {
+		if err != nil {
+			j.reply <- jobResult{err: fmt.Errorf("local generate: %w", err)}
+			continue
 		}
-		return llm.Response{}, fmt.Errorf("local generate: %w", err)
+		j.reply <- jobResult{seqs: seqs[i*n : (i+1)*n]}
 	}
-	resp := llm.Response{Model: c.cfg.Name, PromptIDs: prompt, Usage: llm.Usage{PromptTokens: len(prompt)}}
+}
+
+func (c *Client) generateError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return fmt.Errorf("local generate: %w", err)
+}
+
+func (c *Client) response(j *job, seqs []model.Sequence) llm.Response {
+	resp := llm.Response{Model: c.cfg.Name, PromptIDs: j.prompt, Usage: llm.Usage{PromptTokens: len(j.prompt)}}
 	for _, s := range seqs {
-		ch := c.choice(prompt, s, req.Stop)
+		ch := c.choice(j.prompt, s, j.stops)
 		resp.Usage.CompletionTokens += len(ch.TokenIDs)
 		resp.Choices = append(resp.Choices, ch)
 	}
-	return resp, nil
+	return resp
 }
 
 func (c *Client) choice(prompt []int, s model.Sequence, stops []string) llm.Choice {

@@ -3,6 +3,7 @@ package local_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/sleuth-research/sleuth/internal/shareddata"
@@ -89,5 +90,58 @@ func TestInvalidRequests(t *testing.T) {
 		if _, ok := err.(*llm.InvalidRequestError); !ok {
 			t.Errorf("request %+v: err = %v, want an InvalidRequestError", req.MaxTokens, err)
 		}
+	}
+}
+
+// TestBatchingKeepsEachRequestsSamples: requests that share a batch get
+// exactly the samples they get alone.
+func TestBatchingKeepsEachRequestsSamples(t *testing.T) {
+	c := aidreams(t)
+	alone := make([]string, 8)
+	req := func(i int) llm.Request {
+		seed := int64(100 + i)
+		return llm.Request{Prompt: []string{"Echoes", "The", "A gentle"}[i%3], MaxTokens: 12, Temperature: 1, N: 2, Seed: &seed, Logprobs: true}
+	}
+	for i := range alone {
+		r, err := c.Generate(context.Background(), req(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		alone[i] = r.Choices[0].Text + "|" + r.Choices[1].Text
+	}
+	var wg sync.WaitGroup
+	together := make([]string, 8)
+	for i := range together {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := c.Generate(context.Background(), req(i))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			together[i] = r.Choices[0].Text + "|" + r.Choices[1].Text
+		}()
+	}
+	wg.Wait()
+	for i := range alone {
+		if alone[i] != together[i] {
+			t.Errorf("request %d: alone %q, batched %q", i, alone[i], together[i])
+		}
+	}
+}
+
+func TestStream(t *testing.T) {
+	c := aidreams(t)
+	var got strings.Builder
+	resp, err := c.GenerateStream(context.Background(), llm.Request{PromptIDs: []int{1}, MaxTokens: 20}, func(i int, tok llm.Token) error {
+		got.WriteString(tok.Text)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(resp.Choices[0].Text, got.String()[:10]) || got.Len() < 20 {
+		t.Errorf("streamed %q, response %q", got.String(), resp.Choices[0].Text)
 	}
 }

@@ -108,3 +108,33 @@ func TestShapePanics(t *testing.T) {
 		})
 	}
 }
+
+// TestNoAllocs: in steady state neither the free functions nor a Kernels
+// call allocate (buffers live on the stack, tasks travel by value).
+func TestNoAllocs(t *testing.T) {
+	r := rand.New(rand.NewPCG(19, 20))
+	const m, k, n = 300, 128, 160
+	a, b, out := randSlice(r, m*k), randSlice(r, k*n), make([]float32, m*n)
+	par := New(2)
+	defer par.Close()
+	tests := []struct {
+		name string
+		f    func()
+	}{
+		{"MatMulT", func() { MatMulT(out, a, b, m, k, n, false) }},
+		{"MatMulT small M", func() { MatMulT(out, a, b, 5, k, n, false) }},
+		{"MatMulNN", func() { MatMulNN(out, a, b, m, k, n, true) }},
+		{"MatMulTN", func() { MatMulTN(out, a, b, m, k, n) }},
+		{"MatVecT", func() { MatVecT(out, b, a, n, k) }},
+		{"SoftmaxInPlace", func() { SoftmaxInPlace(out[:1000]) }},
+		{"Kernels.MatMulT", func() { par.MatMulT(out, a, b, m, k, n, false) }},
+		{"Kernels.MatMulTN", func() { par.MatMulTN(out, a, b, m, k, n) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := testing.AllocsPerRun(5, tc.f); got != 0 {
+				t.Errorf("%v allocations per call, want 0", got)
+			}
+		})
+	}
+}

@@ -3,19 +3,8 @@ package kernels
 import (
 	"fmt"
 	"math/rand/v2"
-	"syscall"
 	"testing"
-	"time"
 )
-
-// cpuTime is the user+system CPU time of this process so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // Benchmarks at the engine's shapes (BT=2048 tokens, C=128, hidden 352/512)
 // report GFLOP/s; "naive" is the plain triple loop the kernels replace.
@@ -37,7 +26,9 @@ func bench(b *testing.B, flops float64, f func()) {
 	}
 	cpu := cpuTime() - cpu0
 	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-	b.ReportMetric(flops*float64(b.N)/cpu.Seconds()/1e9, "cpu-GFLOP/s")
+	if cpu > 0 {
+		b.ReportMetric(flops*float64(b.N)/cpu.Seconds()/1e9, "cpu-GFLOP/s")
+	}
 }
 
 // naiveMatMulT is the unblocked loop the kernels are measured against.
@@ -141,6 +132,37 @@ func BenchmarkSplitThreshold(b *testing.B) {
 		}{{"serial", one}, {"split", two}} {
 			b.Run(fmt.Sprintf("%s/%.1fMFLOP", c.name, flops/1e6), func(b *testing.B) {
 				bench(b, flops, func() { c.k.MatMulT(out, a, w, m, k, n, false) })
+			})
+		}
+	}
+}
+
+// BenchmarkVector times the element-wise kernels, portable against the
+// fastest path, at sizes the engine uses (one row of C=128 or V=512; SwiGLU
+// over a whole batch of 2048×352).
+func BenchmarkVector(b *testing.B) {
+	r := rand.New(rand.NewPCG(7, 7))
+	const big = 2048 * 352
+	x, y, out := randSlice(r, big), randSlice(r, big), make([]float32, big)
+	for _, p := range impls() {
+		cases := []struct {
+			name string
+			n    int
+			f    func()
+		}{
+			{"SiLUMul", big, func() { p.siluMul(out, x, y) }},
+			{"Sigmoid", big, func() { p.sigmoid(out, x) }},
+			{"Softmax", 512, func() { copy(out[:512], x); p.softmax(out[:512]) }},
+			{"RMSNorm", 128, func() { p.rmsNorm(out[:128], x[:128], y[:128], 1e-5) }},
+			{"Dot", 128, func() { out[0] = p.dot(x[:128], y[:128]) }},
+			{"Axpy", 128, func() { p.axpy(0.5, x[:128], out[:128]) }},
+		}
+		for _, c := range cases {
+			b.Run(fmt.Sprintf("%s/%s/%d", c.name, p.name, c.n), func(b *testing.B) {
+				for b.Loop() {
+					c.f()
+				}
+				b.ReportMetric(float64(c.n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gelem/s")
 			})
 		}
 	}

@@ -223,3 +223,30 @@ slloop:
 sldone:
 	VZEROUPPER
 	RET
+
+// func sigmoidAVX2(dst, x *float32, n int)
+//
+// dst[i] = 1 / (1 + exp(-x[i])) for n a multiple of 8; dst may alias x.
+TEXT ·sigmoidAVX2(SB), NOSPLIT, $0-24
+	MOVQ   dst+0(FP), DX
+	MOVQ   x+8(FP), SI
+	MOVQ   n+16(FP), CX
+	VXORPS Y6, Y6, Y6
+	VMOVUPS expOne<>(SB), Y7
+
+sgloop:
+	CMPQ    CX, $8
+	JLT     sgdone
+	VSUBPS  (SI), Y6, Y0
+	EXP8
+	VADDPS  Y7, Y0, Y0
+	VDIVPS  Y0, Y7, Y0
+	VMOVUPS Y0, (DX)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	SUBQ    $8, CX
+	JMP     sgloop
+
+sgdone:
+	VZEROUPPER
+	RET

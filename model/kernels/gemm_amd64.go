@@ -18,6 +18,12 @@ func kern6x16(a *float32, rs, cs int, b *float32, ldb int, c *float32, ldc int, 
 //go:noescape
 func kern6x8(a *float32, rs, cs int, b *float32, ldb int, c *float32, ldc int, k int, acc bool)
 
+// dotT3x4AVX2 computes 3-row × 4-column blocks of a small-M MatMulT as
+// dot products; see gemm_amd64.s.
+//
+//go:noescape
+func dotT3x4AVX2(out *float32, ldo int, a *float32, lda int, b *float32, ldb int, k8, m3 int, acc bool)
+
 // Register-blocking sizes of kern6x16 and the k-block the packed B panel
 // covers (kc·nr floats = 16 KiB, on the stack, half of L1).
 const (
@@ -27,13 +33,66 @@ const (
 )
 
 func matMulTSIMD(out, a, b mat, m, k, n int, acc bool) {
+	if m < 16 || m < smallM && k%8 == 0 {
+		matMulTSmall(out, a, b, m, k, n, acc)
+		return
+	}
 	gemm(out, a.d, a.ld, 1, b, true, m, k, n, acc)
+}
+
+// smallM: below this many rows a MatMulT (batched decoding, attention
+// scores of short sequences) runs as dot products that read b in place.
+// Packing b costs about as much as a 100-row product; the dot products run
+// at 90–100 GFLOP/s on one core up to a few hundred rows, where the gemm
+// catches up (BenchmarkSmallM). Rows beyond 16 also need K%8 == 0, as the
+// K tail is done one Dot per output.
+const smallM = 256
+
+// matMulTSmall computes out(M,N) = a(M,K)·b(N,K)ᵀ [+ out] for small M:
+// for each group of four rows of b (which stay in L1), all row triples of a.
+// Leftover rows of a go through the matrix-vector kernel (or Dot when
+// accumulating), leftover rows of b and the K%8 tail through Dot.
+func matMulTSmall(out, a, b mat, m, k, n int, acc bool) {
+	m3, n4, k8 := m/3, n&^3, k&^7
+	if k8 > 0 && m3 > 0 {
+		for j := 0; j < n4; j += 4 {
+			dotT3x4AVX2(&out.d[j], out.ld, &a.d[0], a.ld, &b.d[j*b.ld], b.ld, k8, m3, acc)
+		}
+	} else {
+		m3, k8 = 0, 0
+	}
+	for i := range m {
+		or, ar := out.row(i, n), a.row(i, k)
+		if i >= 3*m3 && !acc && b.ld == k {
+			matVecTSIMD(or, b.d[:n*k], ar, n, k)
+			continue
+		}
+		j0 := 0
+		if i < 3*m3 { // columns < n4 done above except the K tail
+			if k8 < k {
+				for j := range n4 {
+					or[j] += dotSIMD(ar[k8:], b.row(j, k)[k8:])
+				}
+			}
+			j0 = n4
+		}
+		for j := j0; j < n; j++ {
+			s := dotSIMD(ar, b.row(j, k))
+			if acc {
+				s += or[j]
+			}
+			or[j] = s
+		}
+	}
 }
 
 func matMulNNSIMD(out, a, b mat, m, k, n int, acc bool) {
 	gemm(out, a.d, a.ld, 1, b, false, m, k, n, acc)
 }
 
+// matMulTNSIMD reads A's tiles in place (6 adjacent columns of a per k
+// step). Packing them instead measured slower: the strided gather costs a
+// third of the tile's FMAs (tried and dropped).
 func matMulTNSIMD(out, a, b mat, m, k, n int) {
 	gemm(out, a.d, 1, a.ld, b, false, m, k, n, true)
 }
@@ -59,13 +118,12 @@ func gemm(out mat, a []float32, rs, cs int, b mat, bT bool, m, k, n int, acc boo
 		nb := min(nr, n-j0)
 		for p0 := 0; p0 < k; p0 += kc {
 			kb := min(kc, k-p0)
-			packB(&bp, b, bT, j0, nb, p0, kb)
+			packB(bp[:], b, bT, j0, nb, p0, kb)
 			accum := acc || p0 > 0
 			i0 := 0
 			if nb == nr || nb == nr/2 {
-				k := kern(nb)
 				for ; i0+mr <= m; i0 += mr {
-					k(&a[i0*rs+p0*cs], rs, cs, &bp[0], nr, &out.d[i0*out.ld+j0], out.ld, kb, accum)
+					tile(nb, &a[i0*rs+p0*cs], rs, cs, &bp[0], nr, &out.d[i0*out.ld+j0], out.ld, kb, accum)
 				}
 			}
 			for ; i0 < m; i0 += mr {
@@ -77,7 +135,8 @@ func gemm(out mat, a []float32, rs, cs int, b mat, bT bool, m, k, n int, acc boo
 
 // packB copies B's block of rows p0..p0+kb and columns j0..j0+nb into
 // bp[p*nr+j], zero-padding columns nb..nr so the kernel can always read 16.
-func packB(bp *[kc * nr]float32, b mat, bT bool, j0, nb, p0, kb int) {
+func packB(bp []float32, b mat, bT bool, j0, nb, p0, kb int) {
+	bp = bp[:kb*nr]
 	if bT { // B(p,j) = b[j][p]: walk each row of b once, scatter by stride nr.
 		for j := range nb {
 			src := b.d[(j0+j)*b.ld+p0 : (j0+j)*b.ld+p0+kb]
@@ -108,7 +167,7 @@ func edgeTile(out mat, a []float32, rs, cs int, bp *[kc * nr]float32, m, i0, mb,
 	if m >= mr {
 		s0 := min(i0, m-mr)
 		off = i0 - s0
-		kern(nb)(&a[s0*rs+p0*cs], rs, cs, &bp[0], nr, &ct[0], nr, kb, false)
+		tile(nb, &a[s0*rs+p0*cs], rs, cs, &bp[0], nr, &ct[0], nr, kb, false)
 	} else {
 		var ap [mr * kc]float32
 		for i := range mb {
@@ -122,7 +181,7 @@ func edgeTile(out mat, a []float32, rs, cs int, bp *[kc * nr]float32, m, i0, mb,
 				}
 			}
 		}
-		kern(nb)(&ap[0], kc, 1, &bp[0], nr, &ct[0], nr, kb, false)
+		tile(nb, &ap[0], kc, 1, &bp[0], nr, &ct[0], nr, kb, false)
 	}
 	for i := range mb {
 		dst := out.row(i0+i, j0+nb)[j0:]
@@ -137,10 +196,13 @@ func edgeTile(out mat, a []float32, rs, cs int, bp *[kc * nr]float32, m, i0, mb,
 	}
 }
 
-// kern picks the narrowest tile kernel covering nb columns.
-func kern(nb int) func(a *float32, rs, cs int, b *float32, ldb int, c *float32, ldc int, k int, acc bool) {
+// tile runs the narrowest tile kernel covering nb columns. A direct call,
+// not a function value: pointers passed through a func value escape, which
+// would move the stack buffers to the heap.
+func tile(nb int, a *float32, rs, cs int, b *float32, ldb int, c *float32, ldc int, k int, acc bool) {
 	if nb <= nr/2 {
-		return kern6x8
+		kern6x8(a, rs, cs, b, ldb, c, ldc, k, acc)
+		return
 	}
-	return kern6x16
+	kern6x16(a, rs, cs, b, ldb, c, ldc, k, acc)
 }

@@ -247,3 +247,105 @@ k8store:
 	VMOVUPS Y5, (BX)
 	VZEROUPPER
 	RET
+
+// REDUCE4 sums each of four accumulators horizontally into the four lanes
+// of the first one's low half: Xa = [Σa Σb Σc Σd]. Clobbers b, c, d and X15.
+#define REDUCE4(a, b, c, d, xa) \
+	VHADDPS      b, a, a \
+	VHADDPS      d, c, c \
+	VHADDPS      c, a, a \
+	VEXTRACTF128 $1, a, X15 \
+	VADDPS       X15, xa, xa
+
+// func dotT3x4AVX2(out *float32, ldo int, a *float32, lda int, b *float32, ldb int, k8, m3 int, acc bool)
+//
+// Small-M MatMulT without packing: for each of m3 groups of three rows of a
+// computes out[i][0:4] (+)= a[i]·b[j] for four rows of b, as 12 dot
+// products of length k8 (a multiple of 8) kept in Y0–Y11 and reduced at the
+// end. Per 8-wide step: three loads of a, four of b, twelve FMAs.
+TEXT ·dotT3x4AVX2(SB), NOSPLIT, $0-65
+	MOVQ out+0(FP), DI
+	MOVQ ldo+8(FP), R10
+	SHLQ $2, R10
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), R8
+	SHLQ $2, R8
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), R9
+	SHLQ $2, R9
+	LEAQ (BX)(R9*1), R11
+	LEAQ (BX)(R9*2), R13
+	LEAQ (R13)(R9*1), DX
+	MOVQ k8+48(FP), R9
+	SHLQ $2, R9          // R9 = k8 in bytes: the loop limit
+	MOVQ m3+56(FP), R12
+	TESTQ R12, R12
+	JZ    d34done
+
+d34group:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	MOVQ   SI, AX
+	XORQ   CX, CX
+	CMPQ   CX, R9
+	JGE    d34red
+
+d34loop:
+	VMOVUPS     (AX), Y12
+	VMOVUPS     (AX)(R8*1), Y13
+	VMOVUPS     (AX)(R8*2), Y14
+	VMOVUPS     (BX)(CX*1), Y15
+	VFMADD231PS Y15, Y12, Y0
+	VFMADD231PS Y15, Y13, Y4
+	VFMADD231PS Y15, Y14, Y8
+	VMOVUPS     (R11)(CX*1), Y15
+	VFMADD231PS Y15, Y12, Y1
+	VFMADD231PS Y15, Y13, Y5
+	VFMADD231PS Y15, Y14, Y9
+	VMOVUPS     (R13)(CX*1), Y15
+	VFMADD231PS Y15, Y12, Y2
+	VFMADD231PS Y15, Y13, Y6
+	VFMADD231PS Y15, Y14, Y10
+	VMOVUPS     (DX)(CX*1), Y15
+	VFMADD231PS Y15, Y12, Y3
+	VFMADD231PS Y15, Y13, Y7
+	VFMADD231PS Y15, Y14, Y11
+	ADDQ        $32, AX
+	ADDQ        $32, CX
+	CMPQ        CX, R9
+	JLT         d34loop
+
+d34red:
+	REDUCE4(Y0, Y1, Y2, Y3, X0)
+	REDUCE4(Y4, Y5, Y6, Y7, X4)
+	REDUCE4(Y8, Y9, Y10, Y11, X8)
+	CMPB    acc+64(FP), $0
+	JEQ     d34store
+	VADDPS  (DI), X0, X0
+	VADDPS  (DI)(R10*1), X4, X4
+	VADDPS  (DI)(R10*2), X8, X8
+
+d34store:
+	VMOVUPS X0, (DI)
+	VMOVUPS X4, (DI)(R10*1)
+	VMOVUPS X8, (DI)(R10*2)
+	LEAQ    (DI)(R10*2), DI
+	ADDQ    R10, DI
+	LEAQ    (SI)(R8*2), SI
+	ADDQ    R8, SI
+	DECQ    R12
+	JNZ     d34group
+
+d34done:
+	VZEROUPPER
+	RET

@@ -215,3 +215,10 @@ func siluMulGeneric(out, gate, up []float32) {
 		out[i] = g / (1 + expf(-g)) * up[i]
 	}
 }
+
+func sigmoidGeneric(dst, x []float32) {
+	x = x[:len(dst)]
+	for i, v := range x {
+		dst[i] = 1 / (1 + expf(-v))
+	}
+}

@@ -110,3 +110,11 @@ func (p impl) siluMul(out, gate, up []float32) {
 	}
 	siluMulGeneric(out, gate, up)
 }
+
+func (p impl) sigmoid(dst, x []float32) {
+	if p.simd {
+		sigmoidSIMD(dst, x)
+		return
+	}
+	sigmoidGeneric(dst, x)
+}

@@ -5,10 +5,17 @@
 // RMSNorm, softmax, SwiGLU).
 //
 // All matrices are row-major float32 slices with their shapes passed
-// explicitly. On amd64 CPUs with AVX2 and FMA the hot loops run in Go assembly;
-// everywhere else (and when forced, see [Config]) a portable Go path computes
-// the same results up to float32 rounding. The free functions run on the
-// caller's goroutine; [Kernels] adds multi-core matrix multiplication.
+// explicitly; a slice shorter than its shape panics with the operand's name
+// (a programming error, like an out-of-range index). On amd64 CPUs with AVX2
+// and FMA the hot loops run in Go assembly (a 6×16 register-tiled gemm over
+// packed panels of B, dot-product blocks for products of few rows, and a
+// vectorised exp for softmax, sigmoid and SiLU); everywhere else, under
+// -tags purego, and when forced with [Config].Generic, a portable Go path
+// computes the same results up to float32 rounding. Exponentials agree with
+// math.Exp to about 2 ulp.
+//
+// The free functions run on the caller's goroutine and allocate nothing.
+// [New] returns a [Kernels] whose matrix products are split across cores.
 package kernels
 
 import "fmt"
@@ -138,4 +145,11 @@ func SiLUMul(out, gate, up []float32) {
 	checkLen("gate", len(gate), len(out))
 	checkLen("up", len(up), len(out))
 	best.siluMul(out, gate[:len(out)], up[:len(out)])
+}
+
+// Sigmoid computes dst = σ(x) = 1/(1+exp(−x)) over len(dst); dst may alias
+// x. It is what a SwiGLU forward keeps for its backward.
+func Sigmoid(dst, x []float32) {
+	checkLen("x", len(x), len(dst))
+	best.sigmoid(dst, x[:len(dst)])
 }

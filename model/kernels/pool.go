@@ -63,7 +63,10 @@ func NewConfig(cfg Config) *Kernels {
 	if w <= 0 {
 		w = runtime.GOMAXPROCS(0)
 	}
-	p := &pool{tasks: make(chan task), done: make(chan struct{}, 1)}
+	// Buffered so that a worker just finishing the previous call still
+	// picks the next one up; a copy nobody takes in time is discarded by
+	// its generation check.
+	p := &pool{tasks: make(chan task, max(1, w-1)), done: make(chan struct{}, 1)}
 	k := &Kernels{impl: best, workers: w, minFlops: cfg.MinParallelFlops, pool: p}
 	if k.minFlops <= 0 {
 		k.minFlops = DefaultMinParallelFlops
@@ -221,7 +224,8 @@ func (k *Kernels) split(t task) {
 	t.gen, t.p = p.gen, p
 	p.left.Store(int64(t.size))
 	p.next.Store(uint64(t.gen) << 32)
-	// Hand the task to idle workers only: a busy one would make us wait.
+	// Never block handing out work: if the queue is full of calls the
+	// workers have not got to, this one runs here.
 	sent := 0
 	for range min(w-1, (t.size+t.chunk-1)/t.chunk-1) {
 		select {

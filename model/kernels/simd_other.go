@@ -21,4 +21,5 @@ func maxSIMD(x []float32) float32                          { return maxGeneric(x
 func rmsNormSIMD(out, x, w []float32, eps float32) float32 { return rmsNormGeneric(out, x, w, eps) }
 func siluMulSIMD(out, gate, up []float32)                  { siluMulGeneric(out, gate, up) }
 
-func softmaxSIMD(x []float32) { softmaxWith(x, maxGeneric, scaleGeneric) }
+func softmaxSIMD(x []float32)      { softmaxWith(x, maxGeneric, scaleGeneric) }
+func sigmoidSIMD(dst, x []float32) { sigmoidGeneric(dst, x) }

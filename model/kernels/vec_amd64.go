@@ -86,6 +86,15 @@ func expSubSumAVX2(x *float32, n int, m float32) float32
 //go:noescape
 func siluMulAVX2(out, gate, up *float32, n int)
 
+//go:noescape
+func sigmoidAVX2(dst, x *float32, n int)
+
+func sigmoidSIMD(dst, x []float32) {
+	n8 := len(dst) &^ 7
+	sigmoidAVX2(ptr(dst), ptr(x), n8)
+	sigmoidGeneric(dst[n8:], x[n8:])
+}
+
 // softmaxSIMD: max, then exp(x-max) and its sum in one vector pass, then a
 // scale; the ragged tail uses the scalar expf.
 func softmaxSIMD(x []float32) {

@@ -76,11 +76,17 @@ func TestElementwise(t *testing.T) {
 					g := float64(x[i])
 					return g / (1 + math.Exp(-g)) * float64(y[i])
 				}, 1e-6)
+				got = make([]float32, n)
+				p.sigmoid(got, x)
+				elementwise(t, got, func(i int) float64 { return 1 / (1 + math.Exp(-float64(x[i]))) }, 1e-6)
 				// Gates far out in both tails, where exp saturates.
 				wide := append([]float32(nil), x...)
 				for i := range wide {
 					wide[i] *= 60
 				}
+				got = make([]float32, n)
+				p.sigmoid(got, wide)
+				elementwise(t, got, func(i int) float64 { return 1 / (1 + math.Exp(-float64(wide[i]))) }, 1e-6)
 				got = make([]float32, n)
 				p.siluMul(got, wide, y)
 				elementwise(t, got, func(i int) float64 {

@@ -73,3 +73,21 @@ func benchTopK(b *testing.B, exhaustive bool) {
 
 func BenchmarkTopK(b *testing.B)           { benchTopK(b, false) }
 func BenchmarkTopKExhaustive(b *testing.B) { benchTopK(b, true) }
+
+func BenchmarkPassage(b *testing.B) {
+	dir, err := benchIndex()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ix, err := Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ix.Close()
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := ix.Passage(uint32(i*7919) % uint32(ix.Len())); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -49,6 +49,7 @@ func zipfPassages(n int) []corpus.Passage {
 // TestScoreHandComputed pins idf, the tf part and the score to numbers
 // worked out by hand (see the comments) on a three-passage corpus.
 func TestScoreHandComputed(t *testing.T) {
+	t.Parallel()
 	ix := buildTest(t, []corpus.Passage{
 		{ID: "d0", Text: "the quick brown fox"},       // dl 4
 		{ID: "d1", Text: "the lazy dog"},              // dl 3
@@ -105,6 +106,7 @@ func TestScoreHandComputed(t *testing.T) {
 }
 
 func TestAnalyzer(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		cfg  AnalyzerConfig
@@ -127,35 +129,48 @@ func TestAnalyzer(t *testing.T) {
 	}
 }
 
-// plainBM25 scores with the textbook formula in float64, straight from
-// the stored passages: the independent reference for the index's scores.
-func plainBM25(ps []corpus.Passage, cfg AnalyzerConfig, p Params, query string) map[int]float64 {
-	docs := make([]map[string]int, len(ps))
-	df := map[string]int{}
+// plainCorpus holds term counts for plainBM25.
+type plainCorpus struct {
+	docs []map[string]int
+	lens []int
+	df   map[string]int
+	avg  float64
+}
+
+func newPlainCorpus(ps []corpus.Passage, cfg AnalyzerConfig) *plainCorpus {
+	c := &plainCorpus{df: map[string]int{}}
 	total := 0
-	lens := make([]int, len(ps))
-	for i, ps := range ps {
-		docs[i] = map[string]int{}
-		for _, t := range append(cfg.Terms(ps.Title), cfg.Terms(ps.Text)...) {
-			docs[i][t]++
-			lens[i]++
+	for _, p := range ps {
+		d := map[string]int{}
+		n := 0
+		for _, t := range append(cfg.Terms(p.Title), cfg.Terms(p.Text)...) {
+			d[t]++
+			n++
 		}
-		total += lens[i]
-		for t := range docs[i] {
-			df[t]++
+		for t := range d {
+			c.df[t]++
 		}
+		c.docs, c.lens = append(c.docs, d), append(c.lens, n)
+		total += n
 	}
-	n := float64(len(ps))
-	avg := float64(total) / n
+	c.avg = float64(total) / float64(len(ps))
+	return c
+}
+
+// plainBM25 scores with the textbook formula in float64, straight from
+// term counts: the independent reference for the index's scores.
+func (c *plainCorpus) plainBM25(cfg AnalyzerConfig, p Params, query string) map[int]float64 {
+	n := float64(len(c.docs))
 	out := map[int]float64{}
 	for _, q := range cfg.Terms(query) {
-		if df[q] == 0 {
+		df := float64(c.df[q])
+		if df == 0 {
 			continue
 		}
-		idf := math.Log(1 + (n-float64(df[q])+0.5)/(float64(df[q])+0.5))
-		for i, d := range docs {
+		idf := math.Log(1 + (n-df+0.5)/(df+0.5))
+		for i, d := range c.docs {
 			if tf := float64(d[q]); tf > 0 {
-				out[i] += idf * tf * (p.K1 + 1) / (tf + p.K1*(1-p.B+p.B*float64(lens[i])/avg))
+				out[i] += idf * tf * (p.K1 + 1) / (tf + p.K1*(1-p.B+p.B*float64(c.lens[i])/c.avg))
 			}
 		}
 	}
@@ -163,17 +178,19 @@ func plainBM25(ps []corpus.Passage, cfg AnalyzerConfig, p Params, query string) 
 }
 
 func TestMatchesPlainBM25(t *testing.T) {
+	t.Parallel()
 	ps := zipfPassages(500)
 	for i := range ps {
 		if i%7 == 0 {
 			ps[i].Title = "Special title number " + ps[i].ID
 		}
 	}
+	pc := newPlainCorpus(ps, AnalyzerConfig{})
 	for _, p := range []Params{{}, {K1: 1.2, B: 0.75}, {K1: 2, B: 0}} {
 		ix := buildTest(t, ps, BuildOptions{BM25: p})
 		rp, _ := p.resolve()
 		for _, q := range append(zipf.Queries(zipf.Config{Vocab: 5000}, 50), "special title ka ka", "number 7") {
-			ref := plainBM25(ps, AnalyzerConfig{}, rp, q)
+			ref := pc.plainBM25(AnalyzerConfig{}, rp, q)
 			got := ix.TopK(q, len(ps))
 			if len(got) != len(ref) {
 				t.Fatalf("%q: %d hits, reference %d", q, len(got), len(ref))
@@ -190,9 +207,10 @@ func TestMatchesPlainBM25(t *testing.T) {
 // TestPrunedEqualsExhaustive checks that MaxScore returns exactly the
 // exhaustive top k (ids, scores and tie order) on thousands of queries.
 func TestPrunedEqualsExhaustive(t *testing.T) {
+	t.Parallel()
 	ps := zipfPassages(20000)
 	ix := buildTest(t, ps, BuildOptions{})
-	qs := zipf.Queries(zipf.Config{Vocab: 5000}, 3000)
+	qs := zipf.Queries(zipf.Config{Vocab: 5000}, 2000)
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := range 300 { // repeated terms and more terms than usual
 		qs = append(qs, qs[i]+" "+strings.Fields(qs[i])[0]+" "+qs[r.IntN(len(qs))])
@@ -208,6 +226,7 @@ func TestPrunedEqualsExhaustive(t *testing.T) {
 }
 
 func TestStoredPassages(t *testing.T) {
+	t.Parallel()
 	ps := zipfPassages(100)
 	ps[3].Meta = map[string]string{"q": "x", "a": "ünï"}
 	ps[5].Title = ""

@@ -73,13 +73,20 @@ type meta struct {
 	AvgDL       float64        `json:"avgdl"`
 	StoreBlock  int            `json:"store_block"`
 	StoreBlocks int            `json:"store_blocks"`
+	// MaxStoreRaw is the largest uncompressed store block, which bounds
+	// the memory a (possibly corrupt) frame may make the decoder take.
+	MaxStoreRaw int `json:"max_store_raw"`
 }
 
-// storeBlock passages share one zstd frame: large enough to compress well,
-// small enough that fetching one hit's text stays a few microseconds.
-const storeBlock = 32
+// storeBlock passages share one zstd frame: small, so that fetching one
+// hit's text decompresses a few kilobytes, yet large enough to compress.
+const storeBlock = 8
 
-// batch is the unit of parallel analysis: storeBlock passages.
+// batchSize passages (a multiple of storeBlock) are the unit of parallel
+// analysis.
+const batchSize = 16 * storeBlock
+
+// batch is the unit of parallel analysis.
 type batch struct {
 	seq      int
 	passages []corpus.Passage
@@ -90,7 +97,8 @@ type batch struct {
 	tfs      []uint32
 	docOff   []int
 	docLen   []uint32
-	store    []byte
+	frames   [][]byte // zstd frames of storeBlock passages each
+	rawLen   int      // largest uncompressed frame
 	err      error
 }
 
@@ -169,6 +177,7 @@ type builder struct {
 	idOff    []uint32
 	idBlob   []byte
 	storeOff []uint64
+	maxRaw   int
 	tokens   int64
 }
 
@@ -184,32 +193,9 @@ func (b *builder) invert(ctx context.Context, passages iter.Seq2[corpus.Passage,
 	in := make(chan *batch, 2*workers)
 	out := make(chan *batch, 2*workers)
 	var readErr error
-	go func() { // reader
+	go func() {
 		defer close(in)
-		seq := 0
-		cur := &batch{seq: seq}
-		for p, err := range passages {
-			if err != nil {
-				readErr = err
-				return
-			}
-			cur.passages = append(cur.passages, p)
-			if len(cur.passages) == storeBlock {
-				select {
-				case in <- cur:
-				case <-ctx.Done():
-					return
-				}
-				seq++
-				cur = &batch{seq: seq}
-			}
-		}
-		if len(cur.passages) > 0 {
-			select {
-			case in <- cur:
-			case <-ctx.Done():
-			}
-		}
+		readErr = readBatches(ctx, passages, in)
 	}()
 	var wg sync.WaitGroup
 	b.l2g = make([][]uint32, workers)
@@ -261,13 +247,41 @@ func (b *builder) invert(ctx context.Context, passages iter.Seq2[corpus.Passage,
 	return nil
 }
 
+// readBatches sends the passages to in, batchSize at a time, numbered.
+func readBatches(ctx context.Context, passages iter.Seq2[corpus.Passage, error], in chan<- *batch) error {
+	cur := &batch{}
+	send := func() bool {
+		select {
+		case in <- cur:
+			cur = &batch{seq: cur.seq + 1}
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	for p, err := range passages {
+		if err != nil {
+			return err
+		}
+		cur.passages = append(cur.passages, p)
+		if len(cur.passages) == batchSize && !send() {
+			return nil
+		}
+	}
+	if len(cur.passages) > 0 {
+		send()
+	}
+	return nil
+}
+
 func analyseWorker(ctx context.Context, w int, cfg AnalyzerConfig, in <-chan *batch, out chan<- *batch) {
 	an := newAnalyzer(cfg)
 	local := map[string]uint32{}
+	lc := new(termCache)
 	var counts []uint32
 	var touched []uint32
 	enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderCRC(true),
-		zstd.WithEncoderLevel(zstd.SpeedDefault))
+		zstd.WithEncoderLevel(zstd.SpeedFastest))
 	var rec []byte
 	for bt := range in {
 		if err != nil {
@@ -275,16 +289,21 @@ func analyseWorker(ctx context.Context, w int, cfg AnalyzerConfig, in <-chan *ba
 		} else {
 			bt.worker = w
 			rec = rec[:0]
+			inFrame := 0
 			for _, p := range bt.passages {
 				var dl uint32
 				fn := func(t []byte) {
-					id, ok := local[string(t)]
+					id, ok := lc.get(t)
 					if !ok {
-						id = uint32(len(local))
-						s := string(t)
-						local[s] = id
-						bt.newTerms = append(bt.newTerms, s)
-						counts = append(counts, 0)
+						id, ok = local[string(t)]
+						if !ok {
+							id = uint32(len(local))
+							s := string(t)
+							local[s] = id
+							bt.newTerms = append(bt.newTerms, s)
+							counts = append(counts, 0)
+						}
+						lc.put(t, id)
 					}
 					if counts[id] == 0 {
 						touched = append(touched, id)
@@ -303,9 +322,17 @@ func analyseWorker(ctx context.Context, w int, cfg AnalyzerConfig, in <-chan *ba
 				touched = touched[:0]
 				bt.docLen = append(bt.docLen, dl)
 				rec = appendPassage(rec, p)
+				if inFrame++; inFrame == storeBlock {
+					bt.frames = append(bt.frames, enc.EncodeAll(rec, nil))
+					bt.rawLen = max(bt.rawLen, len(rec))
+					rec, inFrame = rec[:0], 0
+				}
+			}
+			if inFrame > 0 {
+				bt.frames = append(bt.frames, enc.EncodeAll(rec, nil))
+				bt.rawLen = max(bt.rawLen, len(rec))
 			}
 			bt.docOff = append(bt.docOff, len(bt.terms))
-			bt.store = enc.EncodeAll(rec, nil)
 		}
 		select {
 		case out <- bt:
@@ -371,9 +398,47 @@ func (b *builder) merge(bt *batch) error {
 		}
 		b.idOff = append(b.idOff, uint32(len(b.idBlob)))
 	}
-	if err := b.fw.write(secStoreBlob, bt.store); err != nil {
-		return err
+	b.maxRaw = max(b.maxRaw, bt.rawLen)
+	for _, f := range bt.frames {
+		if err := b.fw.write(secStoreBlob, f); err != nil {
+			return err
+		}
+		b.storeOff = append(b.storeOff, uint64(b.fw.secs[secStoreBlob].n))
 	}
-	b.storeOff = append(b.storeOff, uint64(b.fw.secs[secStoreBlob].n))
 	return nil
+}
+
+// termCache is a direct-mapped cache in front of a worker's term map: the
+// frequent terms that make up most tokens then cost a cheap hash and one
+// compare instead of a map probe into a table of every term seen.
+type termCache struct {
+	keys [4096]string
+	ids  [4096]uint32
+}
+
+func cacheSlot(t []byte) int {
+	var h uint64
+	if len(t) >= 8 {
+		h = binary.LittleEndian.Uint64(t) ^ binary.LittleEndian.Uint64(t[len(t)-8:])<<7
+	} else {
+		for _, c := range t {
+			h = h<<8 | uint64(c)
+		}
+	}
+	h = (h ^ uint64(len(t))) * 0x9E3779B97F4A7C15
+	return int(h >> 52)
+}
+
+func (c *termCache) get(t []byte) (uint32, bool) {
+	i := cacheSlot(t)
+	if c.keys[i] == string(t) && len(t) > 0 {
+		return c.ids[i], true
+	}
+	return 0, false
+}
+
+func (c *termCache) put(t []byte, id uint32) {
+	i := cacheSlot(t)
+	c.keys[i] = string(t)
+	c.ids[i] = id
 }

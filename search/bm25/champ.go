@@ -6,6 +6,9 @@ import (
 	"sort"
 )
 
+// evalBudget*k candidates at most are scored exactly per stage.
+const evalBudget = 32
+
 // cand is a doc found in the lists read by the champion phase.
 type cand struct {
 	doc       uint32
@@ -92,6 +95,8 @@ func (s *searcher) champions(sc *scorer, terms []qterm, k, nDocs int) (res []Sco
 			others += l.bound
 		}
 		cands := s.gather(sc, terms, others)
+		s.st.cands += len(cands)
+		s.st.bounds++
 		if len(cands) < k {
 			continue
 		}
@@ -102,8 +107,8 @@ func (s *searcher) champions(sc *scorer, terms []qterm, k, nDocs int) (res []Sco
 			floor = max(floor, float32(s.kthLargest(cands, k, true)*(1-2*slack)))
 			continue
 		}
-		top := s.evaluate(sc, terms, k, cands, floor)
-		if others == 0 || (top.full() && others*(1+slack) < float64(top.threshold())) {
+		top, hopeless := s.evaluate(sc, terms, k, cands, floor, others)
+		if !hopeless && (others == 0 || (top.full() && others*(1+slack) < float64(top.threshold()))) {
 			return top.sorted(), true, 0
 		}
 		if top.full() {
@@ -155,7 +160,11 @@ func (s *searcher) gather(sc *scorer, terms []qterm, others float64) []cand {
 
 // evaluate scores the candidates that can make the top k exactly, best
 // bound first, and returns the top k among them.
-func (s *searcher) evaluate(sc *scorer, terms []qterm, k int, cands []cand, floor float32) topk {
+//
+// It gives up (hopeless) as soon as the k-th best score can no longer beat
+// others, the bound on the docs it has not read: the caller cannot finish
+// then, and the threshold so far is all it needs.
+func (s *searcher) evaluate(sc *scorer, terms []qterm, k int, cands []cand, floor float32, others float64) (top topk, hopeless bool) {
 	n := len(terms)
 	// The k-th largest lower bound is a floor on the k-th best score:
 	// candidates whose upper bound is below it cannot make the top k.
@@ -178,12 +187,27 @@ func (s *searcher) evaluate(sc *scorer, terms []qterm, k int, cands []cand, floo
 	}
 	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(s.lists[b].bound, s.lists[a].bound) })
 	s.order = order
-	top := topk{k: k, h: s.heap[:0]}
+	top = topk{k: k, h: s.heap[:0]}
+	defer func() { s.heap = top.h }()
+	budget := evalBudget * k
 	for len(bh.live) > 0 {
 		ci := bh.pop()
 		c := &cands[ci]
 		if top.full() && c.bound*(1+slack) < float64(top.threshold()) {
 			break
+		}
+		// Every score still to come is at most c.bound.
+		best := c.bound
+		if top.full() {
+			best = max(best, float64(top.threshold()))
+		}
+		if best*(1+slack) <= others {
+			return top, true
+		}
+		// Near-ties among many candidates: a bounded effort still leaves
+		// a good floor, and maxScore is cheaper than proving it here.
+		if budget--; budget < 0 && top.full() {
+			return top, true
 		}
 		row := s.cw[int(ci)*n : int(ci+1)*n]
 		// Probe the unknown terms, largest bound first, and drop the doc
@@ -214,8 +238,7 @@ func (s *searcher) evaluate(sc *scorer, terms []qterm, k int, cands []cand, floo
 		}
 		top.push(Scored{Doc: c.doc, Score: score}) // push keeps ties by lower doc
 	}
-	s.heap = top.h
-	return top
+	return top, false
 }
 
 // kthLargest returns the k-th largest lower (lo) or upper bound among

@@ -36,8 +36,8 @@ type Index struct {
 	store    []byte
 
 	sc       *scorer
-	dec      *zstd.Decoder
-	searcher sync.Pool // *searcher scratch
+	decoder  func() (*zstd.Decoder, error) // made on first passage fetch
+	searcher sync.Pool                     // *searcher scratch
 }
 
 // Open opens the published generation of the index in dir.
@@ -88,7 +88,7 @@ func openBytes(data []byte, verify bool) (*Index, error) {
 	if _, err := m.BM25.resolve(); err != nil || m.BM25 == (Params{}) {
 		return nil, fmt.Errorf("%w: meta: bad BM25 parameters %+v", errCorrupt, m.BM25)
 	}
-	if m.Passages < 0 || m.Terms < 0 || m.StoreBlock <= 0 || !(m.AvgDL > 0) || math.IsInf(m.AvgDL, 0) ||
+	if m.Passages < 0 || m.Terms < 0 || m.StoreBlock <= 0 || m.MaxStoreRaw < 0 || m.MaxStoreRaw > 1<<40 || !(m.AvgDL > 0) || math.IsInf(m.AvgDL, 0) ||
 		m.StoreBlocks != (m.Passages+m.StoreBlock-1)/m.StoreBlock || m.Passages >= math.MaxUint32 {
 		return nil, fmt.Errorf("%w: meta: inconsistent counts", errCorrupt)
 	}
@@ -114,10 +114,11 @@ func openBytes(data []byte, verify bool) (*Index, error) {
 		}
 	}
 	ix.sc = newScorer(m.BM25, m.AvgDL, ix.docLen)
-	ix.dec, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0))
-	if err != nil {
-		return nil, err
-	}
+	ix.decoder = sync.OnceValues(func() (*zstd.Decoder, error) {
+		limit := uint64(max(m.MaxStoreRaw, 1<<20)) + 1<<20
+		return zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(limit),
+			zstd.WithDecoderMaxWindow(limit))
+	})
 	return ix, nil
 }
 
@@ -148,7 +149,9 @@ func monotone64(off []uint64, end int) bool {
 // Close releases the mapping. Hits already returned stay valid: they hold
 // copies.
 func (ix *Index) Close() error {
-	ix.dec.Close()
+	if dec, err := ix.decoder(); err == nil {
+		dec.Close()
+	}
 	if err := ix.unmap(); err != nil {
 		return fmt.Errorf("close index %s: %w", ix.path, err)
 	}
@@ -261,7 +264,11 @@ func (ix *Index) Passage(doc uint32) (corpus.Passage, error) {
 		return corpus.Passage{}, fmt.Errorf("passage %d: out of range (index has %d)", doc, ix.meta.Passages)
 	}
 	blk := int(doc) / ix.meta.StoreBlock
-	raw, err := ix.dec.DecodeAll(ix.store[ix.storeOff[blk]:ix.storeOff[blk+1]], nil)
+	dec, err := ix.decoder()
+	if err != nil {
+		return corpus.Passage{}, fmt.Errorf("index %s: %w", ix.path, err)
+	}
+	raw, err := dec.DecodeAll(ix.store[ix.storeOff[blk]:ix.storeOff[blk+1]], nil)
 	if err != nil {
 		return corpus.Passage{}, fmt.Errorf("index %s: %w: store block %d: %v", ix.path, errCorrupt, blk, err)
 	}

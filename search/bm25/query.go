@@ -27,19 +27,19 @@ type qterm struct {
 
 // cursor walks one term's postings block by block.
 type cursor struct {
-	p    *termPostings
-	idf  float32
-	qtf  float32
-	max  float32 // upper bound of this term's contribution anywhere
-	qi   int     // position in query order, the order scores are summed in
-	bi   int     // block of the shallow position (may run ahead of dec)
-	dec  int     // decoded block, -1 before the first decode
-	pos  int
-	doc  uint32 // current doc, endDoc when exhausted
-	bad  bool   // a block failed to decode
+	p       *termPostings
+	idf     float32
+	qtf     float32
+	max     float32 // upper bound of this term's contribution anywhere
+	qi      int     // position in query order, the order scores are summed in
+	bi      int     // block of the shallow position (may run ahead of dec)
+	dec     int     // decoded block, -1 before the first decode
+	pos     int
+	doc     uint32 // current doc, endDoc when exhausted
+	bad     bool   // a block failed to decode
 	decodes int
-	blk  block
-	nblk int
+	blk     block
+	nblk    int
 }
 
 func (c *cursor) reset(q *qterm, qi int) {
@@ -185,111 +185,161 @@ func (t *topk) sorted() []Scored {
 // floor, when positive, is a known lower bound on the k-th best score (from
 // the champion phase); docs that cannot reach it are pruned from the start.
 func (s *searcher) maxScore(sc *scorer, terms []qterm, k int, floor float32) []Scored {
-	n := len(terms)
-	cs := s.cursors(terms)
-	slices.SortFunc(cs, func(a, b *cursor) int { return cmp.Compare(a.max, b.max) })
-	ub := s.ub[:0]
+	m := &msRun{sc: sc, cs: s.cursors(terms), contrib: s.contrib(len(terms)), top: topk{k: k, h: s.heap[:0]}}
+	defer func() { s.heap = m.top.h[:0] }()
+	slices.SortFunc(m.cs, func(a, b *cursor) int { return cmp.Compare(a.max, b.max) })
+	m.ub = s.ub[:0]
 	var acc float64
-	for _, c := range cs {
+	for _, c := range m.cs {
 		acc += float64(c.max)
-		ub = append(ub, acc)
+		m.ub = append(m.ub, acc)
 	}
-	s.ub = ub
-	contrib := s.contrib(n)
-	top := topk{k: k, h: s.heap[:0]}
-	defer func() { s.heap = top.h[:0] }()
-	ess := 0 // cs[ess:] are essential
-	var thr float64 // positive once pruning is safe
+	s.ub = m.ub
 	if floor > 0 {
 		// Only docs strictly below floor are provably out, so aim a little lower.
-		thr = float64(floor) * (1 - 2*slack)
-		for ess < n && ub[ess]*(1+slack) <= thr {
-			ess++
-		}
+		m.raise(float64(floor) * (1 - 2*slack))
 	}
 	var target uint32 // no doc below target can still make the top k
 	for {
-		if thr > 0 {
-			// Skip stretches whose block bounds cannot beat the threshold
-			// using only the skip data: no block is decoded here.
-			var bound float64
-			for _, c := range cs {
-				bound += float64(c.shallow(target))
-			}
-			s.st.bounds++
-			if bound*(1+slack) <= thr {
-				s.st.skips++
-				skip := uint32(endDoc)
-				for _, c := range cs {
-					if c.bi < c.nblk {
-						skip = min(skip, c.p.lastDoc[c.bi])
-					}
-				}
-				if skip == endDoc {
+		if m.thr > 0 {
+			if next, skip := m.skipWindow(target); skip {
+				if next == endDoc {
 					break
 				}
-				target = skip + 1
+				target = next
 				continue
 			}
 		}
 		cur := uint32(endDoc)
-		for _, c := range cs[ess:] {
+		for _, c := range m.cs[m.ess:] {
 			c.advance(target)
 			cur = min(cur, c.doc)
 		}
 		if cur == endDoc {
 			break
 		}
-		if cur > target && thr > 0 {
+		if cur > target && m.thr > 0 {
 			target = cur // check the bound at the doc actually found
+			continue
+		}
+		if next := m.fastForward(cur); next != cur {
+			target = next
 			continue
 		}
 		target = cur + 1
 		s.st.cands++
-		var partial float64
-		for _, c := range cs[ess:] {
-			if c.doc == cur {
-				w := c.score(sc)
-				contrib[c.qi] = w
-				partial += float64(w)
-				c.next()
+		if score, ok := m.scoreDoc(cur); ok && (!m.top.full() || score > m.top.threshold()) {
+			m.top.push(Scored{Doc: cur, Score: score})
+			if m.top.full() {
+				m.raise(float64(m.top.threshold()))
 			}
 		}
-		pruned := false
-		for i := ess - 1; i >= 0; i-- {
-			if thr > 0 && (partial+ub[i])*(1+slack) <= thr {
-				pruned = true
-				break
-			}
-			c := cs[i]
-			c.advance(cur)
-			if c.doc == cur {
-				w := c.score(sc)
-				contrib[c.qi] = w
-				partial += float64(w)
-			}
-		}
-		if !pruned {
-			var score float32
-			for qi := range contrib {
-				score += contrib[qi]
-			}
-			if !top.full() || score > top.threshold() {
-				top.push(Scored{Doc: cur, Score: score})
-				if top.full() {
-					thr = max(thr, float64(top.threshold()))
-					for ess < n && ub[ess]*(1+slack) <= thr {
-						ess++
-					}
-				}
-			}
-		}
-		clear(contrib)
+		clear(m.contrib)
 	}
-	for _, c := range cs {
+	for _, c := range m.cs {
 		s.st.decodes += c.decodes
 	}
-	return top.sorted()
+	return m.top.sorted()
+}
+
+// msRun is the state of one maxScore query.
+type msRun struct {
+	sc      *scorer
+	cs      []*cursor // ascending bound
+	ub      []float64 // ub[i] = sum of the bounds of cs[:i+1]
+	ess     int       // cs[ess:] are essential
+	thr     float64   // positive once pruning is safe
+	contrib []float32 // per query term, for the doc being scored
+	top     topk
+	// The block bounds change only when the target passes the end of some
+	// cursor's block, so they are summed once per such window.
+	window     float64
+	windowEnd  uint32
+	haveWindow bool
+}
+
+// raise lifts the threshold and moves terms that can no longer make a doc
+// competitive on their own out of the essential set.
+func (m *msRun) raise(thr float64) {
+	m.thr = max(m.thr, thr)
+	for m.ess < len(m.cs) && m.ub[m.ess]*(1+slack) <= m.thr {
+		m.ess++
+	}
+}
+
+// skipWindow reports whether the window holding target cannot beat the
+// threshold, using only the skip data, and where the next one starts.
+func (m *msRun) skipWindow(target uint32) (uint32, bool) {
+	if !m.haveWindow || target > m.windowEnd {
+		m.window, m.windowEnd, m.haveWindow = 0, endDoc, true
+		for _, c := range m.cs {
+			m.window += float64(c.shallow(target))
+			if c.bi < c.nblk {
+				m.windowEnd = min(m.windowEnd, c.p.lastDoc[c.bi])
+			}
+		}
+	}
+	if m.window*(1+slack) > m.thr {
+		return target, false
+	}
+	if m.windowEnd == endDoc {
+		return endDoc, true
+	}
+	return m.windowEnd + 1, true
+}
+
+// fastForward, with a single essential list, drops in a tight loop the
+// postings that cannot reach the threshold even with every other term at
+// its maximum, and returns the first doc that might (cur if it might).
+func (m *msRun) fastForward(cur uint32) uint32 {
+	n := len(m.cs)
+	if m.thr <= 0 || m.ess != n-1 {
+		return cur
+	}
+	c, rest := m.cs[m.ess], 0.0
+	if m.ess > 0 {
+		rest = m.ub[m.ess-1]
+	}
+	for c.doc <= m.windowEnd && (float64(c.score(m.sc))+rest)*(1+slack) <= m.thr {
+		c.next()
+	}
+	return c.doc
+}
+
+// scoreDoc scores cur: the essential terms, then the others from the
+// largest bound down until the doc provably cannot beat the threshold
+// (ok false). The score is summed in query order.
+func (m *msRun) scoreDoc(cur uint32) (score float32, ok bool) {
+	var partial float64
+	for _, c := range m.cs[m.ess:] {
+		if c.doc == cur {
+			w := c.score(m.sc)
+			m.contrib[c.qi] = w
+			partial += float64(w)
+			c.next()
+		}
+	}
+	for i := m.ess - 1; i >= 0; i-- {
+		if m.thr > 0 && (partial+m.ub[i])*(1+slack) <= m.thr {
+			return 0, false
+		}
+		c := m.cs[i]
+		var tf uint32
+		if d := c.p.dense; d != nil && d[cur] < 255 {
+			tf = uint32(d[cur]) // one load instead of a block decode
+		} else if c.advance(cur); c.doc == cur {
+			tf = c.blk.tf(c.pos)
+		}
+		if tf > 0 {
+			w := float32(c.qtf * m.sc.weight(c.idf, tf, cur))
+			m.contrib[c.qi] = w
+			partial += float64(w)
+		}
+	}
+	for _, w := range m.contrib {
+		score += w
+	}
+	return score, true
 }
 
 // exhaustive scores every posting of every term: the reference that

@@ -13,22 +13,22 @@ import (
 
 // searcher is the scratch one goroutine uses for one query at a time.
 type searcher struct {
-	an      *analyzer
-	terms   []qterm
-	cs      []cursor
-	csp     []*cursor
-	ub      []float64
+	an       *analyzer
+	terms    []qterm
+	cs       []cursor
+	csp      []*cursor
+	ub       []float64
 	contribs []float32
-	heap    []Scored
-	st      queryStats
-	lists   []champList
-	cands   []cand
-	cw      []float32
-	lows    []float64
-	live    []int32
-	order   []int
-	slot    []int32 // per doc: 1 + its cand index during gather, else 0
-	lk      block
+	heap     []Scored
+	st       queryStats
+	lists    []champList
+	cands    []cand
+	cw       []float32
+	lows     []float64
+	live     []int32
+	order    []int
+	slot     []int32 // per doc: 1 + its cand index during gather, else 0
+	lk       block
 }
 
 // queryStats count the work of the last query (for tuning and benchmarks).
@@ -134,49 +134,63 @@ func (ix *Index) TopKExhaustive(query string, k int) []Scored {
 // goroutines and returns the results in query order.
 func (ix *Index) SearchBatch(ctx context.Context, queries []string, k int) ([][]Scored, error) {
 	out := make([][]Scored, len(queries))
-	workers := min(runtime.GOMAXPROCS(0), len(queries))
+	err := parallel(ctx, len(queries), func(i int) error {
+		out[i] = ix.TopK(queries[i], k)
+		return nil
+	})
+	return out, err
+}
+
+// Search implements search.Retriever: TopK and the stored passages of the
+// hits, both on the SearchBatch pool.
+func (ix *Index) Search(ctx context.Context, queries []string, k int) ([][]search.Hit, error) {
+	out := make([][]search.Hit, len(queries))
+	err := parallel(ctx, len(queries), func(i int) error {
+		rs := ix.TopK(queries[i], k)
+		hits := make([]search.Hit, len(rs))
+		for r, sc := range rs {
+			p, err := ix.Passage(sc.Doc)
+			if err != nil {
+				return err
+			}
+			hits[r] = search.Hit{Passage: p, Score: float64(sc.Score), Rank: r}
+		}
+		out[i] = hits
+		return nil
+	})
+	return out, err
+}
+
+// parallel calls fn(0..n-1) on min(GOMAXPROCS, n) goroutines, stopping at
+// the first error or when ctx ends.
+func parallel(ctx context.Context, n int, fn func(i int) error) error {
+	workers := min(runtime.GOMAXPROCS(0), n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	var once sync.Once
+	var firstErr error
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= len(queries) || ctx.Err() != nil {
+				if i >= n || ctx.Err() != nil {
 					return
 				}
-				out[i] = ix.TopK(queries[i], k)
+				if err := fn(i); err != nil {
+					once.Do(func() { firstErr = err })
+					next.Store(int64(n))
+					return
+				}
 			}
 		}()
 	}
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	if firstErr != nil {
+		return firstErr
 	}
-	return out, nil
-}
-
-// Search implements search.Retriever: SearchBatch, then the stored
-// passages of the hits.
-func (ix *Index) Search(ctx context.Context, queries []string, k int) ([][]search.Hit, error) {
-	res, err := ix.SearchBatch(ctx, queries, k)
-	if err != nil {
-		return nil, err
-	}
-	out := make([][]search.Hit, len(res))
-	for qi, rs := range res {
-		hits := make([]search.Hit, len(rs))
-		for r, sc := range rs {
-			p, err := ix.Passage(sc.Doc)
-			if err != nil {
-				return nil, err
-			}
-			hits[r] = search.Hit{Passage: p, Score: float64(sc.Score), Rank: r}
-		}
-		out[qi] = hits
-	}
-	return out, nil
+	return ctx.Err()
 }
 
 var _ search.Retriever = (*Index)(nil)

@@ -47,7 +47,7 @@ func (b *builder) write() error {
 		termOff = binary.LittleEndian.AppendUint32(termOff, uint32(len(blob)))
 	}
 	m := meta{Version: formatVersion, Analyzer: b.opt.Analyzer, BM25: b.params, Passages: n,
-		Terms: len(order), Tokens: b.tokens, AvgDL: avgdl, StoreBlock: storeBlock, StoreBlocks: len(b.storeOff) - 1}
+		Terms: len(order), Tokens: b.tokens, AvgDL: avgdl, StoreBlock: storeBlock, StoreBlocks: len(b.storeOff) - 1, MaxStoreRaw: b.maxRaw}
 	mj, err := json.Marshal(m)
 	if err != nil {
 		return err

@@ -1,0 +1,472 @@
+package fetch
+
+import (
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"golang.org/x/net/html"
+)
+
+// This file is the small part of CSS that decides whether text is visible:
+// inline style attributes plus a page's own <style> rules whose selectors
+// are tag/.class/#id compounds, optionally joined by descendant or child
+// combinators (child is treated as descendant). Rules with pseudo-classes,
+// attribute or sibling selectors, @media and other at-rules, external
+// stylesheets, inheritance of visibility undone by a child, and script-set
+// styles are not handled; see the package doc.
+
+// relevantProps are the properties that can hide text; others are dropped
+// at parse time so matching stays cheap.
+var relevantProps = map[string]bool{
+	"display": true, "visibility": true, "opacity": true, "font-size": true,
+	"width": true, "height": true, "max-width": true, "max-height": true, "overflow": true,
+	"position": true, "left": true, "top": true, "right": true, "margin-left": true, "margin-top": true,
+	"text-indent": true, "clip": true, "clip-path": true, "transform": true,
+	"color": true, "background": true, "background-color": true, "background-clip": true,
+	"-webkit-background-clip": true, "-webkit-text-fill-color": true, "content-visibility": true, "filter": true,
+}
+
+type compound struct {
+	tag     string
+	id      string
+	classes []string
+}
+
+type cssRule struct {
+	sel   []compound // ancestors first; the last compound is the element itself
+	spec  int
+	order int
+	decls map[string]string
+}
+
+type stylesheet struct {
+	byID, byClass, byTag map[string][]*cssRule
+	universal            []*cssRule
+}
+
+// parseDecls parses "a: b; c: d" keeping relevant properties, lower-cased,
+// without !important (importance is ignored; inline wins anyway).
+func parseDecls(s string, into map[string]string) {
+	s = cssUnescape(stripComments(s))
+	for _, d := range strings.Split(s, ";") {
+		k, v, ok := strings.Cut(d, ":")
+		if !ok {
+			continue
+		}
+		k = strings.ToLower(strings.TrimSpace(k))
+		if !relevantProps[k] {
+			continue
+		}
+		v = strings.ToLower(strings.TrimSpace(v))
+		v = strings.TrimSpace(strings.TrimSuffix(v, "!important"))
+		into[k] = v
+	}
+}
+
+// cssUnescape resolves CSS escapes (\\6e or \\n for "n"), which browsers
+// honour in property names, values and selectors: "d\\isplay:\\6e one" is
+// display:none.
+func cssUnescape(s string) string {
+	if !strings.Contains(s, "\\") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' || i+1 == len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		j := i + 1
+		for j < len(s) && j-i <= 6 && isHex(s[j]) {
+			j++
+		}
+		if j == i+1 { // an escaped ordinary character
+			b.WriteByte(s[j])
+			i = j
+			continue
+		}
+		n, _ := strconv.ParseUint(s[i+1:j], 16, 32)
+		if n == 0 || n > unicode.MaxRune || (n >= 0xD800 && n <= 0xDFFF) {
+			n = unicode.ReplacementChar
+		}
+		b.WriteRune(rune(n))
+		if j < len(s) && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n') {
+			j++ // one white space ends the escape
+		}
+		i = j - 1
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+// stripComments removes /* */ comments; an unterminated one runs to the end.
+func stripComments(s string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "/*")
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i])
+		j := strings.Index(s[i+2:], "*/")
+		if j < 0 {
+			return b.String()
+		}
+		s = s[i+2+j+2:]
+	}
+}
+
+// parseStylesheet adds the supported rules of css to ss.
+func (ss *stylesheet) add(css string, order *int) {
+	css = stripComments(css)
+	for len(css) > 0 {
+		open := strings.IndexByte(css, '{')
+		if open < 0 {
+			return
+		}
+		prelude := strings.TrimSpace(cssUnescape(css[:open]))
+		end := matchBrace(css, open)
+		body := css[open+1 : end]
+		if end < len(css) {
+			css = css[end+1:]
+		} else {
+			css = ""
+		}
+		if strings.HasPrefix(prelude, "@") || strings.ContainsRune(body, '{') {
+			continue // at-rules and nesting are not handled
+		}
+		decls := map[string]string{}
+		parseDecls(body, decls)
+		if len(decls) == 0 {
+			continue
+		}
+		for _, s := range strings.Split(prelude, ",") {
+			sel, spec, ok := parseSelector(s)
+			if !ok {
+				continue
+			}
+			*order++
+			ss.index(&cssRule{sel: sel, spec: spec, order: *order, decls: decls})
+		}
+	}
+}
+
+// matchBrace returns the index of the brace closing the one at open, or
+// len(s) if there is none.
+func matchBrace(s string, open int) int {
+	depth := 0
+	for i := open; i < len(s); i++ {
+		switch s[i] {
+		case '{':
+			depth++
+		case '}':
+			depth--
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return len(s)
+}
+
+func (ss *stylesheet) index(r *cssRule) {
+	last := r.sel[len(r.sel)-1]
+	switch {
+	case last.id != "":
+		ss.byID[last.id] = append(ss.byID[last.id], r)
+	case len(last.classes) > 0:
+		ss.byClass[last.classes[0]] = append(ss.byClass[last.classes[0]], r)
+	case last.tag != "":
+		ss.byTag[last.tag] = append(ss.byTag[last.tag], r)
+	default:
+		ss.universal = append(ss.universal, r)
+	}
+}
+
+func parseSelector(s string) ([]compound, int, bool) {
+	s = strings.ReplaceAll(s, ">", " ")
+	if strings.ContainsAny(s, ":[+~()\"'") {
+		return nil, 0, false
+	}
+	var sel []compound
+	spec := 0
+	for _, part := range strings.Fields(s) {
+		c, sp, ok := parseCompound(part)
+		if !ok {
+			return nil, 0, false
+		}
+		sel = append(sel, c)
+		spec += sp
+	}
+	if len(sel) == 0 {
+		return nil, 0, false
+	}
+	return sel, spec, true
+}
+
+func parseCompound(s string) (compound, int, bool) {
+	var c compound
+	spec := 0
+	i := 0
+	readName := func() string {
+		j := i
+		for j < len(s) && s[j] != '.' && s[j] != '#' {
+			j++
+		}
+		n := s[i:j]
+		i = j
+		return n
+	}
+	if s[0] != '.' && s[0] != '#' {
+		c.tag = strings.ToLower(readName())
+		if c.tag == "*" {
+			c.tag = ""
+		} else {
+			spec++
+		}
+	}
+	for i < len(s) {
+		kind := s[i]
+		i++
+		n := readName()
+		if n == "" || strings.Contains(n, "*") {
+			return c, 0, false
+		}
+		if kind == '#' {
+			c.id = n
+			spec += 100
+		} else {
+			c.classes = append(c.classes, n)
+			spec += 10
+		}
+	}
+	if c.tag != "" && strings.Contains(c.tag, "*") {
+		return c, 0, false
+	}
+	return c, spec, true
+}
+
+func attr(n *html.Node, key string) (string, bool) {
+	for _, a := range n.Attr {
+		if a.Namespace == "" && a.Key == key {
+			return a.Val, true
+		}
+	}
+	return "", false
+}
+
+func (c compound) matches(n *html.Node) bool {
+	if n.Type != html.ElementNode {
+		return false
+	}
+	if c.tag != "" && c.tag != n.Data {
+		return false
+	}
+	if c.id != "" {
+		if id, _ := attr(n, "id"); id != c.id {
+			return false
+		}
+	}
+	if len(c.classes) > 0 {
+		cls, _ := attr(n, "class")
+		have := strings.Fields(cls)
+		for _, want := range c.classes {
+			if !slices.Contains(have, want) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func (r *cssRule) matches(n *html.Node) bool {
+	if !r.sel[len(r.sel)-1].matches(n) {
+		return false
+	}
+	anc := n.Parent
+	for i := len(r.sel) - 2; i >= 0; i-- {
+		for anc != nil && !r.sel[i].matches(anc) {
+			anc = anc.Parent
+		}
+		if anc == nil {
+			return false
+		}
+		anc = anc.Parent
+	}
+	return true
+}
+
+// computed returns the relevant declarations for n: matching rules in
+// specificity then source order, then the inline style attribute.
+func (ss *stylesheet) computed(n *html.Node) map[string]string {
+	var cands []*cssRule
+	if ss != nil {
+		if id, ok := attr(n, "id"); ok {
+			cands = append(cands, ss.byID[id]...)
+		}
+		if cls, ok := attr(n, "class"); ok {
+			for _, c := range strings.Fields(cls) {
+				cands = append(cands, ss.byClass[c]...)
+			}
+		}
+		cands = append(cands, ss.byTag[n.Data]...)
+		cands = append(cands, ss.universal...)
+	}
+	style, hasStyle := attr(n, "style")
+	if len(cands) == 0 && !hasStyle {
+		return nil
+	}
+	var matched []*cssRule
+	for _, r := range cands {
+		if !slices.Contains(matched, r) && r.matches(n) {
+			matched = append(matched, r)
+		}
+	}
+	if len(matched) == 0 && !hasStyle {
+		return nil
+	}
+	slices.SortFunc(matched, func(a, b *cssRule) int {
+		if a.spec != b.spec {
+			return a.spec - b.spec
+		}
+		return a.order - b.order
+	})
+	d := map[string]string{}
+	for _, r := range matched {
+		for k, v := range r.decls {
+			d[k] = v
+		}
+	}
+	if hasStyle {
+		parseDecls(style, d)
+	}
+	return d
+}
+
+// cssLength converts a length to CSS pixels (16 px to the em). ok is false
+// for keywords, calc() and anything else not a plain length.
+func cssLength(v string) (float64, bool) {
+	v = strings.TrimSpace(v)
+	if v == "0" {
+		return 0, true
+	}
+	units := []struct {
+		suffix string
+		px     float64
+	}{{"px", 1}, {"rem", 16}, {"em", 16}, {"pt", 4.0 / 3}, {"%", 0.16}, {"vw", 10}, {"vh", 10}, {"cm", 37.8}, {"mm", 3.78}, {"in", 96}}
+	for _, u := range units {
+		if s, ok := strings.CutSuffix(v, u.suffix); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+				return 0, false
+			}
+			return f * u.px, true
+		}
+	}
+	return 0, false
+}
+
+// offscreen is how far left/up something must be pushed to count as hidden.
+const offscreen = -500
+
+// hiddenByStyle reports whether declarations d make an element's content
+// invisible to a reader of the rendered page.
+func hiddenByStyle(d map[string]string) bool {
+	if d == nil {
+		return false
+	}
+	if d["display"] == "none" || d["visibility"] == "hidden" || d["visibility"] == "collapse" {
+		return true
+	}
+	if d["content-visibility"] == "hidden" {
+		return true
+	}
+	if f, ok := cssFraction(d["opacity"]); ok && f <= 0.05 {
+		return true
+	}
+	if f := strings.ReplaceAll(d["filter"], " ", ""); strings.Contains(f, "opacity(0)") || strings.Contains(f, "opacity(0%)") {
+		return true
+	}
+	if px, ok := cssLength(d["font-size"]); ok && px <= 1 {
+		return true
+	}
+	clipped := d["overflow"] == "hidden" || d["overflow"] == "clip"
+	w, wok := cssLength(d["width"])
+	h, hok := cssLength(d["height"])
+	if wok && hok && w <= 1 && h <= 1 {
+		return true
+	}
+	for _, k := range []string{"width", "height", "max-width", "max-height"} {
+		if px, ok := cssLength(d[k]); ok && px <= 1 && clipped {
+			return true
+		}
+	}
+	if px, ok := cssLength(d["text-indent"]); ok && px <= offscreen {
+		return true
+	}
+	for _, k := range []string{"margin-left", "margin-top"} {
+		if px, ok := cssLength(d[k]); ok && px <= offscreen {
+			return true
+		}
+	}
+	if p := d["position"]; p == "absolute" || p == "fixed" || p == "relative" {
+		for _, k := range []string{"left", "top", "right"} {
+			if px, ok := cssLength(d[k]); ok && px <= offscreen {
+				return true
+			}
+		}
+		for _, k := range []string{"left", "right"} { // far off to the side
+			if px, ok := cssLength(d[k]); ok && px >= -10*offscreen {
+				return true
+			}
+		}
+		if c := strings.ReplaceAll(d["clip"], " ", ""); strings.HasPrefix(c, "rect(0") || strings.HasPrefix(c, "rect(1px,1px") || strings.HasPrefix(c, "rect(1px1px") {
+			return true
+		}
+	}
+	cp := strings.ReplaceAll(d["clip-path"], " ", "")
+	if strings.HasPrefix(cp, "inset(50%") || strings.HasPrefix(cp, "inset(100%") || strings.HasPrefix(cp, "circle(0") {
+		return true
+	}
+	return hiddenTransform(d["transform"])
+}
+
+// cssFraction parses an opacity-like value: 0.5 or 50%.
+func cssFraction(v string) (float64, bool) {
+	pct := strings.HasSuffix(v, "%")
+	f, err := strconv.ParseFloat(strings.TrimSuffix(v, "%"), 64)
+	if err != nil {
+		return 0, false
+	}
+	if pct {
+		f /= 100
+	}
+	return f, true
+}
+
+func hiddenTransform(t string) bool {
+	t = strings.ReplaceAll(t, " ", "")
+	for _, z := range []string{"scale(0)", "scale(0,", "scalex(0)", "scaley(0)", "scale(0.0)"} {
+		if strings.Contains(t, z) {
+			return true
+		}
+	}
+	for _, fn := range []string{"translatex(", "translate(", "translatey(", "translate3d("} {
+		if i := strings.Index(t, fn); i >= 0 {
+			arg := t[i+len(fn):]
+			if j := strings.IndexAny(arg, ",)"); j >= 0 {
+				if px, ok := cssLength(arg[:j]); ok && px <= offscreen {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}

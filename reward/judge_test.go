@@ -1,0 +1,161 @@
+package reward
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/sleuth-research/sleuth/llm"
+)
+
+// fakeJudge answers "yes" when the prompt's predicted answer contains
+// "Beatles", and records each request.
+type fakeJudge struct {
+	mu    sync.Mutex
+	calls []llm.Request
+	reply string // overrides the rule when set
+	err   error
+}
+
+func (f *fakeJudge) Generate(_ context.Context, req llm.Request) (llm.Response, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, req)
+	if f.err != nil {
+		return llm.Response{}, f.err
+	}
+	text := "No."
+	if strings.Contains(req.Messages[0].Content, "Predicted answer: The Beatles") {
+		text = "Yes"
+	}
+	if f.reply != "" {
+		text = f.reply
+	}
+	return llm.Response{Choices: []llm.Choice{{Text: text}}}, nil
+}
+
+func TestJudge(t *testing.T) {
+	fake := &fakeJudge{}
+	cache := filepath.Join(t.TempDir(), "judge.jsonl")
+	j, err := NewJudge(fake, JudgeConfig{Model: "m", CachePath: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for range 2 {
+		if s := score(t, j, episode(), gold); s.Total != 1 {
+			t.Fatalf("judge total %v, want 1", s.Total)
+		}
+	}
+	wrong := episode()
+	wrong.Answer = "Queen"
+	if s := score(t, j, wrong, gold); s.Total != 0 {
+		t.Fatalf("judge total %v for a wrong answer", s.Total)
+	}
+	empty := episode()
+	empty.Answer = " "
+	if s := score(t, j, empty, gold); s.Total != 0 {
+		t.Fatalf("judge total %v for an empty answer", s.Total)
+	}
+	if len(fake.calls) != 2 {
+		t.Fatalf("%d calls, want 2 (one cached, one empty)", len(fake.calls))
+	}
+	req := fake.calls[0]
+	if req.Temperature != 0 || req.Model != "m" || req.MaxTokens != 64 || !strings.Contains(req.Messages[0].Content, "Gold answers: Beatles") {
+		t.Errorf("request %+v", req)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// A new judge reads the verdicts from disk and asks nothing.
+	fake2 := &fakeJudge{err: errors.New("must not be called")}
+	j2, err := NewJudge(fake2, JudgeConfig{Model: "m", CachePath: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j2.Close()
+	if ok, err := j2.Verdict(ctx, gold.Question, gold.Answers, "Queen"); err != nil || ok {
+		t.Fatalf("cached verdict %v, %v", ok, err)
+	}
+	// Another model is another key.
+	j3, _ := NewJudge(fake2, JudgeConfig{Model: "other"})
+	if _, err := j3.Verdict(ctx, gold.Question, gold.Answers, "Queen"); err == nil {
+		t.Fatal("a different model reused the cache")
+	}
+	// An unparseable reply is an error, not a silent zero.
+	j4, _ := NewJudge(&fakeJudge{reply: "hmm"}, JudgeConfig{})
+	if _, err := j4.Score(ctx, episode(), gold); err == nil || !strings.Contains(err.Error(), "no yes/no verdict") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestJudgeCacheErrors(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "bad.jsonl")
+	if err := os.WriteFile(p, []byte("{\"key\":\"a\",\"correct\":true}\n\nnot json\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := NewJudge(&fakeJudge{}, JudgeConfig{CachePath: p})
+	if err == nil || !strings.Contains(err.Error(), "bad.jsonl:3") {
+		t.Fatalf("err = %v, want one naming bad.jsonl:3", err)
+	}
+	if _, err := NewJudge(&fakeJudge{}, JudgeConfig{Prompt: "no placeholders"}); err == nil {
+		t.Fatal("a prompt without placeholders was accepted")
+	}
+	if err := checkPrompt(DefaultJudgePrompt()); err != nil {
+		t.Fatalf("default prompt: %v", err)
+	}
+}
+
+func TestParseVerdict(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+		err  bool
+	}{
+		{"yes", true, false},
+		{"Yes.", true, false},
+		{"NO", false, false},
+		{"**Correct**", true, false},
+		{"Incorrect", false, false},
+		{"The answer is not correct.", false, false},
+		{"<think>is it yes? maybe no</think>\nno", false, false},
+		{"The prediction names the band. Verdict: yes", true, false},
+		{"Answer: No, it names a different person.", false, false},
+		{"true", true, false},
+		{"", false, true},
+		{"I cannot tell.", false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ParseVerdict(tt.in)
+			if (err != nil) != tt.err || got != tt.want {
+				t.Errorf("ParseVerdict(%q) = %v, %v; want %v (error %v)", tt.in, got, err, tt.want, tt.err)
+			}
+		})
+	}
+}
+
+func FuzzParseVerdict(f *testing.F) {
+	for _, s := range []string{"yes", "Verdict: no", "<think>x</think>correct", "not correct", "answer:", "\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		_, _ = ParseVerdict(s)
+	})
+}
+
+func FuzzJudgeCache(f *testing.F) {
+	f.Add([]byte("{\"key\":\"a\",\"correct\":true}\n"))
+	f.Add([]byte("{\"key\":\"\"}\n{}"))
+	f.Add([]byte("\n\n[1]"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m := map[string]bool{}
+		if err := readJudgeCache(strings.NewReader(string(b)), "c.jsonl", m); err != nil && !strings.Contains(err.Error(), "c.jsonl") {
+			t.Errorf("error %v does not name the file", err)
+		}
+	})
+}
