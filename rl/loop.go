@@ -1,0 +1,312 @@
+package rl
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/sleuth-research/sleuth/agent"
+	"github.com/sleuth-research/sleuth/model"
+	"github.com/sleuth-research/sleuth/reward"
+)
+
+// Sample is one training question with its gold.
+type Sample struct {
+	ID       string
+	Question string
+	Gold     reward.Gold
+}
+
+// Config sets a training loop.
+type Config struct {
+	Estimator   Estimator  // default GRPO
+	Group       int        // episodes per question, G (default 4)
+	Loss        LossConfig // clip, aggregation, KL
+	Epochs      int        // PPO epochs over each batch of episodes (default 1)
+	Concurrency int        // episodes in flight during rollouts (default all of the step's)
+	Seed        int64      // episode sampling seed; step s uses Seed + s·1,000,003
+}
+
+// Loop trains Policy with reinforcement learning on agent episodes. The
+// Runner's policy client must generate with Policy (for example a
+// local.Client over it), so that rollouts always use the current weights.
+type Loop struct {
+	Policy  *model.Model
+	Ref     *model.Model // frozen reference for the KL penalty; nil without KL
+	Trainer *model.Trainer
+	Runner  *agent.Runner
+	Reward  reward.Func
+	Cfg     Config
+
+	refTrainer *model.Trainer // forward passes of Ref
+}
+
+// StepStats report one training step.
+type StepStats struct {
+	Step         int                  `json:"step"`
+	Episodes     int                  `json:"episodes"`
+	Trained      int                  `json:"trained"` // episodes with a usable token stream
+	Reward       float64              `json:"reward"`
+	RewardStd    float64              `json:"reward_std"`
+	Components   map[string]float64   `json:"components"`
+	NoSignal     float64              `json:"no_signal_groups"` // share of groups whose rewards were all equal
+	Statuses     map[agent.Status]int `json:"statuses"`
+	ResponseLen  float64              `json:"response_tokens"` // policy tokens per episode
+	Turns        float64              `json:"turns"`
+	Searches     float64              `json:"searches"`
+	Loss         float64              `json:"loss"`
+	ClipFraction float64              `json:"clip_fraction"`
+	KL           float64              `json:"kl"`
+	GradNorm     float64              `json:"grad_norm"`
+	LR           float64              `json:"lr"`
+	RolloutTime  time.Duration        `json:"rollout_ns"`
+	TrainTime    time.Duration        `json:"train_ns"`
+}
+
+// Step runs one step: G episodes per sample, rewards, advantages, then
+// Epochs updates of the clipped objective. step numbers the step for
+// seeds and reward schedules.
+func (l *Loop) Step(ctx context.Context, step int, batch []Sample) (StepStats, error) {
+	cfg := l.cfg()
+	st := StepStats{Step: step, Components: map[string]float64{}, Statuses: map[agent.Status]int{}}
+	t0 := time.Now()
+	qs := make([]agent.Question, 0, len(batch)*cfg.Group)
+	for _, s := range batch {
+		for g := range cfg.Group {
+			qs = append(qs, agent.Question{ID: fmt.Sprintf("%s#%d", s.ID, g), Text: s.Question})
+		}
+	}
+	seed := cfg.Seed + int64(step)*1_000_003
+	l.Runner.Seed = &seed
+	conc := cfg.Concurrency
+	if conc <= 0 {
+		conc = len(qs)
+	}
+	eps := l.Runner.RunMany(ctx, qs, conc)
+	if err := ctx.Err(); err != nil {
+		return st, err
+	}
+	st.RolloutTime = time.Since(t0)
+
+	t1 := time.Now()
+	rewards := make([]float64, len(eps))
+	fn := reward.AtStep(l.Reward, step)
+	for i, ep := range eps {
+		sc, err := fn.Score(ctx, ep, batch[i/cfg.Group].Gold)
+		if err != nil {
+			return st, fmt.Errorf("step %d: reward of %s: %w", step, ep.ID, err)
+		}
+		rewards[i] = sc.Total
+		for _, c := range sc.Components {
+			st.Components[c.Name] += c.Value / float64(len(eps))
+		}
+	}
+	groups := make([][]int, len(batch))
+	for i := range eps {
+		groups[i/cfg.Group] = append(groups[i/cfg.Group], i)
+	}
+	adv, err := Advantages(cfg.Estimator, rewards, groups)
+	if err != nil {
+		return st, err
+	}
+	l.summarise(&st, eps, rewards, groups)
+	seqs, tokens := l.sequences(eps, adv)
+	st.Trained = len(seqs)
+	if len(seqs) > 0 {
+		if err := l.update(seqs, tokens, cfg, &st); err != nil {
+			return st, fmt.Errorf("step %d: %w", step, err)
+		}
+	}
+	st.TrainTime = time.Since(t1)
+	return st, nil
+}
+
+func (l *Loop) cfg() Config {
+	c := l.Cfg
+	if c.Estimator == "" {
+		c.Estimator = GRPO
+	}
+	if c.Group <= 0 {
+		c.Group = 4
+	}
+	if c.Epochs <= 0 {
+		c.Epochs = 1
+	}
+	if c.Loss.ClipLow == 0 && c.Loss.ClipHigh == 0 {
+		c.Loss.ClipLow, c.Loss.ClipHigh = 0.2, 0.2
+	}
+	return c
+}
+
+func (l *Loop) summarise(st *StepStats, eps []*agent.Episode, rewards []float64, groups [][]int) {
+	st.Episodes = len(eps)
+	var sum, sq float64
+	for i, ep := range eps {
+		sum += rewards[i]
+		sq += rewards[i] * rewards[i]
+		st.Statuses[ep.Status]++
+		st.Turns += float64(ep.Ledger.Turns)
+		st.Searches += float64(ep.Ledger.Searches)
+		st.ResponseLen += float64(ep.Ledger.CompletionTokens)
+	}
+	n := float64(len(eps))
+	st.Reward = sum / n
+	st.RewardStd = math.Sqrt(max(0, sq/n-st.Reward*st.Reward))
+	st.Turns /= n
+	st.Searches /= n
+	st.ResponseLen /= n
+	flat := 0
+	for _, g := range groups {
+		_, sd := meanStd(rewards, g)
+		if sd == 0 {
+			flat++
+		}
+	}
+	st.NoSignal = float64(flat) / float64(len(groups))
+}
+
+// trainSeq is one episode's main-role stream, cut to the trainer's length.
+type trainSeq struct {
+	ids []int
+	seq Seq
+}
+
+// sequences turns episodes into loss inputs. Episodes without a complete
+// token stream (failed ones, text-only backends) are left out.
+func (l *Loop) sequences(eps []*agent.Episode, adv []float64) ([]trainSeq, int) {
+	limit := l.Trainer.Cfg.SeqLen + 1 // T inputs predict T targets
+	var out []trainSeq
+	tokens := 0
+	for i, ep := range eps {
+		if ep.Status == agent.Failed || ep.Status == agent.Cancelled {
+			continue
+		}
+		ids, mask, err := ep.Tokens(agent.MainRole)
+		if err != nil || len(ids) < 2 {
+			continue
+		}
+		old := make([]float64, 0, len(ids))
+		for _, s := range ep.Context {
+			if s.Role != agent.MainRole {
+				continue
+			}
+			for k := range s.TokenIDs {
+				v := 0.0
+				if s.Source == agent.Policy && k < len(s.Logprobs) {
+					v = s.Logprobs[k]
+				}
+				old = append(old, v)
+			}
+		}
+		n := min(len(ids), limit)
+		ts := trainSeq{ids: ids[:n], seq: Seq{Mask: mask[:n], OldLogp: old[:n], Advantage: make([]float64, n)}}
+		ts.seq.Mask[0] = 0 // the first token is never predicted
+		for t := range n {
+			ts.seq.Advantage[t] = adv[i]
+			tokens += int(ts.seq.Mask[t])
+		}
+		out = append(out, ts)
+	}
+	return out, tokens
+}
+
+// update runs the epochs: current (and reference) log-probabilities by
+// forward passes where needed, weights, then forward-backward and one
+// optimizer step per epoch.
+func (l *Loop) update(seqs []trainSeq, _ int, cfg Config, st *StepStats) error {
+	B, T := l.Trainer.Cfg.Batch, l.Trainer.Cfg.SeqLen
+	if cfg.Loss.KL != KLNone {
+		if l.Ref == nil {
+			return fmt.Errorf("a KL penalty needs a reference model")
+		}
+		if l.refTrainer == nil {
+			rt, err := model.NewTrainer(l.Ref, l.Trainer.Cfg, 0)
+			if err != nil {
+				return fmt.Errorf("reference: %w", err)
+			}
+			l.refTrainer = rt
+		}
+		if err := forEachBatch(seqs, B, T, func(lo int, toks, tgts []int) error {
+			if _, err := l.refTrainer.Loss(toks, tgts, nil); err != nil {
+				return err
+			}
+			fill(seqs[lo:min(lo+B, len(seqs))], T, l.refTrainer.TokenLogprobs(), func(s *Seq) *[]float64 { return &s.RefLogp })
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	for epoch := range cfg.Epochs {
+		if epoch == 0 {
+			for i := range seqs { // nothing has changed since the rollout
+				seqs[i].seq.Logp = seqs[i].seq.OldLogp
+			}
+		} else if err := forEachBatch(seqs, B, T, func(lo int, toks, tgts []int) error {
+			if _, err := l.Trainer.Loss(toks, tgts, nil); err != nil {
+				return err
+			}
+			fill(seqs[lo:min(lo+B, len(seqs))], T, l.Trainer.TokenLogprobs(), func(s *Seq) *[]float64 { return &s.Logp })
+			return nil
+		}); err != nil {
+			return err
+		}
+		in := make([]Seq, len(seqs))
+		for i := range seqs {
+			in[i] = seqs[i].seq
+		}
+		ws, ls, err := Weights(in, cfg.Loss)
+		if err != nil {
+			return err
+		}
+		if err := forEachBatch(seqs, B, T, func(lo int, toks, tgts []int) error {
+			w := make([]float32, B*T)
+			for b, s := range ws[lo:min(lo+B, len(ws))] {
+				for t := 1; t < len(s); t++ {
+					w[b*T+t-1] = s[t] // target t-1 predicts token t
+				}
+			}
+			_, err := l.Trainer.ForwardBackward(toks, tgts, w)
+			return err
+		}); err != nil {
+			return err
+		}
+		us := l.Trainer.Update()
+		st.Loss, st.ClipFraction, st.KL, st.GradNorm, st.LR = ls.Loss, ls.ClipFraction, ls.KL, us.GradNorm, us.LR
+	}
+	return nil
+}
+
+// forEachBatch lays sequences out as the trainer's (B,T) micro-batches:
+// inputs ids[:T], targets ids[1:T+1], padding ignored (target −1).
+func forEachBatch(seqs []trainSeq, B, T int, fn func(lo int, toks, tgts []int) error) error {
+	toks, tgts := make([]int, B*T), make([]int, B*T)
+	for lo := 0; lo < len(seqs); lo += B {
+		for i := range toks {
+			toks[i], tgts[i] = 0, -1
+		}
+		for b, s := range seqs[lo:min(lo+B, len(seqs))] {
+			for t := 0; t+1 < len(s.ids) && t < T; t++ {
+				toks[b*T+t] = s.ids[t]
+				tgts[b*T+t] = s.ids[t+1]
+			}
+		}
+		if err := fn(lo, toks, tgts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fill copies the trainer's per-target log-probabilities into the field
+// pick returns, aligned with each sequence's tokens (token t ← target t−1).
+func fill(seqs []trainSeq, T int, logp []float32, pick func(*Seq) *[]float64) {
+	for b := range seqs {
+		s := &seqs[b]
+		out := make([]float64, len(s.ids))
+		for t := 1; t < len(s.ids); t++ {
+			out[t] = float64(logp[b*T+t-1])
+		}
+		*pick(&s.seq) = out
+	}
+}
