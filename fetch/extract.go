@@ -66,6 +66,7 @@ func Extract(body []byte, base *url.URL) Document {
 	if root == nil {
 		return Document{Title: title}
 	}
+	removeLinkLists(root, textLen(root))
 	r := renderer{base: base, seen: map[Link]bool{}}
 	r.render(root, false)
 	r.flush()
@@ -254,6 +255,37 @@ func removeBoilerplate(n *html.Node) {
 		}
 		c = next
 	}
+}
+
+// linkBlockTags may be dropped as link lists (navigation without markup).
+var linkBlockTags = map[string]bool{"ul": true, "ol": true, "div": true, "table": true, "section": true, "menu": true, "p": true}
+
+// removeLinkLists drops blocks that are mostly link text with at least
+// three links, as navigation menus are, unless the block holds a large
+// share of the page (total is the page's text length): an index page that
+// is a list of links keeps its list. It works bottom-up and returns the
+// text and link-text lengths left under n.
+func removeLinkLists(n *html.Node, total int) (text, linkText, links int) {
+	if n.Type == html.TextNode {
+		return len(strings.TrimSpace(n.Data)), 0, 0
+	}
+	for c := n.FirstChild; c != nil; {
+		next := c.NextSibling
+		t, lt, nl := removeLinkLists(c, total)
+		if c.Type == html.ElementNode && linkBlockTags[c.Data] && nl >= 3 && t > 0 &&
+			float64(lt) >= 0.7*float64(t) && float64(t) < 0.3*float64(total) && !holdsContent(c) {
+			n.RemoveChild(c)
+		} else {
+			text, linkText, links = text+t, linkText+lt, links+nl
+		}
+		c = next
+	}
+	if n.Type == html.ElementNode && n.Data == "a" {
+		if _, ok := attr(n, "href"); ok {
+			linkText, links = text, links+1
+		}
+	}
+	return text, linkText, links
 }
 
 // mainRegion picks the element to render.

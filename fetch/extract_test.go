@@ -181,6 +181,23 @@ func TestExtractStructure(t *testing.T) {
 	}
 }
 
+func TestLinkLists(t *testing.T) {
+	t.Parallel()
+	menu := `<div class="top"><a href="/a">Home page</a> | <a href="/b">Products</a> | <a href="/c">Contact us</a></div>`
+	article := `<p>` + strings.Repeat("The river runs to the sea past the old mill. ", 8) + `See <a href="/d">the mill</a>.</p>`
+	d := Extract([]byte("<body>"+menu+article+"</body>"), nil)
+	if strings.Contains(d.Text, "Products") || !strings.Contains(d.Text, "old mill") || !strings.Contains(d.Text, "See the mill.") {
+		t.Errorf("menu kept or article lost: %q", d.Text)
+	}
+	index := `<h1>Rivers</h1><ul><li><a href="/r1">Amber River</a></li><li><a href="/r2">Birch River</a></li><li><a href="/r3">Cedar River</a></li></ul>`
+	d = Extract([]byte("<body>"+index+"</body>"), url0)
+	if len(d.Links) != 3 || !strings.Contains(d.Text, "- Cedar River") {
+		t.Errorf("index page lost its list: %q %v", d.Text, d.Links)
+	}
+}
+
+var url0, _ = url.Parse("http://site.test/")
+
 func TestExtractTestdata(t *testing.T) {
 	t.Parallel()
 	files, _ := filepath.Glob("testdata/*.html")

@@ -200,9 +200,7 @@ func (p RolePenalty) Amount(ep *agent.Episode) float64 {
 		}
 		a := t.Action
 		malformed = malformed || a.Error != ""
-		if a.Kind == "search" {
-			searches++
-		}
+		searches += searchesOf(a)
 		seen := map[string]bool{}
 		for _, id := range a.Evidence {
 			duplicate = duplicate || seen[id]
@@ -217,6 +215,22 @@ func (p RolePenalty) Amount(ep *agent.Episode) float64 {
 		v += p.TooManySearches
 	}
 	return v
+}
+
+// searchesOf counts the queries a turn issued: one per search call when the
+// action lists its calls (a rewriter may ask several sub-questions in one
+// turn), else one for a search action.
+func searchesOf(a agent.Action) int {
+	n := 0
+	for _, c := range a.Calls {
+		if c.Tool == "search" {
+			n++
+		}
+	}
+	if n == 0 && a.Kind == "search" {
+		n = 1
+	}
+	return n
 }
 
 // Roles gives every role of a multi-agent episode the Shared reward minus

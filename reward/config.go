@@ -2,9 +2,11 @@ package reward
 
 import (
 	"bytes"
+	"embed"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -216,4 +218,34 @@ func checkMetric(kind, metric string) error {
 		}
 	}
 	return fmt.Errorf("%s metric %q is not one of %s", kind, metric, strings.Join(ok[1:], ", "))
+}
+
+//go:embed presets/*.yaml
+var presetFS embed.FS
+
+// Presets lists the built-in reward configs, one per seed system.
+func Presets() []string {
+	ents, _ := presetFS.ReadDir("presets")
+	out := make([]string, 0, len(ents))
+	for _, e := range ents {
+		out = append(out, strings.TrimSuffix(e.Name(), ".yaml"))
+	}
+	return out
+}
+
+// LoadConfig returns a built-in reward config by name (see Presets), or
+// reads a YAML file when nameOrPath names one.
+func LoadConfig(nameOrPath string) (Config, error) {
+	if strings.HasSuffix(nameOrPath, ".yaml") || strings.HasSuffix(nameOrPath, ".yml") || strings.Contains(nameOrPath, "/") {
+		b, err := os.ReadFile(nameOrPath)
+		if err != nil {
+			return Config{}, fmt.Errorf("reward config: %w", err)
+		}
+		return ParseConfigBytes(b, nameOrPath)
+	}
+	b, err := presetFS.ReadFile("presets/" + nameOrPath + ".yaml")
+	if err != nil {
+		return Config{}, fmt.Errorf("unknown reward preset %q (built in: %s)", nameOrPath, strings.Join(Presets(), ", "))
+	}
+	return ParseConfigBytes(b, nameOrPath)
 }

@@ -137,3 +137,41 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
+
+func TestPresets(t *testing.T) {
+	want := map[string]struct{ good, bad float64 }{
+		// good: episode() (EM 1, evidence F1 .5, progress 1, retrieval NDCG
+		// over all four passages); bad: malformed().
+		"searchr1":       {1, 1},
+		"deepresearcher": {1, -1},
+		"arena":          {0.5 + 1 + 0.25*0.5, 0},
+		"imrag":          {1 + 0.5, 1 + 0.5},
+		"mmoa":           {1, 1},
+		"vrag":           {0.2 + 0.3*((1/math.Log2(3)+1/math.Log2(5))/(1+1/math.Log2(3))) + 1, 0.3 * ((1/math.Log2(3) + 1/math.Log2(5)) / (1 + 1/math.Log2(3)))},
+	}
+	if len(Presets()) != len(want) {
+		t.Errorf("presets %v", Presets())
+	}
+	for _, name := range Presets() {
+		t.Run(name, func(t *testing.T) {
+			c, err := LoadConfig(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := c.Build(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := want[name]
+			if got := score(t, f, episode(), gold).Total; math.Abs(got-w.good) > 1e-12 {
+				t.Errorf("good episode: %v, want %v", got, w.good)
+			}
+			if got := score(t, f, malformed(), gold).Total; math.Abs(got-w.bad) > 1e-12 {
+				t.Errorf("malformed episode: %v, want %v", got, w.bad)
+			}
+		})
+	}
+	if _, err := LoadConfig("nope"); err == nil || !strings.Contains(err.Error(), "built in: arena") {
+		t.Errorf("err = %v", err)
+	}
+}

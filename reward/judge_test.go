@@ -159,3 +159,28 @@ func FuzzJudgeCache(f *testing.F) {
 		}
 	})
 }
+
+func TestJudgeConcurrent(t *testing.T) {
+	fake := &fakeJudge{}
+	j, err := NewJudge(fake, JudgeConfig{CachePath: filepath.Join(t.TempDir(), "c.jsonl")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ep := episode()
+			if i%2 == 1 {
+				ep.Answer = "Queen"
+			}
+			s, err := j.Score(context.Background(), ep, gold)
+			if err != nil || s.Total != float64(1-i%2) {
+				t.Errorf("episode %d: %v, %v", i, s.Total, err)
+			}
+		}()
+	}
+	wg.Wait()
+}

@@ -3,7 +3,8 @@
 // gold supporting passages, retrieval recall and NDCG, per-turn progress,
 // an LLM judge, and penalties for turns, repeated queries and cost. Rewards
 // compose as weighted sums, gates and step schedules, and split into
-// per-role rewards for multi-agent presets; a Config names them as data.
+// per-role rewards for multi-agent presets; a Config names them as data,
+// and one built-in Config per seed system ships embedded (Presets).
 //
 // The same scores serve RL (Score.Total, Score.PerTurn) and evaluation
 // (the named components).

@@ -180,6 +180,15 @@ func TestRoles(t *testing.T) {
 			ep.Turns = append(ep.Turns, agent.Turn{Role: "checker"}) // a role without penalties shares the reward
 			return ep
 		}(), map[string]float64{"rewriter": 1, "selector": 1, "generator": 1, "checker": 1}},
+		{"five sub-questions in one turn", func() *agent.Episode {
+			ep := mmoa()
+			var calls []agent.Call
+			for range 5 {
+				calls = append(calls, agent.Call{Tool: "search", Input: "q"})
+			}
+			ep.Turns = append([]agent.Turn{{Role: "rewriter", Action: agent.Action{Kind: "search", Calls: calls}}}, ep.Turns[5:]...)
+			return ep
+		}(), map[string]float64{"rewriter": 0.5, "selector": 0, "generator": 0.5}},
 		{"malformed rewriter", func() *agent.Episode {
 			ep := mmoa()
 			ep.Turns[0].Action.Error = "bad tag"

@@ -185,16 +185,19 @@ func New(w *world.World, cfg Config) (*Site, error) {
 	return s, nil
 }
 
-// Close releases the search index and removes a temporary index directory.
+// Close releases the search index and removes a temporary index
+// directory. Call it after the server has stopped; later calls do nothing.
 func (s *Site) Close() error {
 	var err error
 	if s.ix != nil {
 		err = s.ix.Close()
+		s.ix = nil
 	}
 	if s.tmpDir != "" {
 		if rerr := os.RemoveAll(s.tmpDir); rerr != nil && err == nil {
 			err = fmt.Errorf("remove index %s: %w", s.tmpDir, rerr)
 		}
+		s.tmpDir = ""
 	}
 	return err
 }

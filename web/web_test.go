@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -474,5 +475,23 @@ func TestNewRejects(t *testing.T) {
 				t.Errorf("err %v, want one containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestCloseTwice(t *testing.T) {
+	t.Parallel()
+	s, err := New(testWorld(t, 26), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := s.tmpDir
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("temporary index %s still there: %v", dir, err)
 	}
 }

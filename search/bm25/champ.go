@@ -95,8 +95,7 @@ func (s *searcher) champions(sc *scorer, terms []qterm, k, nDocs int) (res []Sco
 			others += l.bound
 		}
 		cands := s.gather(sc, terms, others)
-		s.st.cands += len(cands)
-		s.st.bounds++
+		s.st.champCands += len(cands)
 		if len(cands) < k {
 			continue
 		}

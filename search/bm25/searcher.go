@@ -31,10 +31,11 @@ type searcher struct {
 	lk       block
 }
 
-// queryStats count the work of the last query (for tuning and benchmarks).
+// queryStats count the work of the last queries on a searcher (for
+// tuning): champion candidates, maxScore candidates, blocks decoded and
+// postings probed.
 type queryStats struct {
-	decodes, cands, bounds, skips int
-	live, evals, lookups          int
+	champCands, cands, decodes, lookups int
 }
 
 func (ix *Index) getSearcher() *searcher {
