@@ -35,6 +35,8 @@ func newRootCmd() *cobra.Command {
 		newSearchCmd(),
 		newServeCmd(),
 		newAskCmd(),
+		newEvalCmd(),
+		newCompareCmd(),
 		newBenchCmd(),
 		newGenerateCmd(),
 		newScoreCmd(),

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sleuth-research/sleuth/agent"
+	"github.com/sleuth-research/sleuth/eval"
+	"github.com/sleuth-research/sleuth/reward"
+	"github.com/sleuth-research/sleuth/search/bm25"
+)
+
+func newEvalCmd() *cobra.Command {
+	var (
+		lf                      llmFlags
+		preset, index, out, rwd string
+		data                    []string
+		limit, concurrency      int
+		seed                    int64
+		jsonOut                 bool
+	)
+	cmd := &cobra.Command{
+		Use:   "eval",
+		Short: "Evaluate a preset on benchmark question files, with a report",
+		Long: `eval answers every question of the data files with a preset and a model,
+appending each result to OUT/results.jsonl (and its episode to OUT/traces.jsonl)
+as soon as it finishes, so a killed run resumes where it stopped. It then
+writes OUT/summary.json, OUT/report.md and a self-contained OUT/report.html:
+EM, F1, cover-EM, evidence F1, retrieval recall, turns, tokens and errors per
+dataset, each with a bootstrap 95% interval.`,
+		Example: `  sleuth eval --preset rag --data ../shared/data/hotpotqa/dev_distractor_400.jsonl --index idx --llm http://127.0.0.1:8001/v1 --out runs/rag`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if len(data) == 0 || out == "" {
+				return errors.New("--data and --out are required")
+			}
+			p, err := agent.LoadPreset(preset)
+			if err != nil {
+				return err
+			}
+			var qs []eval.Question
+			for _, path := range data {
+				part, err := eval.LoadQuestions(path)
+				if err != nil {
+					return err
+				}
+				if limit > 0 && len(part) > limit {
+					part = part[:limit]
+				}
+				name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+				for i := range part {
+					if part[i].Dataset == "" {
+						part[i].Dataset = name
+					}
+					part[i].ID = name + ":" + part[i].ID // ids stay unique across files
+				}
+				qs = append(qs, part...)
+			}
+			pol, err := lf.open()
+			if err != nil {
+				return err
+			}
+			r := &agent.Runner{Preset: p, Policy: pol, Tools: map[string]agent.Tool{}}
+			if cmd.Flags().Changed("seed") {
+				r.Seed = &seed
+			}
+			if p.Mode != "direct" {
+				if index == "" {
+					return fmt.Errorf("preset %s searches: --index is required", p.Name)
+				}
+				ix, err := bm25.Open(index)
+				if err != nil {
+					return err
+				}
+				defer ix.Close()
+				r.Tools["search"] = agent.SearchTool{R: ix}
+			}
+			opt := eval.RunOptions{Out: out, Concurrency: concurrency, Progress: stderr(cmd)}
+			if rwd != "" {
+				rc, err := reward.LoadConfig(rwd)
+				if err != nil {
+					return err
+				}
+				if opt.Reward, err = rc.Build(nil); err != nil {
+					return err
+				}
+			}
+			started := time.Now()
+			results, runErr := eval.Run(cmd.Context(), r, qs, opt)
+			if results == nil && runErr != nil {
+				return runErr
+			}
+			s := eval.Summarise(eval.RunInfo{Preset: p.Name, Model: lf.spec, Data: data, Started: started}, results, eval.Bootstrap{})
+			if err := eval.WriteReport(out, s, results); err != nil {
+				return err
+			}
+			if jsonOut {
+				if err := writeJSON(cmd.OutOrStdout(), s); err != nil {
+					return err
+				}
+			} else {
+				printSummary(cmd, s, out)
+			}
+			if runErr != nil {
+				return fmt.Errorf("run stopped after %d of %d questions (rerun to resume): %w", len(results), len(qs), runErr)
+			}
+			if s.Overall.Errors > 0 {
+				return fmt.Errorf("%d of %d episodes failed; see %s", s.Overall.Errors, len(results), filepath.Join(out, "results.jsonl"))
+			}
+			return nil
+		},
+	}
+	lf.register(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&preset, "preset", "rag", "preset name or YAML file")
+	fl.StringSliceVar(&data, "data", nil, "question files (any format sleuth reads; repeat or comma-separate)")
+	fl.StringVar(&index, "index", "", "BM25 index directory")
+	fl.StringVar(&out, "out", "", "run directory (results, traces, report)")
+	fl.StringVar(&rwd, "reward", "", "also record a reward per question: a reward preset name or YAML file")
+	fl.IntVar(&limit, "limit", 0, "at most this many questions per data file")
+	fl.IntVar(&concurrency, "concurrency", 8, "episodes in flight")
+	fl.Int64Var(&seed, "seed", 0, "sampling seed")
+	fl.BoolVar(&jsonOut, "json", false, "print the summary as JSON")
+	return cmd
+}
+
+func printSummary(cmd *cobra.Command, s eval.Summary, out string) {
+	w := cmd.OutOrStdout()
+	fmt.Fprintf(w, "%-24s %9s %22s %22s %8s %7s\n", "dataset", "questions", "EM % [95% CI]", "F1 % [95% CI]", "turns", "errors")
+	for _, d := range append(s.Datasets, s.Overall) {
+		fmt.Fprintf(w, "%-24s %9d %8.1f [%5.1f,%5.1f] %8.1f [%5.1f,%5.1f] %8.2f %7d\n", d.Dataset, d.Questions,
+			100*d.EM.Mean, 100*d.EM.Lo, 100*d.EM.Hi, 100*d.F1.Mean, 100*d.F1.Lo, 100*d.F1.Hi, d.Turns.Mean, d.Errors)
+	}
+	fmt.Fprintf(w, "report: %s\n", filepath.Join(out, "report.html"))
+}
+
+func newCompareCmd() *cobra.Command {
+	var jsonOut bool
+	cmd := &cobra.Command{
+		Use:   "compare RUN_A RUN_B",
+		Short: "Paired-bootstrap differences between two evaluation runs (B − A)",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := eval.LoadResults(filepath.Join(args[0], "results.jsonl"), false)
+			if err != nil {
+				return err
+			}
+			b, err := eval.LoadResults(filepath.Join(args[1], "results.jsonl"), false)
+			if err != nil {
+				return err
+			}
+			c, err := eval.Compare(a, b, eval.Bootstrap{})
+			if err != nil {
+				return err
+			}
+			if jsonOut {
+				return writeJSON(cmd.OutOrStdout(), c)
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "%d questions in both runs; B − A with paired bootstrap 95%% intervals:\n", c.Questions)
+			for _, m := range []struct {
+				name string
+				p    eval.Paired
+			}{{"EM", c.EM}, {"F1", c.F1}} {
+				fmt.Fprintf(w, "  %s: %+.1f points [%+.1f, %+.1f], p(B not better) = %.3f\n", m.name, 100*m.p.Diff.Mean, 100*m.p.Diff.Lo, 100*m.p.Diff.Hi, m.p.PValue)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the comparison as JSON")
+	return cmd
+}
