@@ -99,6 +99,9 @@ func TestEvalHotpotResumeAndCompare(t *testing.T) {
 		}
 	}
 	b, _ := os.ReadFile(filepath.Join(out, "report.html"))
+	if keep := os.Getenv("SLEUTH_KEEP_REPORT"); keep != "" { // for looking at the page
+		os.WriteFile(keep, b, 0o644)
+	}
 	if !strings.Contains(string(b), "<svg") || !strings.Contains(string(b), "dev_distractor_400") {
 		t.Error("report.html lacks its plots or dataset")
 	}

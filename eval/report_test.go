@@ -1,0 +1,81 @@
+package eval
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sleuth-research/sleuth/agent"
+	"github.com/sleuth-research/sleuth/reward"
+)
+
+func sampleResults() []Result {
+	f := 0.5
+	return []Result{
+		{ID: "a", Dataset: "world", Question: "Who founded <b>Varnel</b> Labs?", Answers: []string{"Ada"}, Prediction: "<script>alert(1)</script>", Hops: 2, Turns: 3, Searches: 2, Status: agent.Answered, EvidenceF1: &f, RetrievalRecall: &f,
+			Reward: &reward.Score{Total: 0.5, Components: []reward.Component{{Name: "f1", Value: 0.5}, {Name: "format", Value: 1}}}},
+		{ID: "b", Dataset: "world", Question: "Where?", Answers: []string{"Tarsk"}, Prediction: "Tarsk", EM: 1, F1: 1, CoverEM: 1, Hops: 1, Turns: 2, Searches: 1, Status: agent.Answered},
+		{ID: "c", Dataset: "nq", Question: "When?", Answers: []string{"1990"}, Status: agent.Failed, Reason: "llm: connection refused", Turns: 1},
+	}
+}
+
+func TestReportEscapesAndRenders(t *testing.T) {
+	dir := t.TempDir()
+	rs := sampleResults()
+	s := Summarise(RunInfo{Preset: "searchr1", Model: "local:x", Data: []string{"q.jsonl"}}, rs, Bootstrap{})
+	if s.Overall.Errors != 1 || len(s.Datasets) != 2 || s.Overall.SearchesByHops[2] != 2 {
+		t.Fatalf("summary %+v", s.Overall)
+	}
+	if err := WriteReport(dir, s, rs); err != nil {
+		t.Fatal(err)
+	}
+	html, _ := os.ReadFile(filepath.Join(dir, "report.html"))
+	if strings.Contains(string(html), "<script>alert") || strings.Contains(string(html), "<b>Varnel") {
+		t.Fatal("run text reached the page unescaped")
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
+	if !strings.Contains(string(md), "| world | 2 |") {
+		t.Errorf("markdown:\n%s", md)
+	}
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("chromium not installed (.ci/run installs Debian's chromium): rendering not checked")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	shot := filepath.Join(dir, "report.png")
+	cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--user-data-dir="+t.TempDir(),
+		"--window-size=1100,1400", "--screenshot="+shot, "file://"+filepath.Join(dir, "report.html"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("chromium: %v\n%s", err, out)
+	}
+	st, err := os.Stat(shot)
+	if err != nil || st.Size() < 20_000 {
+		t.Fatalf("screenshot missing or blank: %v", err)
+	}
+}
+
+func TestLoadResultsRepairsCutOffLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "results.jsonl")
+	os.WriteFile(path, []byte(`{"id":"a","question":"q","answers":["x"],"prediction":"x","em":1,"f1":1,"cover_em":1,"status":"answered","turns":1,"tokens":1,"searches":0,"seconds":0}`+"\n"+`{"id":"b","quest`), 0o644)
+	if _, err := LoadResults(path, false); err == nil {
+		t.Fatal("a cut-off line was accepted without repair")
+	}
+	rs, err := LoadResults(path, true)
+	if err != nil || len(rs) != 1 || rs[0].ID != "a" {
+		t.Fatalf("repair: %v %+v", err, rs)
+	}
+	b, _ := os.ReadFile(path)
+	if !strings.HasSuffix(string(b), "}\n") {
+		t.Errorf("file not truncated to whole lines: %q", b)
+	}
+	os.WriteFile(path, []byte("{bad}\n{\"id\":\"a\"}\n"), 0o644)
+	if _, err := LoadResults(path, true); err == nil || !strings.Contains(err.Error(), ":1:") {
+		t.Errorf("corrupt first line: %v", err)
+	}
+}
