@@ -14,11 +14,11 @@ import (
 )
 
 func sampleResults() []Result {
-	f := 0.5
+	f, one := 0.5, 1.0
 	return []Result{
 		{ID: "a", Dataset: "world", Question: "Who founded <b>Varnel</b> Labs?", Answers: []string{"Ada"}, Prediction: "<script>alert(1)</script>", Hops: 2, Turns: 3, Searches: 2, Status: agent.Answered, EvidenceF1: &f, RetrievalRecall: &f,
 			Reward: &reward.Score{Total: 0.5, Components: []reward.Component{{Name: "f1", Value: 0.5}, {Name: "format", Value: 1}}}},
-		{ID: "b", Dataset: "world", Question: "Where?", Answers: []string{"Tarsk"}, Prediction: "Tarsk", EM: 1, F1: 1, CoverEM: 1, Hops: 1, Turns: 2, Searches: 1, Status: agent.Answered},
+		{ID: "b", Dataset: "world", Question: "Where?", Answers: []string{"Tarsk"}, Prediction: "Tarsk", EM: 1, F1: 1, CoverEM: 1, Hops: 1, Turns: 2, Searches: 1, Status: agent.Answered, Judge: &one},
 		{ID: "c", Dataset: "nq", Question: "When?", Answers: []string{"1990"}, Status: agent.Failed, Reason: "llm: connection refused", Turns: 1},
 	}
 }
@@ -27,7 +27,7 @@ func TestReportEscapesAndRenders(t *testing.T) {
 	dir := t.TempDir()
 	rs := sampleResults()
 	s := Summarise(RunInfo{Preset: "searchr1", Model: "local:x", Data: []string{"q.jsonl"}}, rs, Bootstrap{})
-	if s.Overall.Errors != 1 || len(s.Datasets) != 2 || s.Overall.SearchesByHops[2] != 2 {
+	if s.Overall.Errors != 1 || len(s.Datasets) != 2 || s.Overall.SearchesByHops[2] != 2 || s.Overall.Judge == nil || s.Overall.Judge.Mean != 1.0/3 {
 		t.Fatalf("summary %+v", s.Overall)
 	}
 	if err := WriteReport(dir, s, rs); err != nil {

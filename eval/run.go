@@ -32,6 +32,7 @@ type Result struct {
 	EvidenceF1      *float64           `json:"evidence_f1,omitempty"`
 	RetrievalRecall *float64           `json:"retrieval_recall,omitempty"`
 	Reward          *reward.Score      `json:"reward,omitempty"`
+	Judge           *float64           `json:"judge,omitempty"` // 1 when the LLM judge accepted the answer
 	Status          agent.Status       `json:"status"`
 	Reason          string             `json:"reason,omitempty"`
 	Turns           int                `json:"turns"`
@@ -43,11 +44,12 @@ type Result struct {
 
 // RunOptions configure Run.
 type RunOptions struct {
-	Out         string      // directory for results.jsonl and traces.jsonl (created)
-	Concurrency int         // episodes in flight (default 8)
-	Reward      reward.Func // optional: each episode's reward is recorded too
-	Progress    io.Writer   // where the progress bar goes; nil for none
-	Bootstrap   Bootstrap   // for the summary
+	Out         string        // directory for results.jsonl and traces.jsonl (created)
+	Concurrency int           // episodes in flight (default 8)
+	Reward      reward.Func   // optional: each episode's reward is recorded too
+	Judge       *reward.Judge // optional: an LLM judge's verdict on each answer (Result.Judge)
+	Progress    io.Writer     // where the progress bar goes; nil for none
+	Bootstrap   Bootstrap     // for the summary
 }
 
 const (
@@ -105,7 +107,7 @@ func Run(ctx context.Context, r *agent.Runner, qs []Question, opt RunOptions) ([
 		if ev.Done == nil || ev.Done.Status == agent.Cancelled {
 			return // a cancelled episode is not finished: a rerun does it again
 		}
-		res := resultOf(ctx, ev.Done, byID[ev.Done.ID], opt.Reward)
+		res := resultOf(ctx, ev.Done, byID[ev.Done.ID], opt.Reward, opt.Judge)
 		mu.Lock()
 		defer mu.Unlock()
 		have[res.ID] = res
@@ -142,7 +144,7 @@ func appendLine(f *os.File, v any) error {
 }
 
 // resultOf scores one finished episode against its question.
-func resultOf(ctx context.Context, ep *agent.Episode, q Question, fn reward.Func) Result {
+func resultOf(ctx context.Context, ep *agent.Episode, q Question, fn reward.Func, judge *reward.Judge) Result {
 	res := Result{ID: ep.ID, Dataset: q.Dataset, Question: q.Question, Answers: q.Answers, Hops: q.Hops, Prediction: ep.Answer,
 		Evidence: ep.Evidence, Status: ep.Status, Reason: ep.Reason, Turns: ep.Ledger.Turns, Tokens: ep.Ledger.CompletionTokens,
 		Searches: ep.Ledger.Searches, Seconds: ep.Ledger.Wall.Seconds()}
@@ -158,6 +160,17 @@ func resultOf(ctx context.Context, ep *agent.Episode, q Question, fn reward.Func
 		}
 		rec := reward.RecallAtK(ids, q.Supporting, len(ids))
 		res.RetrievalRecall = &rec
+	}
+	if judge != nil && ep.Status == agent.Answered {
+		if ok, err := judge.Verdict(ctx, q.Question, q.Answers, ep.Answer); err == nil {
+			v := 0.0
+			if ok {
+				v = 1
+			}
+			res.Judge = &v
+		} else {
+			res.Reason += "; judge: " + err.Error()
+		}
 	}
 	if fn != nil {
 		if sc, err := fn.Score(ctx, ep, q.Gold()); err == nil {

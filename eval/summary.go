@@ -19,6 +19,7 @@ type DatasetSummary struct {
 	// passages; nil when there are none.
 	EvidenceF1      *Interval            `json:"evidence_f1,omitempty"`
 	RetrievalRecall *Interval            `json:"retrieval_recall,omitempty"`
+	Judge           *Interval            `json:"judge,omitempty"` // LLM-judge accuracy, when a judge ran
 	Turns           Interval             `json:"turns"`
 	Tokens          Interval             `json:"tokens"`
 	Searches        Interval             `json:"searches"`
@@ -72,7 +73,7 @@ func summariseOne(name string, rs []Result, b Bootstrap) DatasetSummary {
 	d.Turns = b.Mean(col(func(r Result) float64 { return float64(r.Turns) }))
 	d.Tokens = b.Mean(col(func(r Result) float64 { return float64(r.Tokens) }))
 	d.Searches = b.Mean(col(func(r Result) float64 { return float64(r.Searches) }))
-	var ev, rec []float64
+	var ev, rec, jd []float64
 	hops := map[int][2]float64{}
 	rewards := map[string]float64{}
 	for _, r := range rs {
@@ -86,6 +87,11 @@ func summariseOne(name string, rs []Result, b Bootstrap) DatasetSummary {
 		if r.RetrievalRecall != nil {
 			rec = append(rec, *r.RetrievalRecall)
 		}
+		jv := 0.0 // unjudged (unanswered) questions count as wrong
+		if r.Judge != nil {
+			jv = *r.Judge
+		}
+		jd = append(jd, jv)
 		if r.Hops > 0 {
 			h := hops[r.Hops]
 			hops[r.Hops] = [2]float64{h[0] + float64(r.Searches), h[1] + 1}
@@ -104,6 +110,10 @@ func summariseOne(name string, rs []Result, b Bootstrap) DatasetSummary {
 	if len(rec) > 0 {
 		i := b.Mean(rec)
 		d.RetrievalRecall = &i
+	}
+	if judged(rs) {
+		i := b.Mean(jd)
+		d.Judge = &i
 	}
 	if len(hops) > 0 {
 		d.SearchesByHops = map[int]float64{}
@@ -148,4 +158,13 @@ func Compare(a, b []Result, bs Bootstrap) (Comparison, error) {
 	}
 	c.F1, err = bs.PairedDiff(f1B, f1A)
 	return c, err
+}
+
+func judged(rs []Result) bool {
+	for _, r := range rs {
+		if r.Judge != nil {
+			return true
+		}
+	}
+	return false
 }

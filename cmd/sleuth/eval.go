@@ -11,6 +11,7 @@ import (
 
 	"github.com/sleuth-research/sleuth/agent"
 	"github.com/sleuth-research/sleuth/eval"
+	"github.com/sleuth-research/sleuth/llm"
 	"github.com/sleuth-research/sleuth/reward"
 	"github.com/sleuth-research/sleuth/search/bm25"
 )
@@ -19,6 +20,7 @@ func newEvalCmd() *cobra.Command {
 	var (
 		lf                      llmFlags
 		preset, index, out, rwd string
+		judgeURL, judgeModel    string
 		data                    []string
 		limit, concurrency      int
 		seed                    int64
@@ -90,6 +92,18 @@ dataset, each with a bootstrap 95% interval.`,
 					return err
 				}
 			}
+			if judgeURL != "" {
+				jc, err := llm.NewHTTP(llm.HTTPConfig{BaseURL: judgeURL, Model: judgeModel})
+				if err != nil {
+					return err
+				}
+				j, err := reward.NewJudge(jc, reward.JudgeConfig{Model: judgeModel, CachePath: filepath.Join(out, "judge-cache.jsonl")})
+				if err != nil {
+					return err
+				}
+				defer j.Close()
+				opt.Judge = j
+			}
 			started := time.Now()
 			results, runErr := eval.Run(cmd.Context(), r, qs, opt)
 			if results == nil && runErr != nil {
@@ -123,6 +137,8 @@ dataset, each with a bootstrap 95% interval.`,
 	fl.StringVar(&out, "out", "", "run directory (results, traces, report)")
 	fl.StringVar(&rwd, "reward", "", "also record a reward per question: a reward preset name or YAML file")
 	fl.IntVar(&limit, "limit", 0, "at most this many questions per data file")
+	fl.StringVar(&judgeURL, "judge", "", "OpenAI-compatible base URL of an LLM judge (DeepResearcher's model-based evaluation); verdicts are cached in OUT")
+	fl.StringVar(&judgeModel, "judge-model", "", "model name for the judge server")
 	fl.IntVar(&concurrency, "concurrency", 8, "episodes in flight")
 	fl.Int64Var(&seed, "seed", 0, "sampling seed")
 	fl.BoolVar(&jsonOut, "json", false, "print the summary as JSON")
