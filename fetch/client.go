@@ -16,8 +16,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/net/html/charset"
+	"golang.org/x/text/encoding"
 )
 
 // Resolver looks up a host name. net.DefaultResolver satisfies it; tests
@@ -46,16 +48,16 @@ const (
 	RobotsAgent          = "sleuth"
 )
 
-// DefaultContentTypes are the media types fetched unless Config says
+// defaultContentTypes are the media types fetched unless Config says
 // otherwise: things that can be read as text.
-var DefaultContentTypes = []string{"text/html", "text/plain", "application/xhtml+xml", "application/json"}
+var defaultContentTypes = []string{"text/html", "text/plain", "application/xhtml+xml", "application/json"}
 
-// DefaultPorts are the ports allowed to non-loopback hosts. Ports are limited
+// defaultPorts are the ports allowed to non-loopback hosts. Ports are limited
 // because a fetcher that takes any port is a port scanner and a way to speak
 // HTTP at SMTP, Redis and the like on public hosts; the common web ports
 // cover real pages. Loopback (when allowed) may use any port, since test
 // servers and the simulated web pick their own.
-var DefaultPorts = []int{80, 443, 8000, 8080, 8443}
+var defaultPorts = []int{80, 443, 8000, 8080, 8443}
 
 // Config configures a Client. Zero values mean the documented default.
 type Config struct {
@@ -73,17 +75,21 @@ type Config struct {
 	MaxRedirects int           // default 5; negative follows none
 	MaxBytes     int64         // body cap, default 5 MiB; longer bodies are truncated and Page.Truncated set
 	Timeout      time.Duration // whole fetch including redirects and robots.txt, default 20 s
-	ContentTypes []string      // allowed media types, default DefaultContentTypes
-	Ports        []int         // allowed ports for non-loopback hosts, default DefaultPorts
+	ContentTypes []string      // allowed media types, default text/html, text/plain, application/xhtml+xml, application/json
+	Ports        []int         // allowed ports for non-loopback hosts, default 80, 443, 8000, 8080, 8443
 	AnyPort      bool          // allow every port
 
 	IgnoreRobots bool          // robots.txt is honoured unless set
 	RobotsTTL    time.Duration // default 1 h
 
-	RatePerHost   float64 // requests per second per host, default 2
-	Burst         int     // default 4
-	NoRateLimit   bool    // disables the per-host limit (benchmarks, the simulated web)
-	MaxConcurrent int     // fetches in flight across all hosts, default 16
+	// RatePerHost limits requests per second to each host (default 2,
+	// burst Burst, default 4). Loopback literals and localhost are exempt:
+	// they are our own servers, such as the simulated web.
+	RatePerHost float64
+	Burst       int
+	NoRateLimit bool // disables the per-host limit
+
+	MaxConcurrent int // fetches in flight across all hosts, default 16
 
 	CacheDir string        // disk cache; "" disables it
 	CacheTTL time.Duration // default 7 days
@@ -125,10 +131,10 @@ func (cfg *Config) fillDefaults() error {
 		cfg.Timeout = DefaultTimeout
 	}
 	if cfg.ContentTypes == nil {
-		cfg.ContentTypes = DefaultContentTypes
+		cfg.ContentTypes = defaultContentTypes
 	}
 	if cfg.Ports == nil {
-		cfg.Ports = DefaultPorts
+		cfg.Ports = defaultPorts
 	}
 	if cfg.RobotsTTL <= 0 {
 		cfg.RobotsTTL = DefaultRobotsTTL
@@ -227,7 +233,7 @@ type Page struct {
 	Text        string    `json:"text"`
 	Links       []Link    `json:"links,omitempty"`
 	Headings    []Heading `json:"headings,omitempty"`
-	Bytes       int64     `json:"bytes"`     // body bytes read (at most MaxBytes)
+	Bytes       int64     `json:"bytes"`     // body bytes after decoding to UTF-8 (read: at most MaxBytes)
 	Truncated   bool      `json:"truncated"` // the body was longer than MaxBytes
 	FromCache   bool      `json:"from_cache"`
 	Fetched     time.Time `json:"fetched"`
@@ -340,8 +346,10 @@ func (c *Client) follow(ctx context.Context, u *url.URL) (*http.Response, *url.U
 
 // get sends one GET after the per-host rate limit.
 func (c *Client) get(ctx context.Context, u *url.URL, accept string) (*http.Response, error) {
-	if err := c.limiter.Wait(ctx, u.Host); err != nil {
-		return nil, fmt.Errorf("fetch %s: rate limit wait: %w", u, err)
+	if c.limiter != nil && !isLoopbackHost(u.Hostname()) {
+		if err := c.limiter.Wait(ctx, u.Host); err != nil {
+			return nil, fmt.Errorf("fetch %s: rate limit wait: %w", u, err)
+		}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
@@ -360,6 +368,15 @@ func (c *Client) get(ctx context.Context, u *url.URL, accept string) (*http.Resp
 		return nil, fmt.Errorf("fetch %s: %w", u, err)
 	}
 	return resp, nil
+}
+
+// isLoopbackHost reports a loopback literal or localhost name: our own
+// servers (the simulated web), which per-host politeness need not spare.
+func isLoopbackHost(host string) bool {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return ip.Unmap().IsLoopback()
+	}
+	return host == "localhost" || strings.HasSuffix(host, ".localhost")
 }
 
 func isRedirect(code int) bool {
@@ -540,13 +557,16 @@ func (c *Client) checkType(u, header string, body []byte) (string, error) {
 	return mt, nil
 }
 
-// toUTF8 decodes body by its declared or sniffed charset.
+// toUTF8 decodes body by its declared charset, BOM or <meta> tag. A body
+// without a certain declaration that is valid UTF-8 is taken as UTF-8:
+// x/net/html/charset judges from the first 1 KiB alone and would read a
+// page whose first non-ASCII byte comes later as windows-1252.
 func toUTF8(body []byte, contentType string) []byte {
-	r, err := charset.NewReader(bytes.NewReader(body), contentType)
-	if err != nil {
+	e, _, certain := charset.DetermineEncoding(body, contentType)
+	if e == encoding.Nop || (!certain && utf8.Valid(body)) {
 		return bytes.ToValidUTF8(body, []byte("\uFFFD"))
 	}
-	out, err := io.ReadAll(r)
+	out, err := e.NewDecoder().Bytes(body)
 	if err != nil {
 		return bytes.ToValidUTF8(body, []byte("\uFFFD"))
 	}

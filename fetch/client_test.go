@@ -46,6 +46,9 @@ func newTestSite(t *testing.T, robots string) *testSite {
 		case "/latin1":
 			w.Header().Set("Content-Type", "text/html; charset=iso-8859-1")
 			w.Write([]byte("<html><body><p>caf\xe9</p></body></html>"))
+		case "/late-utf8":
+			w.Header().Set("Content-Type", "text/html")
+			fmt.Fprint(w, "<html><body><p>"+strings.Repeat("a", 2000)+"</p><p>café</p></body></html>")
 		case "/json":
 			w.Header().Set("Content-Type", "application/json")
 			fmt.Fprint(w, `{"a":1}`)
@@ -119,6 +122,11 @@ func TestFetchLimits(t *testing.T) {
 		{"latin1 decoded", "/latin1", Config{}, func(t *testing.T, p *Page, err error) {
 			if err != nil || p.Text != "café" {
 				t.Errorf("got %v %v", p, err)
+			}
+		}},
+		{"late utf-8 without charset", "/late-utf8", Config{}, func(t *testing.T, p *Page, err error) {
+			if err != nil || !strings.HasSuffix(p.Text, "café") {
+				t.Errorf("got %v", err)
 			}
 		}},
 		{"json allowed", "/json", Config{}, func(t *testing.T, p *Page, err error) {
@@ -301,5 +309,43 @@ func TestConcurrencyLimit(t *testing.T) {
 	}
 	if p := peak.Load(); p > 2 {
 		t.Errorf("peak concurrency %d > 2", p)
+	}
+}
+
+func TestRobotsFetchedOnceUnderConcurrency(t *testing.T) {
+	t.Parallel()
+	site := newTestSite(t, "User-agent: *\nAllow: /\n")
+	c, _, _ := newTestClient(t, Config{AllowLoopback: true})
+	errs := make(chan error, 10)
+	for range 10 {
+		go func() {
+			_, err := c.Fetch(context.Background(), site.srv.URL+"/page")
+			errs <- err
+		}()
+	}
+	for range 10 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := site.counts.robots.Load(); n != 1 {
+		t.Errorf("robots.txt fetched %d times, want 1", n)
+	}
+}
+
+func TestRateLimitPerHost(t *testing.T) {
+	t.Parallel()
+	site := newTestSite(t, "")
+	_, port, _ := strings.Cut(strings.TrimPrefix(site.srv.URL, "http://"), ":")
+	c, res, _ := newTestClient(t, Config{AllowLoopback: true, IgnoreRobots: true, RatePerHost: 20, Burst: 1})
+	res.answers["site.test"] = []string{"127.0.0.1"} // a name, so not exempt as loopback
+	start := time.Now()
+	for range 3 {
+		if _, err := c.Fetch(context.Background(), "http://site.test:"+port+"/page"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := time.Since(start); d < 90*time.Millisecond {
+		t.Errorf("3 fetches at 20/s with burst 1 took %v, want >= 100ms", d)
 	}
 }

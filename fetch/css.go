@@ -33,6 +33,14 @@ type compound struct {
 	tag     string
 	id      string
 	classes []string
+	attrs   []attrSel
+	pseudos []pseudo
+}
+
+// attrSel is [name], [name=val], [name~=val] and the like.
+type attrSel struct {
+	name, op, val string
+	fold          bool // the "i" flag: compare case-insensitively
 }
 
 type cssRule struct {
@@ -123,41 +131,6 @@ func stripComments(s string) string {
 	}
 }
 
-// parseStylesheet adds the supported rules of css to ss.
-func (ss *stylesheet) add(css string, order *int) {
-	css = stripComments(css)
-	for len(css) > 0 {
-		open := strings.IndexByte(css, '{')
-		if open < 0 {
-			return
-		}
-		prelude := strings.TrimSpace(cssUnescape(css[:open]))
-		end := matchBrace(css, open)
-		body := css[open+1 : end]
-		if end < len(css) {
-			css = css[end+1:]
-		} else {
-			css = ""
-		}
-		if strings.HasPrefix(prelude, "@") || strings.ContainsRune(body, '{') {
-			continue // at-rules and nesting are not handled
-		}
-		decls := map[string]string{}
-		parseDecls(body, decls)
-		if len(decls) == 0 {
-			continue
-		}
-		for _, s := range strings.Split(prelude, ",") {
-			sel, spec, ok := parseSelector(s)
-			if !ok {
-				continue
-			}
-			*order++
-			ss.index(&cssRule{sel: sel, spec: spec, order: *order, decls: decls})
-		}
-	}
-}
-
 // matchBrace returns the index of the brace closing the one at open, or
 // len(s) if there is none.
 func matchBrace(s string, open int) int {
@@ -190,69 +163,6 @@ func (ss *stylesheet) index(r *cssRule) {
 	}
 }
 
-func parseSelector(s string) ([]compound, int, bool) {
-	s = strings.ReplaceAll(s, ">", " ")
-	if strings.ContainsAny(s, ":[+~()\"'") {
-		return nil, 0, false
-	}
-	var sel []compound
-	spec := 0
-	for _, part := range strings.Fields(s) {
-		c, sp, ok := parseCompound(part)
-		if !ok {
-			return nil, 0, false
-		}
-		sel = append(sel, c)
-		spec += sp
-	}
-	if len(sel) == 0 {
-		return nil, 0, false
-	}
-	return sel, spec, true
-}
-
-func parseCompound(s string) (compound, int, bool) {
-	var c compound
-	spec := 0
-	i := 0
-	readName := func() string {
-		j := i
-		for j < len(s) && s[j] != '.' && s[j] != '#' {
-			j++
-		}
-		n := s[i:j]
-		i = j
-		return n
-	}
-	if s[0] != '.' && s[0] != '#' {
-		c.tag = strings.ToLower(readName())
-		if c.tag == "*" {
-			c.tag = ""
-		} else {
-			spec++
-		}
-	}
-	for i < len(s) {
-		kind := s[i]
-		i++
-		n := readName()
-		if n == "" || strings.Contains(n, "*") {
-			return c, 0, false
-		}
-		if kind == '#' {
-			c.id = n
-			spec += 100
-		} else {
-			c.classes = append(c.classes, n)
-			spec += 10
-		}
-	}
-	if c.tag != "" && strings.Contains(c.tag, "*") {
-		return c, 0, false
-	}
-	return c, spec, true
-}
-
 func attr(n *html.Node, key string) (string, bool) {
 	for _, a := range n.Attr {
 		if a.Namespace == "" && a.Key == key {
@@ -283,7 +193,105 @@ func (c compound) matches(n *html.Node) bool {
 			}
 		}
 	}
+	for _, a := range c.attrs {
+		if !a.matches(n) {
+			return false
+		}
+	}
+	for _, p := range c.pseudos {
+		if !p.matches(n) {
+			return false
+		}
+	}
 	return true
+}
+
+func (p pseudo) matches(n *html.Node) bool {
+	switch p.kind {
+	case "not":
+		return !anyMatches(p.alts, n)
+	case "is":
+		return anyMatches(p.alts, n)
+	case "has":
+		found := false
+		walk(n, func(c *html.Node) bool {
+			if c != n && !found && anyMatches(p.alts, c) {
+				found = true
+			}
+			return !found
+		})
+		return found
+	case "root":
+		return n.Parent != nil && n.Parent.Type == html.DocumentNode
+	case "last-child":
+		return nextElement(n) == nil
+	case "only-child":
+		return nextElement(n) == nil && elementIndex(n) == 1
+	case "nth-child":
+		i := elementIndex(n) // 1-based
+		if p.a == 0 {
+			return i == p.b
+		}
+		k := (i - p.b) / p.a
+		return k >= 0 && k*p.a+p.b == i
+	}
+	return false
+}
+
+func anyMatches(cs []compound, n *html.Node) bool {
+	for _, c := range cs {
+		if c.matches(n) {
+			return true
+		}
+	}
+	return false
+}
+
+func elementIndex(n *html.Node) int {
+	i := 1
+	for s := n.PrevSibling; s != nil; s = s.PrevSibling {
+		if s.Type == html.ElementNode {
+			i++
+		}
+	}
+	return i
+}
+
+func nextElement(n *html.Node) *html.Node {
+	for s := n.NextSibling; s != nil; s = s.NextSibling {
+		if s.Type == html.ElementNode {
+			return s
+		}
+	}
+	return nil
+}
+
+func (a attrSel) matches(n *html.Node) bool {
+	v, ok := attr(n, a.name)
+	if !ok {
+		return false
+	}
+	want := a.val
+	if a.fold {
+		v, want = strings.ToLower(v), strings.ToLower(want)
+	}
+	switch a.op {
+	case "":
+		return true
+	case "=":
+		return v == want
+	case "~=":
+		return slices.Contains(strings.Fields(v), want)
+	case "|=":
+		return v == want || strings.HasPrefix(v, want+"-")
+	case "^=":
+		return want != "" && strings.HasPrefix(v, want)
+	case "$=":
+		return want != "" && strings.HasSuffix(v, want)
+	case "*=":
+		return want != "" && strings.Contains(v, want)
+	}
+	return false
 }
 
 func (r *cssRule) matches(n *html.Node) bool {

@@ -66,8 +66,8 @@ func (c *Client) robotsFor(ctx context.Context, u *url.URL) (*robotstxt.RobotsDa
 		rc.mu.Unlock() // another goroutine is fetching it
 		select {
 		case <-e.ready:
-			if e.data == nil {
-				return nil, &RefusedError{URL: u.String(), Reason: "robots.txt could not be checked"}
+			if e.data == nil { // the loader failed, perhaps on its own deadline: try ourselves
+				return c.robotsFor(ctx, u)
 			}
 			return e.data, nil
 		case <-ctx.Done():

@@ -13,9 +13,10 @@ import (
 func newFetchCmd() *cobra.Command {
 	var (
 		asJSON, allowLoopback, noRobots bool
-		cacheDir                        string
+		cacheDir, segBy                 string
 		timeout                         time.Duration
 		maxBytes                        int64
+		segSize                         int
 	)
 	cmd := &cobra.Command{
 		Use:   "fetch URL",
@@ -41,10 +42,23 @@ func newFetchCmd() *cobra.Command {
 			if err != nil {
 				return err // a *fetch.RefusedError reads "refused URL: address: reason"
 			}
+			var segs []fetch.Segment
+			if segSize > 0 {
+				if segBy != string(fetch.Chars) && segBy != string(fetch.Words) {
+					return fmt.Errorf("--by %q: want chars or words", segBy)
+				}
+				segs = fetch.Segments(p.Text, segSize, fetch.Unit(segBy))
+			}
 			if asJSON {
+				if segs != nil {
+					return writeJSON(cmd.OutOrStdout(), struct {
+						*fetch.Page
+						Segments []fetch.Segment `json:"segments"`
+					}{p, segs})
+				}
 				return writeJSON(cmd.OutOrStdout(), p)
 			}
-			return printPage(cmd.OutOrStdout(), p)
+			return printPage(cmd.OutOrStdout(), p, segs)
 		},
 	}
 	f := cmd.Flags()
@@ -54,10 +68,12 @@ func newFetchCmd() *cobra.Command {
 	f.StringVar(&cacheDir, "cache", "", "disk cache directory (none by default)")
 	f.DurationVar(&timeout, "timeout", fetch.DefaultTimeout, "time limit for the whole fetch")
 	f.Int64Var(&maxBytes, "max-bytes", fetch.DefaultMaxBytes, "body size limit; longer bodies are truncated")
+	f.IntVar(&segSize, "segment", 0, "also split the text into segments of this size, as the browse tool reads it")
+	f.StringVar(&segBy, "by", "chars", "segment size unit: chars or words")
 	return cmd
 }
 
-func printPage(w io.Writer, p *fetch.Page) error {
+func printPage(w io.Writer, p *fetch.Page, segs []fetch.Segment) error {
 	src := ""
 	if p.FromCache {
 		src = ", from cache"
@@ -66,9 +82,15 @@ func printPage(w io.Writer, p *fetch.Page) error {
 	if p.Truncated {
 		trunc = ", TRUNCATED"
 	}
-	if _, err := fmt.Fprintf(w, "Title: %s\nURL: %s\n(%d %s, %d bytes%s%s)\n\n%s\n", p.Title, p.FinalURL,
-		p.Status, p.ContentType, p.Bytes, trunc, src, p.Text); err != nil {
+	if _, err := fmt.Fprintf(w, "Title: %s\nURL: %s\n(%d %s, %d bytes%s%s)\n", p.Title, p.FinalURL,
+		p.Status, p.ContentType, p.Bytes, trunc, src); err != nil {
 		return err
+	}
+	if segs == nil {
+		fmt.Fprintf(w, "\n%s\n", p.Text)
+	}
+	for _, s := range segs {
+		fmt.Fprintf(w, "\n--- segment %d of %d (bytes %d-%d) ---\n%s\n", s.Index+1, len(segs), s.Start, s.End, s.Text)
 	}
 	if len(p.Links) > 0 {
 		fmt.Fprintf(w, "\nLinks:\n")

@@ -29,6 +29,8 @@ func TestFetchCmd(t *testing.T) {
 		{"hex loopback refused", []string{"http://0x7f.1/"}, "loopback", true},
 		{"scheme refused", []string{"file:///etc/passwd"}, "scheme", true},
 		{"text", []string{"--allow-loopback", "--no-robots", srv.URL}, "Title: T", false},
+		{"segments", []string{"--allow-loopback", "--no-robots", "--segment", "1", "--by", "words", srv.URL}, "--- segment 2 of 2", false},
+		{"bad unit", []string{"--allow-loopback", "--no-robots", "--segment", "3", "--by", "tokens", srv.URL}, "want chars or words", true},
 		{"json", []string{"--allow-loopback", "--no-robots", "--json", srv.URL}, `"text":"Visible.`, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,4 +1,4 @@
-package fetch_test
+package simweb_test
 
 import (
 	"context"
