@@ -100,12 +100,16 @@ type HitRef struct {
 
 // ToolCall records one tool invocation and its observation.
 type ToolCall struct {
-	Tool        string        `json:"tool"`
-	Input       string        `json:"input"`
-	Hits        []HitRef      `json:"hits,omitempty"`
-	Observation string        `json:"observation"`
-	Error       string        `json:"error,omitempty"`
-	Duration    time.Duration `json:"duration_ns"`
+	Tool        string   `json:"tool"`
+	Input       string   `json:"input"`
+	Hits        []HitRef `json:"hits,omitempty"`
+	Observation string   `json:"observation"`
+	// Log records what a tool did inside (a browser's segments read and
+	// notes kept), for traces.
+	Log      []string      `json:"log,omitempty"`
+	Flagged  int           `json:"flagged,omitempty"` // passages the guard flagged
+	Error    string        `json:"error,omitempty"`
+	Duration time.Duration `json:"duration_ns"`
 }
 
 // Turn is one policy generation and what followed it.
@@ -153,9 +157,12 @@ type Episode struct {
 	Reason    string   `json:"reason,omitempty"`
 	// FormatErrors counts malformed turns (those the preset let continue
 	// as well as the one that ended it).
-	FormatErrors int       `json:"format_errors"`
-	Ledger       Ledger    `json:"ledger"`
-	Started      time.Time `json:"started"`
+	FormatErrors int `json:"format_errors"`
+	// Flagged counts retrieved passages and pages the guard flagged as
+	// instruction-like.
+	Flagged int       `json:"flagged,omitempty"`
+	Ledger  Ledger    `json:"ledger"`
+	Started time.Time `json:"started"`
 }
 
 // MainRole is the role of single-agent presets' policy.

@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/sleuth-research/sleuth/examples"
+	"github.com/sleuth-research/sleuth/guard"
 )
 
 // Preset is a seed system as configuration: how the policy is prompted and
@@ -44,9 +45,13 @@ type Preset struct {
 	// Roles configures the other agents: "refiner" (IM-RAG: condenses each
 	// search's documents before the policy reads them) in tags mode;
 	// "rewriter", "selector" and "generator" (MMOA-RAG) in pipeline mode.
-	Roles    map[string]RoleConfig `yaml:"roles"`
-	Budget   Budget                `yaml:"budget"`
-	Sampling Sampling              `yaml:"sampling"`
+	Roles  map[string]RoleConfig `yaml:"roles"`
+	Budget Budget                `yaml:"budget"`
+	// Guard screens every retrieved passage and page for prompt injection
+	// and annotates, quotes or drops what it flags ("", annotate, quote,
+	// drop). Protocol tags are escaped regardless.
+	Guard    guard.Mode `yaml:"guard"`
+	Sampling Sampling   `yaml:"sampling"`
 }
 
 // Budget bounds an episode. Zero fields take the defaults noted.
@@ -144,6 +149,11 @@ func (p Preset) withDefaults(src string) (Preset, error) {
 	}
 	if p.Mode == "rag" && !strings.Contains(p.Prompt, "{documents}") {
 		return p, fmt.Errorf("preset %s: rag prompt has no {documents}", src)
+	}
+	switch p.Guard {
+	case guard.Off, guard.Annotate, guard.Quote, guard.Drop:
+	default:
+		return p, fmt.Errorf("preset %s: guard %q is not annotate, quote or drop", src, p.Guard)
 	}
 	switch p.OnFormatError {
 	case "":

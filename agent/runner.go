@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sleuth-research/sleuth/guard"
 	"github.com/sleuth-research/sleuth/llm"
 	"github.com/sleuth-research/sleuth/search"
 )
@@ -349,7 +350,7 @@ func (s *state) call(ctx context.Context, turn int, c Call) (string, error) {
 		return "", fmt.Errorf("%w: %d tool calls", errBudget, s.ep.Ledger.ToolCalls)
 	}
 	start := time.Now()
-	obs, err := tool.Call(ctx, Call{Tool: name, Input: query, K: p.TopK})
+	obs, err := tool.Call(ctx, Call{Tool: name, Input: query, K: p.TopK, Args: c.Args, Question: s.ep.Question})
 	took := time.Since(start)
 	s.ep.Ledger.ToolTime += took
 	s.ep.Ledger.ToolCalls++
@@ -358,8 +359,10 @@ func (s *state) call(ctx context.Context, turn int, c Call) (string, error) {
 	}
 	s.ep.Ledger.FetchedBytes += obs.Bytes
 	s.ep.Ledger.Dollars += obs.Dollars
-	s.ep.Queries = append(s.ep.Queries, query)
-	call := ToolCall{Tool: name, Input: query, Duration: took}
+	if name == "search" {
+		s.ep.Queries = append(s.ep.Queries, query)
+	}
+	call := ToolCall{Tool: name, Input: query, Duration: took, Log: obs.Log}
 	if err != nil {
 		call.Error = err.Error()
 		s.calls = append(s.calls, call)
@@ -367,6 +370,14 @@ func (s *state) call(ctx context.Context, turn int, c Call) (string, error) {
 	}
 	shown := obs.Hits[:0:0]
 	for _, h := range obs.Hits {
+		if p.Guard != guard.Off {
+			var v guard.Verdict
+			h.Passage.Text, v = guard.Apply(p.Guard, h.Passage.Text)
+			if v.Flagged {
+				call.Flagged++
+				s.ep.Flagged++
+			}
+		}
 		ref := HitRef{ID: h.Passage.ID, Title: h.Passage.Title, Score: h.Score, New: !s.seen[h.Passage.ID]}
 		call.Hits = append(call.Hits, ref)
 		if ref.New {
@@ -386,6 +397,13 @@ func (s *state) call(ctx context.Context, turn int, c Call) (string, error) {
 			text = "No new documents.\n"
 		}
 	} else {
+		if p.Guard != guard.Off {
+			var v guard.Verdict
+			if text, v = guard.Apply(p.Guard, text); v.Flagged {
+				call.Flagged++
+				s.ep.Flagged++
+			}
+		}
 		text = s.r.tags().Escape(text)
 	}
 	call.Observation = text

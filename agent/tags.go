@@ -240,12 +240,21 @@ func (p *tagParser) parseToolCalls(turn string, a Action) Action {
 			a.Kind, a.Error = "none", err.Error()
 			return a
 		}
+		args := map[string]string{}
+		for k, v := range tc.Arguments {
+			if s, ok := v.(string); ok && k != "query" && k != "url" {
+				args[k] = s
+			}
+		}
+		if len(args) == 0 {
+			args = nil
+		}
 		for _, in := range inputs {
 			if len(in) > p.maxQuery {
 				a.Kind, a.Error = "none", fmt.Sprintf("%s input of %d bytes exceeds %d", tc.Name, len(in), p.maxQuery)
 				return a
 			}
-			a.Calls = append(a.Calls, Call{Tool: tc.Name, Input: in})
+			a.Calls = append(a.Calls, Call{Tool: tc.Name, Input: in, Args: args})
 		}
 	}
 	if len(a.Calls) == 0 {

@@ -10,14 +10,19 @@ import (
 
 // Call is one tool invocation parsed from a policy turn.
 type Call struct {
-	Tool  string `json:"tool"`
-	Input string `json:"input"`       // the query, URL, document ids…
-	K     int    `json:"k,omitempty"` // results wanted, where that applies
+	Tool  string            `json:"tool"`
+	Input string            `json:"input"`          // the query, URL, document ids…
+	K     int               `json:"k,omitempty"`    // results wanted, where that applies
+	Args  map[string]string `json:"args,omitempty"` // other string arguments of a JSON call (a browse goal)
+	// Question is the episode's question, for tools that think about it
+	// (the browser).
+	Question string `json:"-"`
 }
 
 // Observation is what a tool returns: text for the policy plus what the
 // episode keeps about it.
 type Observation struct {
+	Log     []string // what the tool did inside, for traces
 	Hits    []search.Hit
 	Text    string // when set, used as is (still escaped); otherwise hits are formatted
 	Bytes   int64  // bytes fetched from outside, for budgets and cost
@@ -56,6 +61,10 @@ func (t SearchTool) Call(ctx context.Context, c Call) (Observation, error) {
 func formatDocs(hits []search.Hit, first int, esc func(string) string) string {
 	var b strings.Builder
 	for i, h := range hits {
+		if u := h.Passage.Meta["url"]; u != "" { // web results: the agent may browse the URL
+			fmt.Fprintf(&b, "Doc %d(Title: %s, URL: %s) %s\n", first+i, esc(h.Passage.Title), esc(u), esc(h.Passage.Text))
+			continue
+		}
 		fmt.Fprintf(&b, "Doc %d(Title: %s) %s\n", first+i, esc(h.Passage.Title), esc(h.Passage.Text))
 	}
 	return b.String()

@@ -16,7 +16,6 @@ import (
 	"github.com/sleuth-research/sleuth/eval"
 	"github.com/sleuth-research/sleuth/internal/progress"
 	"github.com/sleuth-research/sleuth/llm"
-	"github.com/sleuth-research/sleuth/search/bm25"
 )
 
 type llmFlags struct {
@@ -53,7 +52,8 @@ func (f *llmFlags) open() (llm.Client, error) {
 func newAskCmd() *cobra.Command {
 	var (
 		lf                 llmFlags
-		preset, index      string
+		tf                 toolFlags
+		preset             string
 		jsonOut, showTrace bool
 		traceOut           string
 		seed               int64
@@ -83,20 +83,14 @@ exits non-zero when any episode failed.`,
 			if err != nil {
 				return err
 			}
-			r := &agent.Runner{Preset: p, Policy: pol, Tools: map[string]agent.Tool{}}
+			tools, closeTools, err := tf.build(p, pol)
+			if err != nil {
+				return err
+			}
+			defer closeTools()
+			r := &agent.Runner{Preset: p, Policy: pol, Tools: tools}
 			if cmd.Flags().Changed("seed") {
 				r.Seed = &seed
-			}
-			if p.Mode != "direct" {
-				if index == "" {
-					return fmt.Errorf("preset %s searches: --index is required", p.Name)
-				}
-				ix, err := bm25.Open(index)
-				if err != nil {
-					return err
-				}
-				defer ix.Close()
-				r.Tools["search"] = agent.SearchTool{R: ix}
 			}
 			if questionsFile != "" {
 				return askMany(cmd, r, questionsFile, traceOut, concurrency, jsonOut)
@@ -120,9 +114,9 @@ exits non-zero when any episode failed.`,
 		},
 	}
 	lf.register(cmd)
+	tf.register(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&preset, "preset", "searchr1", "preset name ("+strings.Join(agent.Presets(), ", ")+") or a preset YAML file")
-	fl.StringVar(&index, "index", "", "BM25 index directory to search")
 	fl.BoolVar(&jsonOut, "json", false, "print the result as JSON")
 	fl.BoolVar(&showTrace, "trace", false, "show every turn: the policy's reasoning, its searches and what came back")
 	fl.StringVar(&traceOut, "trace-out", "", "append the full episode as one JSON line to this file")

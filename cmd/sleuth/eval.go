@@ -13,18 +13,18 @@ import (
 	"github.com/sleuth-research/sleuth/eval"
 	"github.com/sleuth-research/sleuth/llm"
 	"github.com/sleuth-research/sleuth/reward"
-	"github.com/sleuth-research/sleuth/search/bm25"
 )
 
 func newEvalCmd() *cobra.Command {
 	var (
-		lf                      llmFlags
-		preset, index, out, rwd string
-		judgeURL, judgeModel    string
-		data                    []string
-		limit, concurrency      int
-		seed                    int64
-		jsonOut                 bool
+		lf                   llmFlags
+		tf                   toolFlags
+		preset, out, rwd     string
+		judgeURL, judgeModel string
+		data                 []string
+		limit, concurrency   int
+		seed                 int64
+		jsonOut              bool
 	)
 	cmd := &cobra.Command{
 		Use:   "eval",
@@ -67,20 +67,14 @@ dataset, each with a bootstrap 95% interval.`,
 			if err != nil {
 				return err
 			}
-			r := &agent.Runner{Preset: p, Policy: pol, Tools: map[string]agent.Tool{}}
+			tools, closeTools, err := tf.build(p, pol)
+			if err != nil {
+				return err
+			}
+			defer closeTools()
+			r := &agent.Runner{Preset: p, Policy: pol, Tools: tools}
 			if cmd.Flags().Changed("seed") {
 				r.Seed = &seed
-			}
-			if p.Mode != "direct" {
-				if index == "" {
-					return fmt.Errorf("preset %s searches: --index is required", p.Name)
-				}
-				ix, err := bm25.Open(index)
-				if err != nil {
-					return err
-				}
-				defer ix.Close()
-				r.Tools["search"] = agent.SearchTool{R: ix}
 			}
 			opt := eval.RunOptions{Out: out, Concurrency: concurrency, Progress: stderr(cmd)}
 			if rwd != "" {
@@ -130,10 +124,10 @@ dataset, each with a bootstrap 95% interval.`,
 		},
 	}
 	lf.register(cmd)
+	tf.register(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&preset, "preset", "rag", "preset name or YAML file")
 	fl.StringSliceVar(&data, "data", nil, "question files (any format sleuth reads; repeat or comma-separate)")
-	fl.StringVar(&index, "index", "", "BM25 index directory")
 	fl.StringVar(&out, "out", "", "run directory (results, traces, report)")
 	fl.StringVar(&rwd, "reward", "", "also record a reward per question: a reward preset name or YAML file")
 	fl.IntVar(&limit, "limit", 0, "at most this many questions per data file")

@@ -41,7 +41,7 @@ func newSearchCmd() *cobra.Command {
 				}
 			}
 			qs := []string{strings.Join(args, " ")}
-			jsonl := asJSON
+			jsonl := asJSON || len(fields) > 0
 			if queries != "" {
 				if len(args) > 0 {
 					return errors.New("search: give queries as arguments or --queries, not both")
@@ -83,7 +83,7 @@ func newSearchCmd() *cobra.Command {
 	fl.StringVar(&dir, "index", "", "index directory (built by sleuth index)")
 	fl.IntVarP(&k, "k", "k", 10, "hits per query")
 	fl.BoolVar(&asJSON, "json", false, "print hits as JSON (always on with --queries)")
-	fl.StringSliceVar(&fields, "fields", nil, "print only these hit fields: id,title,text,score,rank")
+	fl.StringSliceVar(&fields, "fields", nil, "print only these hit fields as JSON: id,title,text,score,rank")
 	fl.StringVar(&queries, "queries", "", "file with one query per line")
 	return cmd
 }

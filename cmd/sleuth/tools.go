@@ -1,0 +1,129 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sleuth-research/sleuth/agent"
+	"github.com/sleuth-research/sleuth/fetch"
+	"github.com/sleuth-research/sleuth/llm"
+	"github.com/sleuth-research/sleuth/search"
+	"github.com/sleuth-research/sleuth/search/bm25"
+	sweb "github.com/sleuth-research/sleuth/search/web"
+)
+
+// toolFlags choose where an agent searches and whether it browses.
+type toolFlags struct {
+	index, search, record, replay, fetchCache string
+	browse, allowLoopback                     bool
+
+	snap *sweb.Snapshot // the record or replay snapshot, once opened
+}
+
+func (f *toolFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.index, "index", "", "BM25 index directory to search")
+	fl.StringVar(&f.search, "search", "", "web search instead of an index: searxng:URL, brave, serper or tavily (API keys from BRAVE_API_KEY, SERPER_API_KEY, TAVILY_API_KEY)")
+	fl.StringVar(&f.record, "record", "", "record every web search result into this snapshot directory")
+	fl.StringVar(&f.replay, "replay", "", "answer web searches from this snapshot alone (fails on anything not recorded)")
+	fl.BoolVar(&f.browse, "browse", false, "give the agent the browse tool (pages fetched safely, read by a browsing sub-agent)")
+	fl.BoolVar(&f.allowLoopback, "allow-loopback", false, "let the browser fetch 127.0.0.1/::1 (the simulated web); private ranges stay refused")
+	fl.StringVar(&f.fetchCache, "fetch-cache", "", "cache fetched pages in this directory")
+}
+
+// build returns the tools for preset p; the closer releases them.
+func (f *toolFlags) build(p agent.Preset, pol llm.Client) (map[string]agent.Tool, func(), error) {
+	tools := map[string]agent.Tool{}
+	var closers []func()
+	closeAll := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	if p.Mode != "direct" {
+		r, c, err := f.retriever()
+		if err != nil {
+			return nil, nil, err
+		}
+		if r == nil {
+			return nil, nil, fmt.Errorf("preset %s searches: give --index, --search or --replay", p.Name)
+		}
+		closers = append(closers, c)
+		tools["search"] = agent.SearchTool{R: r}
+	}
+	if f.browse {
+		var fetcher agent.Fetcher
+		if f.snap != nil && f.replay != "" {
+			fetcher = agent.ReplayFetcher{Store: f.snap}
+		} else {
+			fc, err := fetch.New(fetch.Config{AllowLoopback: f.allowLoopback, CacheDir: f.fetchCache})
+			if err != nil {
+				closeAll()
+				return nil, nil, err
+			}
+			closers = append(closers, func() { fc.Close() })
+			fetcher = fc
+			if f.snap != nil {
+				fetcher = agent.RecordingFetcher{Inner: fc, Store: f.snap}
+			}
+		}
+		tools["browse"] = agent.BrowseTool{Fetch: fetcher, LLM: pol}
+	}
+	return tools, closeAll, nil
+}
+
+func (f *toolFlags) retriever() (search.Retriever, func(), error) {
+	if f.replay != "" {
+		snap, err := sweb.OpenSnapshot(f.replay)
+		if err != nil {
+			return nil, nil, err
+		}
+		f.snap = snap
+		return sweb.NewReplayer(f.providerName(), snap), func() { snap.Close() }, nil
+	}
+	switch {
+	case f.index != "" && f.search != "":
+		return nil, nil, errors.New("give --index or --search, not both")
+	case f.index != "":
+		ix, err := bm25.Open(f.index)
+		if err != nil {
+			return nil, nil, err
+		}
+		return ix, func() { ix.Close() }, nil
+	case f.search == "":
+		return nil, func() {}, nil
+	}
+	provider, base, _ := strings.Cut(f.search, ":")
+	if provider == "searxng" && base == "" {
+		return nil, nil, errors.New("--search searxng:URL needs the SearXNG base URL")
+	}
+	cfg := sweb.Config{BaseURL: base}
+	if env := map[string]string{"brave": "BRAVE_API_KEY", "serper": "SERPER_API_KEY", "tavily": "TAVILY_API_KEY"}[provider]; env != "" {
+		cfg.APIKey = os.Getenv(env)
+	}
+	c, err := sweb.New(provider, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if f.record == "" {
+		return c, func() {}, nil
+	}
+	snap, err := sweb.CreateSnapshot(f.record)
+	if err != nil {
+		return nil, nil, err
+	}
+	f.snap = snap
+	return sweb.NewRecorder(c.Name(), c, snap), func() { snap.Close() }, nil
+}
+
+func (f *toolFlags) providerName() string {
+	p, _, _ := strings.Cut(f.search, ":")
+	if p == "" {
+		p = "searxng"
+	}
+	return p
+}
