@@ -251,3 +251,23 @@ func TestStoredPassages(t *testing.T) {
 		t.Errorf("recorded analyzer %+v", got)
 	}
 }
+
+// FuzzAnalyzer checks that any input analyses without panicking into
+// non-empty terms that analyse to themselves.
+func FuzzAnalyzer(f *testing.F) {
+	for _, s := range []string{"Hello, World!", "Café Ångström", "Ελλάδα 東京 \xff\xfe", "running the tests", "Cafe\u0301"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, cfg := range []AnalyzerConfig{{}, {Stem: true, Stopwords: true}} {
+			for _, term := range cfg.Terms(s) {
+				if term == "" {
+					t.Fatalf("empty term from %q", s)
+				}
+				if again := (AnalyzerConfig{}).Terms(term); len(again) != 1 || again[0] != term {
+					t.Fatalf("term %q of %q re-analyses to %q", term, s, again)
+				}
+			}
+		}
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -145,9 +146,11 @@ func Build(ctx context.Context, dir string, passages iter.Seq2[corpus.Passage, e
 	if err := b.invert(ctx, passages); err != nil {
 		return Stats{}, fmt.Errorf("index %s: %w", dir, err)
 	}
+	inverted := time.Now()
 	if err := b.write(); err != nil {
 		return Stats{}, fmt.Errorf("write %s: %w", path, err)
 	}
+	slog.Debug("bm25 build", "dir", dir, "passages", len(b.docLen), "invert", inverted.Sub(start), "write", time.Since(inverted))
 	if err := f.Sync(); err != nil {
 		return Stats{}, fmt.Errorf("sync %s: %w", path, err)
 	}
@@ -412,8 +415,8 @@ func (b *builder) merge(bt *batch) error {
 // frequent terms that make up most tokens then cost a cheap hash and one
 // compare instead of a map probe into a table of every term seen.
 type termCache struct {
-	keys [4096]string
-	ids  [4096]uint32
+	keys [1 << 16]string
+	ids  [1 << 16]uint32
 }
 
 func cacheSlot(t []byte) int {
@@ -426,7 +429,7 @@ func cacheSlot(t []byte) int {
 		}
 	}
 	h = (h ^ uint64(len(t))) * 0x9E3779B97F4A7C15
-	return int(h >> 52)
+	return int(h >> 48)
 }
 
 func (c *termCache) get(t []byte) (uint32, bool) {

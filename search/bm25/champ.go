@@ -20,12 +20,14 @@ type cand struct {
 
 // champList is one term's list as the champion phase reads it.
 type champList struct {
-	docs, tfs       []uint32
-	ownDocs, ownTFs []uint32
-	short           bool    // the whole list is read: its contribution is exact
-	max, tail       float64 // bounds of the term outside what is read, times qtf
-	bound           float64 // the bound used in the current stage
-	read            bool
+	docs      []uint32
+	ws        []float32 // weights (qtf 1) of docs
+	ownDocs   []uint32
+	ownWs     []float32
+	short     bool    // the whole list is read: its contribution is exact
+	max, tail float64 // bounds of the term outside what is read, times qtf
+	bound     float64 // the bound used in the current stage
+	read      bool
 }
 
 // champions answers the query without walking long posting lists when it
@@ -59,12 +61,12 @@ func (s *searcher) champions(sc *scorer, terms []qterm, k, nDocs int) (res []Sco
 		l.max, l.tail = float64(q.max*q.qtf), float64(q.p.tail*q.qtf)
 		l.short = len(q.p.champDoc) == 0
 		if !l.short {
-			l.docs, l.tfs = q.p.champDoc, q.p.champTF
+			l.docs, l.ws = q.p.champDoc, q.p.champW
 			anyLong = true
 			continue
 		}
 		anyShort = true
-		l.ownDocs, l.ownTFs = l.ownDocs[:0], l.ownTFs[:0]
+		l.ownDocs, l.ownWs = l.ownDocs[:0], l.ownWs[:0]
 		var blk block
 		for bi := range q.p.lastDoc {
 			if !blk.decodeDocs(&q.p, bi) {
@@ -72,10 +74,10 @@ func (s *searcher) champions(sc *scorer, terms []qterm, k, nDocs int) (res []Sco
 			}
 			l.ownDocs = append(l.ownDocs, blk.docs[:blk.n]...)
 			for i := 0; i < blk.n; i++ {
-				l.ownTFs = append(l.ownTFs, blk.tf(i))
+				l.ownWs = append(l.ownWs, sc.weight(q.idf, blk.tf(i), blk.docs[i]))
 			}
 		}
-		l.docs, l.tfs = l.ownDocs, l.ownTFs
+		l.docs, l.ws = l.ownDocs, l.ownWs
 	}
 	for stage := range 2 {
 		if stage == 0 && (!anyShort || !anyLong) {
@@ -131,7 +133,7 @@ func (s *searcher) gather(sc *scorer, terms []qterm, others float64) []cand {
 		}
 		q := &terms[qi]
 		for j, d := range l.docs {
-			w := float32(q.qtf * sc.weight(q.idf, l.tfs[j], d))
+			w := float32(q.qtf * l.ws[j])
 			ci := slot[d] - 1
 			if ci < 0 {
 				ci = int32(len(cands))

@@ -60,11 +60,23 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // fileWriter writes sections one after another, then the header.
 type fileWriter struct {
 	w    io.WriterAt
-	off  int64
+	off  int64 // logical end, including buf
 	secs [numSections + 1]struct {
 		off, n int64
 		crc    uint32
 	}
+	buf []byte // pending bytes, which start at off-len(buf)
+}
+
+// flush writes the pending bytes: small writes (a store frame each) are
+// batched into large ones.
+func (fw *fileWriter) flush() error {
+	if len(fw.buf) == 0 {
+		return nil
+	}
+	_, err := fw.w.WriteAt(fw.buf, fw.off-int64(len(fw.buf)))
+	fw.buf = fw.buf[:0]
+	return err
 }
 
 func headerLen() int64 { return int64(8 + 8 + numSections*sectionEntry + 8) }
@@ -87,9 +99,7 @@ func (fw *fileWriter) section(kind int, chunks ...[]byte) error {
 // start opens section kind at the next 8-byte boundary; write appends to it.
 func (fw *fileWriter) start(kind int) error {
 	if pad := (8 - fw.off%8) % 8; pad != 0 {
-		if _, err := fw.w.WriteAt(make([]byte, pad), fw.off); err != nil {
-			return err
-		}
+		fw.buf = append(fw.buf, make([]byte, pad)...)
 		fw.off += pad
 	}
 	fw.secs[kind].off = fw.off
@@ -98,18 +108,30 @@ func (fw *fileWriter) start(kind int) error {
 
 func (fw *fileWriter) write(kind int, c []byte) error {
 	s := &fw.secs[kind]
-	if _, err := fw.w.WriteAt(c, fw.off); err != nil {
-		return err
-	}
 	if kind != secStoreBlob {
 		s.crc = crc32.Update(s.crc, castagnoli, c)
 	}
-	fw.off += int64(len(c))
 	s.n += int64(len(c))
+	if len(c) >= 1<<20 {
+		if err := fw.flush(); err != nil {
+			return err
+		}
+		_, err := fw.w.WriteAt(c, fw.off)
+		fw.off += int64(len(c))
+		return err
+	}
+	fw.buf = append(fw.buf, c...)
+	fw.off += int64(len(c))
+	if len(fw.buf) >= 1<<20 {
+		return fw.flush()
+	}
 	return nil
 }
 
 func (fw *fileWriter) finish() error {
+	if err := fw.flush(); err != nil {
+		return err
+	}
 	h := make([]byte, 0, headerLen())
 	h = append(h, fileMagic...)
 	h = binary.LittleEndian.AppendUint32(h, formatVersion)

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"sync"
 
@@ -108,10 +109,8 @@ func openBytes(data []byte, verify bool) (*Index, error) {
 	case len(secs[secStoreOff]) != 8*(m.StoreBlocks+1) || !monotone64(ix.storeOff, len(ix.store)):
 		return nil, fmt.Errorf("%w: store offsets", errCorrupt)
 	}
-	for t := 0; t < m.Terms; t++ {
-		if _, err := ix.termPostings(t, true); err != nil {
-			return nil, err
-		}
+	if err := ix.checkTerms(); err != nil {
+		return nil, err
 	}
 	ix.sc = newScorer(m.BM25, m.AvgDL, ix.docLen)
 	ix.decoder = sync.OnceValues(func() (*zstd.Decoder, error) {
@@ -120,6 +119,28 @@ func openBytes(data []byte, verify bool) (*Index, error) {
 			zstd.WithDecoderMaxWindow(limit))
 	})
 	return ix, nil
+}
+
+// checkTerms checks every term's postings header on all cores, so that
+// searches can trust them without checks.
+func (ix *Index) checkTerms() error {
+	workers := min(runtime.GOMAXPROCS(0), max(1, ix.meta.Terms/4096))
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for t := w; t < ix.meta.Terms; t += workers {
+				if _, err := ix.termPostings(t, true); err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 func monotone32(off []uint32, end int) bool {
@@ -210,7 +231,7 @@ func (ix *Index) termPostings(t int, check bool) (termPostings, error) {
 	if nc > uint64(in.DF) || nd%4 != 0 || (nd != 0 && nd/4 != uint64(ix.meta.Passages+3)/4) || uint64(len(b)) < 8*nc+nd {
 		return bad("out of bounds")
 	}
-	p.champDoc, p.champTF = u32s(b[:4*nc]), u32s(b[4*nc:8*nc])
+	p.champDoc, p.champW = u32s(b[:4*nc]), f32s(b[4*nc:8*nc])
 	if nd > 0 {
 		p.dense = b[8*nc : 8*nc+nd]
 	}
@@ -223,7 +244,7 @@ func (ix *Index) termPostings(t int, check bool) (termPostings, error) {
 		return bad("bad champion list")
 	}
 	for i, d := range p.champDoc {
-		if int(d) >= ix.meta.Passages || (i > 0 && d <= p.champDoc[i-1]) || p.champTF[i] == 0 {
+		if int(d) >= ix.meta.Passages || (i > 0 && d <= p.champDoc[i-1]) || !(p.champW[i] > 0) {
 			return bad("bad champion list")
 		}
 	}

@@ -20,7 +20,7 @@ const endDoc = math.MaxUint32
 //	blockEnd [nb]uint32  end offset of each block's bytes after this header
 //	champs u32, tail f32 champion list length and the bound outside it
 //	denseLen u32, pad u32
-//	champDoc [champs]uint32, champTF [champs]uint32
+//	champDoc [champs]uint32, champW [champs]float32 (weights as scorer.weight gives them)
 //	dense [denseLen]byte tf of every doc, capped at 255, for very frequent terms
 //	blocks...            per block: docBits u8, tfBits u8, then the doc
 //	                     deltas and tf-1 values, each bit-packed into whole
@@ -114,11 +114,11 @@ type termPostings struct {
 	blockMax []float32
 	blockEnd []uint32
 	data     []byte
-	// champDoc/champTF list the champions in doc order; every other
+	// champDoc/champW list the champions in doc order; every other
 	// posting weighs at most tail. Terms with at most 2*champSize postings
 	// have none: their whole list is cheap to read.
 	champDoc []uint32
-	champTF  []uint32
+	champW   []float32
 	tail     float32
 	// dense, for terms in at least 1/denseFrac of the passages, holds
 	// every passage's tf (0 absent, 255 meaning "255 or more: decode"), so

@@ -127,7 +127,7 @@ func encodeTerm(docs, tfs []uint32, sc *scorer, n int, scratch []uint32) (termIn
 		head = binary.LittleEndian.AppendUint32(head, math.Float32bits(m))
 	}
 	head = append(head, u32bytes(ends)...)
-	cdocs, ctfs, tail := champions(docs, tfs, idf, sc)
+	cdocs, cws, tail := champions(docs, tfs, idf, sc)
 	var dense []byte
 	if df >= denseMin && df*denseFrac >= n {
 		dense = make([]byte, (n+3)/4*4)
@@ -140,7 +140,9 @@ func encodeTerm(docs, tfs []uint32, sc *scorer, n int, scratch []uint32) (termIn
 	head = binary.LittleEndian.AppendUint32(head, uint32(len(dense)))
 	head = binary.LittleEndian.AppendUint32(head, 0)
 	head = append(head, u32bytes(cdocs)...)
-	head = append(head, u32bytes(ctfs)...)
+	for _, w := range cws {
+		head = binary.LittleEndian.AppendUint32(head, math.Float32bits(w))
+	}
 	head = append(head, dense...)
 	out := append(head, data...)
 	for len(out)%4 != 0 {
@@ -167,32 +169,60 @@ func u64bytes(v []uint64) []byte {
 
 // champions picks, for a term with more than 2*champSize postings, the
 // champSize postings of highest weight (ties to the lower doc), in doc
-// order, and the largest weight among the rest.
-func champions(docs, tfs []uint32, idf float32, sc *scorer) (cdocs, ctfs []uint32, tail float32) {
+// order with their weights, and the largest weight among the rest. A min-heap of the best
+// champSize+1 keeps it linear in practice: most postings are rejected by
+// one comparison.
+func champions(docs, tfs []uint32, idf float32, sc *scorer) (cdocs []uint32, cws []float32, tail float32) {
 	if len(docs) <= 2*champSize {
 		return nil, nil, 0
 	}
-	idx := make([]int32, len(docs))
-	w := make([]float32, len(docs))
-	for i := range docs {
-		idx[i] = int32(i)
-		w[i] = sc.weight(idf, tfs[i], docs[i])
+	type entry struct {
+		w float32
+		i int32
 	}
-	slices.SortFunc(idx, func(a, b int32) int {
-		if w[a] != w[b] {
-			if w[a] > w[b] {
-				return -1
+	// worse orders the heap: lower weight, then the later posting, first.
+	worse := func(a, b entry) bool { return a.w < b.w || (a.w == b.w && a.i > b.i) }
+	h := make([]entry, 0, champSize+1)
+	down := func(j int) {
+		for {
+			l, m := 2*j+1, j
+			if l < len(h) && worse(h[l], h[m]) {
+				m = l
 			}
-			return 1
+			if r := l + 1; r < len(h) && worse(h[r], h[m]) {
+				m = r
+			}
+			if m == j {
+				return
+			}
+			h[j], h[m] = h[m], h[j]
+			j = m
 		}
-		return int(a - b)
-	})
-	tail = w[idx[champSize]]
-	top := idx[:champSize]
+	}
+	for i := range docs {
+		e := entry{sc.weight(idf, tfs[i], docs[i]), int32(i)}
+		if len(h) < champSize+1 {
+			h = append(h, e)
+			for j := len(h) - 1; j > 0 && worse(h[j], h[(j-1)/2]); j = (j - 1) / 2 {
+				h[j], h[(j-1)/2] = h[(j-1)/2], h[j]
+			}
+			continue
+		}
+		if worse(h[0], e) {
+			h[0] = e
+			down(0)
+		}
+	}
+	// h[0] is the (champSize+1)-th best: the tail; the rest are champions.
+	tail = h[0].w
+	top := make([]int32, 0, champSize)
+	for _, e := range h[1:] {
+		top = append(top, e.i)
+	}
 	slices.Sort(top)
 	for _, i := range top {
 		cdocs = append(cdocs, docs[i])
-		ctfs = append(ctfs, tfs[i])
+		cws = append(cws, sc.weight(idf, tfs[i], docs[i]))
 	}
-	return cdocs, ctfs, tail
+	return cdocs, cws, tail
 }
