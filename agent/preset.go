@@ -62,6 +62,9 @@ type Budget struct {
 	MaxToolCalls  int           `yaml:"max_tool_calls"`  // default 8
 	MaxWall       time.Duration `yaml:"max_wall"`        // default 2m
 	MaxQueryBytes int           `yaml:"max_query_bytes"` // longer queries are a format error (default 512)
+	// MaxFetchedBytes bounds the bytes of pages and results fetched from
+	// outside over the episode (default 16 MiB).
+	MaxFetchedBytes int64 `yaml:"max_fetched_bytes"`
 }
 
 // Sampling is the policy's decoding during episodes.
@@ -182,6 +185,9 @@ func (p Preset) withDefaults(src string) (Preset, error) {
 	b.MaxTokens = defaultInt(b.MaxTokens, 2048)
 	b.MaxToolCalls = defaultInt(b.MaxToolCalls, 8)
 	b.MaxQueryBytes = defaultInt(b.MaxQueryBytes, 512)
+	if b.MaxFetchedBytes <= 0 {
+		b.MaxFetchedBytes = 16 << 20
+	}
 	if b.MaxWall <= 0 {
 		b.MaxWall = 2 * time.Minute
 	}

@@ -26,6 +26,9 @@ type Runner struct {
 	Clients map[string]llm.Client
 	// Seed, when set, seeds each episode's sampling with Seed+episode index.
 	Seed *int64
+	// Screener judges retrieved text when the preset guards; nil uses the
+	// guard package's rules (set guard.LLM to add a classifier model).
+	Screener guard.Screener
 	// OnEvent, when set, receives each turn and tool call as it happens
 	// (for live traces); it must not block for long.
 	OnEvent func(Event)
@@ -195,14 +198,15 @@ func (s *state) run(ctx context.Context, q Question) error {
 			return nil
 		}
 		var obs strings.Builder
-		for _, c := range a.Calls {
-			text, err := s.call(ctx, turn, c)
-			if err != nil {
-				s.finishTurn(t)
-				return err
-			}
+		before := len(s.calls)
+		texts, err := s.callAll(ctx, turn, a.Calls)
+		for _, text := range texts {
 			obs.WriteString(text)
-			t.Calls = append(t.Calls, s.lastCall())
+		}
+		t.Calls = append(t.Calls, s.calls[before:]...)
+		if err != nil {
+			s.finishTurn(t)
+			return err
 		}
 		s.finishTurn(t)
 		text := obs.String()
@@ -232,8 +236,6 @@ func (s *state) finishTurn(t *Turn) {
 	}
 }
 
-func (s *state) lastCall() ToolCall { return s.calls[len(s.calls)-1] }
-
 func (s *state) checkBudget() error {
 	b, l := s.r.Preset.Budget, s.ep.Ledger
 	switch {
@@ -241,6 +243,8 @@ func (s *state) checkBudget() error {
 		return fmt.Errorf("%w: %d turns without an answer", errBudget, l.Turns)
 	case l.CompletionTokens >= b.MaxTokens:
 		return fmt.Errorf("%w: %d generated tokens", errBudget, l.CompletionTokens)
+	case l.FetchedBytes >= b.MaxFetchedBytes:
+		return fmt.Errorf("%w: %d bytes fetched", errBudget, l.FetchedBytes)
 	}
 	return nil
 }
@@ -329,29 +333,67 @@ func tokenDiff(want, got []int) string {
 
 // search runs the search tool on query (rag mode's one retrieval).
 func (s *state) search(ctx context.Context, turn int, query string) (string, error) {
-	return s.call(ctx, turn, Call{Tool: "search", Input: query})
+	texts, err := s.callAll(ctx, turn, []Call{{Tool: "search", Input: query}})
+	if err != nil {
+		return "", err
+	}
+	return texts[0], nil
 }
 
-// call runs one tool call and returns the observation text (escaped),
-// recording the call on the episode. Tool names map through the preset's
-// ToolNames ("web_search" → "search").
-func (s *state) call(ctx context.Context, turn int, c Call) (string, error) {
+// invoked is one tool call's outcome before the episode records it.
+type invoked struct {
+	name string
+	call Call
+	obs  Observation
+	err  error
+	took time.Duration
+}
+
+// callAll runs a turn's tool calls concurrently (DeepResearcher sends
+// several queries and URLs at once), then records them in order. It
+// returns the observation text of each call recorded so far.
+func (s *state) callAll(ctx context.Context, turn int, calls []Call) ([]string, error) {
 	p := s.r.Preset
-	name := c.Tool
-	if mapped, ok := p.ToolNames[name]; ok {
-		name = mapped
+	if n := s.ep.Ledger.ToolCalls + len(calls); n > p.Budget.MaxToolCalls {
+		return nil, fmt.Errorf("%w: %d tool calls", errBudget, n)
 	}
-	tool, ok := s.r.Tools[name]
-	if !ok {
-		return "", fmt.Errorf("turn %d: the policy called tool %q, which this runner does not have", turn, c.Tool)
+	ivs := make([]invoked, len(calls))
+	var wg sync.WaitGroup
+	for i, c := range calls {
+		name := c.Tool
+		if mapped, ok := p.ToolNames[name]; ok {
+			name = mapped
+		}
+		tool, ok := s.r.Tools[name]
+		if !ok {
+			return nil, fmt.Errorf("turn %d: the policy called tool %q, which this runner does not have", turn, c.Tool)
+		}
+		ivs[i] = invoked{name: name, call: Call{Tool: name, Input: c.Input, K: p.TopK, Args: c.Args, Question: s.ep.Question}}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			ivs[i].obs, ivs[i].err = tool.Call(ctx, ivs[i].call)
+			ivs[i].took = time.Since(start)
+		}()
 	}
-	query := c.Input
-	if s.ep.Ledger.ToolCalls >= p.Budget.MaxToolCalls {
-		return "", fmt.Errorf("%w: %d tool calls", errBudget, s.ep.Ledger.ToolCalls)
+	wg.Wait()
+	var texts []string
+	for _, iv := range ivs {
+		text, err := s.record(ctx, turn, iv)
+		if err != nil {
+			return texts, err
+		}
+		texts = append(texts, text)
 	}
-	start := time.Now()
-	obs, err := tool.Call(ctx, Call{Tool: name, Input: query, K: p.TopK, Args: c.Args, Question: s.ep.Question})
-	took := time.Since(start)
+	return texts, nil
+}
+
+// record adds one tool call to the episode and returns its observation
+// text (guarded and escaped).
+func (s *state) record(ctx context.Context, turn int, iv invoked) (string, error) {
+	p := s.r.Preset
+	name, query, obs, err, took := iv.name, iv.call.Input, iv.obs, iv.err, iv.took
 	s.ep.Ledger.ToolTime += took
 	s.ep.Ledger.ToolCalls++
 	if name == "search" {
@@ -371,12 +413,7 @@ func (s *state) call(ctx context.Context, turn int, c Call) (string, error) {
 	shown := obs.Hits[:0:0]
 	for _, h := range obs.Hits {
 		if p.Guard != guard.Off {
-			var v guard.Verdict
-			h.Passage.Text, v = guard.Apply(p.Guard, h.Passage.Text)
-			if v.Flagged {
-				call.Flagged++
-				s.ep.Flagged++
-			}
+			h.Passage.Text = s.screen(ctx, &call, h.Passage.Text)
 		}
 		ref := HitRef{ID: h.Passage.ID, Title: h.Passage.Title, Score: h.Score, New: !s.seen[h.Passage.ID]}
 		call.Hits = append(call.Hits, ref)
@@ -398,11 +435,7 @@ func (s *state) call(ctx context.Context, turn int, c Call) (string, error) {
 		}
 	} else {
 		if p.Guard != guard.Off {
-			var v guard.Verdict
-			if text, v = guard.Apply(p.Guard, text); v.Flagged {
-				call.Flagged++
-				s.ep.Flagged++
-			}
+			text = s.screen(ctx, &call, text)
 		}
 		text = s.r.tags().Escape(text)
 	}
@@ -412,6 +445,24 @@ func (s *state) call(ctx context.Context, turn int, c Call) (string, error) {
 		s.r.OnEvent(Event{Episode: s.ep.ID, Call: &call})
 	}
 	return text, nil
+}
+
+// screen runs the guard over one untrusted text and rewrites it as the
+// preset says, counting flags. A failing classifier falls back to rules.
+func (s *state) screen(ctx context.Context, call *ToolCall, text string) string {
+	var sc guard.Screener = guard.Rules{}
+	if s.r.Screener != nil {
+		sc = s.r.Screener
+	}
+	v, err := sc.Screen(ctx, text)
+	if err != nil {
+		v = guard.Screen(text)
+	}
+	if v.Flagged {
+		call.Flagged++
+		s.ep.Flagged++
+	}
+	return guard.Rewrite(s.r.Preset.Guard, text, v)
 }
 
 // resolveEvidence maps cited document numbers ("1", "Doc 2") to the ids of
