@@ -2,11 +2,14 @@ package model
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/sleuth-research/sleuth/model/kernels"
 )
@@ -120,7 +123,7 @@ func (m *Model) Generate(ctx context.Context, prompts [][]int, opt GenerateOptio
 			seqs = append(seqs, g)
 		}
 	}
-	if err := m.decodeLoop(ctx, s, seqs, &opt); err != nil {
+	if err := m.decodeShards(ctx, s, seqs, &opt, ctxLen); err != nil {
 		return nil, err
 	}
 	out := make([]Sequence, len(seqs))
@@ -174,6 +177,40 @@ func (g *genSeq) stopString(opt *GenerateOptions) bool {
 		}
 	}
 	return false
+}
+
+// decodeShards runs the decode loop. A small model's batched step is
+// bound by per-call overhead rather than arithmetic, and its matrix
+// products are too small for the kernels to split across cores, so the
+// sequences are split into one shard per core, each decoded on its own
+// goroutine with its own scratch state. Every sequence samples from its own
+// stream, so results do not depend on the sharding. Streaming callers
+// (OnToken) keep one shard, on the calling goroutine as documented.
+func (m *Model) decodeShards(ctx context.Context, s *runState, seqs []genSeq, opt *GenerateOptions, ctxLen int) error {
+	workers := min(runtime.GOMAXPROCS(0), len(seqs)/2)
+	if workers < 2 || opt.OnToken != nil || m.Config.Dim > 256 {
+		return m.decodeLoop(ctx, s, seqs, opt)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, workers)
+	per := (len(seqs) + workers - 1) / workers
+	for w := range workers {
+		lo, hi := w*per, min((w+1)*per, len(seqs))
+		if lo >= hi {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st := s
+			if w > 0 {
+				st = m.newRunState(hi-lo, hi-lo, ctxLen)
+			}
+			errs[w] = m.decodeLoop(ctx, st, seqs[lo:hi], opt)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // decodeLoop feeds every live sequence's last token as one batch per step.

@@ -42,10 +42,11 @@ type retrievalReport struct {
 	RSSBytes          int64   `json:"rss_bytes"`
 	PeakRSSBytes      int64   `json:"peak_rss_bytes"`
 	ExhaustiveQueries int     `json:"exhaustive_queries"`
+	QueryMinRank      int     `json:"query_min_rank,omitempty"`
 }
 
 func newBenchRetrievalCmd() *cobra.Command {
-	var passages, queries, k, exhaustiveN int
+	var passages, queries, k, exhaustiveN, minRank int
 	var asJSON bool
 	var dir string
 	cmd := &cobra.Command{
@@ -55,7 +56,7 @@ func newBenchRetrievalCmd() *cobra.Command {
 			if passages <= 0 || queries <= 0 || k <= 0 {
 				return fmt.Errorf("bench retrieval: --passages, --queries and -k must be positive")
 			}
-			rep, err := benchRetrieval(cmd.Context(), cmd, dir, passages, queries, k, exhaustiveN)
+			rep, err := benchRetrieval(cmd.Context(), cmd, dir, passages, queries, k, exhaustiveN, minRank)
 			if err != nil {
 				return err
 			}
@@ -71,13 +72,14 @@ func newBenchRetrievalCmd() *cobra.Command {
 	f.IntVar(&queries, "queries", 5000, "Zipf queries to time")
 	f.IntVarP(&k, "k", "k", 10, "hits per query")
 	f.IntVar(&exhaustiveN, "exhaustive", 0, "queries checked against exhaustive scoring (0 = all)")
+	f.IntVar(&minRank, "query-min-rank", 0, "draw query words from frequency ranks >= this (100 ≈ stopwords removed); 0 uses the whole Zipf distribution")
 	f.StringVar(&dir, "dir", "", "index directory (default: a temporary one, removed afterwards)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return cmd
 }
 
-func benchRetrieval(ctx context.Context, cmd *cobra.Command, dir string, n, nq, k, nex int) (retrievalReport, error) {
-	rep := retrievalReport{Passages: n, Queries: nq, K: k, Cores: runtime.GOMAXPROCS(0)}
+func benchRetrieval(ctx context.Context, cmd *cobra.Command, dir string, n, nq, k, nex, minRank int) (retrievalReport, error) {
+	rep := retrievalReport{Passages: n, Queries: nq, K: k, Cores: runtime.GOMAXPROCS(0), QueryMinRank: minRank}
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "sleuth-bench-bm25-")
 		if err != nil {
@@ -86,7 +88,7 @@ func benchRetrieval(ctx context.Context, cmd *cobra.Command, dir string, n, nq, 
 		defer os.RemoveAll(tmp)
 		dir = tmp
 	}
-	cfg := zipf.Config{Passages: n}
+	cfg := zipf.Config{Passages: n, QueryMinRank: minRank}
 	// Generate first so the build time is the index's alone.
 	ps := make([]corpus.Passage, 0, n)
 	for p := range zipf.Passages(cfg) {

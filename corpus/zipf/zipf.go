@@ -20,6 +20,11 @@ type Config struct {
 	MeanWords int     // mean words per passage; lengths are uniform in [MeanWords/2, 3*MeanWords/2] (default 100)
 	S         float64 // Zipf exponent, > 1 as math/rand requires (default 1.07, close to English)
 	Seed      uint64  // default 1
+	// QueryMinRank, when positive, draws query words only from frequency
+	// ranks ≥ QueryMinRank, as if the most frequent words were stopwords
+	// that a search front end drops (0: queries use the whole distribution,
+	// so many are made only of words found in most passages).
+	QueryMinRank int
 }
 
 func (c Config) withDefaults() Config {
@@ -117,7 +122,7 @@ func Queries(cfg Config, n int) []string {
 		parts := make([]string, 0, terms)
 		for len(parts) < terms {
 			w := g.z.Uint64()
-			if seen[w] {
+			if seen[w] || int(w) < cfg.QueryMinRank {
 				continue
 			}
 			seen[w] = true

@@ -52,7 +52,7 @@ type serveResult struct {
 }
 
 func zipfConfig(c config) zipf.Config {
-	return zipf.Config{Passages: c.Passages, Seed: c.Seed}
+	return zipf.Config{Passages: c.Passages, Seed: c.Seed, QueryMinRank: c.QueryMinRank}
 }
 
 // runBuild generates the corpus in memory first, so that generating it is not

@@ -24,12 +24,14 @@ import (
 // config is what every process of one run shares: the parent passes it to
 // its children as flags.
 type config struct {
-	Passages int    `json:"passages"`
-	Queries  int    `json:"queries"`
-	K        int    `json:"k"`
-	Seed     uint64 `json:"seed"`
-	Rounds   int    `json:"rounds"`
-	Overlap  int    `json:"overlap_queries"`
+	Passages int `json:"passages"`
+	// QueryMinRank drops the most frequent words from queries (see zipf.Config).
+	QueryMinRank int    `json:"query_min_rank,omitempty"`
+	Queries      int    `json:"queries"`
+	K            int    `json:"k"`
+	Seed         uint64 `json:"seed"`
+	Rounds       int    `json:"rounds"`
+	Overlap      int    `json:"overlap_queries"`
 	// Budget caps each timed pass: a pass stops after the query that
 	// crosses it, so slow engines are timed on a prefix of the queries.
 	Budget time.Duration `json:"budget_per_pass"`
@@ -61,6 +63,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("retrieval", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.IntVar(&o.cfg.Passages, "passages", 200_000, "zipf passages to index")
+	fs.IntVar(&o.cfg.QueryMinRank, "query-min-rank", 0, "draw query words from frequency ranks >= this (100 ≈ stopwords removed); 0 uses the whole distribution")
 	fs.IntVar(&o.cfg.Queries, "queries", 5000, "zipf queries to time")
 	fs.IntVar(&o.cfg.K, "k", 10, "hits per query")
 	fs.Uint64Var(&o.cfg.Seed, "seed", 1, "zipf corpus seed")
