@@ -79,19 +79,11 @@ exits non-zero when any episode failed.`,
 			if err != nil {
 				return err
 			}
-			pol, err := lf.open()
+			r, closeRunner, err := newRunner(cmd, p, &lf, &tf, seed)
 			if err != nil {
 				return err
 			}
-			tools, closeTools, err := tf.build(p, pol)
-			if err != nil {
-				return err
-			}
-			defer closeTools()
-			r := &agent.Runner{Preset: p, Policy: pol, Tools: tools}
-			if cmd.Flags().Changed("seed") {
-				r.Seed = &seed
-			}
+			defer closeRunner()
 			if questionsFile != "" {
 				return askMany(cmd, r, questionsFile, traceOut, concurrency, jsonOut)
 			}

@@ -63,19 +63,11 @@ dataset, each with a bootstrap 95% interval.`,
 				}
 				qs = append(qs, part...)
 			}
-			pol, err := lf.open()
+			r, closeRunner, err := newRunner(cmd, p, &lf, &tf, seed)
 			if err != nil {
 				return err
 			}
-			tools, closeTools, err := tf.build(p, pol)
-			if err != nil {
-				return err
-			}
-			defer closeTools()
-			r := &agent.Runner{Preset: p, Policy: pol, Tools: tools}
-			if cmd.Flags().Changed("seed") {
-				r.Seed = &seed
-			}
+			defer closeRunner()
 			opt := eval.RunOptions{Out: out, Concurrency: concurrency, Progress: stderr(cmd)}
 			if rwd != "" {
 				rc, err := reward.LoadConfig(rwd)

@@ -127,3 +127,21 @@ func (f *toolFlags) providerName() string {
 	}
 	return p
 }
+
+// newRunner opens the policy and the tools the flags name and returns a
+// runner for preset p; the seed applies when --seed was given.
+func newRunner(cmd *cobra.Command, p agent.Preset, lf *llmFlags, tf *toolFlags, seed int64) (*agent.Runner, func(), error) {
+	pol, err := lf.open()
+	if err != nil {
+		return nil, nil, err
+	}
+	tools, closeTools, err := tf.build(p, pol)
+	if err != nil {
+		return nil, nil, err
+	}
+	r := &agent.Runner{Preset: p, Policy: pol, Tools: tools}
+	if cmd.Flags().Changed("seed") {
+		r.Seed = &seed
+	}
+	return r, closeTools, nil
+}
