@@ -30,10 +30,15 @@ type modelReport struct {
 	Gen512Batch16TokensPS float64 `json:"gen_d512_batch16_tokens_per_s"`
 	GenRSSBytes           int64   `json:"gen_rss_bytes"`
 	Gen512RSSBytes        int64   `json:"gen_d512_rss_bytes"`
-	Cores                 int     `json:"cores"`
-	SIMD                  bool    `json:"simd"`
-	TrainModel            string  `json:"train_model"`
-	GenModel              string  `json:"gen_model"`
+	// Memory goal: resident memory the model adds while generating 16
+	// sequences (peak RSS during the run minus the process's RSS before any
+	// model was loaded), over its weights plus its KV cache.
+	GenMemRatio    float64 `json:"gen_mem_ratio"`
+	Gen512MemRatio float64 `json:"gen_d512_mem_ratio"`
+	Cores          int     `json:"cores"`
+	SIMD           bool    `json:"simd"`
+	TrainModel     string  `json:"train_model"`
+	GenModel       string  `json:"gen_model"`
 }
 
 func newBenchModelCmd() *cobra.Command {
@@ -68,6 +73,8 @@ func benchModel(ctx context.Context, cmd *cobra.Command, genPath string, steps i
 	k := kernels.New(0)
 	defer k.Close()
 	rep := modelReport{Cores: runtime.GOMAXPROCS(0), SIMD: k.SIMD(), TrainModel: "llama L4 d128 H4 V512, batch 16x128, AdamW"}
+	debug.FreeOSMemory()
+	floor := readRSSBytes() // the process before any model: runtime, binary, kernels
 	rep.MatmulPeakGFLOPs = matmulPeak(k)
 	fmt.Fprintf(stderr(cmd), "matmul peak (2048x128)·(512x128)ᵀ: %.1f GFLOP/s\n", rep.MatmulPeakGFLOPs)
 	gen, err := model.Load(genPath)
@@ -78,6 +85,7 @@ func benchModel(ctx context.Context, cmd *cobra.Command, genPath string, steps i
 	if rep.GenTokensPerS, rep.GenBatch16TokensPerS, rep.GenRSSBytes, err = benchGenerate(ctx, gen, k); err != nil {
 		return rep, err
 	}
+	rep.GenMemRatio = memRatio(gen, rep.GenRSSBytes, floor)
 	fmt.Fprintf(stderr(cmd), "generation %s: %.0f tokens/s single, %.0f tokens/s at 16 sequences\n", rep.GenModel, rep.GenTokensPerS, rep.GenBatch16TokensPerS)
 	big, err := model.NewRandom(model.Config{Arch: "llama", Dim: 512, HiddenDim: 1376, Layers: 8, Heads: 8, KVHeads: 8,
 		Vocab: 512, SeqLen: 256, RopeTheta: 10000, NormEps: 1e-5, TiedEmbeddings: true, BOS: 1, EOS: -1}, 1)
@@ -87,6 +95,7 @@ func benchModel(ctx context.Context, cmd *cobra.Command, genPath string, steps i
 	if rep.Gen512TokensPerS, rep.Gen512Batch16TokensPS, rep.Gen512RSSBytes, err = benchGenerate(ctx, big, k); err != nil {
 		return rep, err
 	}
+	rep.Gen512MemRatio = memRatio(big, rep.Gen512RSSBytes, floor)
 	fmt.Fprintf(stderr(cmd), "generation d512 L8: %.0f tokens/s single, %.0f tokens/s at 16 sequences\n", rep.Gen512TokensPerS, rep.Gen512Batch16TokensPS)
 	debug.FreeOSMemory()
 	if rep.TrainTokensPerS, rep.TrainGFLOPs, err = benchTrain(k, steps); err != nil {
@@ -196,10 +205,39 @@ func benchGenerate(ctx context.Context, m *model.Model, k *kernels.Kernels) (sin
 	if batch16, err = run(opt16); err != nil {
 		return 0, 0, 0, err
 	}
-	// Resident memory of one 16-sequence run after dropping earlier garbage.
+	// Peak resident memory during one 16-sequence run, after dropping
+	// earlier garbage, sampled while it runs.
 	debug.FreeOSMemory()
+	done := make(chan struct{})
+	peak := make(chan int64)
+	go func() {
+		top := readRSSBytes()
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				peak <- max(top, readRSSBytes())
+				return
+			case <-t.C:
+				top = max(top, readRSSBytes())
+			}
+		}
+	}()
 	_, err = m.Generate(ctx, [][]int{{1}}, opt16)
-	return single, batch16, readRSSBytes(), err
+	close(done)
+	return single, batch16, <-peak, err
+}
+
+// memRatio is the resident memory a model added while generating 16
+// sequences (peak minus the model-free floor) over its weights plus the
+// KV caches of that run (16 samples and the shared prefill cache).
+func memRatio(m *model.Model, peak, floor int64) float64 {
+	c := m.Config
+	capacity := int64(min(c.SeqLen, 1+min(c.SeqLen-1, 255)))
+	kv := 17 * int64(c.Layers) * 2 * int64(c.KVDim()) * capacity * 4
+	weights := int64(model.NumParams(c)) * 4
+	return float64(peak-floor) / float64(weights+kv)
 }
 
 // readRSSBytes is this process's resident memory (Linux; 0 elsewhere).
@@ -226,6 +264,6 @@ func printModelReport(cmd *cobra.Command, r modelReport) {
 		r.GenModel, r.GenTokensPerS, r.GenBatch16TokensPerS, r.GenBatch16TokensPerS/r.GenTokensPerS)
 	fmt.Fprintf(w, "generation random d512 L8 V512: %.0f tokens/s single stream, %.0f tokens/s at 16 sequences (%.1fx)\n",
 		r.Gen512TokensPerS, r.Gen512Batch16TokensPS, r.Gen512Batch16TokensPS/r.Gen512TokensPerS)
-	fmt.Fprintf(w, "resident memory generating 16 sequences: %.1f MiB (%s), %.1f MiB (d512 model)\n",
-		float64(r.GenRSSBytes)/(1<<20), r.GenModel, float64(r.Gen512RSSBytes)/(1<<20))
+	fmt.Fprintf(w, "resident memory generating 16 sequences: %.1f MiB (%s), %.1f MiB (d512 model); added by the model over weights+KV: %.2fx, %.2fx (goal <= 1.5)\n",
+		float64(r.GenRSSBytes)/(1<<20), r.GenModel, float64(r.Gen512RSSBytes)/(1<<20), r.GenMemRatio, r.Gen512MemRatio)
 }
