@@ -158,6 +158,7 @@ func (s *state) run(ctx context.Context, q Question) error {
 		}
 		prompt = strings.ReplaceAll(prompt, "{documents}", strings.TrimRight(obs, "\n"))
 	}
+	s.text.Grow(4 * len(prompt)) // observations usually follow: avoid regrowing turn by turn
 	s.env(0, prompt)
 	for turn := 0; ; turn++ {
 		if err := s.checkBudget(); err != nil {
@@ -369,12 +370,19 @@ func (s *state) callAll(ctx context.Context, turn int, calls []Call) ([]string, 
 			return nil, fmt.Errorf("turn %d: the policy called tool %q, which this runner does not have", turn, c.Tool)
 		}
 		ivs[i] = invoked{name: name, call: Call{Tool: name, Input: c.Input, K: p.TopK, Args: c.Args, Question: s.ep.Question}}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		run := func() {
 			start := time.Now()
 			ivs[i].obs, ivs[i].err = tool.Call(ctx, ivs[i].call)
 			ivs[i].took = time.Since(start)
+		}
+		if len(calls) == 1 {
+			run() // the common case needs no goroutine
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run()
 		}()
 	}
 	wg.Wait()

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/sleuth-research/sleuth/search"
@@ -57,15 +58,27 @@ func (t SearchTool) Call(ctx context.Context, c Call) (Observation, error) {
 }
 
 // formatDocs renders hits as Search-R1 does ("Doc 1(Title: …) text"),
-// numbering from first and escaping every passage.
+// numbering from first and escaping every passage. Web results also show
+// their URL, so the agent can browse it.
 func formatDocs(hits []search.Hit, first int, esc func(string) string) string {
+	n := 0
+	for _, h := range hits {
+		n += len(h.Passage.Title) + len(h.Passage.Text) + len(h.Passage.Meta["url"]) + 32
+	}
 	var b strings.Builder
+	b.Grow(n)
 	for i, h := range hits {
-		if u := h.Passage.Meta["url"]; u != "" { // web results: the agent may browse the URL
-			fmt.Fprintf(&b, "Doc %d(Title: %s, URL: %s) %s\n", first+i, esc(h.Passage.Title), esc(u), esc(h.Passage.Text))
-			continue
+		b.WriteString("Doc ")
+		b.WriteString(strconv.Itoa(first + i))
+		b.WriteString("(Title: ")
+		b.WriteString(esc(h.Passage.Title))
+		if u := h.Passage.Meta["url"]; u != "" {
+			b.WriteString(", URL: ")
+			b.WriteString(esc(u))
 		}
-		fmt.Fprintf(&b, "Doc %d(Title: %s) %s\n", first+i, esc(h.Passage.Title), esc(h.Passage.Text))
+		b.WriteString(") ")
+		b.WriteString(esc(h.Passage.Text))
+		b.WriteByte('\n')
 	}
 	return b.String()
 }
