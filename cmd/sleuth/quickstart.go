@@ -232,7 +232,7 @@ func printQuickstart(w io.Writer, s quickstartSummary, examples []string) {
 		fmt.Fprintf(w, "  %-11s %9d %13.1f%% %13.1f%%\n", label, r.Questions, 100*r.AllGold, 100*r.AnyGold)
 	}
 	fmt.Fprintf(w, "retrieval-only reader exact match: %.1f%%   (%.1fs in all)\n", 100*s.ReaderEM, s.Seconds)
-	fmt.Fprintln(w, "Multi-hop questions need the agent to search again with what it found: that is what `sleuth train` teaches.")
+	fmt.Fprintln(w, "Multi-hop questions need an agent that searches again with what it found: try `sleuth ask --preset searchr1 --index "+filepath.Join(s.Dir, "index")+" --llm URL`.")
 }
 
 // candidateReader answers from retrieved passages alone: every entity name
