@@ -1,0 +1,96 @@
+package rl
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/sleuth-research/sleuth/agent"
+	"github.com/sleuth-research/sleuth/corpus"
+	"github.com/sleuth-research/sleuth/model"
+	"github.com/sleuth-research/sleuth/model/tokenizer"
+	"github.com/sleuth-research/sleuth/search/bm25"
+	"github.com/sleuth-research/sleuth/world"
+)
+
+// TestOracleTracesAndSFT: the oracle answers world questions through the
+// real runner and index, its traces carry policy tokens only where it
+// wrote, and SFT on them lowers the loss.
+func TestOracleTracesAndSFT(t *testing.T) {
+	w, err := world.Generate(world.Config{Seed: 4, Entities: 80, Questions: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "idx")
+	seq := func(yield func(corpus.Passage, error) bool) {
+		for _, p := range w.Passages {
+			if !yield(p, nil) {
+				return
+			}
+		}
+	}
+	if _, err := bm25.Build(context.Background(), dir, seq, bm25.BuildOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ix, err := bm25.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	texts := func(yield func(string) bool) {
+		for _, p := range w.Passages {
+			if !yield(p.Title + " " + p.Text) {
+				return
+			}
+		}
+	}
+	tok, err := tokenizer.Train(texts, 1200, tokenizer.TrainOptions{SpecialTokens: tokenizer.DefaultSpecialTokens(), AddedTokens: tokenizer.ProtocolTags()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := agent.LoadPreset("searchr1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	oracle := NewOracle(w.Questions, tok.Encode, tok.Decode)
+	r := &agent.Runner{Preset: p, Policy: oracle, Tools: map[string]agent.Tool{"search": agent.SearchTool{R: ix}}}
+	qs := make([]agent.Question, 0, 16)
+	for _, q := range w.Questions[:16] {
+		qs = append(qs, agent.Question{ID: q.ID, Text: q.Question})
+	}
+	eps := r.RunMany(context.Background(), qs, 4)
+	for i, ep := range eps {
+		q := w.Questions[i]
+		if ep.Status != agent.Answered || ep.Answer != q.Answers[0] || ep.Ledger.Searches != len(q.Chain) {
+			t.Fatalf("%s: status %s (%s), answer %q want %q, %d searches for %d hops", q.ID, ep.Status, ep.Reason, ep.Answer, q.Answers[0], ep.Ledger.Searches, len(q.Chain))
+		}
+		if _, _, err := ep.Tokens(agent.MainRole); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := model.NewRandom(model.Config{Dim: 32, HiddenDim: 64, Layers: 1, Heads: 2, KVHeads: 2, Vocab: tok.VocabSize(), SeqLen: 1024, RopeTheta: 10000, NormEps: 1e-5, TiedEmbeddings: true, BOS: -1, EOS: -1}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := model.DefaultTrainConfig(16, 512)
+	tc.LR, tc.MinLR, tc.WarmupSteps, tc.DecaySteps = 1e-2, 1e-2, 1, 0
+	tr, err := model.NewTrainer(m, tc, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, last := 0.0, 0.0
+	for step := range 25 {
+		l, err := SFTStep(tr, eps, agent.MainRole)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if step == 0 {
+			first = l
+		}
+		last = l
+	}
+	t.Logf("SFT loss per policy token %.3f → %.3f", first, last)
+	if last > 0.6*first {
+		t.Errorf("SFT did not learn the oracle traces: loss %.3f → %.3f", first, last)
+	}
+}
