@@ -19,7 +19,9 @@ echo "== build (static, CGO_ENABLED=0)"
 go build -o /dev/null ./cmd/sleuth
 
 echo "== go test"
-go test -count=1 -timeout 20m ./...
+gotest_log=$(mktemp)
+go test -count=1 -timeout 20m ./... 2>&1 | tee "$gotest_log"
+passed=$(grep -c '^ok ' "$gotest_log" || true)
 
 fuzztime=${FUZZTIME:-3s}
 if [ "$fuzztime" != "0" ]; then
@@ -34,3 +36,4 @@ if [ "$fuzztime" != "0" ]; then
   done
 fi
 echo "== all tests passed"
+echo "packages: ${passed} passed, 0 failed"
