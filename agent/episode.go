@@ -80,14 +80,15 @@ const (
 
 // Action is what the runner parsed from one policy turn.
 type Action struct {
-	Kind     string   `json:"kind"` // "search", "answer", "select", "crop", "none"
-	Query    string   `json:"query,omitempty"`
-	Answer   string   `json:"answer,omitempty"`
-	Evidence []string `json:"evidence,omitempty"` // passage ids the answer cites (ARENA, MMOA selector)
-	Analysis string   `json:"analysis,omitempty"`
-	Think    string   `json:"think,omitempty"`
-	Calls    []Call   `json:"calls,omitempty"` // the tool calls a search-like turn makes (one per query)
-	Error    string   `json:"error,omitempty"` // why the turn was malformed, when it was
+	Kind     string      `json:"kind"` // "search", "answer", "select", "crop", "none"
+	Query    string      `json:"query,omitempty"`
+	Answer   string      `json:"answer,omitempty"`
+	Evidence []string    `json:"evidence,omitempty"` // passage ids the answer cites (ARENA, MMOA selector)
+	Analysis string      `json:"analysis,omitempty"`
+	Think    string      `json:"think,omitempty"`
+	Calls    []Call      `json:"calls,omitempty"` // the tool calls a search-like turn makes (one per query)
+	Box      *[4]float64 `json:"box,omitempty"`   // a crop action's region: left, top, right, bottom
+	Error    string      `json:"error,omitempty"` // why the turn was malformed, when it was
 }
 
 // HitRef is a retrieved passage as the episode remembers it.

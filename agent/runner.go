@@ -169,7 +169,7 @@ func (s *state) run(ctx context.Context, q Question) error {
 			return err
 		}
 		a := s.r.tags().Parse(t.Completion)
-		if p.Mode != "tags" && a.Kind == "search" {
+		if p.Mode != "tags" && (a.Kind == "search" || a.Kind == "crop") {
 			a.Kind, a.Error = "none", "this preset has no search tool"
 		}
 		if a.Kind != "answer" && a.Error == "" && t.FinishReason == "length" {

@@ -287,13 +287,29 @@ func TestParseTable(t *testing.T) {
 			t.Errorf("Parse(%q) (-want +got):\n%s", tc.in, d)
 		}
 	}
+	vt := DefaultTags()
+	vt.Region = "region"
+	vp := newTagParser(vt, 64)
+	for _, tc := range []struct {
+		in   string
+		want Action
+	}{
+		{"<region>[10, 20, 110, 220]</region>", Action{Kind: "crop", Box: &[4]float64{10, 20, 110, 220}, Calls: []Call{{Tool: "crop", Input: "10,20,110,220"}}}},
+		{"<region>[0.1,0.2,0.5,0.9]</region>", Action{Kind: "crop", Box: &[4]float64{0.1, 0.2, 0.5, 0.9}, Calls: []Call{{Tool: "crop", Input: "0.1,0.2,0.5,0.9"}}}},
+		{"<region>[10, 20, 5, 220]</region>", Action{Kind: "none", Error: "region [10 20 5 220] is empty: right must exceed left and bottom exceed top"}},
+		{"<region>[1,2,3]</region>", Action{Kind: "none", Error: `region needs four numbers, got "[1,2,3]"`}},
+	} {
+		if d := cmp.Diff(tc.want, vp.Parse(tc.in)); d != "" {
+			t.Errorf("Parse(%q) (-want +got):\n%s", tc.in, d)
+		}
+	}
 }
 
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{"<search>q</search>", "<answer>a</answer>", "<think><search>", "</information><answer>x</answer>", "<search>\x00</search>"} {
 		f.Add(s)
 	}
-	p := newTagParser(Tags{Think: "think", Search: "search", Answer: "answer", Information: "information", Evidence: "relevance"}, 64)
+	p := newTagParser(Tags{Think: "think", Search: "search", Answer: "answer", Information: "information", Evidence: "relevance", Region: "region"}, 64)
 	f.Fuzz(func(t *testing.T, s string) {
 		a := p.Parse(s)
 		if a.Kind == "search" && a.Error == "" && (a.Query == "" || len(a.Query) > 64) {

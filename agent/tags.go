@@ -21,6 +21,9 @@ type Tags struct {
 	// tag, as chat models write them: <tool_call>{"name": "web_search",
 	// "arguments": {"query": ["…"]}}</tool_call> (DeepResearcher, Qwen).
 	ToolCall string `yaml:"tool_call" json:"tool_call"`
+	// Region, when set, is VRAG's region action: <region>[x1, y1, x2, y2]</region>
+	// asks the crop tool to zoom into that box of the last image shown.
+	Region string `yaml:"region" json:"region"`
 }
 
 // DefaultTags are Search-R1's.
@@ -30,7 +33,7 @@ func DefaultTags() Tags {
 
 func (t Tags) names() []string {
 	var out []string
-	for _, n := range []string{t.Think, t.Search, t.Answer, t.Information, t.Evidence, t.Analysis, t.ToolCall, "tool_response"} {
+	for _, n := range []string{t.Think, t.Search, t.Answer, t.Information, t.Evidence, t.Analysis, t.ToolCall, t.Region, "tool_response"} {
 		if n != "" {
 			out = append(out, n)
 		}
@@ -47,6 +50,9 @@ func (t Tags) Stops() []string {
 	}
 	if t.Search != "" {
 		out = append(out, closeTag(t.Search))
+	}
+	if t.Region != "" {
+		out = append(out, closeTag(t.Region))
 	}
 	if t.Answer != "" {
 		out = append(out, closeTag(t.Answer))
@@ -132,6 +138,9 @@ func (p *tagParser) Parse(turn string) Action {
 	}
 	if t.ToolCall != "" && strings.Contains(turn, openTag(t.ToolCall)) {
 		return p.parseToolCalls(turn, a)
+	}
+	if t.Region != "" && strings.Contains(turn, openTag(t.Region)) {
+		return p.parseRegion(turn, a)
 	}
 	q, hasSearch, qerr := block(turn, t.Search)
 	ans, hasAnswer, aerr := "", false, error(nil)
@@ -301,4 +310,34 @@ func toolInputs(tc toolCallJSON) ([]string, error) {
 		return kept, nil
 	}
 	return nil, fmt.Errorf("%s: arguments need a query or url", tc.Name)
+}
+
+// parseRegion reads VRAG's region action: four numbers, the box's left,
+// top, right and bottom, in the image's pixels or as fractions of it.
+func (p *tagParser) parseRegion(turn string, a Action) Action {
+	a.Kind = "crop"
+	v, _, err := block(turn, p.tags.Region)
+	if err != nil {
+		a.Kind, a.Error = "none", err.Error()
+		return a
+	}
+	var box [4]float64
+	fields := strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '[' || r == ']' || r == '(' || r == ')' })
+	if len(fields) != 4 {
+		a.Kind, a.Error = "none", fmt.Sprintf("region needs four numbers, got %q", v)
+		return a
+	}
+	for i, f := range fields {
+		if _, err := fmt.Sscanf(f, "%g", &box[i]); err != nil || box[i] < 0 {
+			a.Kind, a.Error = "none", fmt.Sprintf("region coordinate %q is not a non-negative number", f)
+			return a
+		}
+	}
+	if box[2] <= box[0] || box[3] <= box[1] {
+		a.Kind, a.Error = "none", fmt.Sprintf("region %v is empty: right must exceed left and bottom exceed top", box)
+		return a
+	}
+	a.Box = &box
+	a.Calls = []Call{{Tool: "crop", Input: fmt.Sprintf("%g,%g,%g,%g", box[0], box[1], box[2], box[3])}}
+	return a
 }
