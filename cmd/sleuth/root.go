@@ -36,6 +36,7 @@ func newRootCmd() *cobra.Command {
 		newServeCmd(),
 		newAskCmd(),
 		newEvalCmd(),
+		newTrainCmd(),
 		newCompareCmd(),
 		newBenchCmd(),
 		newGenerateCmd(),
