@@ -275,6 +275,14 @@ func (s *state) generate(ctx context.Context, turn int) (*Turn, error) {
 	took := time.Since(start)
 	s.ep.Ledger.LLMTime += took
 	if err != nil {
+		var inv *llm.InvalidRequestError
+		if errors.As(err, &inv) && inv.ContextExceeded {
+			return nil, fmt.Errorf("%w: %s", errBudget, inv.Msg)
+		}
+		var api *llm.APIError // vLLM, OpenAI and sleuth's server say so in a 400
+		if errors.As(err, &api) && api.Status == 400 && contextFull(api.Message) {
+			return nil, fmt.Errorf("%w: %s", errBudget, api.Message)
+		}
 		return nil, fmt.Errorf("turn %d: llm: %w", turn, err)
 	}
 	if len(resp.Choices) == 0 {
@@ -304,6 +312,13 @@ func (s *state) generate(ctx context.Context, turn int) (*Turn, error) {
 	s.ep.Ledger.CompletionTokens += out
 	s.ep.Ledger.PromptTokens += resp.Usage.PromptTokens
 	return &Turn{Index: turn, Role: "policy", Completion: text, FinishReason: c.FinishReason, PromptTokens: resp.Usage.PromptTokens, OutTokens: out, Duration: took}, nil
+}
+
+// contextFull recognises servers' "prompt too long for the context"
+// messages.
+func contextFull(msg string) bool {
+	m := strings.ToLower(msg)
+	return strings.Contains(m, "maximum context length") || strings.Contains(m, "context length") || strings.Contains(m, "no room in the model's context")
 }
 
 // stopOf returns the stop string that ended a choice: the backend's word

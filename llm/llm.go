@@ -89,6 +89,11 @@ type Streamer interface {
 // InvalidRequestError reports a request the backend cannot serve as asked
 // (a prompt longer than the context, an unknown token id): the caller's
 // fault, which servers answer with 400 rather than 500.
-type InvalidRequestError struct{ Msg string }
+type InvalidRequestError struct {
+	Msg string
+	// ContextExceeded says the prompt leaves no room in the model's
+	// context: for an agent, a budget running out rather than a failure.
+	ContextExceeded bool
+}
 
 func (e *InvalidRequestError) Error() string { return e.Msg }

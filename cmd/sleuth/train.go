@@ -61,7 +61,7 @@ This is the first cut of issue 7's loop: no --resume or report yet.`,
 	fl.IntVar(&f.dim, "dim", 96, "model width")
 	fl.IntVar(&f.layers, "layers", 2, "model layers")
 	fl.IntVar(&f.vocab, "vocab", 1500, "tokenizer vocabulary size")
-	fl.IntVar(&f.seqLen, "seq-len", 1024, "context length")
+	fl.IntVar(&f.seqLen, "seq-len", 2048, "context length")
 	fl.Float64Var(&f.lr, "lr", 3e-3, "learning rate")
 	fl.Float64Var(&f.temperature, "temperature", 1, "sampling temperature during RL rollouts")
 	return cmd

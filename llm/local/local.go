@@ -225,7 +225,7 @@ func (c *Client) newJob(req llm.Request) (*job, error) {
 	case req.MaxTokens <= 0:
 		return nil, &llm.InvalidRequestError{Msg: "max tokens must be positive"}
 	case len(prompt) >= c.m.Config.SeqLen:
-		return nil, &llm.InvalidRequestError{Msg: fmt.Sprintf("prompt of %d tokens leaves no room in the model's context of %d", len(prompt), c.m.Config.SeqLen)}
+		return nil, &llm.InvalidRequestError{Msg: fmt.Sprintf("prompt of %d tokens leaves no room in the model's context of %d", len(prompt), c.m.Config.SeqLen), ContextExceeded: true}
 	case len(req.Stop) > 0 && c.tok == nil:
 		return nil, &llm.InvalidRequestError{Msg: "stop strings need a tokenizer"}
 	}
