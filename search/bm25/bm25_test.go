@@ -5,6 +5,7 @@ import (
 	"iter"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -216,6 +217,15 @@ func TestPrunedEqualsExhaustive(t *testing.T) {
 		qs = append(qs, qs[i]+" "+strings.Fields(qs[i])[0]+" "+qs[r.IntN(len(qs))])
 	}
 	qs = append(qs, "ka", "ka lo", "nosuchterm", "")
+	layered := 0
+	for id := range ix.NumTerms() {
+		if p, _ := ix.termPostings(id, false); p.hi.df > 0 {
+			layered++
+		}
+	}
+	if layered < 10 {
+		t.Fatalf("only %d terms have a high layer: the test does not exercise layered maxScore", layered)
+	}
 	for i, q := range qs {
 		k := []int{1, 10, 10, 100}[i%4]
 		got, want := ix.TopK(q, k), ix.TopKExhaustive(q, k)
@@ -270,4 +280,82 @@ func FuzzAnalyzer(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestHighLayer checks the build's split of a list: the layer holds exactly
+// the postings weighing more than the cut, in doc order, about 1/hiFrac of
+// them, and kthLargest32 agrees with sorting.
+func TestHighLayer(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{1, 2, 7, 100, hiMin, 3 * hiMin} {
+		docs, tfs, ws := make([]uint32, n), make([]uint32, n), make([]float32, n)
+		for i := range n {
+			docs[i], tfs[i] = uint32(3*i+1), uint32(1+r.IntN(4))
+			ws[i] = float32(r.IntN(50)) / 7 // many ties
+		}
+		sorted := slices.Clone(ws)
+		slices.Sort(sorted)
+		for _, k := range []int{1, n / 2, n} {
+			if k < 1 {
+				continue
+			}
+			if got, want := kthLargest32(slices.Clone(ws), k), sorted[n-k]; got != want {
+				t.Errorf("n=%d: kthLargest32(k=%d) = %v, want %v", n, k, got, want)
+			}
+		}
+		hd, ht, hw, cut := highLayer(docs, tfs, ws, &encScratch{})
+		if n < hiMin {
+			if hd != nil {
+				t.Errorf("n=%d: a list below hiMin got a high layer", n)
+			}
+			continue
+		}
+		if len(hd) == 0 || len(hd) > n/hiFrac {
+			t.Errorf("n=%d: high layer holds %d postings, want 1..%d", n, len(hd), n/hiFrac)
+		}
+		j := 0
+		for i, w := range ws {
+			if w > cut {
+				if j >= len(hd) || hd[j] != docs[i] || ht[j] != tfs[i] || hw[j] != w {
+					t.Fatalf("n=%d: posting %d (weight %v > cut %v) missing from the layer", n, i, w, cut)
+				}
+				j++
+			}
+		}
+		if j != len(hd) {
+			t.Errorf("n=%d: layer has %d postings, %d weigh more than the cut", n, len(hd), j)
+		}
+	}
+}
+
+// TestPackRoundTrip checks unpack (both its fast and its word-by-word
+// path) and extract against pack at every width and block length.
+func TestPackRoundTrip(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(7, 8))
+	for w := 0; w <= 32; w++ {
+		for _, n := range []int{1, 2, 3, 63, 64, 65, 127, blockSize} {
+			vals := make([]uint32, n)
+			for i := range vals {
+				if w > 0 {
+					vals[i] = uint32(r.Uint64() & (1<<w - 1))
+				}
+			}
+			src := pack(nil, vals, w)
+			if len(src) != packedLen(n, w) {
+				t.Fatalf("w=%d n=%d: packed %d bytes, want %d", w, n, len(src), packedLen(n, w))
+			}
+			got := make([]uint32, n)
+			unpack(got, src, w)
+			if diff := cmp.Diff(vals, got); diff != "" {
+				t.Fatalf("w=%d n=%d: unpack differs (-want +got):\n%s", w, n, diff)
+			}
+			for i := range n {
+				if x := extract(src, i, w); x != vals[i] {
+					t.Fatalf("w=%d n=%d: extract(%d) = %d, want %d", w, n, i, x, vals[i])
+				}
+			}
+		}
+	}
 }

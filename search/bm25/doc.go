@@ -30,19 +30,29 @@
 //
 // TopK is exact: it returns the same ids, scores and order (ties broken by
 // the lower passage number) as TopKExhaustive, which scores every posting.
-// Two phases get there without walking long posting lists:
+// Two steps get there without walking most of the long posting lists:
 //
-//  1. Champion lists. Each term with more than 2*champSize postings keeps
-//     its champSize highest-weight postings and the largest weight among
-//     the rest (its tail). Candidates from the short lists, then from the
-//     champion lists, are scored exactly in order of their upper bounds;
-//     once the k-th best beats the bound on every doc not read, the answer
-//     is final. Terms in at least 1/16 of the passages also keep a dense
-//     tf array, so probing them for one doc is one load.
-//  2. Otherwise block-max MaxScore over blocks of 128 bit-packed postings,
-//     each with its largest weight, starting from the k-th score phase 1
-//     found: terms whose bounds together cannot beat it are only probed,
-//     and windows whose block bounds cannot beat it are skipped unread.
+//  1. Seed. The k heaviest postings of each term (from its champion list,
+//     the 128 highest-weight postings, heaviest first, kept for each term
+//     with more than 256, or from the whole list when short) are scored
+//     exactly, skipping docs whose bound cannot beat the k-th so far; the
+//     k-th best score is a floor for the answer.
+//  2. Layered block-max MaxScore. Each term with at least 4,096 postings
+//     also keeps a high layer: its postings weighing more than a cut (about
+//     the heaviest 1/8 of them), bit-packed like the full list. Each term is walked
+//     in full, or only its high layer is walked and the rest probed (a
+//     passage missing from the layer gets at most the cut), or it is only
+//     probed. As the k-th score rises, terms move greedily (postings saved
+//     per unit of bound) to cheaper modes while the bound on passages found
+//     in no walked list stays below it. Candidates are checked against the
+//     block maxima of the lists holding them, then probed term by term from
+//     the largest bound down until they provably cannot make the top k.
+//     Terms in at least 1/16 of the passages keep a dense one-byte tf
+//     array, so probing them is one load.
+//
+// Zipf queries made only of very common words are the hard case: their
+// weights saturate (the layer cut is ~3/4 of the term maximum), so
+// thousands of near-tied passages must still be scored exactly.
 //
 // Bounds are summed in a different order from scores, so a bound prunes
 // only when it is below the threshold by a relative 1e-5.

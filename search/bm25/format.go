@@ -21,7 +21,7 @@ import (
 // stays cheap for large corpora.
 const (
 	fileMagic     = "SLEUTHBM"
-	formatVersion = 1
+	formatVersion = 2
 	indexFile     = "index.bin"
 	sectionEntry  = 32
 )

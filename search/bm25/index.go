@@ -219,47 +219,75 @@ func (ix *Index) termPostings(t int, check bool) (termPostings, error) {
 		return bad("out of bounds")
 	}
 	b := ix.postings[in.Offset:]
-	p := termPostings{df: int(in.DF), lastDoc: u32s(b[:4*nb]), blockMax: f32s(b[4*nb : 8*nb]), blockEnd: u32s(b[8*nb : 12*nb])}
+	p := termPostings{postingList: postingList{df: int(in.DF), lastDoc: u32s(b[:4*nb]), blockMax: f32s(b[4*nb : 8*nb]), blockEnd: u32s(b[8*nb : 12*nb])}}
 	b = b[12*nb:]
-	if len(b) < 16 {
+	if len(b) < 24 {
 		return bad("out of bounds")
 	}
 	nc := uint64(binary.LittleEndian.Uint32(b))
 	p.tail = math.Float32frombits(binary.LittleEndian.Uint32(b[4:]))
 	nd := uint64(binary.LittleEndian.Uint32(b[8:]))
-	b = b[16:]
-	if nc > uint64(in.DF) || nd%4 != 0 || (nd != 0 && nd/4 != uint64(ix.meta.Passages+3)/4) || uint64(len(b)) < 8*nc+nd {
+	hdf := uint64(binary.LittleEndian.Uint32(b[12:]))
+	p.hiCut = math.Float32frombits(binary.LittleEndian.Uint32(b[16:]))
+	hlen := uint64(binary.LittleEndian.Uint32(b[20:]))
+	b = b[24:]
+	hnb := (hdf + blockSize - 1) / blockSize
+	if nc > uint64(in.DF) || nd%4 != 0 || (nd != 0 && nd/4 != uint64(ix.meta.Passages+3)/4) || hdf >= uint64(in.DF) ||
+		hlen%4 != 0 || uint64(len(b)) < 8*nc+nd+12*hnb+hlen {
 		return bad("out of bounds")
 	}
 	p.champDoc, p.champW = u32s(b[:4*nc]), f32s(b[4*nc:8*nc])
 	if nd > 0 {
 		p.dense = b[8*nc : 8*nc+nd]
 	}
-	p.data = b[8*nc+nd:]
+	b = b[8*nc+nd:]
+	if hdf > 0 {
+		p.hi = postingList{df: int(hdf), lastDoc: u32s(b[:4*hnb]), blockMax: f32s(b[4*hnb : 8*hnb]),
+			blockEnd: u32s(b[8*hnb : 12*hnb]), data: b[12*hnb : 12*hnb+hlen]}
+	}
+	p.data = b[12*hnb+hlen:]
 	if !check {
 		p.data = p.data[:p.blockEnd[nb-1]]
+		if hdf > 0 {
+			p.hi.data = p.hi.data[:p.hi.blockEnd[hnb-1]]
+		}
 		return p, nil
 	}
 	if math.IsNaN(float64(p.tail)) || (nc == 0) != (p.tail == 0) {
 		return bad("bad champion list")
 	}
 	for i, d := range p.champDoc {
-		if int(d) >= ix.meta.Passages || (i > 0 && d <= p.champDoc[i-1]) || !(p.champW[i] > 0) {
+		w := p.champW[i]
+		if int(d) >= ix.meta.Passages || !(w > 0) || w < p.tail ||
+			(i > 0 && (w > p.champW[i-1] || w == p.champW[i-1] && d <= p.champDoc[i-1])) {
 			return bad("bad champion list")
 		}
 	}
+	if !ix.checkList(&p.postingList) {
+		return bad("bad skip data")
+	}
+	if hdf > 0 && (!(p.hiCut > 0) || math.IsInf(float64(p.hiCut), 0) || !ix.checkList(&p.hi)) {
+		return bad("bad high layer")
+	}
+	return p, nil
+}
+
+// checkList checks that p's skip data is ascending, below the passage
+// count and within its bytes, and trims p.data to the blocks.
+func (ix *Index) checkList(p *postingList) bool {
 	prevDoc, prevEnd := int64(-1), uint32(0)
+	nb := len(p.lastDoc)
 	for i := 0; i < nb; i++ {
 		if int64(p.lastDoc[i]) <= prevDoc || int(p.lastDoc[i]) >= ix.meta.Passages || p.blockEnd[i] < prevEnd ||
 			int(p.blockEnd[i]) > len(p.data) || math.IsNaN(float64(p.blockMax[i])) {
-			return bad("bad skip data")
+			return false
 		}
 		prevDoc, prevEnd = int64(p.lastDoc[i]), p.blockEnd[i]
 	}
 	if nb > 0 {
 		p.data = p.data[:p.blockEnd[nb-1]]
 	}
-	return p, nil
+	return true
 }
 
 // lookup returns the term id of term, or -1.

@@ -19,9 +19,12 @@ const endDoc = math.MaxUint32
 //	blockMax [nb]float32 largest term score in each block (qtf 1)
 //	blockEnd [nb]uint32  end offset of each block's bytes after this header
 //	champs u32, tail f32 champion list length and the bound outside it
-//	denseLen u32, pad u32
-//	champDoc [champs]uint32, champW [champs]float32 (weights as scorer.weight gives them)
+//	denseLen u32, hiDF u32, hiCut f32, hiLen u32
+//	champDoc [champs]uint32, champW [champs]float32 heaviest first (weights as scorer.weight gives them)
 //	dense [denseLen]byte tf of every doc, capped at 255, for very frequent terms
+//	hi layer, when hiDF > 0: lastDoc, blockMax and blockEnd of its
+//	                     ceil(hiDF/128) blocks, then hiLen bytes of blocks
+//	                     (a multiple of 4) laid out like the main ones
 //	blocks...            per block: docBits u8, tfBits u8, then the doc
 //	                     deltas and tf-1 values, each bit-packed into whole
 //	                     little-endian uint64 words.
@@ -68,7 +71,14 @@ func unpack(dst []uint32, src []byte, w int) {
 	}
 	mask := uint64(1)<<w - 1
 	pos := 0
-	for i := range dst {
+	i := 0
+	// Fast path: one unaligned 8-byte load per value (w <= 32, so the value
+	// lies within the 39 bits after its first byte).
+	for ; i < len(dst) && pos>>3+8 <= len(src); i++ {
+		dst[i] = uint32(binary.LittleEndian.Uint64(src[pos>>3:]) >> (pos & 7) & mask)
+		pos += w
+	}
+	for ; i < len(dst); i++ {
 		word := pos >> 6
 		off := pos & 63
 		v := binary.LittleEndian.Uint64(src[word*8:]) >> off
@@ -103,20 +113,26 @@ func encodeBlock(dst []byte, prev int64, docs, tfs []uint32, scratch []uint32) [
 }
 
 // champSize is the length of a frequent term's champion list: its
-// highest-weight postings, which let most queries finish without walking
-// long posting lists (see searcher.champions).
-const champSize = 512
+// highest-weight postings, whose heaviest seed maxScore's threshold (see
+// searcher.seed).
+const champSize = 128
 
-// termPostings is a view of one term's postings inside the mapped file.
-type termPostings struct {
+// postingList is one doc-ordered list of bit-packed blocks with its skip
+// data: a term's full postings, or its high layer.
+type postingList struct {
 	df       int
 	lastDoc  []uint32
 	blockMax []float32
 	blockEnd []uint32
 	data     []byte
-	// champDoc/champW list the champions in doc order; every other
-	// posting weighs at most tail. Terms with at most 2*champSize postings
-	// have none: their whole list is cheap to read.
+}
+
+// termPostings is a view of one term's postings inside the mapped file.
+type termPostings struct {
+	postingList
+	// champDoc/champW list the champions, heaviest first (ties by lower
+	// doc); every other posting weighs at most tail. Terms with at most
+	// 2*champSize postings have none: their whole list is cheap to read.
 	champDoc []uint32
 	champW   []float32
 	tail     float32
@@ -124,11 +140,19 @@ type termPostings struct {
 	// every passage's tf (0 absent, 255 meaning "255 or more: decode"), so
 	// probing such a term for one doc is one load.
 	dense []byte
+	// hi, for terms with at least hiMin postings, is the high layer: the
+	// postings weighing more than hiCut (about 1/hiFrac of them), in doc
+	// order. Every other posting weighs at most hiCut, so maxScore can walk
+	// hi alone and treat the rest as a term with the small bound hiCut.
+	hi    postingList
+	hiCut float32
 }
 
 const (
 	denseFrac = 16
 	denseMin  = 4096
+	hiFrac    = 8
+	hiMin     = 4096
 )
 
 // block holds one decoded block. Decoding checks every doc against the
@@ -145,7 +169,7 @@ type block struct {
 
 // decodeDocs decodes block bi of p into b. It reports false when the block's
 // bytes are inconsistent with its header.
-func (b *block) decodeDocs(p *termPostings, bi int) bool {
+func (b *block) decodeDocs(p *postingList, bi int) bool {
 	start := 0
 	if bi > 0 {
 		start = int(p.blockEnd[bi-1])
@@ -198,7 +222,7 @@ func (b *block) tf(i int) uint32 {
 
 // findTF returns the tf of doc in block bi of p, or 0, decoding only the
 // doc deltas up to doc and a single tf: the probe of one posting.
-func findTF(p *termPostings, bi int, doc uint32) uint32 {
+func findTF(p *postingList, bi int, doc uint32) uint32 {
 	start := 0
 	if bi > 0 {
 		start = int(p.blockEnd[bi-1])
@@ -240,6 +264,9 @@ func extract(src []byte, i, w int) uint32 {
 		return 0
 	}
 	pos := i * w
+	if pos>>3+8 <= len(src) {
+		return uint32(binary.LittleEndian.Uint64(src[pos>>3:]) >> (pos & 7) & (uint64(1)<<w - 1))
+	}
 	word, off := pos>>6, pos&63
 	v := binary.LittleEndian.Uint64(src[word*8:]) >> off
 	if off+w > 64 {

@@ -25,9 +25,14 @@ type qterm struct {
 	qtf float32 // occurrences in the query: a repeated term counts again
 }
 
-// cursor walks one term's postings block by block.
+// cursor walks one posting list block by block: a term's full list, or
+// its high layer, or its full list standing for the rest (the postings
+// outside the high layer, bounded by hiCut: see termPostings.hi).
 type cursor struct {
-	p       *termPostings
+	p       *postingList
+	t       *termPostings
+	cut     float32 // for a high layer: hiCut times qtf
+	pb      float64 // when walked: the bound others counts for its term
 	idf     float32
 	qtf     float32
 	max     float32 // upper bound of this term's contribution anywhere
@@ -42,9 +47,9 @@ type cursor struct {
 	nblk    int
 }
 
-func (c *cursor) reset(q *qterm, qi int) {
-	c.p, c.idf, c.qtf, c.qi = &q.p, q.idf, q.qtf, qi
-	c.nblk = len(q.p.lastDoc)
+func (c *cursor) reset(q *qterm, p *postingList, qi int) {
+	c.p, c.t, c.idf, c.qtf, c.qi, c.max, c.cut = p, &q.p, q.idf, q.qtf, qi, q.max*q.qtf, q.p.hiCut*q.qtf
+	c.nblk = len(p.lastDoc)
 	c.bi, c.dec, c.pos, c.bad, c.decodes = 0, -1, 0, false, 0
 	c.doc = 0
 	c.load(0)
@@ -175,26 +180,27 @@ func (t *topk) sorted() []Scored {
 	return out
 }
 
-// maxScore runs block-max MaxScore: terms are ordered by their bound; the
-// longest prefix whose bounds together cannot beat the k-th score is
-// "non-essential" and is only probed for docs found in the others, and
-// stretches of docs whose block bounds cannot beat it are skipped. Every
-// doc that is fully scored gets the same float32 sum, in query order, that
-// exhaustive scoring computes, so results are identical to it.
+// maxScore runs block-max MaxScore over layered terms. Each term is in
+// one of three modes: its full list is walked (essential), or only its
+// high layer is walked and the rest is probed (a doc not in the layer gets
+// at most hiCut from it), or it is only probed. As the k-th score rises,
+// terms move to cheaper modes while the bound on docs found in no walked
+// list (the sum of hiCut for layered terms and the maximum for probed
+// ones) stays below it. Stretches of docs whose block bounds cannot beat
+// it are skipped. Every doc that is fully scored gets the same float32
+// sum, in query order, that exhaustive scoring computes, so results are
+// identical to it.
 //
 // floor, when positive, is a known lower bound on the k-th best score (from
-// the champion phase); docs that cannot reach it are pruned from the start.
+// seed); docs that cannot reach it are pruned from the start.
 func (s *searcher) maxScore(sc *scorer, terms []qterm, k int, floor float32) []Scored {
-	m := &msRun{sc: sc, cs: s.cursors(terms), contrib: s.contrib(len(terms)), top: topk{k: k, h: s.heap[:0]}}
-	defer func() { s.heap = m.top.h[:0] }()
-	slices.SortFunc(m.cs, func(a, b *cursor) int { return cmp.Compare(a.max, b.max) })
-	m.ub = s.ub[:0]
-	var acc float64
-	for _, c := range m.cs {
-		acc += float64(c.max)
-		m.ub = append(m.ub, acc)
+	m := &msRun{sc: sc, cs: s.cursors(terms), contrib: s.contrib(len(terms)), top: topk{k: k, h: s.heap[:0]},
+		mode: s.modes[:0], ess: s.ess[:0], probes: s.probes[:0]}
+	for range terms {
+		m.mode = append(m.mode, modeFull)
 	}
-	s.ub = m.ub
+	defer func() { s.heap, s.modes, s.ess, s.probes = m.top.h[:0], m.mode, m.ess, m.probes }()
+	m.plan()
 	if floor > 0 {
 		// Only docs strictly below floor are provably out, so aim a little lower.
 		m.raise(float64(floor) * (1 - 2*slack))
@@ -211,7 +217,7 @@ func (s *searcher) maxScore(sc *scorer, terms []qterm, k int, floor float32) []S
 			}
 		}
 		cur := uint32(endDoc)
-		for _, c := range m.cs[m.ess:] {
+		for _, c := range m.ess {
 			c.advance(target)
 			cur = min(cur, c.doc)
 		}
@@ -242,12 +248,28 @@ func (s *searcher) maxScore(sc *scorer, terms []qterm, k int, floor float32) []S
 	return m.top.sorted()
 }
 
+// Term modes of maxScore.
+const (
+	modeFull  = iota // the full list is walked
+	modeHi           // the high layer is walked, the rest probed
+	modeProbe        // only probed
+)
+
+// probe is a term maxScore looks up for docs found in the walked lists.
+type probe struct {
+	c     *cursor // the term's full list
+	bound float64 // its most for a doc not found in a walked list
+}
+
 // msRun is the state of one maxScore query.
 type msRun struct {
 	sc      *scorer
-	cs      []*cursor // ascending bound
-	ub      []float64 // ub[i] = sum of the bounds of cs[:i+1]
-	ess     int       // cs[ess:] are essential
+	cs      []cursor // per term: full list at 2*qi, high layer at 2*qi+1
+	mode    []int    // per term
+	ess     []*cursor
+	probes  []probe   // descending bound
+	rem     []float64 // rem[j] = sum of probes[j:].bound
+	others  float64   // bound on a doc found in no walked list: rem[0]
 	thr     float64   // positive once pruning is safe
 	contrib []float32 // per query term, for the doc being scored
 	top     topk
@@ -258,22 +280,94 @@ type msRun struct {
 	haveWindow bool
 }
 
-// raise lifts the threshold and moves terms that can no longer make a doc
-// competitive on their own out of the essential set.
-func (m *msRun) raise(thr float64) {
-	m.thr = max(m.thr, thr)
-	for m.ess < len(m.cs) && m.ub[m.ess]*(1+slack) <= m.thr {
-		m.ess++
+// termCost returns the postings term qi walks in mode, and the most it
+// adds to the bound on docs found in no walked list.
+func (m *msRun) termCost(qi, mode int) (cost int, bound float64) {
+	full, hi := &m.cs[2*qi], &m.cs[2*qi+1]
+	switch mode {
+	case modeFull:
+		return full.p.df, 0
+	case modeHi:
+		return hi.p.df, float64(hi.cut)
 	}
+	return 0, float64(full.max)
+}
+
+// raise lifts the threshold and moves terms to cheaper modes.
+func (m *msRun) raise(thr float64) {
+	if thr <= m.thr {
+		return
+	}
+	m.thr = thr
+	m.plan()
+}
+
+// plan moves terms, greedily by postings saved per unit of bound, to
+// cheaper modes while the bound on docs found in no walked list stays
+// below the threshold, then lists the walked and the probed terms.
+func (m *msRun) plan() {
+	changed := len(m.ess) == 0
+	for m.thr > 0 {
+		bestQ, bestMode, bestGain := -1, 0, 0.0
+		for qi, mode := range m.mode {
+			cost, bound := m.termCost(qi, mode)
+			for to := mode + 1; to <= modeProbe; to++ {
+				if to == modeHi && m.cs[2*qi+1].p == nil {
+					continue
+				}
+				c2, b2 := m.termCost(qi, to)
+				if (m.others+b2-bound)*(1+slack) > m.thr {
+					continue
+				}
+				if g := float64(cost-c2+1) / (b2 - bound + 1e-9); g > bestGain {
+					bestQ, bestMode, bestGain = qi, to, g
+				}
+			}
+		}
+		if bestQ < 0 {
+			break
+		}
+		_, b := m.termCost(bestQ, m.mode[bestQ])
+		_, b2 := m.termCost(bestQ, bestMode)
+		m.others += b2 - b
+		m.mode[bestQ] = bestMode
+		changed = true
+	}
+	if !changed {
+		return
+	}
+	m.haveWindow = false // the walked lists change
+	m.ess, m.probes = m.ess[:0], m.probes[:0]
+	for qi, mode := range m.mode {
+		switch mode {
+		case modeFull:
+			m.ess = append(m.ess, &m.cs[2*qi])
+			m.cs[2*qi].pb = 0
+		case modeHi:
+			m.ess = append(m.ess, &m.cs[2*qi+1])
+			m.cs[2*qi+1].pb = float64(m.cs[2*qi+1].cut)
+			m.probes = append(m.probes, probe{&m.cs[2*qi], float64(m.cs[2*qi+1].cut)})
+		default:
+			m.probes = append(m.probes, probe{&m.cs[2*qi], float64(m.cs[2*qi].max)})
+		}
+	}
+	slices.SortFunc(m.probes, func(a, b probe) int { return cmp.Compare(b.bound, a.bound) })
+	m.rem = slices.Grow(m.rem[:0], len(m.probes)+1)[:len(m.probes)+1]
+	m.rem[len(m.probes)] = 0
+	for j := len(m.probes) - 1; j >= 0; j-- {
+		m.rem[j] = m.rem[j+1] + m.probes[j].bound
+	}
+	m.others = m.rem[0]
 }
 
 // skipWindow reports whether the window holding target cannot beat the
-// threshold, using only the skip data, and where the next one starts.
+// threshold, using only the skip data of the walked lists (a doc in none
+// of them is never scored), and where the next one starts.
 func (m *msRun) skipWindow(target uint32) (uint32, bool) {
 	if !m.haveWindow || target > m.windowEnd {
-		m.window, m.windowEnd, m.haveWindow = 0, endDoc, true
-		for _, c := range m.cs {
-			m.window += float64(c.shallow(target))
+		m.window, m.windowEnd, m.haveWindow = m.others, endDoc, true
+		for _, c := range m.ess {
+			m.window += max(0, float64(c.shallow(target))-c.pb)
 			if c.bi < c.nblk {
 				m.windowEnd = min(m.windowEnd, c.p.lastDoc[c.bi])
 			}
@@ -288,30 +382,61 @@ func (m *msRun) skipWindow(target uint32) (uint32, bool) {
 	return m.windowEnd + 1, true
 }
 
-// fastForward, with a single essential list, drops in a tight loop the
+// fastForward, with a single walked list, drops in a tight loop the
 // postings that cannot reach the threshold even with every other term at
-// its maximum, and returns the first doc that might (cur if it might).
+// its bound, and returns the first doc that might (cur if it might).
 func (m *msRun) fastForward(cur uint32) uint32 {
-	n := len(m.cs)
-	if m.thr <= 0 || m.ess != n-1 {
+	if m.thr <= 0 || len(m.ess) != 1 {
 		return cur
 	}
-	c, rest := m.cs[m.ess], 0.0
-	if m.ess > 0 {
-		rest = m.ub[m.ess-1]
+	c := m.ess[0]
+	// A posting is dropped when its weight w = qtf*idf*k1p1*tf/(tf+norm)
+	// is at most need; tested without the division, with a margin far
+	// above float32 rounding.
+	need := m.thr/(1+slack) - (m.others - c.pb)
+	if need <= 0 {
+		return cur
 	}
-	for c.doc <= m.windowEnd && (float64(c.score(m.sc))+rest)*(1+slack) <= m.thr {
+	a := float64(c.qtf) * float64(c.idf) * float64(m.sc.k1p1) * (1 + 1e-6)
+	norms := m.sc.norms
+	for c.doc <= m.windowEnd && c.doc != endDoc {
+		t := float64(c.blk.tf(c.pos))
+		if a*t > need*(t+float64(norms[c.doc])) {
+			break
+		}
 		c.next()
 	}
 	return c.doc
 }
 
-// scoreDoc scores cur: the essential terms, then the others from the
+// scoreDoc scores cur: the walked terms, then the probed ones from the
 // largest bound down until the doc provably cannot beat the threshold
 // (ok false). The score is summed in query order.
 func (m *msRun) scoreDoc(cur uint32) (score float32, ok bool) {
+	// excess: the probe bounds (hiCut) of the layered terms found in
+	// their high layer, which others counts but cur cannot get twice.
+	var excess float64
+	if m.thr > 0 {
+		// First the block bounds of the walked lists holding cur: no
+		// division, and most docs stop here.
+		ub := m.others
+		for _, c := range m.ess {
+			if c.doc == cur {
+				ub += float64(c.p.blockMax[c.dec]*c.qtf) - c.pb
+				excess += c.pb
+			}
+		}
+		if ub*(1+slack) <= m.thr {
+			for _, c := range m.ess {
+				if c.doc == cur {
+					c.next()
+				}
+			}
+			return 0, false
+		}
+	}
 	var partial float64
-	for _, c := range m.cs[m.ess:] {
+	for _, c := range m.ess {
 		if c.doc == cur {
 			w := c.score(m.sc)
 			m.contrib[c.qi] = w
@@ -319,13 +444,17 @@ func (m *msRun) scoreDoc(cur uint32) (score float32, ok bool) {
 			c.next()
 		}
 	}
-	for i := m.ess - 1; i >= 0; i-- {
-		if m.thr > 0 && (partial+m.ub[i])*(1+slack) <= m.thr {
+	for j, pr := range m.probes {
+		if m.thr > 0 && (partial+m.rem[j]-excess)*(1+slack) <= m.thr {
 			return 0, false
 		}
-		c := m.cs[i]
+		c := pr.c
+		if m.contrib[c.qi] != 0 {
+			excess -= pr.bound
+			continue // found in the term's high layer
+		}
 		var tf uint32
-		if d := c.p.dense; d != nil && d[cur] < 255 {
+		if d := c.t.dense; d != nil && d[cur] < 255 {
 			tf = uint32(d[cur]) // one load instead of a block decode
 		} else if c.advance(cur); c.doc == cur {
 			tf = c.blk.tf(c.pos)
@@ -349,7 +478,7 @@ func exhaustive(sc *scorer, terms []qterm, k int, n int) []Scored {
 	var blk block
 	for _, q := range terms {
 		for bi := range q.p.lastDoc {
-			if !blk.decodeDocs(&q.p, bi) {
+			if !blk.decodeDocs(&q.p.postingList, bi) {
 				break
 			}
 			for i := 0; i < blk.n; i++ {

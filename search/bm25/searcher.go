@@ -13,29 +13,27 @@ import (
 
 // searcher is the scratch one goroutine uses for one query at a time.
 type searcher struct {
-	an       *analyzer
-	terms    []qterm
-	cs       []cursor
-	csp      []*cursor
-	ub       []float64
-	contribs []float32
-	heap     []Scored
-	st       queryStats
-	lists    []champList
-	cands    []cand
-	cw       []float32
-	lows     []float64
-	live     []int32
-	order    []int
-	slot     []int32 // per doc: 1 + its cand index during gather, else 0
-	lk       block
+	an        *analyzer
+	terms     []qterm
+	cs        []cursor
+	ess       []*cursor
+	modes     []int
+	probes    []probe
+	ub        []float64
+	contribs  []float32
+	heap      []Scored
+	st        queryStats
+	seedCands []seedCand
+	seedSeen  []uint32
+	seedOrder []int
+	seedW     []float32
+	seedBest  []Scored
 }
 
 // queryStats count the work of the last queries on a searcher (for
-// tuning): champion candidates, maxScore candidates, blocks decoded and
-// postings probed.
+// tuning): maxScore candidates, blocks decoded and postings probed.
 type queryStats struct {
-	champCands, cands, decodes, lookups int
+	cands, decodes, lookups int
 }
 
 func (ix *Index) getSearcher() *searcher {
@@ -72,19 +70,23 @@ func (ix *Index) analyse(s *searcher, query string) []qterm {
 	return s.terms
 }
 
-func (s *searcher) cursors(terms []qterm) []*cursor {
-	if cap(s.cs) < len(terms) {
-		s.cs = make([]cursor, len(terms))
+// cursors returns two cursors per term: on its full list at 2*qi and on
+// its high layer at 2*qi+1 (p nil where it has none).
+func (s *searcher) cursors(terms []qterm) []cursor {
+	if cap(s.cs) < 2*len(terms) {
+		s.cs = make([]cursor, 2*len(terms))
 	}
-	s.cs = s.cs[:len(terms)]
-	s.csp = s.csp[:0]
+	s.cs = s.cs[:2*len(terms)]
 	for i := range terms {
-		c := &s.cs[i]
-		c.reset(&terms[i], i)
-		c.max = terms[i].max * terms[i].qtf
-		s.csp = append(s.csp, c)
+		q := &terms[i]
+		s.cs[2*i].reset(q, &q.p.postingList, i)
+		if q.p.hi.df > 0 {
+			s.cs[2*i+1].reset(q, &q.p.hi, i)
+		} else {
+			s.cs[2*i+1] = cursor{}
+		}
 	}
-	return s.csp
+	return s.cs
 }
 
 func (s *searcher) contrib(n int) []float32 {
@@ -108,11 +110,7 @@ func (ix *Index) TopK(query string, k int) []Scored {
 	if len(terms) == 0 {
 		return nil
 	}
-	if res, ok, floor := s.champions(ix.sc, terms, k, ix.meta.Passages); ok {
-		return res
-	} else {
-		return s.maxScore(ix.sc, terms, k, floor)
-	}
+	return s.maxScore(ix.sc, terms, k, s.seed(ix.sc, terms, k))
 }
 
 // TopKExhaustive scores every posting of the query's terms: slow, the
@@ -225,7 +223,7 @@ func (ix *Index) Explain(query string, doc uint32) (Explanation, error) {
 			if q.p.lastDoc[bi] < doc {
 				continue
 			}
-			if blk.decodeDocs(&q.p, bi) {
+			if blk.decodeDocs(&q.p.postingList, bi) {
 				for i := 0; i < blk.n; i++ {
 					if blk.docs[i] == doc {
 						tf = blk.tf(i)

@@ -86,7 +86,7 @@ func (b *builder) encodePostings(order []uint32, sc *scorer, n int) ([]termInfo,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			scratch := make([]uint32, blockSize)
+			scratch := &encScratch{block: make([]uint32, blockSize)}
 			for i := w; i < len(order); i += workers {
 				g := order[i]
 				infos[i], chunks[i] = encodeTerm(b.docs[g], b.tfs[g], sc, n, scratch)
@@ -98,36 +98,26 @@ func (b *builder) encodePostings(order []uint32, sc *scorer, n int) ([]termInfo,
 	return infos, chunks
 }
 
-func encodeTerm(docs, tfs []uint32, sc *scorer, n int, scratch []uint32) (termInfo, []byte) {
+// encScratch is one encoding worker's reusable memory.
+type encScratch struct {
+	block       []uint32
+	ws, sel, hw []float32
+	hdocs, htfs []uint32
+}
+
+func encodeTerm(docs, tfs []uint32, sc *scorer, n int, es *encScratch) (termInfo, []byte) {
 	df := len(docs)
-	nb := (df + blockSize - 1) / blockSize
 	idf := idf(n, df)
-	info := termInfo{DF: uint32(df), Blocks: uint32(nb), IDF: idf}
-	head := make([]byte, 0, 12*nb+8)
-	var data []byte
-	lastDocs := make([]uint32, nb)
-	maxes := make([]float32, nb)
-	ends := make([]uint32, nb)
-	prev := int64(-1)
-	for bi := 0; bi < nb; bi++ {
-		lo, hi := bi*blockSize, min(df, (bi+1)*blockSize)
-		var bm float32
-		for j := lo; j < hi; j++ {
-			if s := sc.weight(idf, tfs[j], docs[j]); s > bm {
-				bm = s
-			}
-		}
-		data = encodeBlock(data, prev, docs[lo:hi], tfs[lo:hi], scratch)
-		prev = int64(docs[hi-1])
-		lastDocs[bi], maxes[bi], ends[bi] = docs[hi-1], bm, uint32(len(data))
-		info.MaxScore = max(info.MaxScore, bm)
+	scratch := es.block
+	ws := slices.Grow(es.ws[:0], df)[:df]
+	es.ws = ws
+	for j := range docs {
+		ws[j] = sc.weight(idf, tfs[j], docs[j])
 	}
-	head = append(head, u32bytes(lastDocs)...)
-	for _, m := range maxes {
-		head = binary.LittleEndian.AppendUint32(head, math.Float32bits(m))
-	}
-	head = append(head, u32bytes(ends)...)
-	cdocs, cws, tail := champions(docs, tfs, idf, sc)
+	info := termInfo{DF: uint32(df), Blocks: uint32((df + blockSize - 1) / blockSize), IDF: idf}
+	head, data, maxW := encodeList(nil, docs, tfs, ws, scratch)
+	info.MaxScore = maxW
+	cdocs, cws, tail := champions(docs, ws)
 	var dense []byte
 	if df >= denseMin && df*denseFrac >= n {
 		dense = make([]byte, (n+3)/4*4)
@@ -135,20 +125,124 @@ func encodeTerm(docs, tfs []uint32, sc *scorer, n int, scratch []uint32) (termIn
 			dense[d] = byte(min(tfs[i], 255))
 		}
 	}
+	hiDocs, hiTFs, hiWs, hiCut := highLayer(docs, tfs, ws, es)
+	var hiHead, hiData []byte
+	if len(hiDocs) > 0 {
+		hiHead, hiData, _ = encodeList(nil, hiDocs, hiTFs, hiWs, scratch)
+		for len(hiData)%4 != 0 {
+			hiData = append(hiData, 0)
+		}
+	}
 	head = binary.LittleEndian.AppendUint32(head, uint32(len(cdocs)))
 	head = binary.LittleEndian.AppendUint32(head, math.Float32bits(tail))
 	head = binary.LittleEndian.AppendUint32(head, uint32(len(dense)))
-	head = binary.LittleEndian.AppendUint32(head, 0)
+	head = binary.LittleEndian.AppendUint32(head, uint32(len(hiDocs)))
+	head = binary.LittleEndian.AppendUint32(head, math.Float32bits(hiCut))
+	head = binary.LittleEndian.AppendUint32(head, uint32(len(hiData)))
 	head = append(head, u32bytes(cdocs)...)
 	for _, w := range cws {
 		head = binary.LittleEndian.AppendUint32(head, math.Float32bits(w))
 	}
 	head = append(head, dense...)
+	head = append(head, hiHead...)
+	head = append(head, hiData...)
 	out := append(head, data...)
 	for len(out)%4 != 0 {
 		out = append(out, 0)
 	}
 	return info, out
+}
+
+// encodeList appends to head the skip data (lastDoc, blockMax, blockEnd)
+// of the blocks of docs/tfs, whose weights are ws, and returns it with the
+// blocks' bytes and the largest weight.
+func encodeList(head []byte, docs, tfs []uint32, ws []float32, scratch []uint32) ([]byte, []byte, float32) {
+	df := len(docs)
+	nb := (df + blockSize - 1) / blockSize
+	var data []byte
+	lastDocs := make([]uint32, nb)
+	maxes := make([]float32, nb)
+	ends := make([]uint32, nb)
+	prev := int64(-1)
+	var maxW float32
+	for bi := 0; bi < nb; bi++ {
+		lo, hi := bi*blockSize, min(df, (bi+1)*blockSize)
+		var bm float32
+		for _, w := range ws[lo:hi] {
+			bm = max(bm, w)
+		}
+		data = encodeBlock(data, prev, docs[lo:hi], tfs[lo:hi], scratch)
+		prev = int64(docs[hi-1])
+		lastDocs[bi], maxes[bi], ends[bi] = docs[hi-1], bm, uint32(len(data))
+		maxW = max(maxW, bm)
+	}
+	head = append(head, u32bytes(lastDocs)...)
+	for _, m := range maxes {
+		head = binary.LittleEndian.AppendUint32(head, math.Float32bits(m))
+	}
+	head = append(head, u32bytes(ends)...)
+	return head, data, maxW
+}
+
+// highLayer returns, for a term with at least hiMin postings, the postings
+// weighing more than cut, where cut is the weight of about the
+// (df/hiFrac)-th heaviest posting, in doc order. It returns none when ties
+// would put more than half the postings above cut.
+func highLayer(docs, tfs []uint32, ws []float32, es *encScratch) (hd, ht []uint32, hw []float32, cut float32) {
+	if len(docs) < hiMin {
+		return nil, nil, nil, 0
+	}
+	es.sel = append(es.sel[:0], ws...)
+	cut = kthLargest32(es.sel, len(ws)/hiFrac)
+	cnt := 0
+	for _, w := range ws {
+		if w > cut {
+			cnt++
+		}
+	}
+	if cnt == 0 || cnt > len(ws)/2 {
+		return nil, nil, nil, 0
+	}
+	hd, ht, hw = es.hdocs[:0], es.htfs[:0], es.hw[:0]
+	for i, w := range ws {
+		if w > cut {
+			hd, ht, hw = append(hd, docs[i]), append(ht, tfs[i]), append(hw, w)
+		}
+	}
+	es.hdocs, es.htfs, es.hw = hd, ht, hw
+	return hd, ht, hw, cut
+}
+
+// kthLargest32 returns the k-th largest value of v (1 <= k <= len(v)),
+// reordering v (quickselect).
+func kthLargest32(v []float32, k int) float32 {
+	lo, hi, want := 0, len(v)-1, k-1
+	for lo < hi {
+		p := v[lo+(hi-lo)/2]
+		i, j := lo, hi
+		for i <= j {
+			for v[i] > p {
+				i++
+			}
+			for v[j] < p {
+				j--
+			}
+			if i <= j {
+				v[i], v[j] = v[j], v[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case want <= j:
+			hi = j
+		case want >= i:
+			lo = i
+		default:
+			return v[want]
+		}
+	}
+	return v[want]
 }
 
 func u32bytes(v []uint32) []byte {
@@ -172,7 +266,7 @@ func u64bytes(v []uint64) []byte {
 // order with their weights, and the largest weight among the rest. A min-heap of the best
 // champSize+1 keeps it linear in practice: most postings are rejected by
 // one comparison.
-func champions(docs, tfs []uint32, idf float32, sc *scorer) (cdocs []uint32, cws []float32, tail float32) {
+func champions(docs []uint32, ws []float32) (cdocs []uint32, cws []float32, tail float32) {
 	if len(docs) <= 2*champSize {
 		return nil, nil, 0
 	}
@@ -200,7 +294,7 @@ func champions(docs, tfs []uint32, idf float32, sc *scorer) (cdocs []uint32, cws
 		}
 	}
 	for i := range docs {
-		e := entry{sc.weight(idf, tfs[i], docs[i]), int32(i)}
+		e := entry{ws[i], int32(i)}
 		if len(h) < champSize+1 {
 			h = append(h, e)
 			for j := len(h) - 1; j > 0 && worse(h[j], h[(j-1)/2]); j = (j - 1) / 2 {
@@ -215,14 +309,19 @@ func champions(docs, tfs []uint32, idf float32, sc *scorer) (cdocs []uint32, cws
 	}
 	// h[0] is the (champSize+1)-th best: the tail; the rest are champions.
 	tail = h[0].w
-	top := make([]int32, 0, champSize)
-	for _, e := range h[1:] {
-		top = append(top, e.i)
-	}
-	slices.Sort(top)
-	for _, i := range top {
-		cdocs = append(cdocs, docs[i])
-		cws = append(cws, sc.weight(idf, tfs[i], docs[i]))
+	top := slices.Clone(h[1:])
+	slices.SortFunc(top, func(a, b entry) int { // heaviest first, then lower doc
+		switch {
+		case a.i == b.i:
+			return 0
+		case worse(a, b):
+			return 1
+		}
+		return -1
+	})
+	for _, e := range top {
+		cdocs = append(cdocs, docs[e.i])
+		cws = append(cws, e.w)
 	}
 	return cdocs, cws, tail
 }
