@@ -130,6 +130,9 @@ func runTrain(ctx context.Context, cmd *cobra.Command, f trainFlags) error {
 	or := &agent.Runner{Preset: p, Policy: oracle, Tools: map[string]agent.Tool{"search": agent.SearchTool{R: ix}}}
 	rep := progress.New(errw, "sft", "steps", int64(f.sftSteps))
 	for step := range f.sftSteps {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("stopped at SFT step %d: %w", step, err)
+		}
 		qs := sampleQuestions(train, 8, rng)
 		eps := or.RunMany(ctx, qs, 8)
 		loss, err := rl.SFTStep(tr, eps, agent.MainRole)
@@ -165,6 +168,9 @@ func runTrain(ctx context.Context, cmd *cobra.Command, f trainFlags) error {
 	}
 	rep = progress.New(errw, "grpo", "steps", int64(f.rlSteps))
 	for step := range f.rlSteps {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("stopped at GRPO step %d: %w", step, err)
+		}
 		var batch []rl.Sample
 		for _, q := range sampleQuestions(train, f.perStep, rng) {
 			wq := byQ[q.ID]
