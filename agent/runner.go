@@ -78,7 +78,8 @@ func (r *Runner) RunMany(ctx context.Context, qs []Question, concurrency int) []
 // Run works one question to the end and returns its episode. It never
 // returns nil; failures are recorded in the episode's Status and Reason.
 func (r *Runner) Run(ctx context.Context, q Question, index int) *Episode {
-	ep := &Episode{ID: q.ID, Question: q.Text, Preset: r.Preset.Name, Started: time.Now()}
+	ep := &Episode{ID: q.ID, Question: q.Text, Preset: r.Preset.Name, Started: time.Now(),
+		Context: make([]Segment, 0, 2*r.Preset.Budget.MaxTurns+2), Turns: make([]Turn, 0, r.Preset.Budget.MaxTurns)}
 	ctx, cancel := context.WithTimeout(ctx, r.Preset.Budget.MaxWall)
 	defer cancel()
 	s := &state{r: r, ep: ep, seen: map[string]bool{}, index: index, tok: tokenizerOf(r.Policy)}
@@ -218,7 +219,8 @@ func (s *state) run(ctx context.Context, q Question) error {
 			}
 			text = s.r.tags().Escape(strings.TrimSpace(refined)) + "\n"
 		}
-		s.env(turn, strings.ReplaceAll(p.Observation, "{observation}", text))
+		pre, post, _ := strings.Cut(p.Observation, "{observation}")
+		s.env(turn, pre+text+post)
 	}
 }
 
@@ -433,7 +435,8 @@ func (s *state) record(ctx context.Context, turn int, iv invoked) (string, error
 		s.calls = append(s.calls, call)
 		return "", fmt.Errorf("turn %d: %w", turn, err)
 	}
-	shown := obs.Hits[:0:0]
+	shown := make([]search.Hit, 0, len(obs.Hits))
+	call.Hits = make([]HitRef, 0, len(obs.Hits))
 	for _, h := range obs.Hits {
 		if p.Guard != guard.Off {
 			h.Passage.Text = s.screen(ctx, &call, h.Passage.Text)
