@@ -3,8 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"iter"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -30,6 +33,7 @@ func newIndexCmd() *cobra.Command {
 		out, format     string
 		skipBad, asJSON bool
 		stem, stop      bool
+		prefixIDs       bool
 		k1, b           float64
 	)
 	cmd := &cobra.Command{
@@ -54,7 +58,7 @@ func newIndexCmd() *cobra.Command {
 				BM25:     bm25.Params{K1: k1, B: b},
 				Progress: func(done int) { prog.Set(int64(done)) },
 			}
-			st, err := bm25.Build(cmd.Context(), out, readCorpora(files, corpus.Options{Format: f, SkipBad: skipBad}, &skipped), opt)
+			st, err := bm25.Build(cmd.Context(), out, readCorpora(files, corpus.Options{Format: f, SkipBad: skipBad}, prefixIDs, &skipped), opt)
 			prog.Finish()
 			if err != nil {
 				return err
@@ -77,6 +81,7 @@ func newIndexCmd() *cobra.Command {
 	fl.StringVar(&out, "out", "", "index directory")
 	fl.StringVar(&format, "format", "auto", "corpus format (auto, searchr1, jsonl, json-array, parquet, hotpotqa, hotpotqa-original)")
 	fl.BoolVar(&skipBad, "skip-bad", false, "skip malformed records (and print how many) instead of stopping")
+	fl.BoolVar(&prefixIDs, "prefix-ids", false, "prefix every passage id with its file's name (FILE:ID), for corpora whose ids collide")
 	fl.BoolVar(&stem, "stem", false, "apply the Snowball English (Porter2) stemmer")
 	fl.BoolVar(&stop, "stopwords", false, "drop Lucene's English stopwords")
 	fl.Float64Var(&k1, "k1", 0.9, "BM25 k1")
@@ -86,10 +91,15 @@ func newIndexCmd() *cobra.Command {
 }
 
 // readCorpora streams the passages of every file in order, adding each
-// file's skipped-record count to *skipped.
-func readCorpora(files []string, opt corpus.Options, skipped *int) iter.Seq2[corpus.Passage, error] {
+// file's skipped-record count to *skipped. Ids must be unique across the
+// files (each reader checks its own file); with prefix every id becomes
+// "<file name>:<id>".
+func readCorpora(files []string, opt corpus.Options, prefix bool, skipped *int) iter.Seq2[corpus.Passage, error] {
 	return func(yield func(corpus.Passage, error) bool) {
-		for _, path := range files {
+		seed := maphash.MakeSeed()
+		seen := map[uint64]int{} // id hash → index of the file that had it
+		for fi, path := range files {
+			name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 			r, err := corpus.Open(path, opt)
 			if err != nil {
 				yield(corpus.Passage{}, err)
@@ -104,6 +114,18 @@ func readCorpora(files []string, opt corpus.Options, skipped *int) iter.Seq2[cor
 					r.Close()
 					yield(corpus.Passage{}, err)
 					return
+				}
+				if prefix {
+					p.ID = name + ":" + p.ID
+				}
+				if len(files) > 1 {
+					h := maphash.String(seed, p.ID)
+					if first, dup := seen[h]; dup && first != fi {
+						r.Close()
+						yield(corpus.Passage{}, fmt.Errorf("passage id %q of %s is also an id in %s; give each corpus its own ids or use --prefix-ids", p.ID, path, files[first]))
+						return
+					}
+					seen[h] = fi
 				}
 				if !yield(p, nil) {
 					r.Close()

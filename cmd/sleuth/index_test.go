@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/sleuth-research/sleuth/search/bm25"
 )
 
 func runCmd(t *testing.T, args ...string) (string, error) {
@@ -70,5 +73,34 @@ func TestIndexAndSearchCmds(t *testing.T) {
 	res, err = runCmd(t, "index", "--corpus", bad, "--out", out, "--skip-bad")
 	if err != nil || !strings.Contains(res, "skipped 1") {
 		t.Errorf("index --skip-bad = %q, %v", res, err)
+	}
+}
+
+func TestIndexIDsAcrossFiles(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.jsonl"), filepath.Join(dir, "b.jsonl")
+	os.WriteFile(a, []byte(`{"id":"1","title":"A","text":"alpha"}`+"\n"), 0o644)
+	os.WriteFile(b, []byte(`{"id":"1","title":"B","text":"beta"}`+"\n"), 0o644)
+	run := func(args ...string) error {
+		cmd := newRootCmd()
+		cmd.SetOut(&bytes.Buffer{})
+		cmd.SetErr(&bytes.Buffer{})
+		cmd.SetArgs(append([]string{"index", "--corpus", a, "--corpus", b, "--out", filepath.Join(dir, "idx")}, args...))
+		return cmd.Execute()
+	}
+	if err := run(); err == nil || !strings.Contains(err.Error(), `passage id "1"`) {
+		t.Fatalf("colliding ids: err = %v", err)
+	}
+	if err := run("--prefix-ids"); err != nil {
+		t.Fatalf("with --prefix-ids: %v", err)
+	}
+	ix, err := bm25.Open(filepath.Join(dir, "idx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	hits, _ := ix.Search(context.Background(), []string{"beta"}, 1)
+	if len(hits[0]) != 1 || hits[0][0].Passage.ID != "b:1" {
+		t.Errorf("hits %+v", hits)
 	}
 }
