@@ -199,29 +199,40 @@ func (s *state) run(ctx context.Context, q Question) error {
 			s.finishTurn(t)
 			return nil
 		}
-		var obs strings.Builder
 		before := len(s.calls)
 		texts, err := s.callAll(ctx, turn, a.Calls)
-		for _, text := range texts {
-			obs.WriteString(text)
-		}
 		t.Calls = append(t.Calls, s.calls[before:]...)
 		if err != nil {
 			s.finishTurn(t)
 			return err
 		}
 		s.finishTurn(t)
-		text := obs.String()
 		if rf, ok := p.Roles["refiner"]; ok {
-			refined, err := s.roleGenerate(ctx, "refiner", rf, fill(rf.Prompt, "{question}", q.Text, "{queries}", a.Query, "{documents}", text), turn)
+			refined, err := s.roleGenerate(ctx, "refiner", rf, fill(rf.Prompt, "{question}", q.Text, "{queries}", a.Query, "{documents}", strings.Join(texts, "")), turn)
 			if err != nil {
 				return err
 			}
-			text = s.r.tags().Escape(strings.TrimSpace(refined)) + "\n"
+			texts = []string{s.r.tags().Escape(strings.TrimSpace(refined)) + "\n"}
 		}
-		pre, post, _ := strings.Cut(p.Observation, "{observation}")
-		s.env(turn, pre+text+post)
+		s.env(turn, wrap(p.Observation, texts))
 	}
+}
+
+// wrap places observation texts in the preset's template in one string.
+func wrap(template string, texts []string) string {
+	pre, post, _ := strings.Cut(template, "{observation}")
+	n := len(pre) + len(post)
+	for _, t := range texts {
+		n += len(t)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(pre)
+	for _, t := range texts {
+		b.WriteString(t)
+	}
+	b.WriteString(post)
+	return b.String()
 }
 
 func (s *state) hasTool(name string) bool {
