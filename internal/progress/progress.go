@@ -27,7 +27,7 @@ type Reporter struct {
 	start   time.Time
 	last    time.Time
 	every   time.Duration
-	finshed bool
+	finished bool
 }
 
 // New starts a reporter for total units (total <= 0 when unknown) named
@@ -93,10 +93,10 @@ func (r *Reporter) Finish() {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.finshed {
+	if r.finished {
 		return
 	}
-	r.finshed = true
+	r.finished = true
 	if r.bar != nil {
 		_ = r.bar.Finish()
 	}
