@@ -17,16 +17,16 @@ import (
 // Reporter counts units of work. It is safe for concurrent use.
 // A nil *Reporter ignores every call, so callers need no checks.
 type Reporter struct {
-	mu      sync.Mutex
-	bar     *progressbar.ProgressBar
-	w       io.Writer
-	what    string
-	unit    string
-	total   int64
-	done    int64
-	start   time.Time
-	last    time.Time
-	every   time.Duration
+	mu       sync.Mutex
+	bar      *progressbar.ProgressBar
+	w        io.Writer
+	what     string
+	unit     string
+	total    int64
+	done     int64
+	start    time.Time
+	last     time.Time
+	every    time.Duration
 	finished bool
 }
 
