@@ -8,6 +8,8 @@ import (
 	"strconv"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/sleuth-research/sleuth/internal/parquetguard"
 )
 
 // parquetBatch is how many rows are decoded at a time.
@@ -27,13 +29,24 @@ type parquetSource struct {
 	wantContents              bool
 }
 
-func openParquet(f *os.File, path string) (*parquetSource, error) {
+func openParquet(f *os.File, path string) (src *parquetSource, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			src, err = nil, fmt.Errorf("open corpus %s: corrupt parquet file: %v", path, v)
+		}
+	}()
 	st, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("open corpus %s: %w", path, err)
 	}
+	if err := parquetguard.CheckFooter(f, st.Size()); err != nil {
+		return nil, fmt.Errorf("open corpus %s: parquet: %w", path, err)
+	}
 	pf, err := parquet.OpenFile(f, st.Size(), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
+		return nil, fmt.Errorf("open corpus %s: parquet: %w", path, err)
+	}
+	if err := parquetguard.CheckPages(f, st.Size(), pf); err != nil {
 		return nil, fmt.Errorf("open corpus %s: parquet: %w", path, err)
 	}
 	s := &parquetSource{groups: pf.RowGroups(), buf: make([]parquet.Row, parquetBatch)}
@@ -98,7 +111,12 @@ func (s *parquetSource) Close() error {
 	return err
 }
 
-func (s *parquetSource) next() ([]Passage, loc, error) {
+func (s *parquetSource) next() (ps []Passage, at loc, err error) {
+	defer func() { // the library panics on some corrupt pages: an error, not a crash
+		if v := recover(); v != nil {
+			ps, at, err = nil, loc{row: s.row}, fatalError{fmt.Errorf("corrupt parquet data: %v", v)}
+		}
+	}()
 	for s.i >= s.n {
 		if err := s.fill(); err != nil {
 			return nil, loc{row: s.row}, err
@@ -106,7 +124,7 @@ func (s *parquetSource) next() ([]Passage, loc, error) {
 	}
 	row := s.buf[s.i]
 	s.i++
-	at := loc{row: s.row}
+	at = loc{row: s.row}
 	s.row++
 	p, err := s.passage(row, at.row)
 	return []Passage{p}, at, err

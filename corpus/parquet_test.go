@@ -2,6 +2,8 @@ package corpus
 
 import (
 	"errors"
+	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,7 +14,7 @@ import (
 
 // writeParquet writes rows to a Parquet file with two rows per row group,
 // so that readers cross row-group boundaries.
-func writeParquet[T any](t *testing.T, rows []T) string {
+func writeParquet[T any](t testing.TB, rows []T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "c.parquet")
 	if err := parquet.WriteFile(path, rows, parquet.MaxRowsPerRowGroup(2)); err != nil {
@@ -154,4 +156,35 @@ func TestParquetRecordErrorIsTyped(t *testing.T) {
 	if !errors.As(err, &re) || re.Row != 0 || re.Line != 0 {
 		t.Fatalf("err = %#v, want a RecordError at row 0", err)
 	}
+}
+
+// FuzzParquet: whatever bytes a .parquet file holds, reading it returns
+// passages or errors, never a panic or a runaway allocation.
+func FuzzParquet(f *testing.F) {
+	good := writeParquet(f, []pqTitleText{{ID: "a", Title: "T", Text: "one"}, {ID: "b", Title: "U", Text: "two"}, {ID: "c", Text: "three"}})
+	b, err := os.ReadFile(good)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add([]byte("PAR1\x00\x00\x00\x00PAR1"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(t.TempDir(), "x.parquet")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r, err := Open(path, Options{Format: FormatParquet, SkipBad: true})
+		if err != nil {
+			return
+		}
+		defer r.Close()
+		for i := 0; i < 200; i++ {
+			if _, err := r.Next(); err != nil {
+				var re *RecordError
+				if err == io.EOF || !errors.As(err, &re) {
+					return
+				}
+			}
+		}
+	})
 }

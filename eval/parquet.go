@@ -8,6 +8,8 @@ import (
 	"os"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/sleuth-research/sleuth/internal/parquetguard"
 )
 
 // maxParquetRows bounds a question file (the largest benchmarks have tens
@@ -48,7 +50,7 @@ func parseParquet(r io.ReaderAt, size int64, name string) (qs []Question, err er
 			qs, err = nil, fmt.Errorf("%s: corrupt parquet file: %v", name, p)
 		}
 	}()
-	if err := checkFooter(r, size); err != nil {
+	if err := parquetguard.CheckFooter(r, size); err != nil {
 		return nil, fmt.Errorf("%s: parquet: %w", name, err)
 	}
 	pf, err := parquet.OpenFile(r, size, parquet.SkipBloomFilters(true))
@@ -65,7 +67,7 @@ func parseParquet(r io.ReaderAt, size int64, name string) (qs []Question, err er
 	if n := pf.NumRows(); n < 0 || n > maxParquetRows {
 		return nil, fmt.Errorf("%s: %d rows; a question file has at most %d", name, n, maxParquetRows)
 	}
-	if err := checkPages(r, size, pf); err != nil {
+	if err := parquetguard.CheckPages(r, size, pf); err != nil {
 		return nil, fmt.Errorf("%s: parquet: %w", name, err)
 	}
 	rd := parquet.NewGenericReader[any](pf)
