@@ -119,7 +119,11 @@ func tavilyRequest(ctx context.Context, base, key, query string, k int) (*http.R
 }
 
 // ParseSearXNG reads a SearXNG JSON response: results[].{url,title,content,score}.
-func ParseSearXNG(body []byte) ([]Result, error) {
+func ParseSearXNG(body []byte) ([]Result, error) { return parseContentResults(body, "searxng") }
+
+// parseContentResults reads the results[].{url,title,content,score} shape
+// that SearXNG and Tavily share.
+func parseContentResults(body []byte, provider string) ([]Result, error) {
 	var r struct {
 		Results []struct {
 			URL     string   `json:"url"`
@@ -129,7 +133,7 @@ func ParseSearXNG(body []byte) ([]Result, error) {
 		} `json:"results"`
 	}
 	if err := decode(body, &r); err != nil {
-		return nil, fmt.Errorf("searxng response: %w", err)
+		return nil, fmt.Errorf("%s response: %w", provider, err)
 	}
 	out := make([]Result, 0, len(r.Results))
 	for _, x := range r.Results {
@@ -207,28 +211,7 @@ func ParseSerper(body []byte) ([]Result, error) {
 }
 
 // ParseTavily reads a Tavily /search response: results[].{url,title,content,score}.
-func ParseTavily(body []byte) ([]Result, error) {
-	var r struct {
-		Results []struct {
-			URL     string   `json:"url"`
-			Title   string   `json:"title"`
-			Content string   `json:"content"`
-			Score   *float64 `json:"score"`
-		} `json:"results"`
-	}
-	if err := decode(body, &r); err != nil {
-		return nil, fmt.Errorf("tavily response: %w", err)
-	}
-	out := make([]Result, 0, len(r.Results))
-	for _, x := range r.Results {
-		res := Result{URL: x.URL, Title: x.Title, Snippet: x.Content}
-		if x.Score != nil {
-			res.Score, res.HasScore = *x.Score, true
-		}
-		out = append(out, res)
-	}
-	return out, nil
-}
+func ParseTavily(body []byte) ([]Result, error) { return parseContentResults(body, "tavily") }
 
 // decode unmarshals one JSON object, reporting where a syntax error sits so a
 // bad body can be found in a recorded response.
