@@ -82,39 +82,35 @@ func braveRequest(ctx context.Context, base, key, query string, k int) (*http.Re
 }
 
 func serperRequest(ctx context.Context, base, key, query string, k int) (*http.Request, error) {
-	body, err := json.Marshal(struct {
+	return jsonPost(ctx, base+"/search", "X-API-KEY", key, struct {
 		Q   string `json:"q"`
 		Num int    `json:"num"`
 	}{query, k})
-	if err != nil {
-		return nil, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/search", bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-API-KEY", key)
-	return req, nil
 }
 
 func tavilyRequest(ctx context.Context, base, key, query string, k int) (*http.Request, error) {
-	body, err := json.Marshal(struct {
+	return jsonPost(ctx, base+"/search", "Authorization", "Bearer "+key, struct {
 		Query             string `json:"query"`
 		MaxResults        int    `json:"max_results"`
 		SearchDepth       string `json:"search_depth"`
 		IncludeAnswer     bool   `json:"include_answer"`
 		IncludeRawContent bool   `json:"include_raw_content"`
 	}{query, k, "basic", false, false})
+}
+
+// jsonPost builds a POST of payload as JSON with one authentication header,
+// the shape Serper and Tavily share.
+func jsonPost(ctx context.Context, u, authHeader, authValue string, payload any) (*http.Request, error) {
+	body, err := json.Marshal(payload)
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/search", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set(authHeader, authValue)
 	return req, nil
 }
 
