@@ -10,3 +10,10 @@ import "embed"
 //
 //go:embed *.yaml
 var Presets embed.FS
+
+// Training holds the training configurations (`sleuth train --config
+// NAME`), train/*.yaml: quickstart (the README's main job) and fast (its
+// CI-sized version).
+//
+//go:embed train/*.yaml
+var Training embed.FS

@@ -61,9 +61,15 @@ type Trainer struct {
 	Step   int       // optimizer steps taken
 	RNGSrc *rand.PCG // for the caller's data sampling; saved in checkpoints
 	RNG    *rand.Rand
-	acts   *acts
+	acts   *acts            // the current shape's activations
+	shapes map[[2]int]*acts // activations by (B,T), kept for reuse
+	order  [][2]int         // shapes by last use, oldest first
 	chunks []adamChunk
 }
+
+// maxShapes bounds the activation buffers a Trainer keeps: each holds the
+// (B,T) pass's activations, B·H·T² of them for attention alone.
+const maxShapes = 4
 
 // adamChunk is a piece of one tensor, the unit of the parallel update.
 type adamChunk struct {
@@ -106,9 +112,50 @@ func NewTrainer(m *Model, cfg TrainConfig, seed uint64) (*Trainer, error) {
 	}
 	t.RNGSrc = rand.NewPCG(seed, 0x7a41_7e57)
 	t.RNG = rand.New(t.RNGSrc)
-	t.acts = newActs(m.Config, cfg.Batch, cfg.SeqLen)
 	t.chunks = adamChunks(m.Config)
 	return t, nil
+}
+
+// SetShape makes the following micro-batches (B,T) instead of the
+// configured Batch×SeqLen, so variable-length data (RL episodes) need not
+// be padded to the longest sequence the model allows. Buffers for a few
+// recent shapes are kept; gradients accumulate across shapes as usual.
+func (t *Trainer) SetShape(B, T int) error {
+	if B <= 0 || T <= 0 || T > t.Model.Config.SeqLen {
+		return fmt.Errorf("train: shape %d×%d must be positive with T at most the model's %d", B, T, t.Model.Config.SeqLen)
+	}
+	key := [2]int{B, T}
+	if t.shapes == nil {
+		t.shapes = map[[2]int]*acts{}
+	}
+	a, ok := t.shapes[key]
+	if !ok {
+		if len(t.order) >= maxShapes {
+			delete(t.shapes, t.order[0])
+			t.order = t.order[1:]
+		}
+		a = newActs(t.Model.Config, B, T)
+		t.shapes[key] = a
+	} else {
+		for i, k := range t.order {
+			if k == key {
+				t.order = append(t.order[:i], t.order[i+1:]...)
+				break
+			}
+		}
+	}
+	t.order = append(t.order, key)
+	t.acts = a
+	return nil
+}
+
+// current returns the activations of the shape in use, the configured one
+// until SetShape says otherwise.
+func (t *Trainer) current() *acts {
+	if t.acts == nil {
+		_ = t.SetShape(t.Cfg.Batch, t.Cfg.SeqLen) // validated in NewTrainer
+	}
+	return t.acts
 }
 
 // ForwardBackward runs one (B,T) micro-batch and adds its gradients. The
@@ -120,8 +167,9 @@ func (t *Trainer) ForwardBackward(tokens, targets []int, weights []float32) (flo
 	if err != nil {
 		return 0, err
 	}
-	loss := t.Model.trainForward(t.acts, tokens, targets, w)
-	t.Model.trainBackward(t.acts, t.G, tokens, targets, w)
+	a := t.current()
+	loss := t.Model.trainForward(a, tokens, targets, w)
+	t.Model.trainBackward(a, t.G, tokens, targets, w)
 	return loss, nil
 }
 
@@ -132,21 +180,27 @@ func (t *Trainer) Loss(tokens, targets []int, weights []float32) (float64, error
 	if err != nil {
 		return 0, err
 	}
-	return t.Model.trainForward(t.acts, tokens, targets, w), nil
+	return t.Model.trainForward(t.current(), tokens, targets, w), nil
 }
 
 // TokenLogprobs is log p(target) for each token of the last batch (B·T);
 // valid until the next call.
-func (t *Trainer) TokenLogprobs() []float32 { return t.acts.logp }
+func (t *Trainer) TokenLogprobs() []float32 { return t.current().logp }
+
+// Hidden is the final normalised hidden state of each token of the last
+// batch ((B·T)×Dim, what the output layer reads), for heads trained beside
+// the model such as PPO's value head; valid until the next call.
+func (t *Trainer) Hidden() []float32 { return t.current().lnf }
 
 func (t *Trainer) prepare(tokens, targets []int, weights []float32) ([]float32, error) {
-	if err := t.Model.checkBatch(t.acts, tokens, targets, weights); err != nil {
+	a := t.current()
+	if err := t.Model.checkBatch(a, tokens, targets, weights); err != nil {
 		return nil, err
 	}
 	if weights != nil {
 		return weights, nil
 	}
-	w, counted := t.acts.weights, 0
+	w, counted := a.weights, 0
 	for _, tg := range targets {
 		if tg >= 0 {
 			counted++

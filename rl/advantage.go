@@ -26,15 +26,16 @@ const (
 	DrGRPO    Estimator = "dr_grpo"     // r − mean_group: no std normalisation (Liu et al., 2025)
 	RLOO      Estimator = "rloo"        // r − mean of the other samples of the group
 	Reinforce Estimator = "reinforce++" // r − mean_batch, normalised by the batch std (Hu, 2025)
+	PPO       Estimator = "ppo"         // GAE over a value head's estimates (Loop only; not group-based)
 )
 
 // ParseEstimator checks a configured name.
 func ParseEstimator(s string) (Estimator, error) {
 	switch e := Estimator(s); e {
-	case GRPO, DrGRPO, RLOO, Reinforce:
+	case GRPO, DrGRPO, RLOO, Reinforce, PPO:
 		return e, nil
 	}
-	return "", fmt.Errorf("unknown advantage estimator %q (grpo, dr_grpo, rloo, reinforce++; ppo uses GAE)", s)
+	return "", fmt.Errorf("unknown advantage estimator %q (grpo, dr_grpo, rloo, reinforce++, ppo)", s)
 }
 
 const eps = 1e-6

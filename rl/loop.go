@@ -26,6 +26,11 @@ type Config struct {
 	Epochs      int        // PPO epochs over each batch of episodes (default 1)
 	Concurrency int        // episodes in flight during rollouts (default all of the step's)
 	Seed        int64      // episode sampling seed; step s uses Seed + s·1,000,003
+	// PPO's critic: GAE's γ and λ (defaults 1 and 0.95), the value head's
+	// learning rate and fitting steps per batch (1e-2, 50).
+	Gamma, Lambda float64
+	ValueLR       float64
+	ValueSteps    int
 }
 
 // Loop trains Policy with reinforcement learning on agent episodes. The
@@ -38,6 +43,14 @@ type Loop struct {
 	Runner  *agent.Runner
 	Reward  reward.Func
 	Cfg     Config
+
+	// OnEpisodes, when set, sees each step's episodes with their rewards
+	// and advantages (per episode; zero under PPO, whose advantages are per
+	// token) before the update, for sampled trace views.
+	OnEpisodes func(step int, eps []*agent.Episode, rewards, adv []float64)
+	// Value is PPO's critic; created on the first PPO step when nil. Save
+	// it with the checkpoint (State.Value) to resume exactly.
+	Value *ValueHead
 
 	refTrainer *model.Trainer // forward passes of Ref
 }
@@ -58,6 +71,9 @@ type StepStats struct {
 	Loss         float64              `json:"loss"`
 	ClipFraction float64              `json:"clip_fraction"`
 	KL           float64              `json:"kl"`
+	ValueLoss    float64              `json:"value_loss,omitempty"` // PPO's critic fit (½·MSE)
+	Entropy      float64              `json:"entropy"`              // mean surprisal of the policy tokens at rollout
+	EM           float64              `json:"em"`                   // share of episodes whose answer matched exactly
 	GradNorm     float64              `json:"grad_norm"`
 	LR           float64              `json:"lr"`
 	RolloutTime  time.Duration        `json:"rollout_ns"`
@@ -98,6 +114,9 @@ func (l *Loop) Step(ctx context.Context, step int, batch []Sample) (StepStats, e
 			return st, fmt.Errorf("step %d: reward of %s: %w", step, ep.ID, err)
 		}
 		rewards[i] = sc.Total
+		if matches(ep.Answer, batch[i/cfg.Group].Gold.Answers) {
+			st.EM += 1 / float64(len(eps))
+		}
 		for _, c := range sc.Components {
 			st.Components[c.Name] += c.Value / float64(len(eps))
 		}
@@ -106,12 +125,23 @@ func (l *Loop) Step(ctx context.Context, step int, batch []Sample) (StepStats, e
 	for i := range eps {
 		groups[i/cfg.Group] = append(groups[i/cfg.Group], i)
 	}
-	adv, err := Advantages(cfg.Estimator, rewards, groups)
-	if err != nil {
+	var adv []float64
+	var err error
+	if cfg.Estimator == PPO {
+		adv = make([]float64, len(rewards)) // per token, from the value head below
+	} else if adv, err = Advantages(cfg.Estimator, rewards, groups); err != nil {
 		return st, err
 	}
 	l.summarise(&st, eps, rewards, groups)
-	seqs, tokens := l.sequences(eps, adv)
+	if l.OnEpisodes != nil {
+		l.OnEpisodes(step, eps, rewards, adv)
+	}
+	seqs, tokens := l.sequences(eps, adv, rewards)
+	if cfg.Estimator == PPO && len(seqs) > 0 {
+		if st.ValueLoss, err = l.ppoAdvantages(seqs, cfg); err != nil {
+			return st, fmt.Errorf("step %d: %w", step, err)
+		}
+	}
 	st.Trained = len(seqs)
 	if len(seqs) > 0 {
 		if err := l.update(seqs, tokens, cfg, &st); err != nil {
@@ -168,13 +198,14 @@ func (l *Loop) summarise(st *StepStats, eps []*agent.Episode, rewards []float64,
 
 // trainSeq is one episode's main-role stream, cut to the trainer's length.
 type trainSeq struct {
-	ids []int
-	seq Seq
+	ids    []int
+	seq    Seq
+	reward float64 // the episode's reward (PPO's return at the last token)
 }
 
 // sequences turns episodes into loss inputs. Episodes without a complete
 // token stream (failed ones, text-only backends) are left out.
-func (l *Loop) sequences(eps []*agent.Episode, adv []float64) ([]trainSeq, int) {
+func (l *Loop) sequences(eps []*agent.Episode, adv, rewards []float64) ([]trainSeq, int) {
 	limit := l.Trainer.Cfg.SeqLen + 1 // T inputs predict T targets
 	var out []trainSeq
 	tokens := 0
@@ -200,7 +231,7 @@ func (l *Loop) sequences(eps []*agent.Episode, adv []float64) ([]trainSeq, int) 
 			}
 		}
 		n := min(len(ids), limit)
-		ts := trainSeq{ids: ids[:n], seq: Seq{Mask: mask[:n], OldLogp: old[:n], Advantage: make([]float64, n)}}
+		ts := trainSeq{ids: ids[:n], reward: rewards[i], seq: Seq{Mask: mask[:n], OldLogp: old[:n], Advantage: make([]float64, n)}}
 		ts.seq.Mask[0] = 0 // the first token is never predicted
 		for t := range n {
 			ts.seq.Advantage[t] = adv[i]
@@ -215,7 +246,7 @@ func (l *Loop) sequences(eps []*agent.Episode, adv []float64) ([]trainSeq, int) 
 // forward passes where needed, weights, then forward-backward and one
 // optimizer step per epoch.
 func (l *Loop) update(seqs []trainSeq, _ int, cfg Config, st *StepStats) error {
-	B, T := l.Trainer.Cfg.Batch, l.Trainer.Cfg.SeqLen
+	plan := planBatches(seqs, microTokens(l.Trainer), l.Trainer.Cfg.SeqLen)
 	if cfg.Loss.KL != KLNone {
 		if l.Ref == nil {
 			return fmt.Errorf("a KL penalty needs a reference model")
@@ -227,14 +258,10 @@ func (l *Loop) update(seqs []trainSeq, _ int, cfg Config, st *StepStats) error {
 			}
 			l.refTrainer = rt
 		}
-		if err := forEachBatch(seqs, B, T, func(lo int, toks, tgts []int) error {
-			if _, err := l.refTrainer.Loss(toks, tgts, nil); err != nil {
-				return err
+		for _, mb := range plan {
+			if err := mb.logprobs(l.refTrainer, seqs, func(s *Seq) *[]float64 { return &s.RefLogp }); err != nil {
+				return fmt.Errorf("reference: %w", err)
 			}
-			fill(seqs[lo:min(lo+B, len(seqs))], T, l.refTrainer.TokenLogprobs(), func(s *Seq) *[]float64 { return &s.RefLogp })
-			return nil
-		}); err != nil {
-			return err
 		}
 	}
 	for epoch := range cfg.Epochs {
@@ -242,14 +269,12 @@ func (l *Loop) update(seqs []trainSeq, _ int, cfg Config, st *StepStats) error {
 			for i := range seqs { // nothing has changed since the rollout
 				seqs[i].seq.Logp = seqs[i].seq.OldLogp
 			}
-		} else if err := forEachBatch(seqs, B, T, func(lo int, toks, tgts []int) error {
-			if _, err := l.Trainer.Loss(toks, tgts, nil); err != nil {
-				return err
+		} else {
+			for _, mb := range plan {
+				if err := mb.logprobs(l.Trainer, seqs, func(s *Seq) *[]float64 { return &s.Logp }); err != nil {
+					return err
+				}
 			}
-			fill(seqs[lo:min(lo+B, len(seqs))], T, l.Trainer.TokenLogprobs(), func(s *Seq) *[]float64 { return &s.Logp })
-			return nil
-		}); err != nil {
-			return err
 		}
 		in := make([]Seq, len(seqs))
 		for i := range seqs {
@@ -259,54 +284,27 @@ func (l *Loop) update(seqs []trainSeq, _ int, cfg Config, st *StepStats) error {
 		if err != nil {
 			return err
 		}
-		if err := forEachBatch(seqs, B, T, func(lo int, toks, tgts []int) error {
-			w := make([]float32, B*T)
-			for b, s := range ws[lo:min(lo+B, len(ws))] {
-				for t := 1; t < len(s); t++ {
-					w[b*T+t-1] = s[t] // target t-1 predicts token t
-				}
+		for _, mb := range plan {
+			if _, err := mb.forwardBackward(l.Trainer, ws); err != nil {
+				return err
 			}
-			_, err := l.Trainer.ForwardBackward(toks, tgts, w)
-			return err
-		}); err != nil {
-			return err
 		}
 		us := l.Trainer.Update()
 		st.Loss, st.ClipFraction, st.KL, st.GradNorm, st.LR = ls.Loss, ls.ClipFraction, ls.KL, us.GradNorm, us.LR
-	}
-	return nil
-}
-
-// forEachBatch lays sequences out as the trainer's (B,T) micro-batches:
-// inputs ids[:T], targets ids[1:T+1], padding ignored (target −1).
-func forEachBatch(seqs []trainSeq, B, T int, fn func(lo int, toks, tgts []int) error) error {
-	toks, tgts := make([]int, B*T), make([]int, B*T)
-	for lo := 0; lo < len(seqs); lo += B {
-		for i := range toks {
-			toks[i], tgts[i] = 0, -1
-		}
-		for b, s := range seqs[lo:min(lo+B, len(seqs))] {
-			for t := 0; t+1 < len(s.ids) && t < T; t++ {
-				toks[b*T+t] = s.ids[t]
-				tgts[b*T+t] = s.ids[t+1]
-			}
-		}
-		if err := fn(lo, toks, tgts); err != nil {
-			return err
+		if epoch == 0 {
+			st.Entropy = ls.Entropy
 		}
 	}
 	return nil
 }
 
-// fill copies the trainer's per-target log-probabilities into the field
-// pick returns, aligned with each sequence's tokens (token t ← target t−1).
-func fill(seqs []trainSeq, T int, logp []float32, pick func(*Seq) *[]float64) {
-	for b := range seqs {
-		s := &seqs[b]
-		out := make([]float64, len(s.ids))
-		for t := 1; t < len(s.ids); t++ {
-			out[t] = float64(logp[b*T+t-1])
+// matches reports whether answer equals one of the gold answers after
+// normalisation (exact match).
+func matches(answer string, gold []string) bool {
+	for _, g := range gold {
+		if reward.ExactMatch(answer, g) {
+			return true
 		}
-		*pick(&s.seq) = out
 	}
+	return false
 }

@@ -37,7 +37,27 @@ func (f favourite) Score(_ context.Context, ep *agent.Episode, _ reward.Gold) (r
 	return reward.Score{Total: r, Components: []reward.Component{{Name: "favourite", Value: r}}}, nil
 }
 
-func TestGRPOLearnsAFavouriteToken(t *testing.T) {
+func TestLearnsAFavouriteToken(t *testing.T) {
+	for _, tc := range []struct {
+		est  Estimator
+		lr   float64
+		want float64
+	}{
+		{GRPO, 3e-2, 0.5},
+		{PPO, 3e-2, 0.5},
+	} {
+		t.Run(string(tc.est), func(t *testing.T) {
+			first, last := learnFavourite(t, tc.est, tc.lr, 40)
+			t.Logf("reward %.3f → %.3f, clip %.2f, grad norm %.3f, value loss %.4f", first.Reward, last.Reward, last.ClipFraction, last.GradNorm, last.ValueLoss)
+			if last.Reward < tc.want || last.Reward < first.Reward+0.3 {
+				t.Errorf("%s did not learn: reward %.3f at step 0, %.3f at the end", tc.est, first.Reward, last.Reward)
+			}
+		})
+	}
+}
+
+func learnFavourite(t *testing.T, est Estimator, lr float64, steps int) (first, last StepStats) {
+	t.Helper()
 	texts := func(yield func(string) bool) {
 		for i := range 50 {
 			if !yield(fmt.Sprintf("question %d asks about the river and the hill number %d", i, i*7)) {
@@ -62,17 +82,16 @@ func TestGRPOLearnsAFavouriteToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	tc := model.DefaultTrainConfig(16, 32)
-	tc.LR, tc.MinLR, tc.WarmupSteps, tc.DecaySteps = 3e-2, 3e-2, 1, 0
+	tc.LR, tc.MinLR, tc.WarmupSteps, tc.DecaySteps = lr, lr, 1, 0
 	trainer, err := model.NewTrainer(m, tc, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	client := local.New(m, tok, local.Config{NoBOS: true})
-	loop := &Loop{Policy: m, Trainer: trainer, Reward: favourite{target}, Cfg: Config{Group: 8, Seed: 1},
+	loop := &Loop{Policy: m, Trainer: trainer, Reward: favourite{target}, Cfg: Config{Estimator: est, Group: 8, Seed: 1},
 		Runner: &agent.Runner{Preset: p, Policy: client}}
 	batch := []Sample{{ID: "a", Question: "river"}, {ID: "b", Question: "hill"}}
-	var first, last StepStats
-	for step := range 40 {
+	for step := range steps {
 		st, err := loop.Step(context.Background(), step, batch)
 		if err != nil {
 			t.Fatal(err)
@@ -85,8 +104,5 @@ func TestGRPOLearnsAFavouriteToken(t *testing.T) {
 			t.Fatalf("step %d trained on %d episodes, want 16", step, st.Trained)
 		}
 	}
-	t.Logf("reward %.3f → %.3f, clip %.2f, grad norm %.3f", first.Reward, last.Reward, last.ClipFraction, last.GradNorm)
-	if last.Reward < 0.5 || last.Reward < first.Reward+0.3 {
-		t.Errorf("GRPO did not learn: reward %.3f at step 0, %.3f at step 39", first.Reward, last.Reward)
-	}
+	return first, last
 }

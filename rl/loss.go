@@ -34,6 +34,9 @@ type LossConfig struct {
 	KL                KLEstimator
 	KLCoef            float64 // β
 	MaxLen            int     // SeqSum's constant; 0 uses the longest sequence
+	// Entropy is the entropy bonus's coefficient: the loss subtracts
+	// Entropy·H, with H estimated from the sampled tokens' surprisal.
+	Entropy float64
 }
 
 // Seq is one sequence's policy tokens as the loss sees them. Mask is 1 on
@@ -52,6 +55,7 @@ type LossStats struct {
 	Loss         float64 // the clipped surrogate plus β·KL, aggregated
 	ClipFraction float64 // share of policy tokens whose ratio was clipped
 	KL           float64 // mean per-token KL estimate
+	Entropy      float64 // mean surprisal −log π(y_t) of the policy tokens, an estimate of the entropy
 	Tokens       int     // policy tokens counted
 }
 
@@ -67,10 +71,23 @@ func Weights(seqs []Seq, cfg LossConfig) ([][]float32, LossStats, error) {
 	out := make([][]float32, len(seqs))
 	clipped := 0
 	klSum := 0.0
+	hBar, n := 0.0, 0 // the mean surprisal: the entropy bonus's baseline
 	for i, s := range seqs {
 		if err := s.check(cfg.KL != KLNone); err != nil {
 			return nil, st, fmt.Errorf("sequence %d: %w", i, err)
 		}
+		for t, m := range s.Mask {
+			if m != 0 {
+				hBar -= s.Logp[t]
+				n++
+			}
+		}
+	}
+	if n > 0 {
+		hBar /= float64(n)
+		st.Entropy = hBar
+	}
+	for i, s := range seqs {
 		w := make([]float32, len(s.Mask))
 		for t, m := range s.Mask {
 			if m == 0 {
@@ -99,6 +116,14 @@ func Weights(seqs []Seq, cfg LossConfig) ([][]float32, LossStats, error) {
 				st.Loss += cfg.KLCoef * c * kl
 				klSum += kl
 				w[t] -= float32(cfg.KLCoef * c * grad)
+			}
+			if cfg.Entropy != 0 {
+				// ∇H = −E[(log π + 1)∇log π]: weighting −log π(y) by
+				// β·(surprisal − mean) raises the entropy (the baseline
+				// only lowers the variance).
+				h := -s.Logp[t]
+				st.Loss -= cfg.Entropy * c * h
+				w[t] += float32(cfg.Entropy * c * (h - hBar))
 			}
 		}
 		out[i] = w

@@ -33,21 +33,58 @@ func SFTStep(t *model.Trainer, eps []*agent.Episode, role string) (float64, erro
 	if total == 0 {
 		return 0, fmt.Errorf("sft: no policy tokens in %d episodes", len(eps))
 	}
-	B, T := t.Cfg.Batch, t.Cfg.SeqLen
-	loss := 0.0
-	err := forEachBatch(seqs, B, T, func(lo int, toks, tgts []int) error {
-		w := make([]float32, B*T)
-		for b, s := range seqs[lo:min(lo+B, len(seqs))] {
-			for i := 1; i < len(s.ids); i++ {
-				w[b*T+i-1] = s.seq.Mask[i] / float32(total)
-			}
+	ws := make([][]float32, len(seqs))
+	for i, s := range seqs {
+		ws[i] = make([]float32, len(s.ids))
+		for k, m := range s.seq.Mask {
+			ws[i][k] = m / float32(total)
 		}
-		l, err := t.ForwardBackward(toks, tgts, w)
+	}
+	loss := 0.0
+	for _, mb := range planBatches(seqs, microTokens(t), t.Cfg.SeqLen) {
+		l, err := mb.forwardBackward(t, ws)
+		if err != nil {
+			return 0, fmt.Errorf("sft: %w", err)
+		}
 		loss += l
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("sft: %w", err)
+	}
+	t.Update()
+	return loss, nil
+}
+
+// LMStep is one optimizer step of plain language modelling on token
+// sequences (every token predicted from those before it): the pre-training
+// that gives a policy trained from scratch its words and the habit of
+// copying names it has seen, before SFT teaches it a protocol. It returns
+// the mean loss per predicted token.
+func LMStep(t *model.Trainer, docs [][]int) (float64, error) {
+	var seqs []trainSeq
+	total := 0
+	for _, d := range docs {
+		n := min(len(d), t.Cfg.SeqLen+1)
+		if n < 2 {
+			continue
+		}
+		seqs = append(seqs, trainSeq{ids: d[:n]})
+		total += n - 1
+	}
+	if total == 0 {
+		return 0, fmt.Errorf("lm: no tokens to predict in %d documents", len(docs))
+	}
+	ws := make([][]float32, len(seqs))
+	for i, s := range seqs {
+		ws[i] = make([]float32, len(s.ids))
+		for k := 1; k < len(s.ids); k++ {
+			ws[i][k] = 1 / float32(total)
+		}
+	}
+	loss := 0.0
+	for _, mb := range planBatches(seqs, microTokens(t), t.Cfg.SeqLen) {
+		l, err := mb.forwardBackward(t, ws)
+		if err != nil {
+			return 0, fmt.Errorf("lm: %w", err)
+		}
+		loss += l
 	}
 	t.Update()
 	return loss, nil

@@ -3,149 +3,120 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
+	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sleuth-research/sleuth/corpus"
-	"github.com/sleuth-research/sleuth/internal/progress"
+	"github.com/sleuth-research/sleuth/rl"
 	"github.com/sleuth-research/sleuth/search"
-	"github.com/sleuth-research/sleuth/search/bm25"
 	"github.com/sleuth-research/sleuth/world"
 )
 
 type quickstartFlags struct {
-	out     string
-	seed    int64
-	show    int
-	k       int
-	jsonOut bool
-}
-
-// quickstartSummary is what `sleuth quickstart --json` prints.
-type quickstartSummary struct {
-	Dir       string                  `json:"dir"`
-	World     world.Summary           `json:"world"`
-	Index     bm25.Stats              `json:"index"`
-	Split     string                  `json:"split"`
-	K         int                     `json:"k"`
-	Retrieval map[string]hopRetrieval `json:"retrieval"` // by hop count ("1".."4") and "comparison"
-	ReaderEM  float64                 `json:"retrieval_only_reader_em"`
-	Seconds   float64                 `json:"seconds"`
-}
-
-// hopRetrieval measures question-only retrieval for one kind of question.
-type hopRetrieval struct {
-	Questions int     `json:"questions"`
-	AllGold   float64 `json:"all_gold_at_k"` // share with every gold passage in the top k
-	AnyGold   float64 `json:"any_gold_at_k"`
+	out, config string
+	seed        int64
+	fast        bool
+	jsonOut     bool
+	perHop      int
 }
 
 func newQuickstartCmd() *cobra.Command {
 	var f quickstartFlags
 	cmd := &cobra.Command{
 		Use:   "quickstart",
-		Short: "Generate a world, index it and answer its questions (the main job, on embedded defaults)",
-		Long: `quickstart runs sleuth end to end on the embedded defaults, offline:
-it generates a synthetic multi-hop world, builds a BM25 index of its corpus,
-and answers the dev questions with retrieval alone (search with the question,
-then pick the best-supported candidate from the top passages), reporting how
-often question-only retrieval finds the gold passages per hop count. That
-gap, large at 3 and 4 hops, is what a trained research agent closes.`,
+		Short: "Train a research agent from nothing and evaluate it against baselines (the main job, on embedded defaults)",
+		Long: `quickstart runs sleuth end to end on the embedded defaults, offline, on one
+CPU: it generates a family of synthetic multi-hop worlds and indexes them,
+trains a tokenizer and a small policy from scratch (pre-training on passages
+of fresh worlds, SFT on oracle traces of 1- and 2-hop questions, then GRPO on
+2- and 3-hop questions with the searchr1 protocol and an F1 + format reward),
+and evaluates on the questions of a world whose seed no training phase used,
+against baselines: no retrieval, retrieve once then answer, the SFT policy and
+the oracle. It prints the table (with --json, as one JSON object on the last
+line), writes OUT/report.html (curves, health warnings, sampled episodes,
+the table) and saves the policy, printing how to ask and serve it.
+
+A killed quickstart continues where it stopped when run again with the same
+--out. --fast runs a CI-sized version (minutes; too short to learn).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runQuickstart(cmd.Context(), f, cmd.OutOrStdout(), stderr(cmd))
+			return runQuickstart(cmd.Context(), cmd, f)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.out, "out", "sleuth-quickstart", "directory for the world and the index")
-	fl.Int64Var(&f.seed, "seed", 1, "world seed")
-	fl.IntVar(&f.show, "show", 4, "example questions to show with what retrieval found")
-	fl.IntVar(&f.k, "k", 10, "passages retrieved per question")
-	fl.BoolVar(&f.jsonOut, "json", false, "print the summary as JSON")
+	fl.StringVar(&f.out, "out", "sleuth-quickstart", "run directory (training run, evaluation, report)")
+	fl.Int64Var(&f.seed, "seed", 1, "seed of everything: worlds, model, sampling")
+	fl.BoolVar(&f.fast, "fast", false, "the CI-sized run: every phase, a few steps each")
+	fl.StringVar(&f.config, "config", "", "training config instead of the built-in quickstart (or fast) one")
+	fl.IntVar(&f.perHop, "questions-per-hop", 0, "held-out questions of each hop count 1–3 (default 100; 12 with --fast)")
+	fl.BoolVar(&f.jsonOut, "json", false, "print the table as one JSON object on the last line")
 	return cmd
 }
 
-func runQuickstart(ctx context.Context, f quickstartFlags, out, errw io.Writer) error {
+func runQuickstart(ctx context.Context, cmd *cobra.Command, f quickstartFlags) error {
 	start := time.Now()
-	sum := quickstartSummary{Dir: f.out, Split: world.Dev, K: f.k, Retrieval: map[string]hopRetrieval{}}
-	fmt.Fprintf(errw, "[1/3] generating world (seed %d)\n", f.seed)
-	w, err := world.Generate(world.Config{Seed: f.seed})
+	out, errw := cmd.OutOrStdout(), stderr(cmd)
+	name := f.config
+	if name == "" {
+		name = "quickstart"
+		if f.fast {
+			name = "fast"
+		}
+	}
+	cfg, err := loadTrainConfig(name)
 	if err != nil {
 		return err
 	}
-	worldDir := filepath.Join(f.out, "world")
-	if err := w.Write(worldDir); err != nil {
+	if cmd.Flags().Changed("seed") {
+		cfg.Seed = f.seed
+	}
+	perHop := f.perHop
+	if perHop == 0 {
+		perHop = 100
+		if f.fast {
+			perHop = 12
+		}
+	}
+	r := &trainRun{cfg: cfg, dir: filepath.Join(f.out, "train"), errw: errw}
+	fmt.Fprintf(errw, "training (%s config, seed %d) in %s\n", name, cfg.Seed, r.dir)
+	resume := rl.HasCheckpoint(r.path("checkpoints"))
+	defer r.close()
+	if err := r.open(ctx, resume); err != nil {
 		return err
 	}
-	sum.World = w.Summary()
-
-	fmt.Fprintf(errw, "[2/3] indexing %d passages\n", len(w.Passages))
-	indexDir := filepath.Join(f.out, "index")
-	rep := progress.New(errw, "indexing", "passages", int64(len(w.Passages)))
-	stats, err := bm25.Build(ctx, indexDir, passageSeq(w.Passages), bm25.BuildOptions{Progress: func(done int) { rep.Set(int64(done)) }})
-	rep.Finish()
+	if err := r.run(ctx); err != nil {
+		r.writeReport()
+		return err
+	}
+	table, err := evaluatePolicies(ctx, f.out, r, perHop, errw)
 	if err != nil {
 		return err
 	}
-	sum.Index = stats
-	ix, err := bm25.Open(indexDir)
-	if err != nil {
+	table.Seconds = time.Since(start).Seconds()
+	var text strings.Builder
+	printTable(&text, table)
+	r.extra = text.String()
+	if err := r.writeReport(); err != nil {
 		return err
 	}
-	defer ix.Close()
-
-	qs := w.Split(world.Dev)
-	fmt.Fprintf(errw, "[3/3] answering %d %s questions with retrieval only\n", len(qs), world.Dev)
-	texts := make([]string, len(qs))
-	for i, q := range qs {
-		texts[i] = q.Question
-	}
-	hits, err := ix.Search(ctx, texts, f.k)
-	if err != nil {
+	if err := copyFile(r.path("report.html"), filepath.Join(f.out, "report.html")); err != nil {
 		return err
 	}
-	reader := newCandidateReader(w)
-	correct := 0
-	agg := map[string][3]int{}
-	var examples []string
-	for i, q := range qs {
-		all, anyGold := goldFound(q, hits[i])
-		key := fmt.Sprint(q.Hops)
-		if q.Type == world.Comparison {
-			key = world.Comparison
-		}
-		a := agg[key]
-		a[0]++
-		if all {
-			a[1]++
-		}
-		if anyGold {
-			a[2]++
-		}
-		agg[key] = a
-		guess := reader.answer(q.Question, hits[i])
-		ok := matchesAny(guess, q.Answers)
-		if ok {
-			correct++
-		}
-		if len(examples) < f.show && (i%max(1, len(qs)/max(f.show, 1)) == 0) {
-			examples = append(examples, describe(q, hits[i], guess, ok))
-		}
+	fmt.Fprint(errw, text.String())
+	q := "Who founded the employer of the person who wrote The Last Orchard of Evofund?"
+	if len(r.train) > 0 {
+		q = r.train[len(r.train)-1].Question
 	}
-	for key, a := range agg {
-		sum.Retrieval[key] = hopRetrieval{Questions: a[0], AllGold: ratio(a[1], a[0]), AnyGold: ratio(a[2], a[0])}
-	}
-	sum.ReaderEM = ratio(correct, len(qs))
-	sum.Seconds = time.Since(start).Seconds()
+	fmt.Fprintf(errw, "\nreport: %s\npolicy: %s\nask it:   sleuth ask %q --preset %s --index %s --llm local:%s --trace\nserve it: sleuth serve --model %s --index %s\n",
+		filepath.Join(f.out, "report.html"), r.path("policy"), q, cfg.Preset, r.path("index"), r.path("policy"), r.path("policy"), r.path("index"))
 	if f.jsonOut {
-		return writeJSON(out, sum)
+		return writeJSON(out, table)
 	}
-	printQuickstart(out, sum, examples)
+	fmt.Fprint(out, text.String())
 	return nil
 }
 
@@ -159,11 +130,12 @@ func passageSeq(ps []corpus.Passage) func(func(corpus.Passage, error) bool) {
 	}
 }
 
-func ratio(a, b int) float64 {
-	if b == 0 {
-		return 0
+func copyFile(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
 	}
-	return float64(a) / float64(b)
+	return writeFileAtomic(to, b)
 }
 
 func goldFound(q world.Question, hits []search.Hit) (all, anyGold bool) {
@@ -208,31 +180,6 @@ func clip(s string, n int) string {
 		return string(r[:n]) + "…"
 	}
 	return s
-}
-
-func printQuickstart(w io.Writer, s quickstartSummary, examples []string) {
-	fmt.Fprintf(w, "\nworld: %d passages, %d questions (seed %d) in %s\n", s.World.Passages, s.World.Questions, s.World.Seed, filepath.Join(s.Dir, "world"))
-	fmt.Fprintf(w, "index: %d passages, %d terms, %.1f MB in %.2fs at %s\n\n", s.Index.Passages, s.Index.Terms, float64(s.Index.Bytes)/1e6, s.Index.Seconds, filepath.Join(s.Dir, "index"))
-	for _, e := range examples {
-		fmt.Fprintln(w, e)
-	}
-	fmt.Fprintf(w, "question-only BM25 retrieval on the %s split (top %d; * marks gold passages above):\n", s.Split, s.K)
-	fmt.Fprintf(w, "  %-11s %9s %14s %14s\n", "questions", "count", "all gold found", "any gold found")
-	keys := make([]string, 0, len(s.Retrieval))
-	for k := range s.Retrieval {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		r := s.Retrieval[k]
-		label := k + "-hop"
-		if k == world.Comparison {
-			label = k
-		}
-		fmt.Fprintf(w, "  %-11s %9d %13.1f%% %13.1f%%\n", label, r.Questions, 100*r.AllGold, 100*r.AnyGold)
-	}
-	fmt.Fprintf(w, "retrieval-only reader exact match: %.1f%%   (%.1fs in all)\n", 100*s.ReaderEM, s.Seconds)
-	fmt.Fprintln(w, "Multi-hop questions need an agent that searches again with what it found: try `sleuth ask --preset searchr1 --index "+filepath.Join(s.Dir, "index")+" --llm URL`.")
 }
 
 // candidateReader answers from retrieved passages alone: every entity name

@@ -1,0 +1,697 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/sleuth-research/sleuth/agent"
+	"github.com/sleuth-research/sleuth/corpus"
+	"github.com/sleuth-research/sleuth/examples"
+	"github.com/sleuth-research/sleuth/internal/progress"
+	"github.com/sleuth-research/sleuth/llm/local"
+	"github.com/sleuth-research/sleuth/model"
+	"github.com/sleuth-research/sleuth/model/kernels"
+	"github.com/sleuth-research/sleuth/model/tokenizer"
+	"github.com/sleuth-research/sleuth/reward"
+	"github.com/sleuth-research/sleuth/rl"
+	"github.com/sleuth-research/sleuth/search/bm25"
+	"github.com/sleuth-research/sleuth/world"
+)
+
+// runConfig is the YAML of `sleuth train --config FILE`; see
+// examples/train/quickstart.yaml.
+type runConfig struct {
+	Seed int64 `yaml:"seed"`
+	// World is the training family: Count worlds, seeds Seed … Seed+Count−1,
+	// indexed together. Pre-training reads fresh worlds of its own (seeds
+	// from Seed+1,000,000 on) so it can teach words and copying but no fact;
+	// evaluation uses a world no training phase saw (heldOutSeed).
+	World struct {
+		Count     int `yaml:"count"`
+		Entities  int `yaml:"entities"`
+		Questions int `yaml:"questions"`
+	} `yaml:"world"`
+	Preset    string `yaml:"preset"`
+	Reward    string `yaml:"reward"`
+	Tokenizer struct {
+		Vocab int `yaml:"vocab"`
+	} `yaml:"tokenizer"`
+	Model struct {
+		Dim    int `yaml:"dim"`
+		Layers int `yaml:"layers"`
+		Heads  int `yaml:"heads"`
+		SeqLen int `yaml:"seq_len"`
+	} `yaml:"model"`
+	LR       float64 `yaml:"lr"` // peak learning rate of pre-training and SFT
+	Pretrain struct {
+		Steps int `yaml:"steps"`
+		Batch int `yaml:"batch"`
+	} `yaml:"pretrain"`
+	SFT struct {
+		Steps   int `yaml:"steps"`
+		Batch   int `yaml:"batch"`
+		MaxHops int `yaml:"max_hops"` // oracle traces of chain questions of at most this many hops
+	} `yaml:"sft"`
+	RL struct {
+		Algorithm   string  `yaml:"algorithm"`
+		Steps       int     `yaml:"steps"`
+		Questions   int     `yaml:"questions"` // per step
+		Group       int     `yaml:"group"`     // episodes per question
+		Epochs      int     `yaml:"epochs"`
+		LR          float64 `yaml:"lr"`
+		Temperature float64 `yaml:"temperature"`
+		MinHops     int     `yaml:"min_hops"`
+		MaxHops     int     `yaml:"max_hops"`
+		ClipLow     float64 `yaml:"clip_low"`
+		ClipHigh    float64 `yaml:"clip_high"`
+		Aggregation string  `yaml:"aggregation"`
+		KL          string  `yaml:"kl"`
+		KLCoef      float64 `yaml:"kl_coef"`
+		Entropy     float64 `yaml:"entropy"`
+	} `yaml:"rl"`
+	Checkpoint struct {
+		Every int `yaml:"every"`
+		Keep  int `yaml:"keep"`
+	} `yaml:"checkpoint"`
+}
+
+// loadTrainConfig reads a config file, or a built-in one by name
+// (quickstart, fast); unknown fields are errors.
+func loadTrainConfig(nameOrPath string) (runConfig, error) {
+	var data []byte
+	var err error
+	if strings.ContainsAny(nameOrPath, "/.") {
+		data, err = os.ReadFile(nameOrPath)
+	} else {
+		data, err = examples.Training.ReadFile("train/" + nameOrPath + ".yaml")
+		if err != nil {
+			err = fmt.Errorf("unknown built-in training config %q (quickstart, fast)", nameOrPath)
+		}
+	}
+	if err != nil {
+		return runConfig{}, fmt.Errorf("train config %s: %w", nameOrPath, err)
+	}
+	return parseTrainConfig(nameOrPath, data)
+}
+
+func parseTrainConfig(name string, data []byte) (runConfig, error) {
+	var c runConfig
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return c, fmt.Errorf("train config %s: %w", name, err)
+	}
+	c.withDefaults()
+	if err := c.validate(); err != nil {
+		return c, fmt.Errorf("train config %s: %w", name, err)
+	}
+	return c, nil
+}
+
+func (c *runConfig) withDefaults() {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	deff := func(v *float64, d float64) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	if c.Seed == 0 {
+		c.Seed = 1
+	}
+	if c.Preset == "" {
+		c.Preset = "searchr1"
+	}
+	if c.Reward == "" {
+		c.Reward = "searchr1-f1"
+	}
+	if c.RL.Algorithm == "" {
+		c.RL.Algorithm = "grpo"
+	}
+	def(&c.World.Count, 4)
+	def(&c.World.Entities, 300)
+	def(&c.World.Questions, 1200)
+	def(&c.Tokenizer.Vocab, 2000)
+	def(&c.Model.Dim, 128)
+	def(&c.Model.Layers, 3)
+	def(&c.Model.Heads, max(1, c.Model.Dim/32))
+	def(&c.Model.SeqLen, 1536)
+	deff(&c.LR, 3e-3)
+	def(&c.Pretrain.Batch, 16)
+	def(&c.SFT.Batch, 16)
+	def(&c.SFT.MaxHops, 2)
+	def(&c.RL.Questions, 8)
+	def(&c.RL.Group, 8)
+	def(&c.RL.Epochs, 1)
+	deff(&c.RL.LR, c.LR/6)
+	deff(&c.RL.Temperature, 1)
+	def(&c.RL.MinHops, 1)
+	def(&c.RL.MaxHops, 4)
+	def(&c.Checkpoint.Every, 10)
+	def(&c.Checkpoint.Keep, 2)
+}
+
+func (c runConfig) validate() error {
+	switch {
+	case c.Pretrain.Steps < 0 || c.SFT.Steps < 0 || c.RL.Steps < 0:
+		return fmt.Errorf("steps must not be negative")
+	case c.Model.Dim%c.Model.Heads != 0:
+		return fmt.Errorf("model dim %d is not a multiple of heads %d", c.Model.Dim, c.Model.Heads)
+	case c.RL.MinHops > c.RL.MaxHops:
+		return fmt.Errorf("rl min_hops %d above max_hops %d", c.RL.MinHops, c.RL.MaxHops)
+	case c.RL.Group < 2 && c.RL.Algorithm != "ppo":
+		return fmt.Errorf("rl group %d: group-relative advantages need at least 2 episodes per question", c.RL.Group)
+	}
+	if _, err := rl.ParseEstimator(c.RL.Algorithm); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Phases of a run, in order.
+const (
+	phasePretrain = "pretrain"
+	phaseSFT      = "sft"
+	phaseRL       = "rl"
+	phaseDone     = "done"
+)
+
+func phaseRank(p string) int {
+	switch p {
+	case phasePretrain:
+		return 0
+	case phaseSFT:
+		return 1
+	case phaseRL:
+		return 2
+	}
+	return 3
+}
+
+// trainRun is one training run in its directory: everything in it is a
+// function of the config (the seed included), so a killed run resumed from
+// its last checkpoint ends exactly where an uninterrupted one does.
+type trainRun struct {
+	cfg  runConfig
+	dir  string
+	errw io.Writer
+
+	worlds  []*world.World // the training family
+	train   []world.Question
+	ix      *bm25.Index // of every training world's passages
+	tok     *tokenizer.BPE
+	tr      *model.Trainer
+	k       *kernels.Kernels
+	preset  agent.Preset
+	state   rl.State
+	health  rl.Health
+	metrics *os.File
+	value   *rl.ValueHead
+	extra   string // shown in the report under the summary (the quickstart's table)
+}
+
+// metricLine is one line of metrics.jsonl.
+type metricLine struct {
+	Phase    string        `json:"phase"`
+	Step     int           `json:"step"`
+	Loss     float64       `json:"loss,omitempty"`
+	Tokens   int           `json:"tokens,omitempty"`
+	TokensPS float64       `json:"tokens_per_s,omitempty"`
+	RL       *rl.StepStats `json:"rl,omitempty"`
+	Warnings []rl.Warning  `json:"warnings,omitempty"`
+}
+
+func (r *trainRun) path(name string) string { return filepath.Join(r.dir, name) }
+
+// open prepares the run: the world, its index, the tokenizer, and the
+// trainer (new, or the last checkpoint's when resuming).
+func (r *trainRun) open(ctx context.Context, resume bool) error {
+	if err := os.MkdirAll(r.dir, 0o755); err != nil {
+		return fmt.Errorf("train %s: %w", r.dir, err)
+	}
+	has := rl.HasCheckpoint(r.path("checkpoints"))
+	if has && !resume {
+		return fmt.Errorf("train %s: the directory holds a run; add --resume to continue it, or choose another --out", r.dir)
+	}
+	cfgYAML, err := yaml.Marshal(r.cfg)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(r.path("config.yaml"), cfgYAML); err != nil {
+		return err
+	}
+	var passages []corpus.Passage
+	for i := range r.cfg.World.Count {
+		w, err := world.Generate(world.Config{Seed: r.cfg.Seed + int64(i), Entities: r.cfg.World.Entities, Questions: r.cfg.World.Questions})
+		if err != nil {
+			return err
+		}
+		r.worlds = append(r.worlds, w)
+		r.train = append(r.train, w.Split(world.Train)...)
+		passages = append(passages, w.Passages...)
+	}
+	if r.ix, err = openOrBuildIndex(ctx, r.path("index"), passages); err != nil {
+		return err
+	}
+	if r.tok, err = r.tokenizer(); err != nil {
+		return err
+	}
+	if r.preset, err = agent.LoadPreset(r.cfg.Preset); err != nil {
+		return err
+	}
+	r.k = kernels.New(0)
+	if has {
+		tr, st, err := rl.LoadCheckpoint(r.path("checkpoints"))
+		if err != nil {
+			return err
+		}
+		r.tr, r.state, r.value = tr, st, st.Value
+		fmt.Fprintf(r.errw, "resuming %s at %s step %d\n", r.dir, st.Phase, st.Step)
+	} else {
+		m, err := model.NewRandom(model.Config{Dim: r.cfg.Model.Dim, HiddenDim: r.cfg.Model.Dim * 8 / 3, Layers: r.cfg.Model.Layers,
+			Heads: r.cfg.Model.Heads, KVHeads: r.cfg.Model.Heads, Vocab: r.tok.VocabSize(), SeqLen: r.cfg.Model.SeqLen,
+			RopeTheta: 10000, NormEps: 1e-5, TiedEmbeddings: true, BOS: -1, EOS: -1}, uint64(r.cfg.Seed))
+		if err != nil {
+			return err
+		}
+		total := r.cfg.Pretrain.Steps + r.cfg.SFT.Steps
+		tc := model.DefaultTrainConfig(r.cfg.Pretrain.Batch, r.cfg.Model.SeqLen)
+		tc.LR, tc.MinLR, tc.WarmupSteps, tc.DecaySteps = r.cfg.LR, r.cfg.LR/10, min(20, total/10+1), total
+		if r.tr, err = model.NewTrainer(m, tc, uint64(r.cfg.Seed)); err != nil {
+			return err
+		}
+		r.state = rl.State{Phase: phasePretrain}
+	}
+	r.tr.Model.SetMatmuls(r.k)
+	return r.openMetrics()
+}
+
+func (r *trainRun) close() {
+	if r.metrics != nil {
+		r.metrics.Close()
+	}
+	if r.ix != nil {
+		r.ix.Close()
+	}
+	if r.k != nil {
+		r.k.Close()
+	}
+}
+
+// heldOutSeed is the seed of the evaluation world of a run with seed s:
+// never a training world (those are s … s+count−1, count < 500) nor a
+// pre-training one (from s+1,000,000).
+func heldOutSeed(s int64) int64 { return s + 500 }
+
+func openOrBuildIndex(ctx context.Context, dir string, ps []corpus.Passage) (*bm25.Index, error) {
+	if ix, err := bm25.Open(dir); err == nil {
+		return ix, nil
+	}
+	if _, err := bm25.Build(ctx, dir, passageSeq(ps), bm25.BuildOptions{}); err != nil {
+		return nil, err
+	}
+	return bm25.Open(dir)
+}
+
+// tokenizer loads the run's tokenizer, training it on the world's text the
+// first time (passages, questions and the oracle's turns, with the protocol
+// tags as single tokens).
+func (r *trainRun) tokenizer() (*tokenizer.BPE, error) {
+	path := r.path("tokenizer.json")
+	if t, err := tokenizer.Load(path); err == nil {
+		if b, ok := t.(*tokenizer.BPE); ok {
+			return b, nil
+		}
+	}
+	texts := func(yield func(string) bool) {
+		for _, w := range r.worlds {
+			for _, p := range w.Passages {
+				if !yield(p.Title + "\n" + p.Text) {
+					return
+				}
+			}
+			for _, q := range w.Questions {
+				for d := range len(q.Chain) + 1 {
+					if !yield(q.Question + " " + rl.OracleStep(q, d)) {
+						return
+					}
+				}
+			}
+		}
+	}
+	tok, err := tokenizer.Train(texts, r.cfg.Tokenizer.Vocab, tokenizer.TrainOptions{SpecialTokens: tokenizer.DefaultSpecialTokens(), AddedTokens: tokenizer.ProtocolTags()})
+	if err != nil {
+		return nil, fmt.Errorf("train tokenizer: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := tok.Save(tmp); err != nil {
+		return nil, err
+	}
+	return tok, os.Rename(tmp, path)
+}
+
+// openMetrics opens metrics.jsonl for appending, first dropping any line
+// past the checkpoint (steps a killed run did after its last save, which
+// the resumed run does again).
+func (r *trainRun) openMetrics() error {
+	path := r.path("metrics.jsonl")
+	var kept bytes.Buffer
+	if f, err := os.Open(path); err == nil {
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 1<<20), 1<<26)
+		for sc.Scan() {
+			var m metricLine
+			if json.Unmarshal(sc.Bytes(), &m) != nil {
+				continue // a line cut off by the kill
+			}
+			if r.before(m.Phase, m.Step) {
+				kept.Write(sc.Bytes())
+				kept.WriteByte('\n')
+			}
+		}
+		f.Close()
+	}
+	if err := writeFileAtomic(path, kept.Bytes()); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	r.metrics = f
+	return nil
+}
+
+// before reports whether (phase, step) was done before the current state.
+func (r *trainRun) before(phase string, step int) bool {
+	pr, cr := phaseRank(phase), phaseRank(r.state.Phase)
+	return pr < cr || (pr == cr && step < r.state.Step)
+}
+
+func (r *trainRun) log(m metricLine) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	if _, err := r.metrics.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	return nil
+}
+
+// stepRNG is the randomness of one step: a function of the seed, the phase
+// and the step alone, which is what makes resuming exact.
+func (r *trainRun) stepRNG(phase string, step int) *rand.Rand {
+	return rand.New(rand.NewPCG(uint64(r.cfg.Seed), uint64(phaseRank(phase))<<32|uint64(step)))
+}
+
+// checkpoint saves the trainer and state; step is the number of steps done
+// in the current phase.
+func (r *trainRun) checkpoint() error {
+	st := r.state
+	st.Value = r.value
+	_, err := rl.SaveCheckpoint(r.path("checkpoints"), r.tr, st, r.cfg.Checkpoint.Keep)
+	return err
+}
+
+// run does what is left of every phase.
+func (r *trainRun) run(ctx context.Context) error {
+	phases := []struct {
+		name  string
+		steps int
+		step  func(context.Context, int) error
+	}{
+		{phasePretrain, r.cfg.Pretrain.Steps, r.pretrainStep},
+		{phaseSFT, r.cfg.SFT.Steps, r.sftStep},
+		{phaseRL, r.cfg.RL.Steps, nil},
+	}
+	for _, ph := range phases {
+		if phaseRank(ph.name) < phaseRank(r.state.Phase) {
+			continue
+		}
+		if ph.name == phaseRL {
+			if err := r.runRL(ctx); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := r.runPhase(ctx, ph.name, ph.steps, ph.step); err != nil {
+			return err
+		}
+		if ph.name == phaseSFT {
+			if err := r.savePolicy(r.path("sft")); err != nil {
+				return err
+			}
+		}
+	}
+	r.state = rl.State{Phase: phaseDone}
+	if err := r.checkpoint(); err != nil {
+		return err
+	}
+	return r.savePolicy(r.path("policy"))
+}
+
+func (r *trainRun) runPhase(ctx context.Context, name string, steps int, step func(context.Context, int) error) error {
+	if r.state.Phase != name {
+		r.state = rl.State{Phase: name}
+	}
+	rep := progress.New(r.errw, name, "steps", int64(steps))
+	rep.Add(r.state.Step)
+	for r.state.Step < steps {
+		if err := ctx.Err(); err != nil {
+			return r.interrupted(err)
+		}
+		if err := step(ctx, r.state.Step); err != nil {
+			if ctx.Err() != nil {
+				return r.interrupted(ctx.Err())
+			}
+			return fmt.Errorf("%s step %d: %w", name, r.state.Step, err)
+		}
+		r.state.Step++
+		rep.Add(1)
+		if r.state.Step%r.cfg.Checkpoint.Every == 0 || r.state.Step == steps {
+			if err := r.checkpoint(); err != nil {
+				return err
+			}
+		}
+	}
+	rep.Finish()
+	return nil
+}
+
+// interrupted saves the state at the last finished step before giving up.
+func (r *trainRun) interrupted(cause error) error {
+	if err := r.checkpoint(); err != nil {
+		return fmt.Errorf("interrupted (%v), and the checkpoint failed: %w", cause, err)
+	}
+	return fmt.Errorf("interrupted at %s step %d (checkpoint saved; continue with --resume): %w", r.state.Phase, r.state.Step, cause)
+}
+
+// pretrainStep is language modelling on passages, three to a sequence, of
+// a world generated for this step alone: with names never seen twice the
+// model cannot learn facts, only the language of the passages and to copy
+// the names that recur in its context, which is what reading needs.
+func (r *trainRun) pretrainStep(_ context.Context, step int) error {
+	rng := r.stepRNG(phasePretrain, step)
+	w, err := world.Generate(world.Config{Seed: r.cfg.Seed + 1_000_000 + int64(step), Entities: 60, Questions: 10})
+	if err != nil {
+		return err
+	}
+	ps := w.Passages
+	batch := make([][]int, r.cfg.Pretrain.Batch)
+	n := 0
+	for i := range batch {
+		var d []int
+		for range 3 {
+			p := ps[rng.IntN(len(ps))]
+			d = append(d, r.tok.Encode(p.Title+"\n"+p.Text+"\n\n")...)
+		}
+		batch[i] = d[:min(len(d), r.cfg.Model.SeqLen+1)]
+		n += len(batch[i]) - 1
+	}
+	t0 := time.Now()
+	loss, err := rl.LMStep(r.tr, batch)
+	if err != nil {
+		return err
+	}
+	return r.log(metricLine{Phase: phasePretrain, Step: step, Loss: loss, Tokens: n, TokensPS: float64(n) / time.Since(t0).Seconds()})
+}
+
+// sftQuestions are the chain questions of the train split the oracle
+// demonstrates.
+func (r *trainRun) sftQuestions() []world.Question {
+	var out []world.Question
+	for _, q := range r.train {
+		if q.Type == "chain" && q.Hops <= r.cfg.SFT.MaxHops {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+func (r *trainRun) rlQuestions() []world.Question {
+	var out []world.Question
+	for _, q := range r.train {
+		if q.Hops >= r.cfg.RL.MinHops && q.Hops <= r.cfg.RL.MaxHops {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// sftStep imitates the oracle's shortest correct search path, run through
+// the real runner and index so the token streams are exactly the policy's.
+func (r *trainRun) sftStep(ctx context.Context, step int) error {
+	qs := r.sftQuestions()
+	if len(qs) == 0 {
+		return fmt.Errorf("no chain questions of at most %d hops to demonstrate", r.cfg.SFT.MaxHops)
+	}
+	rng := r.stepRNG(phaseSFT, step)
+	oracle := rl.NewOracle(qs, r.tok.Encode, r.tok.Decode)
+	or := &agent.Runner{Preset: r.preset, Policy: oracle, Tools: r.tools()}
+	eps := or.RunMany(ctx, pickQuestions(qs, r.cfg.SFT.Batch, rng), r.cfg.SFT.Batch)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	t0 := time.Now()
+	loss, err := rl.SFTStep(r.tr, eps, agent.MainRole)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, ep := range eps {
+		ids, _, _ := ep.Tokens(agent.MainRole)
+		n += len(ids)
+	}
+	return r.log(metricLine{Phase: phaseSFT, Step: step, Loss: loss, Tokens: n, TokensPS: float64(n) / time.Since(t0).Seconds()})
+}
+
+func (r *trainRun) tools() map[string]agent.Tool {
+	return map[string]agent.Tool{"search": agent.SearchTool{R: r.ix}}
+}
+
+func pickQuestions(qs []world.Question, n int, rng *rand.Rand) []agent.Question {
+	out := make([]agent.Question, n)
+	for i := range out {
+		q := qs[rng.IntN(len(qs))]
+		out[i] = agent.Question{ID: q.ID, Text: q.Question}
+	}
+	return out
+}
+
+// runRL is the reinforcement-learning phase on the preset's reward.
+func (r *trainRun) runRL(ctx context.Context) error {
+	c := r.cfg.RL
+	rc, err := reward.LoadConfig(r.cfg.Reward)
+	if err != nil {
+		return err
+	}
+	fn, err := rc.Build(nil)
+	if err != nil {
+		return err
+	}
+	est, err := rl.ParseEstimator(c.Algorithm)
+	if err != nil {
+		return err
+	}
+	var ref *model.Model
+	if c.KL != "" {
+		if ref, err = model.Load(r.path("sft")); err != nil {
+			return fmt.Errorf("the KL reference (the SFT policy): %w", err)
+		}
+		ref.SetMatmuls(r.k)
+	}
+	// RL runs at a constant, lower learning rate.
+	r.tr.Cfg.LR, r.tr.Cfg.MinLR, r.tr.Cfg.WarmupSteps, r.tr.Cfg.DecaySteps = c.LR, c.LR, 0, 0
+	p := r.preset
+	p.Sampling.Temperature = c.Temperature
+	client := local.New(r.tr.Model, r.tok, local.Config{NoBOS: true})
+	loop := &rl.Loop{Policy: r.tr.Model, Ref: ref, Trainer: r.tr, Reward: fn, Value: r.value,
+		Runner: &agent.Runner{Preset: p, Policy: client, Tools: r.tools()},
+		Cfg: rl.Config{Estimator: est, Group: c.Group, Epochs: c.Epochs, Seed: r.cfg.Seed,
+			Loss: rl.LossConfig{ClipLow: c.ClipLow, ClipHigh: c.ClipHigh, Aggregation: rl.Aggregation(c.Aggregation),
+				KL: rl.KLEstimator(c.KL), KLCoef: c.KLCoef, Entropy: c.Entropy}}}
+	samples, err := os.OpenFile(r.path("samples.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer samples.Close()
+	loop.OnEpisodes = func(step int, eps []*agent.Episode, rewards, adv []float64) {
+		if step%max(1, c.Steps/4) != 0 && step != c.Steps-1 {
+			return
+		}
+		for _, i := range []int{0, len(eps) - 1} {
+			if s, err := rl.SampleTrace(step, eps[i], rewards[i], adv[i], r.tok.DecodeToken); err == nil {
+				b, _ := json.Marshal(s)
+				samples.Write(append(b, '\n'))
+			}
+		}
+	}
+	qs := r.rlQuestions()
+	if len(qs) == 0 {
+		return fmt.Errorf("no train questions of %d to %d hops for RL", c.MinHops, c.MaxHops)
+	}
+	return r.runPhase(ctx, phaseRL, c.Steps, func(ctx context.Context, step int) error {
+		rng := r.stepRNG(phaseRL, step)
+		batch := make([]rl.Sample, c.Questions)
+		for i := range batch {
+			q := qs[rng.IntN(len(qs))]
+			batch[i] = rl.Sample{ID: q.ID, Question: q.Question, Gold: reward.Gold{Question: q.Question, Answers: q.Answers, Supporting: q.Supporting}}
+		}
+		st, err := loop.Step(ctx, step, batch)
+		if err != nil {
+			return err
+		}
+		r.value = loop.Value
+		ws := r.health.Observe(st)
+		for _, w := range ws {
+			fmt.Fprintf(r.errw, "warning: %s\n", w)
+		}
+		fmt.Fprintf(r.errw, "%s step %d: reward %.3f, EM %.2f, searches %.2f, %0.f tokens, entropy %.2f, clip %.2f, kl %.4f, no-signal %.0f%%\n",
+			c.Algorithm, step, st.Reward, st.EM, st.Searches, st.ResponseLen, st.Entropy, st.ClipFraction, st.KL, 100*st.NoSignal)
+		return r.log(metricLine{Phase: phaseRL, Step: step, RL: &st, Warnings: ws})
+	})
+}
+
+// savePolicy writes the model and its tokenizer where sleuth ask --llm
+// local:DIR and sleuth serve --model DIR load them.
+func (r *trainRun) savePolicy(dir string) error {
+	tmp := dir + ".tmp"
+	os.RemoveAll(tmp)
+	if err := r.tr.Model.Save(tmp); err != nil {
+		return err
+	}
+	if err := r.tok.Save(filepath.Join(tmp, "tokenizer.json")); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dir)
+}
+
+func writeFileAtomic(path string, b []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}

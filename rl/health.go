@@ -1,0 +1,133 @@
+package rl
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Warning is a training-health alarm: what was seen and what to try.
+type Warning struct {
+	Step   int    `json:"step"`
+	Kind   string `json:"kind"` // entropy_collapse, length_blowup, kl_spike, clip_fraction, no_signal
+	Saw    string `json:"saw"`
+	Remedy string `json:"remedy"`
+}
+
+func (w Warning) String() string {
+	return fmt.Sprintf("step %d: %s: %s; %s", w.Step, w.Kind, w.Saw, w.Remedy)
+}
+
+// HealthConfig sets when the alarms fire. Zero fields take the defaults
+// noted; they are meant to fire early, while the score still holds.
+type HealthConfig struct {
+	Warmup          int     // steps that set the baselines (default 3)
+	EntropyDrop     float64 // entropy below this share of its baseline (0.3)
+	LengthGrowth    float64 // response length above this multiple of its baseline (2.5)
+	KLSpike         float64 // KL above this multiple of its running median (5), and above KLFloor
+	KLFloor         float64 // (0.02 nats a token)
+	ClipMax         float64 // clip fraction above this (0.3)
+	NoSignalMax     float64 // share of groups with all-equal rewards above this (0.6) ...
+	NoSignalPatient int     // ... for this many steps in a row (3)
+}
+
+func (c HealthConfig) withDefaults() HealthConfig {
+	def := func(v *float64, d float64) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&c.EntropyDrop, 0.3)
+	def(&c.LengthGrowth, 2.5)
+	def(&c.KLSpike, 5)
+	def(&c.KLFloor, 0.02)
+	def(&c.ClipMax, 0.3)
+	def(&c.NoSignalMax, 0.6)
+	if c.Warmup == 0 {
+		c.Warmup = 3
+	}
+	if c.NoSignalPatient == 0 {
+		c.NoSignalPatient = 3
+	}
+	return c
+}
+
+// Health watches step statistics and raises warnings before the score
+// drops: entropy collapse, response-length blow-up, KL spikes, clip
+// fraction out of range and groups without signal. Each kind fires once
+// until its condition clears, so a long run is not flooded.
+type Health struct {
+	Cfg HealthConfig
+
+	entropy, length []float64 // first Warmup steps
+	kls             []float64
+	noSignalRun     int
+	active          map[string]bool
+}
+
+// Observe takes one step's statistics and returns the warnings that start
+// firing at that step.
+func (h *Health) Observe(st StepStats) []Warning {
+	c := h.Cfg.withDefaults()
+	if h.active == nil {
+		h.active = map[string]bool{}
+	}
+	var out []Warning
+	raise := func(kind string, on bool, saw, remedy string) {
+		if on && !h.active[kind] {
+			out = append(out, Warning{Step: st.Step, Kind: kind, Saw: saw, Remedy: remedy})
+		}
+		h.active[kind] = on
+	}
+	if len(h.entropy) < c.Warmup {
+		h.entropy = append(h.entropy, st.Entropy)
+		h.length = append(h.length, st.ResponseLen)
+	} else {
+		base := mean(h.entropy)
+		raise("entropy_collapse", base > 0 && st.Entropy < c.EntropyDrop*base,
+			fmt.Sprintf("entropy %.3f nats/token, %.0f%% of its first steps' %.3f", st.Entropy, 100*st.Entropy/base, base),
+			"the policy is turning deterministic before it has learned: raise the temperature, add an entropy bonus, lower the learning rate or use clip-higher (clip_high 0.28)")
+		lb := mean(h.length)
+		raise("length_blowup", lb > 0 && st.ResponseLen > c.LengthGrowth*lb,
+			fmt.Sprintf("%.0f response tokens per episode, %.1f× the first steps' %.0f", st.ResponseLen, st.ResponseLen/lb, lb),
+			"responses are growing without bound: tighten turn_tokens or max_turns in the preset, add a length or format penalty, or aggregate with seq-sum (Dr. GRPO)")
+	}
+	if len(h.kls) >= c.Warmup {
+		med := median(h.kls)
+		raise("kl_spike", st.KL > c.KLFloor && st.KL > c.KLSpike*med,
+			fmt.Sprintf("KL %.4f, %.0f× its running median %.4f", st.KL, st.KL/max(med, 1e-12), med),
+			"the policy jumped away from the reference: lower the learning rate, raise kl_coef, or use fewer PPO epochs")
+	}
+	h.kls = append(h.kls, st.KL)
+	raise("clip_fraction", st.ClipFraction > c.ClipMax,
+		fmt.Sprintf("%.0f%% of policy tokens clipped (above %.0f%%)", 100*st.ClipFraction, 100*c.ClipMax),
+		"updates are too large for the trust region: lower the learning rate or the number of PPO epochs")
+	if st.NoSignal > c.NoSignalMax {
+		h.noSignalRun++
+	} else {
+		h.noSignalRun = 0
+	}
+	raise("no_signal", h.noSignalRun >= c.NoSignalPatient,
+		fmt.Sprintf("%.0f%% of groups had all-equal rewards for %d steps in a row", 100*st.NoSignal, h.noSignalRun),
+		"most groups teach nothing: use a denser reward (F1, format, progress), larger groups, easier questions for this stage (curriculum), or more SFT first")
+	return out
+}
+
+func mean(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := 0.0
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)/2]
+}
