@@ -154,8 +154,11 @@ type Episode struct {
 	// order of first appearance (for retrieval recall and NDCG rewards).
 	Retrieved []HitRef `json:"retrieved,omitempty"`
 	Queries   []string `json:"queries,omitempty"`
-	Status    Status   `json:"status"`
-	Reason    string   `json:"reason,omitempty"`
+	// Images lists the images the episode's tools showed the policy (VRAG
+	// pages and crops), as ids, sizes and hashes: pixels stay out of traces.
+	Images []ImageRef `json:"images,omitempty"`
+	Status Status     `json:"status"`
+	Reason string     `json:"reason,omitempty"`
 	// FormatErrors counts malformed turns (those the preset let continue
 	// as well as the one that ended it).
 	FormatErrors int `json:"format_errors"`

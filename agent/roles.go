@@ -125,7 +125,7 @@ func (s *state) runPipeline(ctx context.Context, q Question) error {
 	if !ok {
 		return fmt.Errorf("pipeline preset %s needs a generator role", p.Name)
 	}
-	out, err = s.roleGenerate(ctx, "generator", gen, fill(gen.Prompt, "{question}", q.Text, "{documents}", formatDocs(selected, 1, s.r.tags().Escape)), 2)
+	out, err = s.roleGenerate(ctx, "generator", gen, fill(gen.Prompt, "{question}", q.Text, "{documents}", formatDocs(selected, 1, s.p)), 2)
 	if err != nil {
 		return err
 	}

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sleuth-research/sleuth/guard"
@@ -35,9 +37,42 @@ type Runner struct {
 
 	parserOnce sync.Once
 	parser     *tagParser
+	// textHint is how many bytes of context text an episode reserves up
+	// front, learnt from finished episodes (see noteTextLen).
+	textHint atomic.Int64
+	// scratch holds *scratch values between episodes.
+	scratch sync.Pool
 }
 
-// Event is one step of a running episode, for live display.
+// scratch is an episode's working memory that its Episode does not keep,
+// so the next episode may reuse it. It is cleared before reuse: nothing of
+// one episode reaches another.
+type scratch struct {
+	docs  []string
+	shown []search.Hit
+	ivs   []invoked
+	texts []string
+}
+
+func (r *Runner) getScratch() *scratch {
+	if sc, ok := r.scratch.Get().(*scratch); ok {
+		return sc
+	}
+	return &scratch{}
+}
+
+// putScratch clears what s used of sc and keeps it for another episode.
+func (r *Runner) putScratch(sc *scratch, s *state) {
+	clear(s.docs)
+	clear(s.shown)
+	clear(s.ivs)
+	clear(s.texts)
+	*sc = scratch{docs: s.docs[:0], shown: s.shown[:0], ivs: s.ivs[:0], texts: s.texts[:0]}
+	r.scratch.Put(sc)
+}
+
+// Event is one step of a running episode, for live display. Its pointers
+// refer to the episode's own records: read them, do not modify them.
 type Event struct {
 	Episode string
 	Turn    *Turn     // a finished policy turn
@@ -58,18 +93,24 @@ func (r *Runner) tags() *tagParser {
 
 // RunMany runs every question with at most concurrency episodes at once
 // and returns the episodes in question order. An episode that fails is
-// recorded as failed; only a cancelled ctx stops the batch early.
+// recorded as failed; only a cancelled ctx stops the batch early. Its
+// goroutines have all exited when it returns.
 func (r *Runner) RunMany(ctx context.Context, qs []Question, concurrency int) []*Episode {
 	out := make([]*Episode, len(qs))
-	sem := make(chan struct{}, max(concurrency, 1))
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for i, q := range qs {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			out[i] = r.Run(ctx, q, i)
-		}()
+	// A fixed set of workers, not a goroutine per episode: each keeps the
+	// stack it has grown, and starting one costs nothing per episode.
+	for range min(max(concurrency, 1), len(qs)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(qs) {
+					return
+				}
+				out[i] = r.Run(ctx, qs[i], i)
+			}
+		})
 	}
 	wg.Wait()
 	return out
@@ -82,9 +123,14 @@ func (r *Runner) Run(ctx context.Context, q Question, index int) *Episode {
 		Context: make([]Segment, 0, 2*r.Preset.Budget.MaxTurns+2), Turns: make([]Turn, 0, r.Preset.Budget.MaxTurns)}
 	ctx, cancel := context.WithTimeout(ctx, r.Preset.Budget.MaxWall)
 	defer cancel()
-	s := &state{r: r, ep: ep, seen: map[string]bool{}, index: index, tok: tokenizerOf(r.Policy)}
+	ctx = r.imageContext(ctx, ep) // VRAG hook: per-episode image memory for crop and image chat; a no-op without image tools (images.go)
+	sc := r.getScratch()
+	s := &state{r: r, p: r.tags(), ep: ep, index: index, tok: tokenizerOf(r.Policy),
+		docs: sc.docs, shown: sc.shown, ivs: sc.ivs, texts: sc.texts}
 	err := s.run(ctx, q)
 	ep.Ledger.Wall = time.Since(ep.Started)
+	r.noteTextLen(s.text.Len())
+	r.putScratch(sc, s)
 	switch {
 	case err == nil:
 	case errors.Is(err, errBudget):
@@ -104,6 +150,41 @@ func (r *Runner) Run(ctx context.Context, q Question, index int) *Episode {
 
 var errBudget = errors.New("budget exhausted")
 
+// noteTextLen feeds a finished episode's context length into textHint. The
+// hint rises fast and falls slowly, with some headroom, so that a typical
+// episode's context text is one allocation that never regrows; an outlier
+// only inflates it for a while, and the cap bounds what one reserves.
+func (r *Runner) noteTextLen(n int) {
+	const maxHint = 1 << 20
+	h := r.textHint.Load()
+	want := min(int64(n)+int64(n)/8, maxHint)
+	if want > h {
+		h += (want - h + 1) / 2
+	} else {
+		h -= (h - want) / 64
+	}
+	r.textHint.Store(h)
+}
+
+// reserve sizes the context text, and the token ids when there are any,
+// for a whole episode whose prompt is about promptLen bytes.
+func (s *state) reserve(promptLen int) {
+	n := max(int(s.r.textHint.Load()), 4*promptLen) // observations usually follow the prompt
+	s.text.Grow(n)
+	if s.tok != nil {
+		s.ids = make([]int, 0, n/3) // a few bytes a token
+	}
+}
+
+// reserveFor returns list, made with room for n items when it has none, so
+// the lists an episode grows call by call are allocated once.
+func reserveFor[T any](list []T, n int) []T {
+	if cap(list) == 0 {
+		return make([]T, 0, max(n, 1))
+	}
+	return list
+}
+
 func tokenizerOf(c llm.Client) llm.Tokenizer {
 	if t, ok := c.(llm.Tokenizer); ok {
 		return t
@@ -114,53 +195,97 @@ func tokenizerOf(c llm.Client) llm.Tokenizer {
 // state is one episode in progress.
 type state struct {
 	r     *Runner
+	p     *tagParser
 	ep    *Episode
-	seen  map[string]bool
+	seen  map[string]bool // ids in ep.Retrieved, built once that list is too long to scan
 	index int
 	tok   llm.Tokenizer
 	calls []ToolCall
 	// The main role's context so far, kept incrementally: text always, ids
-	// while every segment has them (missingIDs once one does not).
+	// while every segment has them (missingIDs once one does not). The
+	// main role's segments, turns and tool calls hold substrings of text
+	// rather than copies: a strings.Builder never changes bytes once
+	// written, so they stay valid as it grows.
 	text       strings.Builder
 	ids        []int
 	missingIDs bool
-	shown      []search.Hit // every passage shown to the policy: "Doc N" is shown[N-1], numbered across the episode so citations are unambiguous
+	refs       []HitRef // backing store of the tool calls' Hits
+	spareRefs  []HitRef // room for ep.Retrieved, allocated with refs
+	// Scratch (see Runner.scratch):
+	docs  []string     // the id of every passage shown to the policy: "Doc N" is docs[N-1], numbered across the episode so citations are unambiguous
+	shown []search.Hit // the passages themselves, kept in pipeline mode only (its selector and generator read them again)
+	ivs   []invoked    // callAll's calls in flight, reused turn by turn
+	texts []string     // callAll's result
 }
+
+// clock is the monotonic time since the episode started: cheaper to read
+// than time.Now, which also reads the wall clock.
+func (s *state) clock() time.Duration { return time.Since(s.ep.Started) }
 
 // env appends an environment segment, tokenised locally when possible.
 func (s *state) env(turn int, text string) {
-	seg := Segment{Source: Env, Role: MainRole, Turn: turn, Text: text}
-	if s.tok != nil {
-		seg.TokenIDs = s.tok.Tokenize(text)
-	}
-	s.appendMain(seg)
+	at := s.text.Len()
+	s.text.WriteString(text)
+	s.envSince(turn, at)
 }
 
-// appendMain adds a segment of the main role's context.
-func (s *state) appendMain(seg Segment) {
+// envSince makes the context text written since offset at one environment
+// segment, tokenised locally when possible: only the new text is
+// tokenised, never the context before it.
+func (s *state) envSince(turn, at int) {
+	seg := Segment{Source: Env, Role: MainRole, Turn: turn, Text: s.text.String()[at:]}
+	if s.tok != nil {
+		seg.TokenIDs = s.tok.Tokenize(seg.Text)
+	}
+	s.addMain(seg)
+}
+
+// addMain adds a segment of the main role's context whose text is already
+// in s.text.
+func (s *state) addMain(seg Segment) {
 	s.ep.Context = append(s.ep.Context, seg)
-	s.text.WriteString(seg.Text)
 	if seg.TokenIDs == nil && seg.Text != "" {
 		s.missingIDs = true
 	}
 	s.ids = append(s.ids, seg.TokenIDs...)
 }
 
+// writeReplaced writes tmpl to b with every old replaced by new, as
+// strings.ReplaceAll would, without building the string first.
+func writeReplaced(b *strings.Builder, tmpl, old, new string) {
+	if old == "" {
+		b.WriteString(strings.ReplaceAll(tmpl, old, new))
+		return
+	}
+	for {
+		i := strings.Index(tmpl, old)
+		if i < 0 {
+			break
+		}
+		b.WriteString(tmpl[:i])
+		b.WriteString(new)
+		tmpl = tmpl[i+len(old):]
+	}
+	b.WriteString(tmpl)
+}
+
 func (s *state) run(ctx context.Context, q Question) error {
-	p := s.r.Preset
+	p := &s.r.Preset // a pointer: the Preset is large to copy
 	if p.Mode == "pipeline" {
 		return s.runPipeline(ctx, q)
 	}
-	prompt := strings.ReplaceAll(p.Prompt, "{question}", q.Text)
+	s.reserve(len(p.Prompt) + len(q.Text))
 	if p.Mode == "rag" {
+		prompt := strings.ReplaceAll(p.Prompt, "{question}", q.Text)
 		obs, err := s.search(ctx, 0, q.Text)
 		if err != nil {
 			return err
 		}
-		prompt = strings.ReplaceAll(prompt, "{documents}", strings.TrimRight(obs, "\n"))
+		s.env(0, strings.ReplaceAll(prompt, "{documents}", strings.TrimRight(obs, "\n")))
+	} else {
+		writeReplaced(&s.text, p.Prompt, "{question}", q.Text)
+		s.envSince(0, 0)
 	}
-	s.text.Grow(4 * len(prompt)) // observations usually follow: avoid regrowing turn by turn
-	s.env(0, prompt)
 	for turn := 0; ; turn++ {
 		if err := s.checkBudget(); err != nil {
 			return err
@@ -169,7 +294,7 @@ func (s *state) run(ctx context.Context, q Question) error {
 		if err != nil {
 			return err
 		}
-		a := s.r.tags().Parse(t.Completion)
+		a := s.p.Parse(t.Completion)
 		if p.Mode != "tags" && (a.Kind == "search" || a.Kind == "crop") {
 			a.Kind, a.Error = "none", "this preset has no search tool"
 		}
@@ -185,37 +310,61 @@ func (s *state) run(ctx context.Context, q Question) error {
 		if a.Error != "" {
 			s.ep.FormatErrors++
 			if p.OnFormatError == "end" || p.Mode != "tags" {
-				s.finishTurn(t)
+				s.finishTurn(&t)
 				s.ep.Status, s.ep.Reason = FormatError, a.Error
 				return nil
 			}
-			s.finishTurn(t)
+			s.finishTurn(&t)
 			s.env(turn, p.FormatHint)
 			continue
 		}
 		if a.Kind == "answer" {
 			s.ep.Answer, s.ep.Evidence = a.Answer, s.resolveEvidence(a.Evidence)
 			s.ep.Status = Answered
-			s.finishTurn(t)
+			s.finishTurn(&t)
 			return nil
 		}
-		before := len(s.calls)
-		texts, err := s.callAll(ctx, turn, a.Calls)
-		t.Calls = append(t.Calls, s.calls[before:]...)
-		if err != nil {
-			s.finishTurn(t)
+		if err := s.observe(ctx, q, turn, &t); err != nil {
 			return err
 		}
-		s.finishTurn(t)
-		if rf, ok := p.Roles["refiner"]; ok {
-			refined, err := s.roleGenerate(ctx, "refiner", rf, fill(rf.Prompt, "{question}", q.Text, "{queries}", a.Query, "{documents}", strings.Join(texts, "")), turn)
-			if err != nil {
-				return err
-			}
-			texts = []string{s.r.tags().Escape(strings.TrimSpace(refined)) + "\n"}
-		}
-		s.env(turn, wrap(p.Observation, texts))
 	}
+}
+
+// observe runs a turn's tool calls, records the turn, and appends what
+// they returned to the context as one environment segment, the preset's
+// observation template around it. Without a refiner each observation is
+// written straight into the context text, once.
+func (s *state) observe(ctx context.Context, q Question, turn int, t *Turn) error {
+	p := &s.r.Preset
+	a := &t.Action
+	before, at := len(s.calls), s.text.Len()
+	rf, refine := p.Roles["refiner"]
+	dst := &s.text
+	pre, post, _ := strings.Cut(p.Observation, "{observation}")
+	if refine {
+		dst = nil // the refiner reads the observations first
+	} else {
+		s.text.WriteString(pre)
+	}
+	texts, err := s.callAll(ctx, turn, a.Calls, dst)
+	if len(s.calls) > before {
+		t.Calls = s.calls[before:len(s.calls):len(s.calls)] // the turn's share of the episode's calls, not a copy
+	}
+	s.finishTurn(t)
+	if err != nil {
+		return err // the half-written observation is never shown: the episode ends here
+	}
+	if refine {
+		refined, err := s.roleGenerate(ctx, "refiner", rf, fill(rf.Prompt, "{question}", q.Text, "{queries}", a.Query, "{documents}", strings.Join(texts, "")), turn)
+		if err != nil {
+			return err
+		}
+		s.env(turn, wrap(p.Observation, []string{s.p.Escape(strings.TrimSpace(refined)) + "\n"}))
+		return nil
+	}
+	s.text.WriteString(post)
+	s.envSince(turn, at)
+	return nil
 }
 
 // wrap places observation texts in the preset's template in one string.
@@ -246,12 +395,12 @@ func (s *state) hasTool(name string) bool {
 func (s *state) finishTurn(t *Turn) {
 	s.ep.Turns = append(s.ep.Turns, *t)
 	if s.r.OnEvent != nil {
-		s.r.OnEvent(Event{Episode: s.ep.ID, Turn: t})
+		s.r.OnEvent(Event{Episode: s.ep.ID, Turn: &s.ep.Turns[len(s.ep.Turns)-1]})
 	}
 }
 
 func (s *state) checkBudget() error {
-	b, l := s.r.Preset.Budget, s.ep.Ledger
+	b, l := &s.r.Preset.Budget, &s.ep.Ledger
 	switch {
 	case l.Turns >= b.MaxTurns:
 		return fmt.Errorf("%w: %d turns without an answer", errBudget, l.Turns)
@@ -264,14 +413,14 @@ func (s *state) checkBudget() error {
 }
 
 // generate runs one policy turn on the whole context so far.
-func (s *state) generate(ctx context.Context, turn int) (*Turn, error) {
-	p := s.r.Preset
+func (s *state) generate(ctx context.Context, turn int) (Turn, error) {
+	p := &s.r.Preset
 	req := llm.Request{
 		MaxTokens:   min(p.Budget.TurnTokens, p.Budget.MaxTokens-s.ep.Ledger.CompletionTokens),
 		Temperature: p.Sampling.Temperature,
 		TopP:        p.Sampling.TopP,
 		TopK:        p.Sampling.TopK,
-		Stop:        p.Tags.Stops(),
+		Stop:        s.p.Stops(),
 	}
 	if s.r.Seed != nil {
 		seed := *s.r.Seed + int64(s.index)*1000 + int64(turn)
@@ -283,40 +432,44 @@ func (s *state) generate(ctx context.Context, turn int) (*Turn, error) {
 	} else {
 		req.Prompt = s.text.String()
 	}
-	start := time.Now()
+	start := s.clock()
 	resp, err := s.r.Policy.Generate(ctx, req)
-	took := time.Since(start)
+	took := s.clock() - start
 	s.ep.Ledger.LLMTime += took
 	if err != nil {
 		var inv *llm.InvalidRequestError
 		if errors.As(err, &inv) && inv.ContextExceeded {
-			return nil, fmt.Errorf("%w: %s", errBudget, inv.Msg)
+			return Turn{}, fmt.Errorf("%w: %s", errBudget, inv.Msg)
 		}
 		var api *llm.APIError // vLLM, OpenAI and sleuth's server say so in a 400
 		if errors.As(err, &api) && api.Status == 400 && contextFull(api.Message) {
-			return nil, fmt.Errorf("%w: %s", errBudget, api.Message)
+			return Turn{}, fmt.Errorf("%w: %s", errBudget, api.Message)
 		}
-		return nil, fmt.Errorf("turn %d: llm: %w", turn, err)
+		return Turn{}, fmt.Errorf("turn %d: llm: %w", turn, err)
 	}
 	if len(resp.Choices) == 0 {
-		return nil, fmt.Errorf("turn %d: llm returned no choices", turn)
+		return Turn{}, fmt.Errorf("turn %d: llm returned no choices", turn)
 	}
 	if allIDs && len(resp.PromptIDs) > 0 && !slices.Equal(resp.PromptIDs, ids) {
-		return nil, fmt.Errorf("turn %d: the backend saw other prompt tokens than the episode holds: %s", turn, tokenDiff(ids, resp.PromptIDs))
+		return Turn{}, fmt.Errorf("turn %d: the backend saw other prompt tokens than the episode holds: %s", turn, tokenDiff(ids, resp.PromptIDs))
 	}
 	c := resp.Choices[0]
-	text := c.Text
-	if c.FinishReason == "stop" {
-		text += stopOf(c, req.Stop)
+	if c.TokenIDs == nil && s.tok != nil && allIDs {
+		return Turn{}, fmt.Errorf("turn %d: backend returned no token ids; the episode cannot hold an exact token stream", turn)
 	}
+	// The completion goes into the context text once; the segment and the
+	// turn share it.
+	at := s.text.Len()
+	s.text.WriteString(c.Text)
+	if c.FinishReason == "stop" {
+		s.text.WriteString(stopOf(c, req.Stop))
+	}
+	text := s.text.String()[at:]
 	seg := Segment{Source: Policy, Role: MainRole, Turn: turn, Text: text, TokenIDs: c.TokenIDs}
 	if len(c.Logprobs) == len(c.TokenIDs) {
 		seg.Logprobs = c.Logprobs
 	}
-	if seg.TokenIDs == nil && s.tok != nil && allIDs {
-		return nil, fmt.Errorf("turn %d: backend returned no token ids; the episode cannot hold an exact token stream", turn)
-	}
-	s.appendMain(seg)
+	s.addMain(seg)
 	out := len(c.TokenIDs)
 	if out == 0 {
 		out = resp.Usage.CompletionTokens
@@ -324,7 +477,7 @@ func (s *state) generate(ctx context.Context, turn int) (*Turn, error) {
 	s.ep.Ledger.Turns++
 	s.ep.Ledger.CompletionTokens += out
 	s.ep.Ledger.PromptTokens += resp.Usage.PromptTokens
-	return &Turn{Index: turn, Role: "policy", Completion: text, FinishReason: c.FinishReason, PromptTokens: resp.Usage.PromptTokens, OutTokens: out, Duration: took}, nil
+	return Turn{Index: turn, Role: "policy", Completion: text, FinishReason: c.FinishReason, PromptTokens: resp.Usage.PromptTokens, OutTokens: out, Duration: took}, nil
 }
 
 // contextFull recognises servers' "prompt too long for the context"
@@ -362,7 +515,7 @@ func tokenDiff(want, got []int) string {
 
 // search runs the search tool on query (rag mode's one retrieval).
 func (s *state) search(ctx context.Context, turn int, query string) (string, error) {
-	texts, err := s.callAll(ctx, turn, []Call{{Tool: "search", Input: query}})
+	texts, err := s.callAll(ctx, turn, []Call{{Tool: "search", Input: query}}, nil)
 	if err != nil {
 		return "", err
 	}
@@ -372,63 +525,89 @@ func (s *state) search(ctx context.Context, turn int, query string) (string, err
 // invoked is one tool call's outcome before the episode records it.
 type invoked struct {
 	name string
+	tool Tool
 	call Call
 	obs  Observation
 	err  error
 	took time.Duration
 }
 
+// invoke makes the call and times it on the monotonic clock since t0.
+func (iv *invoked) invoke(ctx context.Context, t0 time.Time) {
+	start := time.Since(t0)
+	iv.obs, iv.err = iv.tool.Call(ctx, iv.call)
+	iv.took = time.Since(t0) - start
+}
+
 // callAll runs a turn's tool calls concurrently (DeepResearcher sends
-// several queries and URLs at once), then records them in order. It
-// returns the observation text of each call recorded so far.
-func (s *state) callAll(ctx context.Context, turn int, calls []Call) ([]string, error) {
-	p := s.r.Preset
-	if n := s.ep.Ledger.ToolCalls + len(calls); n > p.Budget.MaxToolCalls {
+// several queries and URLs at once), then records them in order. Each
+// observation is written to dst when it is set (the context itself), else
+// built apart. It returns the observation text of each call recorded so
+// far; the slice is reused by the next call.
+func (s *state) callAll(ctx context.Context, turn int, calls []Call, dst *strings.Builder) ([]string, error) {
+	if n := s.ep.Ledger.ToolCalls + len(calls); n > s.r.Preset.Budget.MaxToolCalls {
 		return nil, fmt.Errorf("%w: %d tool calls", errBudget, n)
 	}
-	ivs := make([]invoked, len(calls))
-	var wg sync.WaitGroup
+	s.texts = s.texts[:0]
+	if len(calls) == 1 {
+		// The common case: no goroutine, and the call's bookkeeping stays
+		// on the stack.
+		iv, err := s.resolve(turn, calls[0])
+		if err != nil {
+			return nil, err
+		}
+		iv.invoke(ctx, s.ep.Started)
+		text, err := s.record(ctx, turn, &iv, dst)
+		if err != nil {
+			return s.texts, err
+		}
+		s.texts = append(s.texts, text)
+		return s.texts, nil
+	}
+	ivs := slices.Grow(s.ivs[:0], len(calls))[:len(calls)]
+	s.ivs = ivs
 	for i, c := range calls {
-		name := c.Tool
-		if mapped, ok := p.ToolNames[name]; ok {
-			name = mapped
+		iv, err := s.resolve(turn, c)
+		if err != nil {
+			return nil, err
 		}
-		tool, ok := s.r.Tools[name]
-		if !ok {
-			return nil, fmt.Errorf("turn %d: the policy called tool %q, which this runner does not have", turn, c.Tool)
-		}
-		ivs[i] = invoked{name: name, call: Call{Tool: name, Input: c.Input, K: p.TopK, Args: c.Args, Question: s.ep.Question}}
-		run := func() {
-			start := time.Now()
-			ivs[i].obs, ivs[i].err = tool.Call(ctx, ivs[i].call)
-			ivs[i].took = time.Since(start)
-		}
-		if len(calls) == 1 {
-			run() // the common case needs no goroutine
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			run()
-		}()
+		ivs[i] = iv
+	}
+	var wg sync.WaitGroup
+	for i := range ivs {
+		wg.Go(func() { ivs[i].invoke(ctx, s.ep.Started) })
 	}
 	wg.Wait()
-	var texts []string
-	for _, iv := range ivs {
-		text, err := s.record(ctx, turn, iv)
+	for i := range ivs {
+		text, err := s.record(ctx, turn, &ivs[i], dst)
+		ivs[i] = invoked{} // hold no results past the turn
 		if err != nil {
-			return texts, err
+			return s.texts, err
 		}
-		texts = append(texts, text)
+		s.texts = append(s.texts, text)
 	}
-	return texts, nil
+	return s.texts, nil
+}
+
+// resolve finds the tool a call names and fills in the call as the tool
+// receives it.
+func (s *state) resolve(turn int, c Call) (invoked, error) {
+	p := &s.r.Preset
+	name := c.Tool
+	if mapped, ok := p.ToolNames[name]; ok {
+		name = mapped
+	}
+	tool, ok := s.r.Tools[name]
+	if !ok {
+		return invoked{}, fmt.Errorf("turn %d: the policy called tool %q, which this runner does not have", turn, c.Tool)
+	}
+	return invoked{name: name, tool: tool, call: Call{Tool: name, Input: c.Input, K: p.TopK, Args: c.Args, Question: s.ep.Question}}, nil
 }
 
 // record adds one tool call to the episode and returns its observation
-// text (guarded and escaped).
-func (s *state) record(ctx context.Context, turn int, iv invoked) (string, error) {
-	p := s.r.Preset
+// text (guarded and escaped), written to dst when that is set.
+func (s *state) record(ctx context.Context, turn int, iv *invoked, dst *strings.Builder) (string, error) {
+	p := &s.r.Preset
 	name, query, obs, err, took := iv.name, iv.call.Input, iv.obs, iv.err, iv.took
 	s.ep.Ledger.ToolTime += took
 	s.ep.Ledger.ToolCalls++
@@ -437,51 +616,123 @@ func (s *state) record(ctx context.Context, turn int, iv invoked) (string, error
 	}
 	s.ep.Ledger.FetchedBytes += obs.Bytes
 	s.ep.Ledger.Dollars += obs.Dollars
+	calls := min(p.Budget.MaxToolCalls, 16)
+	hits := min(calls*p.TopK, 64)
 	if name == "search" {
-		s.ep.Queries = append(s.ep.Queries, query)
+		s.ep.Queries = append(reserveFor(s.ep.Queries, calls), query)
 	}
 	call := ToolCall{Tool: name, Input: query, Duration: took, Log: obs.Log}
+	s.calls = reserveFor(s.calls, calls)
 	if err != nil {
 		call.Error = err.Error()
 		s.calls = append(s.calls, call)
 		return "", fmt.Errorf("turn %d: %w", turn, err)
 	}
-	shown := make([]search.Hit, 0, len(obs.Hits))
-	call.Hits = make([]HitRef, 0, len(obs.Hits))
+	if cap(s.refs) == 0 {
+		buf := make([]HitRef, 2*hits) // refs and Retrieved in one allocation
+		s.refs, s.spareRefs = buf[:0:hits], buf[hits:hits:2*hits]
+	}
+	s.docs = reserveFor(s.docs, hits)
+	from, shown := len(s.refs), 0
+	var own strings.Builder
+	w := dst
+	if w == nil {
+		w = &own
+	}
+	at := w.Len()
 	for _, h := range obs.Hits {
 		if p.Guard != guard.Off {
 			h.Passage.Text = s.screen(ctx, &call, h.Passage.Text)
 		}
-		ref := HitRef{ID: h.Passage.ID, Title: h.Passage.Title, Score: h.Score, New: !s.seen[h.Passage.ID]}
-		call.Hits = append(call.Hits, ref)
+		ref := HitRef{ID: h.Passage.ID, Title: h.Passage.Title, Score: h.Score, New: s.firstSight(h.Passage.ID)}
+		s.refs = append(s.refs, ref)
 		if ref.New {
-			s.seen[ref.ID] = true
+			if s.ep.Retrieved == nil {
+				s.ep.Retrieved = s.spareRefs
+			}
 			s.ep.Retrieved = append(s.ep.Retrieved, ref)
 		}
-		if ref.New || !p.DedupHits {
-			shown = append(shown, h)
+		if !ref.New && p.DedupHits {
+			continue
+		}
+		shown++
+		s.docs = append(s.docs, h.Passage.ID)
+		if p.Mode == "pipeline" {
+			s.shown = append(s.shown, h)
+		}
+		if obs.Text == "" {
+			writeDoc(w, h, len(s.docs), s.p) // straight from the hit: no copy of it is kept
 		}
 	}
-	first := len(s.shown) + 1
-	s.shown = append(s.shown, shown...)
-	text := obs.Text
-	if text == "" {
-		text = formatDocs(shown, first, s.r.tags().Escape)
-		if len(shown) == 0 {
-			text = "No new documents.\n"
-		}
-	} else {
+	call.Hits = s.refs[from:len(s.refs):len(s.refs)]
+	switch {
+	case obs.Text != "":
+		text := obs.Text
 		if p.Guard != guard.Off {
 			text = s.screen(ctx, &call, text)
 		}
-		text = s.r.tags().Escape(text)
+		s.p.EscapeTo(w, text)
+	case shown == 0:
+		w.WriteString("No new documents.\n")
 	}
-	call.Observation = text
+	call.Observation = w.String()[at:]
 	s.calls = append(s.calls, call)
 	if s.r.OnEvent != nil {
-		s.r.OnEvent(Event{Episode: s.ep.ID, Call: &call})
+		s.r.OnEvent(Event{Episode: s.ep.ID, Call: &s.calls[len(s.calls)-1]})
 	}
-	return text, nil
+	return call.Observation, nil
+}
+
+// firstSight reports whether passage id is new to the episode. The caller
+// adds a new one to ep.Retrieved. A few dozen ids are scanned faster than
+// a map is built; longer episodes get the map.
+func (s *state) firstSight(id string) bool {
+	if s.seen == nil {
+		for _, r := range s.ep.Retrieved {
+			if r.ID == id {
+				return false
+			}
+		}
+		if len(s.ep.Retrieved) < 32 {
+			return true
+		}
+		s.seen = make(map[string]bool, 2*len(s.ep.Retrieved))
+		for _, r := range s.ep.Retrieved {
+			s.seen[r.ID] = true
+		}
+	}
+	if s.seen[id] {
+		return false
+	}
+	s.seen[id] = true
+	return true
+}
+
+// writeDocs writes hits to b as Search-R1 shows them ("Doc 1(Title: …)
+// text"), numbering from first and escaping every passage.
+func writeDocs(b *strings.Builder, hits []search.Hit, first int, p *tagParser) {
+	for i, h := range hits {
+		writeDoc(b, h, first+i, p)
+	}
+}
+
+// writeDoc writes one hit as "Doc n(Title: …) text". Web results also
+// show their URL, so the agent can browse it.
+func writeDoc(b *strings.Builder, h search.Hit, n int, p *tagParser) {
+	u := h.Passage.Meta["url"]
+	b.Grow(len(h.Passage.Title) + len(h.Passage.Text) + len(u) + 32)
+	var num [20]byte
+	b.WriteString("Doc ")
+	b.Write(strconv.AppendInt(num[:0], int64(n), 10))
+	b.WriteString("(Title: ")
+	p.EscapeTo(b, h.Passage.Title)
+	if u != "" {
+		b.WriteString(", URL: ")
+		p.EscapeTo(b, u)
+	}
+	b.WriteString(") ")
+	p.EscapeTo(b, h.Passage.Text)
+	b.WriteByte('\n')
 }
 
 // screen runs the guard over one untrusted text and rewrites it as the
@@ -508,9 +759,8 @@ func (s *state) resolveEvidence(cited []string) []string {
 	var out []string
 	for _, c := range cited {
 		c = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(c, "Doc"), "doc"))
-		var n int
-		if _, err := fmt.Sscanf(c, "%d", &n); err == nil && fmt.Sprint(n) == c && n >= 1 && n <= len(s.shown) {
-			out = append(out, s.shown[n-1].Passage.ID)
+		if n, err := strconv.Atoi(c); err == nil && strconv.Itoa(n) == c && n >= 1 && n <= len(s.docs) {
+			out = append(out, s.docs[n-1])
 			continue
 		}
 		if c != "" {

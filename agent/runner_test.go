@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/sleuth-research/sleuth/corpus"
 	"github.com/sleuth-research/sleuth/llm"
@@ -322,8 +323,65 @@ func FuzzParse(f *testing.F) {
 		if a2 := p.Parse(esc); a2.Kind == "search" || a2.Kind == "answer" {
 			t.Fatalf("escaped text %q still parses as %s", esc, a2.Kind)
 		}
+		var b strings.Builder
+		b.WriteString("<x>")
+		p.EscapeTo(&b, s)
+		if b.String() != "<x>"+esc {
+			t.Fatalf("EscapeTo wrote %q, Escape gives %q", b.String()[3:], esc)
+		}
 		_ = fmt.Sprint(a)
 	})
+}
+
+// FuzzParseScan holds Parse's one-pass tag scan to the reference that
+// searches the turn for each tag, under several tag sets.
+func FuzzParseScan(f *testing.F) {
+	for _, s := range []string{"<search>q</search>", " <search> a query </search>", "<think>x</think><answer>a</answer>", "<answer>a</answer><answer>b</answer>",
+		"<search> a <search> b </search>", "</search>", "<search>", "<think><think></think><search>q</search>", "<information>x</information>",
+		"<relevance>1</relevance><analysis>a</analysis><answer>x</answer>", "<region>[1,2,3,4]</region>", `<tool_call>{"name":"web_search","arguments":{"query":"q"}}</tool_call>`,
+		"<<search>>q<</search>>", "<search>q</search></search>", strings.Repeat("<search>", 20), "<></>", "<x>q</x><y>a</y>", "a<>", "</", "<"} {
+		f.Add(s)
+	}
+	var parsers []*tagParser
+	for _, tags := range []Tags{
+		DefaultTags(),
+		{Think: "think", Search: "search", Answer: "answer", Information: "information", Evidence: "relevance", Analysis: "analysis", Region: "region", ToolCall: "tool_call"},
+		{Search: "x", Answer: "y"},
+		{Answer: "answer"},
+	} {
+		p := newTagParser(tags, 64)
+		if !p.fast {
+			f.Fatalf("tags %+v: no fast scan", tags)
+		}
+		parsers = append(parsers, p)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, p := range parsers {
+			var sc tagScan
+			if !sc.scan(p, s) {
+				continue
+			}
+			if d := cmp.Diff(p.parse(s, nil), p.parse(s, &sc)); d != "" {
+				t.Fatalf("tags %+v, turn %q: scan disagrees with search (-search +scan):\n%s", p.tags, s, d)
+			}
+		}
+	})
+}
+
+func TestParseScanNeedsPlainTags(t *testing.T) {
+	for _, tc := range []struct {
+		tags Tags
+		fast bool
+	}{
+		{DefaultTags(), true},
+		{Tags{Search: "a<b", Answer: "answer"}, false},
+		{Tags{Search: "same", Answer: "same"}, false},
+		{Tags{Think: "/answer", Search: "search", Answer: "answer"}, false},
+	} {
+		if got := newTagParser(tc.tags, 64).fast; got != tc.fast {
+			t.Errorf("tags %+v: fast %v, want %v", tc.tags, got, tc.fast)
+		}
+	}
 }
 
 func TestPresetsEndToEnd(t *testing.T) {
@@ -403,4 +461,81 @@ func FuzzToolCalls(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestEpisodesIndependent runs many episodes at once through one Runner,
+// which reuses scratch memory and learns how much context text to reserve,
+// and checks each against the same question run alone on a fresh Runner.
+// It also checks that the context's segments, turns and observations,
+// which share one growing text buffer, read back as what the policy saw.
+func TestEpisodesIndependent(t *testing.T) {
+	long := strings.Repeat("Tarsk lies on the river Quill. ", 40)
+	idx := memIndex{
+		{ID: "p1", Title: "Varnel Labs", Text: "Varnel Labs was founded by Ada Quill."},
+		{ID: "p2", Title: "Ada Quill", Text: "Ada Quill was born in Tarsk. " + long},
+		{ID: "p3", Title: "Tarsk <b>", Text: "Tarsk <|im_end|> is a town. " + long + long},
+	}
+	script := func(i int) []string {
+		out := []string{"<search> Varnel </search>"}
+		for range i % 4 {
+			out = append(out, "<search> Tarsk Quill </search>")
+		}
+		return append(out, "<think>done</think><answer> Tarsk </answer>")
+	}
+	var qs []Question
+	shared := newScript()
+	for i := range 24 {
+		q := Question{ID: fmt.Sprint(i), Text: fmt.Sprintf("Question number %d?", i)}
+		qs = append(qs, q)
+		shared.turns[q.Text] = script(i)
+	}
+	p, err := LoadPreset("searchr1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Budget.MaxTurns, p.Budget.MaxToolCalls = 8, 8
+	newRunner := func(pol llm.Client) *Runner {
+		return &Runner{Preset: p, Policy: pol, Tools: map[string]Tool{"search": SearchTool{R: idx}}}
+	}
+	eps := newRunner(textOnly{shared}).RunMany(context.Background(), qs, 4)
+	ignore := cmpopts.IgnoreFields(Episode{}, "Started")
+	ignoreTimes := cmpopts.IgnoreFields(Ledger{}, "LLMTime", "ToolTime", "Wall")
+	ignoreDur := cmpopts.IgnoreFields(Turn{}, "Duration")
+	ignoreCallDur := cmpopts.IgnoreFields(ToolCall{}, "Duration")
+	for i, ep := range eps {
+		alone := newScript()
+		alone.turns[qs[i].Text] = script(i)
+		want := newRunner(textOnly{alone}).Run(context.Background(), qs[i], i)
+		if d := cmp.Diff(want, ep, ignore, ignoreTimes, ignoreDur, ignoreCallDur); d != "" {
+			t.Fatalf("episode %d differs when run among others (-alone +shared):\n%s", i, d)
+		}
+		var all strings.Builder
+		for _, seg := range ep.Context {
+			all.WriteString(seg.Text)
+		}
+		prompts := shared.prompts[qs[i].Text]
+		last := prompts[len(prompts)-1]
+		if got := all.String(); got != last+ep.Turns[len(ep.Turns)-1].Completion {
+			t.Fatalf("episode %d: context segments do not add up to the last prompt and completion", i)
+		}
+		for _, turn := range ep.Turns {
+			for _, c := range turn.Calls {
+				if !strings.Contains(last, "<information>"+c.Observation+"</information>") {
+					t.Fatalf("episode %d: observation %.40q… is not in the prompt", i, c.Observation)
+				}
+			}
+		}
+	}
+}
+
+// textOnly hides a script's tokenizer and ids, as a remote server that
+// returns text only would.
+type textOnly struct{ s *script }
+
+func (c textOnly) Generate(ctx context.Context, req llm.Request) (llm.Response, error) {
+	resp, err := c.s.Generate(ctx, req)
+	for i := range resp.Choices {
+		resp.Choices[i].TokenIDs, resp.Choices[i].Logprobs = nil, nil
+	}
+	return resp, err
 }

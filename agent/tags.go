@@ -3,6 +3,7 @@ package agent
 import (
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"regexp"
 	"strings"
 )
@@ -64,11 +65,43 @@ func openTag(tag string) string  { return "<" + tag + ">" }
 func closeTag(tag string) string { return "</" + tag + ">" }
 
 // tagParser parses policy turns and escapes observations for one Tags.
+// It is built once per Runner and read by every episode, so the tag
+// strings a turn needs are spelled out here once rather than per turn.
 type tagParser struct {
 	tags     Tags
 	maxQuery int
-	anyTag   *regexp.Regexp // any opening or closing protocol tag, loosely spelled
+	anyTag   *regexp.Regexp    // any opening or closing protocol tag, loosely spelled
+	specials *strings.Replacer // chat-template special-token brackets
+	stops    []string          // Tags.Stops(), shared read-only by every request
+
+	pairs [nPairs]tagPair
+	// marks spells the tags a scan looks for, opening tag of pair k at 2k
+	// and closing at 2k+1 ("" for a tag Parse never asks about); fast says
+	// a one-pass scan finds them exactly (see tagScan).
+	marks [2 * nPairs]string
+	fast  bool
+	// openBy[c] and closeBy[c] are the marks (bit m for marks[m]) an
+	// opening tag whose second byte is c, or a closing tag whose third
+	// byte is c, may be: a scan tries only those at each '<'.
+	openBy, closeBy [256]uint16
 }
+
+// The tag pairs Parse asks about, indexing tagParser.pairs.
+const (
+	pThink = iota
+	pSearch
+	pAnswer
+	pInformation
+	pToolCall
+	pRegion
+	nPairs
+)
+
+// tagPair is a tag's opening and closing spelling ("<>" and "</>" for an
+// unused tag, as openTag and closeTag spell it).
+type tagPair struct{ open, close string }
+
+func pairOf(tag string) tagPair { return tagPair{openTag(tag), closeTag(tag)} }
 
 func newTagParser(t Tags, maxQuery int) *tagParser {
 	names := t.names()
@@ -76,30 +109,82 @@ func newTagParser(t Tags, maxQuery int) *tagParser {
 		names[i] = regexp.QuoteMeta(n)
 	}
 	re := regexp.MustCompile(`(?i)<\s*/?\s*(` + strings.Join(names, "|") + `)\b[^>]*>?`)
-	return &tagParser{tags: t, maxQuery: maxQuery, anyTag: re}
+	p := &tagParser{tags: t, maxQuery: maxQuery, anyTag: re,
+		specials: strings.NewReplacer("<|", "‹|", "|>", "|›"),
+		stops:    t.Stops(),
+		pairs:    [nPairs]tagPair{pairOf(t.Think), pairOf(t.Search), pairOf(t.Answer), pairOf(t.Information), pairOf(t.ToolCall), pairOf(t.Region)},
+	}
+	// Search and answer are always asked about (spelled "<>" when unnamed);
+	// the others only when named.
+	asked := [nPairs]bool{t.Think != "", true, true, t.Information != "", t.ToolCall != "", t.Region != ""}
+	// The scan is exact when every tag it looks for is distinct and has
+	// '<' only first and '>' only last: occurrences then never overlap, and
+	// each starts at its own '<'.
+	p.fast = true
+	seen := map[string]bool{}
+	for k, pr := range p.pairs {
+		if !asked[k] {
+			continue
+		}
+		p.marks[2*k], p.marks[2*k+1] = pr.open, pr.close
+		p.openBy[pr.open[1]] |= 1 << (2 * k)
+		p.closeBy[pr.close[2]] |= 1 << (2*k + 1)
+		for _, m := range []string{pr.open, pr.close} {
+			if seen[m] || strings.ContainsAny(m[1:len(m)-1], "<>") {
+				p.fast = false
+			}
+			seen[m] = true
+		}
+	}
+	return p
 }
+
+// Stops returns the stop strings of a turn. The slice is shared: callers
+// must not modify it (its capacity is its length, so append copies).
+func (p *tagParser) Stops() []string { return p.stops[:len(p.stops):len(p.stops)] }
 
 // Escape makes untrusted text safe to place inside an observation: any
 // spelling of a protocol tag loses its angle brackets, and so does any
 // chat-template special token ("<|im_end|>"), so retrieved text can never
 // close the information block, open an action or fake a chat turn.
 func (p *tagParser) Escape(s string) string {
-	if !strings.Contains(s, "<") && !strings.Contains(s, "|>") {
+	if safe(s) {
 		return s // the common case: nothing that could be a tag
 	}
 	s = p.anyTag.ReplaceAllStringFunc(s, func(m string) string {
 		return "‹" + strings.TrimPrefix(strings.TrimSuffix(m, ">"), "<") + "›"
 	})
 	if strings.Contains(s, "<|") || strings.Contains(s, "|>") {
-		s = strings.NewReplacer("<|", "‹|", "|>", "|›").Replace(s)
+		s = p.specials.Replace(s)
 	}
 	return s
+}
+
+// EscapeTo writes Escape(s) to b; text with nothing to escape (nearly all
+// retrieved text) is copied once, straight into the context.
+func (p *tagParser) EscapeTo(b *strings.Builder, s string) {
+	if safe(s) {
+		b.WriteString(s)
+		return
+	}
+	b.WriteString(p.Escape(s))
+}
+
+// safe reports whether s holds nothing Escape would change: no '<' and no
+// "|>".
+func safe(s string) bool {
+	return strings.IndexByte(s, '<') < 0 && !strings.Contains(s, "|>")
 }
 
 // block finds the content of the single <tag>…</tag> in s. found reports
 // whether the opening tag occurs; an error says what is malformed.
 func block(s, tag string) (content string, found bool, err error) {
-	o, c := openTag(tag), closeTag(tag)
+	return pairOf(tag).block(s)
+}
+
+// block is block for a tag spelled out already.
+func (t tagPair) block(s string) (content string, found bool, err error) {
+	o, c := t.open, t.close
 	i := strings.Index(s, o)
 	if i < 0 {
 		if strings.Contains(s, c) {
@@ -125,31 +210,44 @@ func block(s, tag string) (content string, found bool, err error) {
 // Parse reads one policy turn (the text generated since the last
 // observation, closing tag included).
 func (p *tagParser) Parse(turn string) Action {
+	if p.fast {
+		var sc tagScan
+		if sc.scan(p, turn) {
+			return p.parse(turn, &sc)
+		}
+	}
+	return p.parse(turn, nil)
+}
+
+// parse is Parse, asking sc where the tags are when it is set and
+// searching turn for each when it is nil (the reference the fuzz test
+// holds the scan to).
+func (p *tagParser) parse(turn string, sc *tagScan) Action {
 	t := p.tags
 	var a Action
-	if t.Think != "" {
-		if th, ok, err := block(turn, t.Think); ok && err == nil {
+	if t.Think != "" && p.has(turn, sc, pThink) { // a stray </think> alone changes nothing: skip that search
+		if th, ok, err := p.blockOf(turn, sc, pThink); ok && err == nil {
 			a.Think = th
 		}
 	}
-	if t.Information != "" && strings.Contains(turn, openTag(t.Information)) {
-		a.Kind, a.Error = "none", fmt.Sprintf("the policy wrote %s itself: only the environment may", openTag(t.Information))
+	if t.Information != "" && p.has(turn, sc, pInformation) {
+		a.Kind, a.Error = "none", fmt.Sprintf("the policy wrote %s itself: only the environment may", p.pairs[pInformation].open)
 		return a
 	}
-	if t.ToolCall != "" && strings.Contains(turn, openTag(t.ToolCall)) {
+	if t.ToolCall != "" && p.has(turn, sc, pToolCall) {
 		return p.parseToolCalls(turn, a)
 	}
-	if t.Region != "" && strings.Contains(turn, openTag(t.Region)) {
+	if t.Region != "" && p.has(turn, sc, pRegion) {
 		return p.parseRegion(turn, a)
 	}
-	q, hasSearch, qerr := block(turn, t.Search)
+	q, hasSearch, qerr := p.blockOf(turn, sc, pSearch)
 	ans, hasAnswer, aerr := "", false, error(nil)
 	if t.Answer != "" {
-		ans, hasAnswer, aerr = block(turn, t.Answer)
+		ans, hasAnswer, aerr = p.blockOf(turn, sc, pAnswer)
 	}
 	switch {
 	case hasSearch && hasAnswer:
-		a.Kind, a.Error = "none", fmt.Sprintf("both %s and %s in one turn", openTag(t.Search), openTag(t.Answer))
+		a.Kind, a.Error = "none", fmt.Sprintf("both %s and %s in one turn", p.pairs[pSearch].open, p.pairs[pAnswer].open)
 	case hasAnswer:
 		a.Kind = "answer"
 		if aerr != nil {
@@ -180,10 +278,107 @@ func (p *tagParser) Parse(turn string) Action {
 		case aerr != nil:
 			a.Error = aerr.Error()
 		default:
-			a.Error = fmt.Sprintf("no %s or %s", openTag(t.Search), openTag(t.Answer))
+			a.Error = fmt.Sprintf("no %s or %s", p.pairs[pSearch].open, p.pairs[pAnswer].open)
 		}
 	}
 	return a
+}
+
+// has reports whether pair k's opening tag occurs in turn.
+func (p *tagParser) has(turn string, sc *tagScan, k int) bool {
+	if sc == nil {
+		return strings.Contains(turn, p.pairs[k].open)
+	}
+	return sc.next(2*k, 0) >= 0
+}
+
+// blockOf is block for pair k.
+func (p *tagParser) blockOf(turn string, sc *tagScan, k int) (content string, found bool, err error) {
+	if sc == nil {
+		return p.pairs[k].block(turn)
+	}
+	return sc.block(turn, k, p.pairs[k])
+}
+
+// tagScan records where the tags Parse asks about occur in a turn, found
+// in one pass over its '<' bytes rather than a search of the turn per
+// question (a turn is parsed once per policy generation, so this is on
+// every episode's path). Turns with more tags than it holds are parsed
+// the slow way.
+type tagScan struct {
+	n    int
+	hits [16]tagHit
+}
+
+type tagHit struct {
+	mark int32 // index into tagParser.marks
+	at   int32 // byte offset in the turn
+}
+
+// scan fills sc from s; false means s has too many tags to hold.
+func (sc *tagScan) scan(p *tagParser, s string) bool {
+	if len(s) > 1<<30 {
+		return false
+	}
+	for k := 0; ; k++ {
+		i := strings.IndexByte(s[k:], '<')
+		if i < 0 {
+			return true
+		}
+		k += i
+		if k+1 == len(s) {
+			return true // every mark is at least "<>": none starts at the last byte
+		}
+		cands := p.openBy[s[k+1]]
+		if s[k+1] == '/' && k+2 < len(s) {
+			cands |= p.closeBy[s[k+2]]
+		}
+		for ; cands != 0; cands &= cands - 1 {
+			m := bits.TrailingZeros16(cands)
+			if strings.HasPrefix(s[k:], p.marks[m]) {
+				if sc.n == len(sc.hits) {
+					return false
+				}
+				sc.hits[sc.n] = tagHit{int32(m), int32(k)}
+				sc.n++
+				break
+			}
+		}
+	}
+}
+
+// next returns the offset of the first occurrence of mark at or after
+// from, or -1.
+func (sc *tagScan) next(mark, from int) int {
+	for _, h := range sc.hits[:sc.n] {
+		if int(h.mark) == mark && int(h.at) >= from {
+			return int(h.at)
+		}
+	}
+	return -1
+}
+
+// block is tagPair.block for pair k of s, from the scan.
+func (sc *tagScan) block(s string, k int, t tagPair) (content string, found bool, err error) {
+	i := sc.next(2*k, 0)
+	if i < 0 {
+		if sc.next(2*k+1, 0) >= 0 {
+			return "", false, fmt.Errorf("%s without %s", t.close, t.open)
+		}
+		return "", false, nil
+	}
+	start := i + len(t.open)
+	j := sc.next(2*k+1, start)
+	if j < 0 {
+		return "", true, fmt.Errorf("%s is not closed", t.open)
+	}
+	if sc.next(2*k, j+len(t.close)) >= 0 {
+		return "", true, fmt.Errorf("more than one %s", t.open)
+	}
+	if n := sc.next(2*k, start); n >= 0 && n < j {
+		return "", true, fmt.Errorf("nested %s", t.open)
+	}
+	return strings.TrimSpace(s[start:j]), true, nil
 }
 
 // structured reads ARENA's evidence and analysis blocks beside an answer.

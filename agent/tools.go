@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/sleuth-research/sleuth/search"
@@ -28,6 +27,10 @@ type Observation struct {
 	Text    string // when set, used as is (still escaped); otherwise hits are formatted
 	Bytes   int64  // bytes fetched from outside, for budgets and cost
 	Dollars float64
+	// Images are the images shown (page images, crops); Text is then their
+	// stand-in for text-only models. Image tools also record them in the
+	// episode's image memory (images.go), which is what chat models get.
+	Images []ShownImage
 }
 
 // Tool is anything a policy can call. Implementations are safe for
@@ -58,28 +61,10 @@ func (t SearchTool) Call(ctx context.Context, c Call) (Observation, error) {
 }
 
 // formatDocs renders hits as Search-R1 does ("Doc 1(Title: …) text"),
-// numbering from first and escaping every passage. Web results also show
-// their URL, so the agent can browse it.
-func formatDocs(hits []search.Hit, first int, esc func(string) string) string {
-	n := 0
-	for _, h := range hits {
-		n += len(h.Passage.Title) + len(h.Passage.Text) + len(h.Passage.Meta["url"]) + 32
-	}
+// numbering from first and escaping every passage (see writeDocs).
+func formatDocs(hits []search.Hit, first int, p *tagParser) string {
 	var b strings.Builder
-	b.Grow(n)
-	for i, h := range hits {
-		b.WriteString("Doc ")
-		b.WriteString(strconv.Itoa(first + i))
-		b.WriteString("(Title: ")
-		b.WriteString(esc(h.Passage.Title))
-		if u := h.Passage.Meta["url"]; u != "" {
-			b.WriteString(", URL: ")
-			b.WriteString(esc(u))
-		}
-		b.WriteString(") ")
-		b.WriteString(esc(h.Passage.Text))
-		b.WriteByte('\n')
-	}
+	writeDocs(&b, hits, first, p)
 	return b.String()
 }
 

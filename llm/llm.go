@@ -10,6 +10,10 @@ import "context"
 type Message struct {
 	Role    string `json:"role"` // "system", "user", "assistant" or "tool"
 	Content string `json:"content"`
+	// Parts, when set, is the content as OpenAI content parts (text and
+	// images, parts.go) and is what goes on the wire; Content should then
+	// hold the parts' text, for backends that read text only.
+	Parts []Part `json:"-"`
 }
 
 // Request asks for one or more completions of one prompt.

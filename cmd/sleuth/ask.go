@@ -173,6 +173,11 @@ func printAsk(w io.Writer, ep *agent.Episode, ev []evidence, trace bool) {
 					fmt.Fprintf(w, "     [%.2f] %s (%s)\n", h.Score, h.Title, h.ID)
 				}
 			}
+			for _, im := range ep.Images { // pages and crops shown (vrag)
+				if im.Turn == t.Index {
+					fmt.Fprintf(w, "     image: %s %s, %d×%d px\n", im.Kind, im.Page, im.Width, im.Height)
+				}
+			}
 		}
 		fmt.Fprintln(w, "──")
 	}

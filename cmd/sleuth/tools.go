@@ -14,12 +14,18 @@ import (
 	"github.com/sleuth-research/sleuth/search"
 	"github.com/sleuth-research/sleuth/search/bm25"
 	sweb "github.com/sleuth-research/sleuth/search/web"
+	"github.com/sleuth-research/sleuth/vision"
 )
 
 // toolFlags choose where an agent searches and whether it browses.
 type toolFlags struct {
 	index, search, record, replay, fetchCache string
 	browse, allowLoopback                     bool
+
+	// Page images (presets with a region action: vrag).
+	pages                string
+	pageSide             int
+	imageOnly, imageChat bool
 
 	snap *sweb.Snapshot // the record or replay snapshot, once opened
 }
@@ -33,6 +39,10 @@ func (f *toolFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.browse, "browse", false, "give the agent the browse tool (pages fetched safely, read by a browsing sub-agent)")
 	fl.BoolVar(&f.allowLoopback, "allow-loopback", false, "let the browser fetch 127.0.0.1/::1 (the simulated web); private ranges stay refused")
 	fl.StringVar(&f.fetchCache, "fetch-cache", "", "cache fetched pages in this directory")
+	fl.StringVar(&f.pages, "pages", "", "directory of page images (PNG/JPEG, optional NAME.txt text beside each) for presets that look at pages (vrag); without it --index passages are rendered as pages")
+	fl.IntVar(&f.pageSide, "page-side", agent.DefaultMaxSide, "longer side in pixels of page images and zoomed crops shown to the policy")
+	fl.BoolVar(&f.imageOnly, "image-only", false, "show pages and crops as images only, without their text (for vision models)")
+	fl.BoolVar(&f.imageChat, "image-chat", false, "send prompts as chat messages with the page images attached (OpenAI vision format; needs a vision chat model)")
 }
 
 // build returns the tools for preset p; the closer releases them.
@@ -44,7 +54,17 @@ func (f *toolFlags) build(p agent.Preset, pol llm.Client) (map[string]agent.Tool
 			closers[i]()
 		}
 	}
-	if p.Mode != "direct" {
+	if p.Tags.Region != "" {
+		search, crop, c, err := f.pageTools()
+		if err != nil {
+			return nil, nil, fmt.Errorf("preset %s: %w", p.Name, err)
+		}
+		closers = append(closers, c)
+		tools["search"], tools["crop"] = search, crop
+	} else if f.pages != "" || f.imageChat {
+		return nil, nil, fmt.Errorf("preset %s has no region action: --pages and --image-chat are for presets that look at pages (vrag)", p.Name)
+	}
+	if p.Mode != "direct" && tools["search"] == nil {
 		r, c, err := f.retriever()
 		if err != nil {
 			return nil, nil, err
@@ -74,6 +94,30 @@ func (f *toolFlags) build(p agent.Preset, pol llm.Client) (map[string]agent.Tool
 		tools["browse"] = agent.BrowseTool{Fetch: fetcher, LLM: pol}
 	}
 	return tools, closeAll, nil
+}
+
+// pageTools returns VRAG's tools: search over page images (the --pages
+// directory, or --index passages rendered as pages) and crop.
+func (f *toolFlags) pageTools() (agent.Tool, agent.Tool, func(), error) {
+	crop := agent.CropTool{MaxSide: f.pageSide, ImageOnly: f.imageOnly}
+	if f.pages != "" {
+		if f.index != "" || f.search != "" || f.replay != "" {
+			return nil, nil, nil, errors.New("give --pages or a text corpus (--index, --search, --replay), not both")
+		}
+		d, err := vision.OpenDir(f.pages)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return agent.PageSearchTool{R: d, Pages: d, MaxSide: f.pageSide, ImageOnly: f.imageOnly}, crop, func() {}, nil
+	}
+	r, c, err := f.retriever()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if r == nil {
+		return nil, nil, nil, errors.New("give --pages DIR, or --index to search passages rendered as pages")
+	}
+	return agent.PageSearchTool{R: r, Pages: vision.Renderer{}, MaxSide: f.pageSide, ImageOnly: f.imageOnly}, crop, c, nil
 }
 
 func (f *toolFlags) retriever() (search.Retriever, func(), error) {
@@ -138,6 +182,9 @@ func newRunner(cmd *cobra.Command, p agent.Preset, lf *llmFlags, tf *toolFlags, 
 	tools, closeTools, err := tf.build(p, pol)
 	if err != nil {
 		return nil, nil, err
+	}
+	if tf.imageChat {
+		pol = agent.ImageChat{Client: pol}
 	}
 	r := &agent.Runner{Preset: p, Policy: pol, Tools: tools}
 	if cmd.Flags().Changed("seed") {
