@@ -76,8 +76,16 @@ type StepStats struct {
 	EM           float64              `json:"em"`                   // share of episodes whose answer matched exactly
 	GradNorm     float64              `json:"grad_norm"`
 	LR           float64              `json:"lr"`
-	RolloutTime  time.Duration        `json:"rollout_ns"`
-	TrainTime    time.Duration        `json:"train_ns"`
+	// Where a step's time goes: rollouts (generation plus environment:
+	// search, tools) and the update. LLMShare and EnvShare split the
+	// rollout by the episodes' own accounting (time waiting on the model
+	// against time in tools, summed over episodes).
+	RolloutTime time.Duration `json:"rollout_ns"`
+	LLMShare    float64       `json:"llm_share"`
+	EnvShare    float64       `json:"env_share"`
+	GenTokens   int           `json:"generated_tokens"` // policy tokens sampled in the rollouts
+	TrainTokens int           `json:"train_tokens"`     // tokens through forward and backward (all epochs)
+	TrainTime   time.Duration `json:"train_ns"`
 }
 
 // Step runs one step: G episodes per sample, rewards, advantages, then
@@ -104,6 +112,15 @@ func (l *Loop) Step(ctx context.Context, step int, batch []Sample) (StepStats, e
 		return st, err
 	}
 	st.RolloutTime = time.Since(t0)
+	var llmT, toolT time.Duration
+	for _, ep := range eps {
+		llmT += ep.Ledger.LLMTime
+		toolT += ep.Ledger.ToolTime
+		st.GenTokens += ep.Ledger.CompletionTokens
+	}
+	if tot := llmT + toolT; tot > 0 {
+		st.LLMShare, st.EnvShare = float64(llmT)/float64(tot), float64(toolT)/float64(tot)
+	}
 
 	t1 := time.Now()
 	rewards := make([]float64, len(eps))
@@ -288,6 +305,7 @@ func (l *Loop) update(seqs []trainSeq, _ int, cfg Config, st *StepStats) error {
 			if _, err := mb.forwardBackward(l.Trainer, ws); err != nil {
 				return err
 			}
+			st.TrainTokens += mb.B * mb.T
 		}
 		us := l.Trainer.Update()
 		st.Loss, st.ClipFraction, st.KL, st.GradNorm, st.LR = ls.Loss, ls.ClipFraction, ls.KL, us.GradNorm, us.LR

@@ -57,7 +57,8 @@ func (noHits) Search(_ context.Context, qs []string, _ int) ([][]search.Hit, err
 }
 
 // heldOut builds the evaluation world (a seed no training phase used), its
-// index, and its questions: up to perHop of each hop count from 1 to 3.
+// index, and its questions: up to perHop chain questions of each hop count
+// from 1 to 3 (comparisons are a different skill, left out of the table).
 func heldOut(ctx context.Context, dir string, cfg runConfig, perHop int) (*world.World, *bm25.Index, []eval.Question, error) {
 	w, err := world.Generate(world.Config{Seed: heldOutSeed(cfg.Seed), Entities: cfg.World.Entities, Questions: cfg.World.Questions})
 	if err != nil {
@@ -70,7 +71,7 @@ func heldOut(ctx context.Context, dir string, cfg runConfig, perHop int) (*world
 	count := map[int]int{}
 	var qs []eval.Question
 	for _, q := range w.Questions {
-		if q.Hops < 1 || q.Hops > 3 || count[q.Hops] >= perHop {
+		if q.Type != world.Chain || q.Hops < 1 || q.Hops > 3 || count[q.Hops] >= perHop {
 			continue
 		}
 		count[q.Hops]++

@@ -73,6 +73,8 @@ func comparableMetrics(t *testing.T, path string) []map[string]any {
 		if st, ok := m["rl"].(map[string]any); ok {
 			delete(st, "rollout_ns")
 			delete(st, "train_ns")
+			delete(st, "llm_share")
+			delete(st, "env_share")
 			if e, ok := st["entropy"].(float64); ok {
 				st["entropy"] = math.Round(e*1e6) / 1e6
 			}

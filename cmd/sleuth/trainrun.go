@@ -504,8 +504,8 @@ func (r *trainRun) interrupted(cause error) error {
 
 // pretrainStep is language modelling on passages, three to a sequence, of
 // a world generated for this step alone: with names never seen twice the
-// model cannot learn facts, only the language of the passages and to copy
-// the names that recur in its context, which is what reading needs.
+// model cannot learn facts, only the language of the passages and,
+// eventually, to copy the names that recur in its context.
 func (r *trainRun) pretrainStep(_ context.Context, step int) error {
 	rng := r.stepRNG(phasePretrain, step)
 	w, err := world.Generate(world.Config{Seed: r.cfg.Seed + 1_000_000 + int64(step), Entities: 60, Questions: 10})
@@ -537,7 +537,7 @@ func (r *trainRun) pretrainStep(_ context.Context, step int) error {
 func (r *trainRun) sftQuestions() []world.Question {
 	var out []world.Question
 	for _, q := range r.train {
-		if q.Type == "chain" && q.Hops <= r.cfg.SFT.MaxHops {
+		if q.Type == world.Chain && q.Hops <= r.cfg.SFT.MaxHops {
 			out = append(out, q)
 		}
 	}
@@ -547,7 +547,7 @@ func (r *trainRun) sftQuestions() []world.Question {
 func (r *trainRun) rlQuestions() []world.Question {
 	var out []world.Question
 	for _, q := range r.train {
-		if q.Hops >= r.cfg.RL.MinHops && q.Hops <= r.cfg.RL.MaxHops {
+		if q.Type == world.Chain && q.Hops >= r.cfg.RL.MinHops && q.Hops <= r.cfg.RL.MaxHops {
 			out = append(out, q)
 		}
 	}

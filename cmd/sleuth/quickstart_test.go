@@ -1,0 +1,54 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestQuickstartFast runs the README's main job at CI size: it must train
+// every phase, evaluate every policy on the held-out world, print the table
+// as one JSON object on its last line, and leave a report and a policy that
+// ask can load.
+func TestQuickstartFast(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a policy")
+	}
+	out := filepath.Join(t.TempDir(), "qs")
+	stdout, err := runCmd(t, "quickstart", "--fast", "--json", "--out", out, "--questions-per-hop", "4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	var table evalTable
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &table); err != nil {
+		t.Fatalf("last line is not the JSON table: %v\n%s", err, stdout)
+	}
+	var names []string
+	for _, p := range table.Policies {
+		names = append(names, p.Policy)
+		if p.Questions != 12 || p.EMByHops == nil || p.Searches == nil {
+			t.Errorf("%s: %d questions, by-hop figures %v %v", p.Policy, p.Questions, p.EMByHops, p.Searches)
+		}
+	}
+	if len(names) != 5 {
+		t.Fatalf("policies %v, want no retrieval, retrieve once, SFT, RL, oracle", names)
+	}
+	oracle := table.Policies[4]
+	if oracle.EM.Mean != 1 || oracle.Searches["1"] != 1 || oracle.Searches["3"] != 3 {
+		t.Errorf("oracle: EM %.2f, searches %v; want 1 and one search per hop", oracle.EM.Mean, oracle.Searches)
+	}
+	if table.HeldOutSeed == 1 {
+		t.Error("held-out world has the training seed")
+	}
+	for _, p := range []string{"report.html", "train/policy/tokenizer.json", "train/sft/model.safetensors", "eval/sft/results.jsonl"} {
+		if _, err := os.Stat(filepath.Join(out, p)); err != nil {
+			t.Errorf("quickstart left no %s: %v", p, err)
+		}
+	}
+	if _, err := loadLocal(filepath.Join(out, "train", "policy"), "", ""); err != nil {
+		t.Errorf("saved policy does not load: %v", err)
+	}
+}
