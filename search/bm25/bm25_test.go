@@ -2,9 +2,13 @@ package bm25
 
 import (
 	"context"
+	"encoding/binary"
+	"fmt"
 	"iter"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -226,6 +230,9 @@ func TestPrunedEqualsExhaustive(t *testing.T) {
 	if layered < 10 {
 		t.Fatalf("only %d terms have a high layer: the test does not exercise layered maxScore", layered)
 	}
+	if ix.sc.codes == nil {
+		t.Fatal("the passages have too many distinct lengths to test one-byte norms")
+	}
 	for i, q := range qs {
 		k := []int{1, 10, 10, 100}[i%4]
 		got, want := ix.TopK(q, k), ix.TopKExhaustive(q, k)
@@ -330,7 +337,7 @@ func TestHighLayer(t *testing.T) {
 }
 
 // TestPackRoundTrip checks unpack (both its fast and its word-by-word
-// path) and extract against pack at every width and block length.
+// path) against pack at every width and block length.
 func TestPackRoundTrip(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(7, 8))
@@ -351,11 +358,129 @@ func TestPackRoundTrip(t *testing.T) {
 			if diff := cmp.Diff(vals, got); diff != "" {
 				t.Fatalf("w=%d n=%d: unpack differs (-want +got):\n%s", w, n, diff)
 			}
-			for i := range n {
-				if x := extract(src, i, w); x != vals[i] {
-					t.Fatalf("w=%d n=%d: extract(%d) = %d, want %d", w, n, i, x, vals[i])
-				}
+		}
+	}
+}
+
+// TestDenseTF builds terms whose dense tf arrays take 4 bits (with a few
+// capped tfs that probes must look up in the blocks) and 8 bits, checks
+// the arrays against the postings, and pruned search against exhaustive
+// on queries that probe them.
+func TestDenseTF(t *testing.T) {
+	t.Parallel()
+	const n = 6000
+	r := rand.New(rand.NewPCG(9, 10))
+	ps := make([]corpus.Passage, n)
+	for i := range ps {
+		var b strings.Builder
+		word := func(w string, tf int) {
+			for range tf {
+				b.WriteString(w + " ")
 			}
 		}
+		word("wide", 1+i%20)     // many tfs >= 15: 8 bits
+		word("nib", 1+r.IntN(3)) // 4 bits ...
+		if i%97 == 0 {
+			word("nib", 16+r.IntN(300)) // ... with a few capped, one past 255
+		}
+		if i%4 != 0 {
+			word("some", 1+r.IntN(4))
+		}
+		word(fmt.Sprintf("filler%d", r.IntN(400)), 1+r.IntN(30))
+		word(fmt.Sprintf("pad%d", i%50), i%400) // > 256 distinct lengths: float32 norms
+		ps[i] = corpus.Passage{ID: fmt.Sprint(i), Text: b.String()}
+	}
+	ix := buildTest(t, ps, BuildOptions{})
+	if ix.sc.codes != nil {
+		t.Fatal("the passages have too few distinct lengths to test float32 norms")
+	}
+	for _, tc := range []struct {
+		term string
+		bits int
+	}{{"wide", 8}, {"nib", 4}, {"some", 4}} {
+		s := ix.getSearcher()
+		terms := ix.analyse(s, tc.term)
+		ix.searcher.Put(s)
+		if len(terms) != 1 {
+			t.Fatalf("%s: not indexed", tc.term)
+		}
+		p := terms[0].p
+		if got := 8 >> p.dense.shift; p.dense.b == nil || got != tc.bits {
+			t.Fatalf("%s: dense tf array of %d bits (present %v), want %d", tc.term, got, p.dense.b != nil, tc.bits)
+		}
+		want := make([]uint32, n)
+		var blk block
+		for bi := range p.lastDoc {
+			if !blk.decodeDocs(&p.postingList, bi) {
+				t.Fatal("decode")
+			}
+			for i := range blk.n {
+				want[blk.docs[i]] = min(blk.tf(i), p.dense.mask)
+			}
+		}
+		for d := range uint32(n) {
+			if got := p.dense.get(d); got != want[d] {
+				t.Fatalf("%s: dense tf of doc %d = %d, want %d", tc.term, d, got, want[d])
+			}
+		}
+	}
+	for _, q := range []string{"nib", "wide nib", "nib some", "some nib nib", "wide some nib filler3", "filler7 nib", "filler9 wide"} {
+		for _, k := range []int{1, 10, 100} {
+			if diff := cmp.Diff(ix.TopKExhaustive(q, k), ix.TopK(q, k)); diff != "" {
+				t.Fatalf("query %q k=%d: pruned differs from exhaustive (-want +got):\n%s", q, k, diff)
+			}
+		}
+	}
+}
+
+// TestScorerNorms checks that both representations of the length norms
+// (one-byte codes for at most 256 distinct lengths, float32 otherwise)
+// give the formula's values.
+func TestScorerNorms(t *testing.T) {
+	t.Parallel()
+	p := Params{K1: 0.9, B: 0.4}
+	for _, tc := range []struct {
+		name     string
+		distinct int
+		codes    bool
+	}{{"one", 1, true}, {"256", 256, true}, {"257", 257, false}, {"many", 5000, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			docLen := make([]uint32, 3*tc.distinct)
+			for i := range docLen {
+				docLen[i] = uint32(7 + (i*31)%tc.distinct)
+			}
+			s := newScorer(p, 100, docLen)
+			if (s.codes != nil) != tc.codes {
+				t.Fatalf("codes %v, want %v", s.codes != nil, tc.codes)
+			}
+			for d, dl := range docLen {
+				if got, want := s.norm(uint32(d)), float32(p.K1*(1-p.B+p.B*float64(dl)/100)); got != want {
+					t.Fatalf("norm of passage %d (dl %d) = %v, want %v", d, dl, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestOldFormatVersion checks that an index written in an older format
+// version is refused with an error that says so.
+func TestOldFormatVersion(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if _, err := Build(context.Background(), dir, seqOf(zipfPassages(50)), BuildOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	gdir, err := current(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(gdir, indexFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	binary.LittleEndian.PutUint32(data[8:], formatVersion-1)
+	_, err = openBytes(data, true)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("format version %d, this build reads %d", formatVersion-1, formatVersion)) {
+		t.Fatalf("opening a version %d index: error %v, want one naming both versions", formatVersion-1, err)
 	}
 }

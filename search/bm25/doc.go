@@ -35,20 +35,29 @@
 //  1. Seed. The k heaviest postings of each term (from its champion list,
 //     the 128 highest-weight postings, heaviest first, kept for each term
 //     with more than 256, or from the whole list when short) are scored
-//     exactly, skipping docs whose bound cannot beat the k-th so far; the
-//     k-th best score is a floor for the answer.
-//  2. Layered block-max MaxScore. Each term with at least 4,096 postings
-//     also keeps a high layer: its postings weighing more than a cut (about
-//     the heaviest 1/8 of them), bit-packed like the full list. Each term is walked
-//     in full, or only its high layer is walked and the rest probed (a
-//     passage missing from the layer gets at most the cut), or it is only
-//     probed. As the k-th score rises, terms move greedily (postings saved
-//     per unit of bound) to cheaper modes while the bound on passages found
-//     in no walked list stays below it. Candidates are checked against the
-//     block maxima of the lists holding them, then probed term by term from
-//     the largest bound down until they provably cannot make the top k.
-//     Terms in at least 1/16 of the passages keep a dense one-byte tf
-//     array, so probing them is one load.
+//     with the terms a lookup costs one load for (those with a dense tf
+//     array; the others count 0, so every score is a lower bound), skipping
+//     docs whose bound cannot beat the k-th so far; the k-th best is a
+//     floor for the answer.
+//  2. Layered block-max MaxScore over windows. Each term with at least
+//     4,096 postings also keeps a high layer: its postings weighing more
+//     than a cut (about the heaviest 1/8 of them), bit-packed like the
+//     full list. Each term is walked in full, or only its high layer is
+//     walked and the rest probed (a passage missing from the layer gets at
+//     most the cut), or it is only probed. As the k-th score rises, terms
+//     move greedily (postings saved per unit of bound) to cheaper modes
+//     while the bound on passages found in no walked list stays below it.
+//     The search runs over windows of 4,096 passages, term at a time:
+//     each walked list adds its postings in the window to per-passage
+//     arrays (weight, bound, a bit) in one loop, skipping windows, blocks
+//     and postings that cannot beat the threshold even with every other
+//     walked list at its window maximum; the passages found are then
+//     probed one term at a time, largest bound first, and kept in place,
+//     without branches, while they still can. Terms in at least 1/32 of
+//     the passages keep a dense tf array (4 bits a passage, or 8 where
+//     more than 1/64 of their tfs exceed 14), so probing them is one load.
+//     Where the passages have at most 256 distinct lengths, their length
+//     norms are one-byte codes into a table of them.
 //
 // Zipf queries made only of very common words are the hard case: their
 // weights saturate (the layer cut is ~3/4 of the term maximum), so

@@ -21,7 +21,7 @@ import (
 // stays cheap for large corpora.
 const (
 	fileMagic     = "SLEUTHBM"
-	formatVersion = 2
+	formatVersion = 3
 	indexFile     = "index.bin"
 	sectionEntry  = 32
 )
@@ -166,7 +166,7 @@ func parseSections(data []byte, verify bool) ([numSections + 1][]byte, error) {
 		return secs, fmt.Errorf("%w: bad magic %q", errCorrupt, data[:8])
 	}
 	if v := binary.LittleEndian.Uint32(data[8:]); v != formatVersion {
-		return secs, fmt.Errorf("%w: format version %d, this build reads %d", errCorrupt, v, formatVersion)
+		return secs, fmt.Errorf("%w: format version %d, this build reads %d (rebuild the index with sleuth index)", errCorrupt, v, formatVersion)
 	}
 	if n := binary.LittleEndian.Uint32(data[12:]); n != numSections {
 		return secs, fmt.Errorf("%w: %d sections, want %d", errCorrupt, n, numSections)

@@ -226,19 +226,23 @@ func (ix *Index) termPostings(t int, check bool) (termPostings, error) {
 	}
 	nc := uint64(binary.LittleEndian.Uint32(b))
 	p.tail = math.Float32frombits(binary.LittleEndian.Uint32(b[4:]))
-	nd := uint64(binary.LittleEndian.Uint32(b[8:]))
+	dbits := binary.LittleEndian.Uint32(b[8:])
 	hdf := uint64(binary.LittleEndian.Uint32(b[12:]))
 	p.hiCut = math.Float32frombits(binary.LittleEndian.Uint32(b[16:]))
 	hlen := uint64(binary.LittleEndian.Uint32(b[20:]))
 	b = b[24:]
 	hnb := (hdf + blockSize - 1) / blockSize
-	if nc > uint64(in.DF) || nd%4 != 0 || (nd != 0 && nd/4 != uint64(ix.meta.Passages+3)/4) || hdf >= uint64(in.DF) ||
+	if dbits != 0 && dbits != 4 && dbits != 8 {
+		return bad("bad dense tf width")
+	}
+	nd := uint64(denseLen(ix.meta.Passages, int(dbits)))
+	if nc > uint64(in.DF) || hdf >= uint64(in.DF) ||
 		hlen%4 != 0 || uint64(len(b)) < 8*nc+nd+12*hnb+hlen {
 		return bad("out of bounds")
 	}
 	p.champDoc, p.champW = u32s(b[:4*nc]), f32s(b[4*nc:8*nc])
 	if nd > 0 {
-		p.dense = b[8*nc : 8*nc+nd]
+		p.dense = newDenseTF(b[8*nc:8*nc+nd], int(dbits))
 	}
 	b = b[8*nc+nd:]
 	if hdf > 0 {

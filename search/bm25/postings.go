@@ -19,9 +19,11 @@ const endDoc = math.MaxUint32
 //	blockMax [nb]float32 largest term score in each block (qtf 1)
 //	blockEnd [nb]uint32  end offset of each block's bytes after this header
 //	champs u32, tail f32 champion list length and the bound outside it
-//	denseLen u32, hiDF u32, hiCut f32, hiLen u32
+//	denseBits u32, hiDF u32, hiCut f32, hiLen u32
 //	champDoc [champs]uint32, champW [champs]float32 heaviest first (weights as scorer.weight gives them)
-//	dense [denseLen]byte tf of every doc, capped at 255, for very frequent terms
+//	dense                tf of every doc, for frequent terms: denseBits (0, 4 or
+//	                     8) bits each, low nibble first, the largest value meaning
+//	                     "this or more: look in the blocks"; denseLen bytes
 //	hi layer, when hiDF > 0: lastDoc, blockMax and blockEnd of its
 //	                     ceil(hiDF/128) blocks, then hiLen bytes of blocks
 //	                     (a multiple of 4) laid out like the main ones
@@ -61,32 +63,33 @@ func pack(dst []byte, vals []uint32, w int) []byte {
 }
 
 // unpack fills dst with values of width w from src, which must hold
-// packedLen(len(dst), w) bytes.
+// packedLen(len(dst), w) bytes. It reads one uint64 word at a time and
+// shifts the values out of it (a value may straddle two words).
 func unpack(dst []uint32, src []byte, w int) {
 	if w == 0 {
-		for i := range dst {
-			dst[i] = 0
-		}
+		clear(dst)
 		return
 	}
 	mask := uint64(1)<<w - 1
-	pos := 0
 	i := 0
-	// Fast path: one unaligned 8-byte load per value (w <= 32, so the value
-	// lies within the 39 bits after its first byte).
-	for ; i < len(dst) && pos>>3+8 <= len(src); i++ {
-		dst[i] = uint32(binary.LittleEndian.Uint64(src[pos>>3:]) >> (pos & 7) & mask)
-		pos += w
-	}
-	for ; i < len(dst); i++ {
-		word := pos >> 6
-		off := pos & 63
-		v := binary.LittleEndian.Uint64(src[word*8:]) >> off
-		if off+w > 64 {
-			v |= binary.LittleEndian.Uint64(src[word*8+8:]) << (64 - off)
+	var carry uint64 // the low bits of a value begun in the previous word
+	have := 0        // bits left in carry
+	for wi := 0; wi+8 <= len(src) && i < len(dst); wi += 8 {
+		x := binary.LittleEndian.Uint64(src[wi:])
+		left := 64
+		if have > 0 {
+			dst[i] = uint32((carry | x<<have) & mask)
+			i++
+			x >>= w - have
+			left -= w - have
 		}
-		dst[i] = uint32(v & mask)
-		pos += w
+		for left >= w && i < len(dst) {
+			dst[i] = uint32(x & mask)
+			i++
+			x >>= w
+			left -= w
+		}
+		carry, have = x, left
 	}
 }
 
@@ -137,9 +140,8 @@ type termPostings struct {
 	champW   []float32
 	tail     float32
 	// dense, for terms in at least 1/denseFrac of the passages, holds
-	// every passage's tf (0 absent, 255 meaning "255 or more: decode"), so
-	// probing such a term for one doc is one load.
-	dense []byte
+	// every passage's tf, so probing such a term for one doc is one load.
+	dense denseTF
 	// hi, for terms with at least hiMin postings, is the high layer: the
 	// postings weighing more than hiCut (about 1/hiFrac of them), in doc
 	// order. Every other posting weighs at most hiCut, so maxScore can walk
@@ -148,8 +150,43 @@ type termPostings struct {
 	hiCut float32
 }
 
+// denseTF holds the tf of every passage for one frequent term in 4 or 8
+// bits: 4 (two passages a byte, low nibble first) unless that would cap
+// more than 1/denseEsc of its postings. 0 means absent; the largest value
+// (mask) means "that or more: look in the blocks".
+type denseTF struct {
+	b     []byte // nil when the term has none
+	shift uint32 // 1 for 4 bits, 0 for 8
+	mask  uint32 // 15 or 255
+}
+
+// get returns the stored tf of doc (mask meaning "mask or more").
+func (t *denseTF) get(doc uint32) uint32 {
+	return uint32(t.b[doc>>t.shift]) >> ((doc & t.shift) << 2) & t.mask
+}
+
+func newDenseTF(b []byte, bits int) denseTF {
+	if bits == 4 {
+		return denseTF{b: b, shift: 1, mask: 15}
+	}
+	return denseTF{b: b, mask: 255}
+}
+
+// denseLen is the byte length of a dense tf array of n passages at bits
+// per passage, padded to a multiple of 4.
+func denseLen(n, bits int) int {
+	switch bits {
+	case 4:
+		return ((n+1)/2 + 3) / 4 * 4
+	case 8:
+		return (n + 3) / 4 * 4
+	}
+	return 0
+}
+
 const (
-	denseFrac = 16
+	denseFrac = 32
+	denseEsc  = 64
 	denseMin  = 4096
 	hiFrac    = 8
 	hiMin     = 4096
@@ -220,57 +257,11 @@ func (b *block) tf(i int) uint32 {
 	return b.tfs[i] + 1
 }
 
-// findTF returns the tf of doc in block bi of p, or 0, decoding only the
-// doc deltas up to doc and a single tf: the probe of one posting.
-func findTF(p *postingList, bi int, doc uint32) uint32 {
-	start := 0
-	if bi > 0 {
-		start = int(p.blockEnd[bi-1])
+// allTFs returns the decoded block's tf-1 values.
+func (b *block) allTFs() []uint32 {
+	if !b.tfsDone {
+		unpack(b.tfs[:b.n], b.tfSrc, b.tfW)
+		b.tfsDone = true
 	}
-	end := int(p.blockEnd[bi])
-	n := blockSize
-	if bi == len(p.lastDoc)-1 {
-		n = p.df - bi*blockSize
-	}
-	if start+2 > end || end > len(p.data) || n <= 0 || n > blockSize {
-		return 0
-	}
-	src := p.data[start:end]
-	wd, wt := int(src[0]), int(src[1])
-	ld, lt := packedLen(n, wd), packedLen(n, wt)
-	if wd > 32 || wt > 32 || 2+ld+lt != len(src) {
-		return 0
-	}
-	d := int64(-1)
-	if bi > 0 {
-		d = int64(p.lastDoc[bi-1])
-	}
-	docs := src[2 : 2+ld]
-	for i := 0; i < n; i++ {
-		d += int64(extract(docs, i, wd)) + 1
-		if d >= int64(doc) {
-			if d != int64(doc) {
-				return 0
-			}
-			return extract(src[2+ld:], i, wt) + 1
-		}
-	}
-	return 0
-}
-
-// extract returns value i of width w from bit-packed src.
-func extract(src []byte, i, w int) uint32 {
-	if w == 0 {
-		return 0
-	}
-	pos := i * w
-	if pos>>3+8 <= len(src) {
-		return uint32(binary.LittleEndian.Uint64(src[pos>>3:]) >> (pos & 7) & (uint64(1)<<w - 1))
-	}
-	word, off := pos>>6, pos&63
-	v := binary.LittleEndian.Uint64(src[word*8:]) >> off
-	if off+w > 64 {
-		v |= binary.LittleEndian.Uint64(src[word*8+8:]) << (64 - off)
-	}
-	return uint32(v & (uint64(1)<<w - 1))
+	return b.tfs[:b.n]
 }

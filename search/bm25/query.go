@@ -37,7 +37,7 @@ type cursor struct {
 	qtf     float32
 	max     float32 // upper bound of this term's contribution anywhere
 	qi      int     // position in query order, the order scores are summed in
-	bi      int     // block of the shallow position (may run ahead of dec)
+	bi      int     // block of the next posting (may run ahead of dec)
 	dec     int     // decoded block, -1 before the first decode
 	pos     int
 	doc     uint32 // current doc, endDoc when exhausted
@@ -51,8 +51,7 @@ func (c *cursor) reset(q *qterm, p *postingList, qi int) {
 	c.p, c.t, c.idf, c.qtf, c.qi, c.max, c.cut = p, &q.p, q.idf, q.qtf, qi, q.max*q.qtf, q.p.hiCut*q.qtf
 	c.nblk = len(p.lastDoc)
 	c.bi, c.dec, c.pos, c.bad, c.decodes = 0, -1, 0, false, 0
-	c.doc = 0
-	c.load(0)
+	c.doc = 0 // nothing decoded yet (dec -1): advance does not trust it
 }
 
 // load decodes block bi and moves to its first posting.
@@ -71,33 +70,12 @@ func (c *cursor) load(bi int) {
 	c.doc = c.blk.docs[0]
 }
 
-func (c *cursor) next() {
-	c.pos++
-	if c.pos < c.blk.n {
-		c.doc = c.blk.docs[c.pos]
-		return
-	}
-	c.load(c.dec + 1)
-}
-
-// shallow moves the block position to the block that could hold target,
-// without decoding, and returns that block's score bound (0 past the end).
-func (c *cursor) shallow(target uint32) float32 {
-	for c.bi < c.nblk && c.p.lastDoc[c.bi] < target {
-		c.bi++
-	}
-	if c.bi >= c.nblk {
-		return 0
-	}
-	return c.p.blockMax[c.bi] * c.qtf
-}
-
 // advance moves to the first posting with doc >= target.
 func (c *cursor) advance(target uint32) {
-	if c.doc >= target {
+	if c.doc >= target && c.dec >= 0 {
 		return
 	}
-	c.shallow(target)
+	c.seek(target)
 	if c.bi >= c.nblk {
 		c.doc = endDoc
 		return
@@ -112,10 +90,6 @@ func (c *cursor) advance(target uint32) {
 		c.pos++
 	}
 	c.doc = c.blk.docs[c.pos]
-}
-
-func (c *cursor) score(sc *scorer) float32 {
-	return float32(c.qtf * sc.weight(c.idf, c.blk.tf(c.pos), c.doc))
 }
 
 // topk keeps the k best (score, doc) pairs: higher score first, lower doc
@@ -180,74 +154,6 @@ func (t *topk) sorted() []Scored {
 	return out
 }
 
-// maxScore runs block-max MaxScore over layered terms. Each term is in
-// one of three modes: its full list is walked (essential), or only its
-// high layer is walked and the rest is probed (a doc not in the layer gets
-// at most hiCut from it), or it is only probed. As the k-th score rises,
-// terms move to cheaper modes while the bound on docs found in no walked
-// list (the sum of hiCut for layered terms and the maximum for probed
-// ones) stays below it. Stretches of docs whose block bounds cannot beat
-// it are skipped. Every doc that is fully scored gets the same float32
-// sum, in query order, that exhaustive scoring computes, so results are
-// identical to it.
-//
-// floor, when positive, is a known lower bound on the k-th best score (from
-// seed); docs that cannot reach it are pruned from the start.
-func (s *searcher) maxScore(sc *scorer, terms []qterm, k int, floor float32) []Scored {
-	m := &msRun{sc: sc, cs: s.cursors(terms), contrib: s.contrib(len(terms)), top: topk{k: k, h: s.heap[:0]},
-		mode: s.modes[:0], ess: s.ess[:0], probes: s.probes[:0]}
-	for range terms {
-		m.mode = append(m.mode, modeFull)
-	}
-	defer func() { s.heap, s.modes, s.ess, s.probes = m.top.h[:0], m.mode, m.ess, m.probes }()
-	m.plan()
-	if floor > 0 {
-		// Only docs strictly below floor are provably out, so aim a little lower.
-		m.raise(float64(floor) * (1 - 2*slack))
-	}
-	var target uint32 // no doc below target can still make the top k
-	for {
-		if m.thr > 0 {
-			if next, skip := m.skipWindow(target); skip {
-				if next == endDoc {
-					break
-				}
-				target = next
-				continue
-			}
-		}
-		cur := uint32(endDoc)
-		for _, c := range m.ess {
-			c.advance(target)
-			cur = min(cur, c.doc)
-		}
-		if cur == endDoc {
-			break
-		}
-		if cur > target && m.thr > 0 {
-			target = cur // check the bound at the doc actually found
-			continue
-		}
-		if next := m.fastForward(cur); next != cur {
-			target = next
-			continue
-		}
-		target = cur + 1
-		s.st.cands++
-		if score, ok := m.scoreDoc(cur); ok && (!m.top.full() || score > m.top.threshold()) {
-			m.top.push(Scored{Doc: cur, Score: score})
-			if m.top.full() {
-				m.raise(float64(m.top.threshold()))
-			}
-		}
-		clear(m.contrib)
-	}
-	for _, c := range m.cs {
-		s.st.decodes += c.decodes
-	}
-	return m.top.sorted()
-}
-
 // Term modes of maxScore.
 const (
 	modeFull  = iota // the full list is walked
@@ -263,21 +169,15 @@ type probe struct {
 
 // msRun is the state of one maxScore query.
 type msRun struct {
-	sc      *scorer
-	cs      []cursor // per term: full list at 2*qi, high layer at 2*qi+1
-	mode    []int    // per term
-	ess     []*cursor
-	probes  []probe   // descending bound
-	rem     []float64 // rem[j] = sum of probes[j:].bound
-	others  float64   // bound on a doc found in no walked list: rem[0]
-	thr     float64   // positive once pruning is safe
-	contrib []float32 // per query term, for the doc being scored
-	top     topk
-	// The block bounds change only when the target passes the end of some
-	// cursor's block, so they are summed once per such window.
-	window     float64
-	windowEnd  uint32
-	haveWindow bool
+	sc     *scorer
+	st     *queryStats
+	cs     []cursor // per term: full list at 2*qi, high layer at 2*qi+1
+	mode   []int    // per term
+	ess    []*cursor
+	probes []probe // descending bound
+	others float64 // bound on a doc found in no walked list: the probes' bounds summed
+	thr    float64 // positive once pruning is safe
+	top    topk
 }
 
 // termCost returns the postings term qi walks in mode, and the most it
@@ -336,7 +236,6 @@ func (m *msRun) plan() {
 	if !changed {
 		return
 	}
-	m.haveWindow = false // the walked lists change
 	m.ess, m.probes = m.ess[:0], m.probes[:0]
 	for qi, mode := range m.mode {
 		switch mode {
@@ -352,123 +251,10 @@ func (m *msRun) plan() {
 		}
 	}
 	slices.SortFunc(m.probes, func(a, b probe) int { return cmp.Compare(b.bound, a.bound) })
-	m.rem = slices.Grow(m.rem[:0], len(m.probes)+1)[:len(m.probes)+1]
-	m.rem[len(m.probes)] = 0
+	m.others = 0
 	for j := len(m.probes) - 1; j >= 0; j-- {
-		m.rem[j] = m.rem[j+1] + m.probes[j].bound
+		m.others += m.probes[j].bound
 	}
-	m.others = m.rem[0]
-}
-
-// skipWindow reports whether the window holding target cannot beat the
-// threshold, using only the skip data of the walked lists (a doc in none
-// of them is never scored), and where the next one starts.
-func (m *msRun) skipWindow(target uint32) (uint32, bool) {
-	if !m.haveWindow || target > m.windowEnd {
-		m.window, m.windowEnd, m.haveWindow = m.others, endDoc, true
-		for _, c := range m.ess {
-			m.window += max(0, float64(c.shallow(target))-c.pb)
-			if c.bi < c.nblk {
-				m.windowEnd = min(m.windowEnd, c.p.lastDoc[c.bi])
-			}
-		}
-	}
-	if m.window*(1+slack) > m.thr {
-		return target, false
-	}
-	if m.windowEnd == endDoc {
-		return endDoc, true
-	}
-	return m.windowEnd + 1, true
-}
-
-// fastForward, with a single walked list, drops in a tight loop the
-// postings that cannot reach the threshold even with every other term at
-// its bound, and returns the first doc that might (cur if it might).
-func (m *msRun) fastForward(cur uint32) uint32 {
-	if m.thr <= 0 || len(m.ess) != 1 {
-		return cur
-	}
-	c := m.ess[0]
-	// A posting is dropped when its weight w = qtf*idf*k1p1*tf/(tf+norm)
-	// is at most need; tested without the division, with a margin far
-	// above float32 rounding.
-	need := m.thr/(1+slack) - (m.others - c.pb)
-	if need <= 0 {
-		return cur
-	}
-	a := float64(c.qtf) * float64(c.idf) * float64(m.sc.k1p1) * (1 + 1e-6)
-	norms := m.sc.norms
-	for c.doc <= m.windowEnd && c.doc != endDoc {
-		t := float64(c.blk.tf(c.pos))
-		if a*t > need*(t+float64(norms[c.doc])) {
-			break
-		}
-		c.next()
-	}
-	return c.doc
-}
-
-// scoreDoc scores cur: the walked terms, then the probed ones from the
-// largest bound down until the doc provably cannot beat the threshold
-// (ok false). The score is summed in query order.
-func (m *msRun) scoreDoc(cur uint32) (score float32, ok bool) {
-	// excess: the probe bounds (hiCut) of the layered terms found in
-	// their high layer, which others counts but cur cannot get twice.
-	var excess float64
-	if m.thr > 0 {
-		// First the block bounds of the walked lists holding cur: no
-		// division, and most docs stop here.
-		ub := m.others
-		for _, c := range m.ess {
-			if c.doc == cur {
-				ub += float64(c.p.blockMax[c.dec]*c.qtf) - c.pb
-				excess += c.pb
-			}
-		}
-		if ub*(1+slack) <= m.thr {
-			for _, c := range m.ess {
-				if c.doc == cur {
-					c.next()
-				}
-			}
-			return 0, false
-		}
-	}
-	var partial float64
-	for _, c := range m.ess {
-		if c.doc == cur {
-			w := c.score(m.sc)
-			m.contrib[c.qi] = w
-			partial += float64(w)
-			c.next()
-		}
-	}
-	for j, pr := range m.probes {
-		if m.thr > 0 && (partial+m.rem[j]-excess)*(1+slack) <= m.thr {
-			return 0, false
-		}
-		c := pr.c
-		if m.contrib[c.qi] != 0 {
-			excess -= pr.bound
-			continue // found in the term's high layer
-		}
-		var tf uint32
-		if d := c.t.dense; d != nil && d[cur] < 255 {
-			tf = uint32(d[cur]) // one load instead of a block decode
-		} else if c.advance(cur); c.doc == cur {
-			tf = c.blk.tf(c.pos)
-		}
-		if tf > 0 {
-			w := float32(c.qtf * m.sc.weight(c.idf, tf, cur))
-			m.contrib[c.qi] = w
-			partial += float64(w)
-		}
-	}
-	for _, w := range m.contrib {
-		score += w
-	}
-	return score, true
 }
 
 // exhaustive scores every posting of every term: the reference that

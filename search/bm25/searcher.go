@@ -20,7 +20,6 @@ type searcher struct {
 	modes     []int
 	probes    []probe
 	ub        []float64
-	contribs  []float32
 	heap      []Scored
 	st        queryStats
 	seedCands []seedCand
@@ -28,12 +27,13 @@ type searcher struct {
 	seedOrder []int
 	seedW     []float32
 	seedBest  []Scored
+	win       winScratch
 }
 
 // queryStats count the work of the last queries on a searcher (for
-// tuning): maxScore candidates, blocks decoded and postings probed.
+// tuning): maxScore candidates and blocks decoded.
 type queryStats struct {
-	cands, decodes, lookups int
+	cands, decodes int
 }
 
 func (ix *Index) getSearcher() *searcher {
@@ -89,15 +89,6 @@ func (s *searcher) cursors(terms []qterm) []cursor {
 	return s.cs
 }
 
-func (s *searcher) contrib(n int) []float32 {
-	if cap(s.contribs) < n {
-		s.contribs = make([]float32, n)
-	}
-	s.contribs = s.contribs[:n]
-	clear(s.contribs)
-	return s.contribs
-}
-
 // TopK returns the k best passages for query, best first (ties by lower
 // doc), as internal passage numbers and scores, without fetching text.
 func (ix *Index) TopK(query string, k int) []Scored {
@@ -110,7 +101,7 @@ func (ix *Index) TopK(query string, k int) []Scored {
 	if len(terms) == 0 {
 		return nil
 	}
-	return s.maxScore(ix.sc, terms, k, s.seed(ix.sc, terms, k))
+	return s.maxScore(ix.sc, terms, k, s.seed(ix.sc, terms, k), ix.meta.Passages)
 }
 
 // TopKExhaustive scores every posting of the query's terms: slow, the

@@ -3,7 +3,6 @@ package bm25
 import (
 	"cmp"
 	"slices"
-	"sort"
 )
 
 // seedCand is a posting seed scores: its doc, term and weight (qtf 1).
@@ -14,9 +13,11 @@ type seedCand struct {
 }
 
 // seed returns a lower bound on the k-th best score (0 if it finds fewer
-// than k docs): the k-th best exact score among each term's k heaviest
-// postings (from its champion list, or its whole list when short).
-// Starting maxScore from it lets terms move to cheap modes at once.
+// than k docs): the k-th best among lower bounds on the scores of each
+// term's k heaviest postings (from its champion list, or its whole list
+// when short), which count the terms with a dense tf array exactly and
+// the others not at all. Starting maxScore from it lets terms move to
+// cheap modes at once.
 func (s *searcher) seed(sc *scorer, terms []qterm, k int) float32 {
 	cands := s.seedCands[:0]
 	var blk block
@@ -102,8 +103,15 @@ next:
 				continue next
 			}
 			q := &terms[qi]
+			if q.p.dense.b == nil {
+				// A lookup in the blocks costs a cache miss or more; a
+				// lower bound serves as well here: leave the term out.
+				continue
+			}
 			rem -= float64(q.max * q.qtf)
-			if tf := s.lookup(&q.p, c.doc); tf > 0 {
+			// A capped tf stands for itself: a lower bound, without a
+			// lookup in the blocks.
+			if tf := q.p.dense.get(c.doc); tf > 0 {
 				ws[qi] = float32(q.qtf * sc.weight(q.idf, tf, c.doc))
 				partial += float64(ws[qi])
 			}
@@ -119,19 +127,4 @@ next:
 		return 0
 	}
 	return top.threshold()
-}
-
-// lookup returns the tf of doc in p, or 0.
-func (s *searcher) lookup(p *termPostings, doc uint32) uint32 {
-	s.st.lookups++
-	if p.dense != nil {
-		if tf := p.dense[doc]; tf < 255 {
-			return uint32(tf)
-		}
-	}
-	bi := sort.Search(len(p.lastDoc), func(i int) bool { return p.lastDoc[i] >= doc })
-	if bi == len(p.lastDoc) {
-		return 0
-	}
-	return findTF(&p.postingList, bi, doc)
 }

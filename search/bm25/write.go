@@ -119,10 +119,25 @@ func encodeTerm(docs, tfs []uint32, sc *scorer, n int, es *encScratch) (termInfo
 	info.MaxScore = maxW
 	cdocs, cws, tail := champions(docs, ws)
 	var dense []byte
+	denseBits := 0
 	if df >= denseMin && df*denseFrac >= n {
-		dense = make([]byte, (n+3)/4*4)
+		big := 0
+		for _, t := range tfs {
+			if t >= 15 {
+				big++
+			}
+		}
+		denseBits = 8
+		if big*denseEsc <= df {
+			denseBits = 4
+		}
+		dense = make([]byte, denseLen(n, denseBits))
 		for i, d := range docs {
-			dense[d] = byte(min(tfs[i], 255))
+			if denseBits == 4 {
+				dense[d>>1] |= byte(min(tfs[i], 15)) << ((d & 1) * 4)
+			} else {
+				dense[d] = byte(min(tfs[i], 255))
+			}
 		}
 	}
 	hiDocs, hiTFs, hiWs, hiCut := highLayer(docs, tfs, ws, es)
@@ -135,7 +150,7 @@ func encodeTerm(docs, tfs []uint32, sc *scorer, n int, es *encScratch) (termInfo
 	}
 	head = binary.LittleEndian.AppendUint32(head, uint32(len(cdocs)))
 	head = binary.LittleEndian.AppendUint32(head, math.Float32bits(tail))
-	head = binary.LittleEndian.AppendUint32(head, uint32(len(dense)))
+	head = binary.LittleEndian.AppendUint32(head, uint32(denseBits))
 	head = binary.LittleEndian.AppendUint32(head, uint32(len(hiDocs)))
 	head = binary.LittleEndian.AppendUint32(head, math.Float32bits(hiCut))
 	head = binary.LittleEndian.AppendUint32(head, uint32(len(hiData)))
