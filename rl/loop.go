@@ -76,6 +76,9 @@ type StepStats struct {
 	EM           float64              `json:"em"`                   // share of episodes whose answer matched exactly
 	GradNorm     float64              `json:"grad_norm"`
 	LR           float64              `json:"lr"`
+	// Roles holds, for multi-agent presets (MMOA), each agent role's mean
+	// reward (the shared one plus its own terms) and its trained tokens.
+	Roles map[string]RoleStats `json:"roles,omitempty"`
 	// Where a step's time goes: rollouts (generation plus environment:
 	// search, tools) and the update. LLMShare and EnvShare split the
 	// rollout by the episodes' own accounting (time waiting on the model
@@ -124,6 +127,7 @@ func (l *Loop) Step(ctx context.Context, step int, batch []Sample) (StepStats, e
 
 	t1 := time.Now()
 	rewards := make([]float64, len(eps))
+	roleBonus := map[string][]float64{} // each role's own reward terms (MMOA's penalties), per episode
 	fn := reward.AtStep(l.Reward, step)
 	for i, ep := range eps {
 		sc, err := fn.Score(ctx, ep, batch[i/cfg.Group].Gold)
@@ -131,6 +135,12 @@ func (l *Loop) Step(ctx context.Context, step int, batch []Sample) (StepStats, e
 			return st, fmt.Errorf("step %d: reward of %s: %w", step, ep.ID, err)
 		}
 		rewards[i] = sc.Total
+		for r, v := range sc.Roles {
+			if roleBonus[r] == nil {
+				roleBonus[r] = make([]float64, len(eps))
+			}
+			roleBonus[r][i] = v
+		}
 		if matches(ep.Answer, batch[i/cfg.Group].Gold.Answers) {
 			st.EM += 1 / float64(len(eps))
 		}
@@ -153,7 +163,12 @@ func (l *Loop) Step(ctx context.Context, step int, batch []Sample) (StepStats, e
 	if l.OnEpisodes != nil {
 		l.OnEpisodes(step, eps, rewards, adv)
 	}
-	seqs, tokens := l.sequences(eps, adv, rewards)
+	seqs, tokens := l.sequences(eps, agent.MainRole, adv, rewards)
+	if extra, err := l.roleSequences(&st, eps, rewards, roleBonus, groups, cfg); err != nil {
+		return st, fmt.Errorf("step %d: %w", step, err)
+	} else {
+		seqs = append(seqs, extra...)
+	}
 	if cfg.Estimator == PPO && len(seqs) > 0 {
 		if st.ValueLoss, err = l.ppoAdvantages(seqs, cfg); err != nil {
 			return st, fmt.Errorf("step %d: %w", step, err)
@@ -222,7 +237,7 @@ type trainSeq struct {
 
 // sequences turns episodes into loss inputs. Episodes without a complete
 // token stream (failed ones, text-only backends) are left out.
-func (l *Loop) sequences(eps []*agent.Episode, adv, rewards []float64) ([]trainSeq, int) {
+func (l *Loop) sequences(eps []*agent.Episode, role string, adv, rewards []float64) ([]trainSeq, int) {
 	limit := l.Trainer.Cfg.SeqLen + 1 // T inputs predict T targets
 	var out []trainSeq
 	tokens := 0
@@ -230,13 +245,13 @@ func (l *Loop) sequences(eps []*agent.Episode, adv, rewards []float64) ([]trainS
 		if ep.Status == agent.Failed || ep.Status == agent.Cancelled {
 			continue
 		}
-		ids, mask, err := ep.Tokens(agent.MainRole)
+		ids, mask, err := ep.Tokens(role)
 		if err != nil || len(ids) < 2 {
 			continue
 		}
 		old := make([]float64, 0, len(ids))
 		for _, s := range ep.Context {
-			if s.Role != agent.MainRole {
+			if s.Role != role {
 				continue
 			}
 			for k := range s.TokenIDs {
@@ -321,6 +336,63 @@ func (l *Loop) update(seqs []trainSeq, _ int, cfg Config, st *StepStats) error {
 func matches(answer string, gold []string) bool {
 	for _, g := range gold {
 		if reward.ExactMatch(answer, g) {
+			return true
+		}
+	}
+	return false
+}
+
+// RoleStats is one agent role's share of a multi-agent step.
+type RoleStats struct {
+	Reward float64 `json:"reward"`
+	Tokens int     `json:"tokens"`
+}
+
+// roleSequences trains the other agents of multi-agent episodes (MMOA's
+// rewriter, selector, generator share one model): each role's token
+// stream gets the shared reward plus that role's own reward terms (its
+// penalties), with advantages taken within each group as for the main
+// role. Single-agent episodes have no other role and add nothing.
+func (l *Loop) roleSequences(st *StepStats, eps []*agent.Episode, shared []float64, bonus map[string][]float64, groups [][]int, cfg Config) ([]trainSeq, error) {
+	var roles []string
+	seen := map[string]bool{agent.MainRole: true}
+	for _, ep := range eps {
+		for _, r := range ep.Roles() {
+			if !seen[r] && hasPolicyTokens(ep, r) {
+				seen[r] = true
+				roles = append(roles, r)
+			}
+		}
+	}
+	var out []trainSeq
+	for _, role := range roles {
+		rw := make([]float64, len(shared))
+		for i := range rw {
+			rw[i] = shared[i]
+			if b := bonus[role]; b != nil {
+				rw[i] += b[i]
+			}
+		}
+		var adv []float64
+		var err error
+		if cfg.Estimator == PPO {
+			adv = make([]float64, len(rw))
+		} else if adv, err = Advantages(cfg.Estimator, rw, groups); err != nil {
+			return nil, fmt.Errorf("role %s: %w", role, err)
+		}
+		seqs, tokens := l.sequences(eps, role, adv, rw)
+		if st.Roles == nil {
+			st.Roles = map[string]RoleStats{}
+		}
+		st.Roles[role] = RoleStats{Reward: mean(rw), Tokens: tokens}
+		out = append(out, seqs...)
+	}
+	return out, nil
+}
+
+func hasPolicyTokens(ep *agent.Episode, role string) bool {
+	for _, s := range ep.Context {
+		if s.Role == role && s.Source == agent.Policy && len(s.TokenIDs) > 0 {
 			return true
 		}
 	}

@@ -106,3 +106,51 @@ func learnFavourite(t *testing.T, est Estimator, lr float64, steps int) (first, 
 	}
 	return first, last
 }
+
+// TestRoleSequences: in a multi-agent episode every role's stream is
+// trained, with the shared reward plus the role's own terms, advantages
+// taken within the group, and only the role's generated tokens weighted.
+func TestRoleSequences(t *testing.T) {
+	m, err := model.NewRandom(model.Config{Dim: 16, HiddenDim: 32, Layers: 1, Heads: 2, KVHeads: 2, Vocab: 50, SeqLen: 64, RopeTheta: 10000, NormEps: 1e-5, TiedEmbeddings: true, BOS: -1, EOS: -1}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := model.NewTrainer(m, model.DefaultTrainConfig(2, 64), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &Loop{Policy: m, Trainer: tr}
+	ep := func(id string) *agent.Episode {
+		return &agent.Episode{ID: id, Context: []agent.Segment{
+			{Source: agent.Env, Role: agent.MainRole, TokenIDs: []int{1, 2, 3}},
+			{Source: agent.Policy, Role: agent.MainRole, TokenIDs: []int{4, 5}, Logprobs: []float64{-1, -1}},
+			{Source: agent.Env, Role: "rewriter", TokenIDs: []int{6, 7}},
+			{Source: agent.Policy, Role: "rewriter", TokenIDs: []int{8, 9, 10}, Logprobs: []float64{-2, -2, -2}},
+		}}
+	}
+	eps := []*agent.Episode{ep("a"), ep("b")}
+	shared := []float64{1, 0}
+	bonus := map[string][]float64{"rewriter": {-2, 0}} // a penalty on a's rewriter turns it from best to worst
+	var st StepStats
+	seqs, err := l.roleSequences(&st, eps, shared, bonus, [][]int{{0, 1}}, Config{Estimator: DrGRPO})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seqs) != 2 || st.Roles["rewriter"].Tokens != 6 || st.Roles["rewriter"].Reward != -0.5 {
+		t.Fatalf("%d sequences, role stats %+v; want 2 rewriter streams of 3 policy tokens each, mean reward -0.5", len(seqs), st.Roles)
+	}
+	for i, want := range []float64{-0.5, 0.5} { // rewards −1 and 0 around their mean −0.5
+		s := seqs[i].seq
+		for k, m := range s.Mask {
+			if m == 0 {
+				continue
+			}
+			if s.Advantage[k] != want {
+				t.Errorf("episode %d token %d: advantage %g, want %g", i, k, s.Advantage[k], want)
+			}
+		}
+		if got := s.Mask; got[0] != 0 || got[1] != 0 || got[2] != 1 || got[4] != 1 {
+			t.Errorf("episode %d: mask %v, want environment tokens 0 and the rewriter's own 1", i, got)
+		}
+	}
+}
