@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"sync"
 
 	"github.com/sleuth-research/sleuth/model/kernels"
 )
@@ -19,7 +20,22 @@ type Model struct {
 	cos    []float32 // (SeqLen, D/2) RoPE tables
 	sin    []float32
 	mm     Matmuls
+
+	// Deterministic makes every generated token independent of which
+	// other sequences share its batch. The matrix kernel sums a row that
+	// fills a 6-row tile in a different order from a row at the edge (or
+	// alone, in the matrix-vector path), so a sequence's logits could
+	// differ in the last bits depending on how concurrent requests were
+	// merged, and a near-tie could flip a sampled token. With this set,
+	// every linear layer pads its rows to whole tiles. RL rollouts set it
+	// so that a run is a function of its seed; it costs single-stream
+	// decoding speed.
+	Deterministic bool
+	pad           *sync.Pool // *[]float32 scratch for padded rows
 }
+
+// tileRows is the matrix kernel's row tile (kernels' mr on amd64).
+const tileRows = 6
 
 // Matmuls is where the three big matrix products run: kernels' free
 // functions by default, or any multi-core implementation with the same
@@ -49,7 +65,7 @@ func New(cfg Config, params []float32) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{Config: cfg, Params: params, W: w, mm: serialMatmuls{}}
+	m := &Model{Config: cfg, Params: params, W: w, mm: serialMatmuls{}, pad: &sync.Pool{}}
 	m.cos, m.sin = ropeTables(cfg)
 	return m, nil
 }
@@ -188,6 +204,10 @@ func (m *Model) rmsNormRows(out, x, w []float32) {
 
 // linear computes out(R,N) = in(R,K)·W(N,K)ᵀ.
 func (m *Model) linear(out, in, w []float32, r, k, n int) {
+	if m.Deterministic {
+		m.linearTiled(out, in, w, r, k, n)
+		return
+	}
 	if r == 1 {
 		// Decoding one token is bound by reading w; large ones are split
 		// by output rows so every core streams its share.
@@ -197,6 +217,29 @@ func (m *Model) linear(out, in, w []float32, r, k, n int) {
 		return
 	}
 	m.mm.MatMulT(out, in, w, r, k, n, false)
+}
+
+// linearTiled is linear with the rows padded with zeros to whole kernel
+// tiles, so every row takes the same arithmetic path (see Deterministic).
+func (m *Model) linearTiled(out, in, w []float32, r, k, n int) {
+	R := (r + tileRows - 1) / tileRows * tileRows
+	if R == r {
+		m.mm.MatMulT(out, in, w, r, k, n, false)
+		return
+	}
+	need := R*k + R*n
+	bp, _ := m.pad.Get().(*[]float32)
+	if bp == nil || cap(*bp) < need {
+		b := make([]float32, need)
+		bp = &b
+	}
+	buf := (*bp)[:need]
+	pin, pout := buf[:R*k], buf[R*k:]
+	copy(pin, in[:r*k])
+	clear(pin[r*k:])
+	m.mm.MatMulT(pout, pin, w, R, k, n, false)
+	copy(out[:r*n], pout[:r*n])
+	m.pad.Put(bp)
 }
 
 // attention: s.xn (R,C) → s.o (R,C); q,k,v projections, RoPE, cache

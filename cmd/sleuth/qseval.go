@@ -98,6 +98,7 @@ func evaluatePolicies(ctx context.Context, dir string, r *trainRun, perHop int, 
 			return nil, nil, err
 		}
 		m.SetMatmuls(r.k)
+		m.Deterministic = true // the same seed gives the same table
 		tok, err := tokenizer.Load(filepath.Join(path, "tokenizer.json"))
 		if err != nil {
 			return nil, nil, err

@@ -620,6 +620,7 @@ func (r *trainRun) runRL(ctx context.Context) error {
 	r.tr.Cfg.LR, r.tr.Cfg.MinLR, r.tr.Cfg.WarmupSteps, r.tr.Cfg.DecaySteps = c.LR, c.LR, 0, 0
 	p := r.preset
 	p.Sampling.Temperature = c.Temperature
+	r.tr.Model.Deterministic = true // a rollout must not depend on how requests were batched
 	client := local.New(r.tr.Model, r.tok, local.Config{NoBOS: true})
 	loop := &rl.Loop{Policy: r.tr.Model, Ref: ref, Trainer: r.tr, Reward: fn, Value: r.value,
 		Runner: &agent.Runner{Preset: p, Policy: client, Tools: r.tools()},
