@@ -27,15 +27,19 @@ type Model struct {
 	// alone, in the matrix-vector path), so a sequence's logits could
 	// differ in the last bits depending on how concurrent requests were
 	// merged, and a near-tie could flip a sampled token. With this set,
-	// every linear layer pads its rows to whole tiles. RL rollouts set it
+	// every linear layer runs in fixed blocks of whole tiles. RL rollouts set it
 	// so that a run is a function of its seed; it costs single-stream
 	// decoding speed.
 	Deterministic bool
 	pad           *sync.Pool // *[]float32 scratch for padded rows
 }
 
-// tileRows is the matrix kernel's row tile (kernels' mr on amd64).
-const tileRows = 6
+// detRows is the block of rows a Deterministic model multiplies at a
+// time: a multiple of the small-product kernel's 3-row tile and of the
+// 6-row work unit it is split in, and under the 16 rows below which the
+// kernels always take that path (model/kernels matMulTSmall), so a row is
+// summed the same way in any batch.
+const detRows = 12
 
 // Matmuls is where the three big matrix products run: kernels' free
 // functions by default, or any multi-core implementation with the same
@@ -219,27 +223,29 @@ func (m *Model) linear(out, in, w []float32, r, k, n int) {
 	m.mm.MatMulT(out, in, w, r, k, n, false)
 }
 
-// linearTiled is linear with the rows padded with zeros to whole kernel
-// tiles, so every row takes the same arithmetic path (see Deterministic).
+// linearTiled is linear computed in blocks of exactly detRows rows (the
+// last one padded with zeros), so every row takes the same arithmetic path
+// whatever the batch (see Deterministic).
 func (m *Model) linearTiled(out, in, w []float32, r, k, n int) {
-	R := (r + tileRows - 1) / tileRows * tileRows
-	if R == r {
-		m.mm.MatMulT(out, in, w, r, k, n, false)
-		return
+	for lo := 0; lo < r; lo += detRows {
+		rows := min(detRows, r-lo)
+		if rows == detRows {
+			m.mm.MatMulT(out[lo*n:(lo+rows)*n], in[lo*k:(lo+rows)*k], w, detRows, k, n, false)
+			continue
+		}
+		need := detRows * (k + n)
+		bp, _ := m.pad.Get().(*[]float32)
+		if bp == nil || cap(*bp) < need {
+			b := make([]float32, need)
+			bp = &b
+		}
+		pin, pout := (*bp)[:detRows*k], (*bp)[detRows*k:need]
+		copy(pin, in[lo*k:(lo+rows)*k])
+		clear(pin[rows*k:])
+		m.mm.MatMulT(pout, pin, w, detRows, k, n, false)
+		copy(out[lo*n:(lo+rows)*n], pout[:rows*n])
+		m.pad.Put(bp)
 	}
-	need := R*k + R*n
-	bp, _ := m.pad.Get().(*[]float32)
-	if bp == nil || cap(*bp) < need {
-		b := make([]float32, need)
-		bp = &b
-	}
-	buf := (*bp)[:need]
-	pin, pout := buf[:R*k], buf[R*k:]
-	copy(pin, in[:r*k])
-	clear(pin[r*k:])
-	m.mm.MatMulT(pout, pin, w, R, k, n, false)
-	copy(out[:r*n], pout[:r*n])
-	m.pad.Put(bp)
 }
 
 // attention: s.xn (R,C) → s.o (R,C); q,k,v projections, RoPE, cache
