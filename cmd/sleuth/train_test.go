@@ -175,3 +175,21 @@ func TestTrainConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseTrainConfig: any bytes give a config or an error, never a
+// panic, and an accepted config passes its own validation.
+func FuzzParseTrainConfig(f *testing.F) {
+	f.Add([]byte(tinyTrain))
+	f.Add([]byte("rl: {algorithm: ppo, group: 1}\n"))
+	f.Add([]byte("model: {dim: 0, heads: 0}\n"))
+	f.Add([]byte("world: [1, 2]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := parseTrainConfig("fuzz.yaml", data)
+		if err != nil {
+			return
+		}
+		if err := c.validate(); err != nil {
+			t.Errorf("accepted config fails validation: %v", err)
+		}
+	})
+}

@@ -167,9 +167,18 @@ func (c *runConfig) withDefaults() {
 }
 
 func (c runConfig) validate() error {
+	m := c.Model
 	switch {
 	case c.Pretrain.Steps < 0 || c.SFT.Steps < 0 || c.RL.Steps < 0:
 		return fmt.Errorf("steps must not be negative")
+	case m.Dim <= 0 || m.Layers <= 0 || m.Heads <= 0 || m.SeqLen < 64 || c.Tokenizer.Vocab < 300:
+		return fmt.Errorf("model dim, layers and heads must be positive, seq_len at least 64 and the vocabulary at least 300: %+v, vocab %d", m, c.Tokenizer.Vocab)
+	case c.World.Count <= 0 || c.World.Count >= 500 || c.World.Entities < 60 || c.World.Questions <= 0:
+		return fmt.Errorf("world: count must be 1–499, entities at least 60, questions positive: %+v", c.World)
+	case c.Pretrain.Batch <= 0 || c.SFT.Batch <= 0 || c.RL.Questions <= 0 || c.RL.Group <= 0 || c.RL.Epochs <= 0 || c.Checkpoint.Every <= 0:
+		return fmt.Errorf("batches, questions, group, epochs and checkpoint.every must be positive")
+	case !(c.LR > 0) || !(c.RL.LR > 0) || c.RL.Temperature < 0:
+		return fmt.Errorf("learning rates must be positive and the temperature not negative")
 	case c.Model.Dim%c.Model.Heads != 0:
 		return fmt.Errorf("model dim %d is not a multiple of heads %d", c.Model.Dim, c.Model.Heads)
 	case c.RL.MinHops > c.RL.MaxHops:
