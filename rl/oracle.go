@@ -50,7 +50,7 @@ func (o *Oracle) Generate(_ context.Context, req llm.Request) (llm.Response, err
 		return llm.Response{}, fmt.Errorf("oracle: no known question in the prompt")
 	}
 	done := strings.Count(prompt, "\n\n<information>")
-	text := OracleStep(q, done)
+	text := OracleStep(q, done, lastInformation(prompt))
 	c := llm.Choice{Text: text, FinishReason: "stop"}
 	for _, st := range req.Stop {
 		if i := strings.Index(text, st); i >= 0 {
@@ -76,15 +76,57 @@ func (o *Oracle) question(prompt string) (world.Question, bool) {
 }
 
 // OracleStep is the oracle's turn after done searches: the next hop's
-// search, or the answer once every hop has been searched.
-func OracleStep(q world.Question, done int) string {
+// search, or the answer once every hop has been searched. info is the
+// last information block the oracle was shown: after a search it first
+// quotes the sentence that answers the hop it searched for, so that every
+// name it then writes is a copy of text just before it (a small model
+// learns to copy long before it learns to look things up far back).
+func OracleStep(q world.Question, done int, info string) string {
+	quote := ""
+	if done > 0 && done <= len(q.Chain) {
+		if s := factSentence(info, q.Chain[done-1].Object); s != "" {
+			quote = s + " "
+		}
+	}
 	if done < len(q.Chain) {
 		h := q.Chain[done]
-		return fmt.Sprintf("<think>I need the %s of %s.</think>\n<search> %s </search>", strings.ReplaceAll(h.Relation, "_", " "), h.Subject, h.Query)
+		return fmt.Sprintf("<think>%sI need the %s of %s.</think>\n<search> %s </search>", quote, strings.ReplaceAll(h.Relation, "_", " "), h.Subject, h.Query)
 	}
 	ans := ""
 	if len(q.Answers) > 0 {
 		ans = q.Answers[0]
 	}
-	return fmt.Sprintf("<think>So the answer is %s.</think>\n<answer> %s </answer>", ans, ans)
+	return fmt.Sprintf("<think>%sSo the answer is %s.</think>\n<answer> %s </answer>", quote, ans, ans)
+}
+
+// lastInformation is the text of the prompt's last information block.
+func lastInformation(prompt string) string {
+	i := strings.LastIndex(prompt, "<information>")
+	if i < 0 {
+		return ""
+	}
+	rest := prompt[i+len("<information>"):]
+	if j := strings.Index(rest, "</information>"); j >= 0 {
+		rest = rest[:j]
+	}
+	return rest
+}
+
+// factSentence is the first sentence of info that names object: the
+// sentence a reader would quote for the hop's answer.
+func factSentence(info, object string) string {
+	if object == "" {
+		return ""
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if _, body, ok := strings.Cut(line, ") "); ok && strings.HasPrefix(line, "Doc ") {
+			line = body // drop "Doc N(Title: …) "
+		}
+		for _, s := range strings.SplitAfter(line, ". ") {
+			if strings.Contains(s, object) {
+				return strings.TrimSpace(s)
+			}
+		}
+	}
+	return ""
 }

@@ -356,7 +356,7 @@ func (r *trainRun) tokenizer() (*tokenizer.BPE, error) {
 			}
 			for _, q := range w.Questions {
 				for d := range len(q.Chain) + 1 {
-					if !yield(q.Question + " " + rl.OracleStep(q, d)) {
+					if !yield(q.Question + " " + rl.OracleStep(q, d, "")) {
 						return
 					}
 				}
