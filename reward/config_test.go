@@ -144,6 +144,7 @@ func TestPresets(t *testing.T) {
 		// over all four passages); bad: malformed().
 		"searchr1":       {1, 1},
 		"deepresearcher": {1, -1},
+		"searchr1-f1":    {1, -0.5},
 		"arena":          {0.5 + 1 + 0.25*0.5, 0},
 		"imrag":          {1 + 0.5, 1 + 0.5},
 		"mmoa":           {1, 1},
