@@ -58,6 +58,12 @@ type runConfig struct {
 	Pretrain struct {
 		Steps int `yaml:"steps"`
 		Batch int `yaml:"batch"`
+		// CopyRows of each batch are copy drills: segments of 3–8 distinct
+		// tokens from the step's passages, each written three times in a
+		// row. Dense short repeats grow the induction heads that copying
+		// names rests on in a few hundred steps, where plain text or long
+		// repeats sit on a plateau.
+		CopyRows int `yaml:"copy_rows"`
 	} `yaml:"pretrain"`
 	SFT struct {
 		Steps   int `yaml:"steps"`
@@ -175,6 +181,8 @@ func (c runConfig) validate() error {
 		return fmt.Errorf("model dim, layers and heads must be positive, seq_len at least 64 and the vocabulary at least 300: %+v, vocab %d", m, c.Tokenizer.Vocab)
 	case c.World.Count <= 0 || c.World.Count >= 500 || c.World.Entities < 60 || c.World.Questions <= 0:
 		return fmt.Errorf("world: count must be 1–499, entities at least 60, questions positive: %+v", c.World)
+	case c.Pretrain.CopyRows < 0 || c.Pretrain.CopyRows > c.Pretrain.Batch:
+		return fmt.Errorf("pretrain copy_rows %d must be between 0 and the batch %d", c.Pretrain.CopyRows, c.Pretrain.Batch)
 	case c.Pretrain.Batch <= 0 || c.SFT.Batch <= 0 || c.RL.Questions <= 0 || c.RL.Group <= 0 || c.RL.Epochs <= 0 || c.Checkpoint.Every <= 0:
 		return fmt.Errorf("batches, questions, group, epochs and checkpoint.every must be positive")
 	case !(c.LR > 0) || !(c.RL.LR > 0) || c.RL.Temperature < 0:
@@ -530,6 +538,9 @@ func (r *trainRun) pretrainStep(_ context.Context, step int) error {
 			p := ps[rng.IntN(len(ps))]
 			d = append(d, r.tok.Encode(p.Title+"\n"+p.Text+"\n\n")...)
 		}
+		if i < r.cfg.Pretrain.CopyRows {
+			d = copyDrill(d, 96, rng)
+		}
 		batch[i] = d[:min(len(d), r.cfg.Model.SeqLen+1)]
 		n += len(batch[i]) - 1
 	}
@@ -539,6 +550,28 @@ func (r *trainRun) pretrainStep(_ context.Context, step int) error {
 		return err
 	}
 	return r.log(metricLine{Phase: phasePretrain, Step: step, Loss: loss, Tokens: n, TokensPS: float64(n) / time.Since(t0).Seconds()})
+}
+
+// copyDrill packs a row of n tokens with segments of 3–8 distinct tokens
+// drawn from text, each segment written three times back to back.
+func copyDrill(text []int, n int, rng *rand.Rand) []int {
+	out := make([]int, 0, n+24)
+	for len(out) < n && len(text) > 8 {
+		k := 3 + rng.IntN(6)
+		seen := map[int]bool{}
+		var seg []int
+		for tries := 0; len(seg) < k && tries < 64; tries++ {
+			t := text[rng.IntN(len(text))]
+			if !seen[t] {
+				seen[t] = true
+				seg = append(seg, t)
+			}
+		}
+		for range 3 {
+			out = append(out, seg...)
+		}
+	}
+	return out[:min(len(out), n)]
 }
 
 // sftQuestions are the chain questions of the train split the oracle
