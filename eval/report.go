@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/sleuth-research/sleuth/agent"
+	"github.com/sleuth-research/sleuth/internal/atomicfile"
 )
 
 //go:embed report.html.tmpl
@@ -29,10 +30,10 @@ func WriteReport(dir string, s Summary, results []Result) error {
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(filepath.Join(dir, "summary.json"), append(b, '\n')); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, "summary.json"), append(b, '\n')); err != nil {
 		return err
 	}
-	if err := writeAtomic(filepath.Join(dir, "report.md"), []byte(markdown(s))); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, "report.md"), []byte(markdown(s))); err != nil {
 		return err
 	}
 	worst := worstResults(results, 10)
@@ -49,7 +50,7 @@ func WriteReport(dir string, s Summary, results []Result) error {
 	if err := t.Execute(&buf, data); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	return writeAtomic(filepath.Join(dir, "report.html"), buf.Bytes())
+	return atomicfile.Write(filepath.Join(dir, "report.html"), buf.Bytes())
 }
 
 type reportData struct {
@@ -62,17 +63,6 @@ type reportData struct {
 }
 
 func pct(v float64) string { return fmt.Sprintf("%.1f", 100*v) }
-
-func writeAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
 
 func markdown(s Summary) string {
 	var b strings.Builder

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/sleuth-research/sleuth/internal/atomicfile"
 	"github.com/sleuth-research/sleuth/model"
 )
 
@@ -48,7 +49,7 @@ func SaveCheckpoint(dir string, tr *model.Trainer, st State, keep int) (string, 
 	if err != nil {
 		return "", fmt.Errorf("checkpoint %s: %w", final, err)
 	}
-	if err := writeFileSync(filepath.Join(tmp, stateJSON), b); err != nil {
+	if err := atomicfile.Write(filepath.Join(tmp, stateJSON), b); err != nil {
 		return "", fmt.Errorf("checkpoint %s: %w", final, err)
 	}
 	if err := os.RemoveAll(final); err != nil {
@@ -57,11 +58,7 @@ func SaveCheckpoint(dir string, tr *model.Trainer, st State, keep int) (string, 
 	if err := os.Rename(tmp, final); err != nil {
 		return "", fmt.Errorf("checkpoint %s: %w", final, err)
 	}
-	cur := filepath.Join(dir, currentFile)
-	if err := writeFileSync(cur+".tmp", []byte(name+"\n")); err != nil {
-		return "", fmt.Errorf("checkpoint %s: %w", final, err)
-	}
-	if err := os.Rename(cur+".tmp", cur); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, currentFile), []byte(name+"\n")); err != nil {
 		return "", fmt.Errorf("checkpoint %s: %w", final, err)
 	}
 	prune(dir, name, max(keep, 2))
@@ -99,22 +96,6 @@ func LoadCheckpoint(dir string) (*model.Trainer, State, error) {
 func HasCheckpoint(dir string) bool {
 	_, err := os.Stat(filepath.Join(dir, currentFile))
 	return !errors.Is(err, os.ErrNotExist)
-}
-
-func writeFileSync(path string, b []byte) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 // prune removes checkpoints older than the newest keep, and leftover

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"html/template"
 	"math"
-	"os"
 	"strings"
 
 	"github.com/sleuth-research/sleuth/agent"
+	"github.com/sleuth-research/sleuth/internal/atomicfile"
 )
 
 // TraceSample is one sampled training episode as the report shows it: its
@@ -80,11 +80,7 @@ func WriteReport(path string, r Report) error {
 	if err := t.Execute(&b, r); err != nil {
 		return fmt.Errorf("report %s: %w", path, err)
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("report %s: %w", path, err)
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, b.Bytes())
 }
 
 // chart draws a series as an inline SVG line chart with its range.

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sleuth-research/sleuth/corpus"
+	"github.com/sleuth-research/sleuth/internal/atomicfile"
 	"github.com/sleuth-research/sleuth/rl"
 	"github.com/sleuth-research/sleuth/search"
 	"github.com/sleuth-research/sleuth/world"
@@ -135,7 +136,7 @@ func copyFile(from, to string) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(to, b)
+	return atomicfile.Write(to, b)
 }
 
 func goldFound(q world.Question, hits []search.Hit) (all, anyGold bool) {

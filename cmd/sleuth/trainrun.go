@@ -19,6 +19,7 @@ import (
 	"github.com/sleuth-research/sleuth/agent"
 	"github.com/sleuth-research/sleuth/corpus"
 	"github.com/sleuth-research/sleuth/examples"
+	"github.com/sleuth-research/sleuth/internal/atomicfile"
 	"github.com/sleuth-research/sleuth/internal/progress"
 	"github.com/sleuth-research/sleuth/llm/local"
 	"github.com/sleuth-research/sleuth/model"
@@ -269,7 +270,7 @@ func (r *trainRun) open(ctx context.Context, resume bool) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(r.path("config.yaml"), cfgYAML); err != nil {
+	if err := atomicfile.Write(r.path("config.yaml"), cfgYAML); err != nil {
 		return err
 	}
 	var passages []corpus.Passage
@@ -403,7 +404,7 @@ func (r *trainRun) openMetrics() error {
 		}
 		f.Close()
 	}
-	if err := writeFileAtomic(path, kept.Bytes()); err != nil {
+	if err := atomicfile.Write(path, kept.Bytes()); err != nil {
 		return err
 	}
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0o644)
@@ -726,15 +727,4 @@ func (r *trainRun) savePolicy(dir string) error {
 		return err
 	}
 	return os.Rename(tmp, dir)
-}
-
-func writeFileAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }
