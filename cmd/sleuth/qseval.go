@@ -92,24 +92,24 @@ func evaluatePolicies(ctx context.Context, dir string, r *trainRun, perHop int, 
 	greedy := r.preset
 	greedy.Sampling.Temperature = 0
 	tools := map[string]agent.Tool{"search": agent.SearchTool{R: ix}}
-	load := func(path string) (llm.Client, func(), error) {
+	load := func(path string) (llm.Client, error) {
 		m, err := model.Load(path)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		m.SetMatmuls(r.k)
 		m.Deterministic = true // the same seed gives the same table
 		tok, err := tokenizer.Load(filepath.Join(path, "tokenizer.json"))
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		return local.New(m, tok, local.Config{NoBOS: true}), func() {}, nil
+		return local.New(m, tok, local.Config{NoBOS: true}), nil
 	}
-	sft, _, err := load(r.path("sft"))
+	sft, err := load(r.path("sft"))
 	if err != nil {
 		return t, err
 	}
-	final, _, err := load(r.path("policy"))
+	final, err := load(r.path("policy"))
 	if err != nil {
 		return t, err
 	}

@@ -240,6 +240,8 @@ type trainRun struct {
 	health  rl.Health
 	metrics *os.File
 	value   *rl.ValueHead
+	sftQs   []world.Question // what the oracle demonstrates, built on the first SFT step
+	oracle  *rl.Oracle
 	extra   string // shown in the report under the summary (the quickstart's table)
 }
 
@@ -600,13 +602,15 @@ func (r *trainRun) rlQuestions() []world.Question {
 // sftStep imitates the oracle's shortest correct search path, run through
 // the real runner and index so the token streams are exactly the policy's.
 func (r *trainRun) sftStep(ctx context.Context, step int) error {
-	qs := r.sftQuestions()
-	if len(qs) == 0 {
-		return fmt.Errorf("no chain questions of at most %d hops to demonstrate", r.cfg.SFT.MaxHops)
+	if r.oracle == nil {
+		if r.sftQs = r.sftQuestions(); len(r.sftQs) == 0 {
+			return fmt.Errorf("no chain questions of at most %d hops to demonstrate", r.cfg.SFT.MaxHops)
+		}
+		r.oracle = rl.NewOracle(r.sftQs, r.tok.Encode, r.tok.Decode)
 	}
+	qs := r.sftQs
 	rng := r.stepRNG(phaseSFT, step)
-	oracle := rl.NewOracle(qs, r.tok.Encode, r.tok.Decode)
-	or := &agent.Runner{Preset: r.preset, Policy: oracle, Tools: r.tools()}
+	or := &agent.Runner{Preset: r.preset, Policy: r.oracle, Tools: r.tools()}
 	eps := or.RunMany(ctx, pickQuestions(qs, r.cfg.SFT.Batch, rng), r.cfg.SFT.Batch)
 	if err := ctx.Err(); err != nil {
 		return err
