@@ -1,6 +1,8 @@
 package model
 
 import (
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -35,6 +37,79 @@ func TestDeterministicRowsIgnoreTheBatch(t *testing.T) {
 		for j := range N {
 			if out[j] != alone[j] {
 				t.Fatalf("batch of %d: row 0 column %d is %g, alone %g", r, j, out[j], alone[j])
+			}
+		}
+	}
+}
+
+// TestDeterministicDecodeIgnoresTheBatch: with Deterministic set, one
+// decoding step gives every sequence bitwise the same logits alone as in a
+// batch with others. The hidden size is not a multiple of 8, so the MLP's
+// activations over all rows of the batch end in a ragged tail, whose place
+// moves with the number of rows (the SiLU there once went through a scalar
+// exp that rounds differently from the vector one).
+func TestDeterministicDecodeIgnoresTheBatch(t *testing.T) {
+	cfg := Config{Dim: 32, HiddenDim: 87, Layers: 1, Heads: 2, KVHeads: 2, Vocab: 200, SeqLen: 32, RopeTheta: 10000, NormEps: 1e-5, TiedEmbeddings: true, BOS: -1, EOS: -1}
+	m, err := NewRandom(cfg, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := kernels.New(2)
+	defer k.Close()
+	m.SetMatmuls(k)
+	m.Deterministic = true
+	for i := range m.W.Layers[0].MLP.W1 { // gates of order 1, not 0.01: the two exps differ there
+		m.W.Layers[0].MLP.W1[i] *= 50
+	}
+	const seqs = 64
+	rng := rand.New(rand.NewPCG(3, 4))
+	prefixes := make([]*KVCache, seqs)
+	rows := make([]row, seqs)
+	for i := range seqs {
+		prompt := make([]int, 1+rng.IntN(12))
+		for j := range prompt {
+			prompt[j] = rng.IntN(cfg.Vocab)
+		}
+		prefixes[i] = m.NewKVCache(cfg.SeqLen)
+		m.prefill(m.newRunState(16, 1, cfg.SeqLen), prefixes[i], prompt, len(prompt)-1, 16, func(int, []float32) {})
+		rows[i] = row{tok: rng.IntN(cfg.Vocab), pos: len(prompt), logits: true}
+	}
+	// step runs rows idx as one batch on fresh copies of their prompts'
+	// caches and returns each row's final hidden state and logits.
+	width := cfg.Dim + cfg.Vocab
+	step := func(idx []int) []float32 {
+		batch := make([]row, len(idx))
+		for j, i := range idx {
+			batch[j] = rows[i]
+			batch[j].cache = m.NewKVCache(cfg.SeqLen)
+			batch[j].cache.CopyFrom(prefixes[i], cfg.Layers, cfg.KVHeads, cfg.HeadSize())
+		}
+		s := m.newRunState(len(idx), len(idx), cfg.SeqLen)
+		m.forward(s, batch)
+		out := make([]float32, 0, len(idx)*width)
+		for j := range idx {
+			out = append(out, s.x[j*cfg.Dim:(j+1)*cfg.Dim]...)
+			out = append(out, s.logits[j*cfg.Vocab:(j+1)*cfg.Vocab]...)
+		}
+		return out
+	}
+	all := make([]int, seqs)
+	for i := range all {
+		all[i] = seqs - 1 - i
+	}
+	for _, idx := range [][]int{all, all[:13], all[5:7]} {
+		got := step(idx)
+		for j, i := range idx {
+			alone := step([]int{i})
+			for c, g := range got[j*width : (j+1)*width] {
+				if math.Float32bits(g) != math.Float32bits(alone[c]) {
+					what := fmt.Sprintf("hidden state %d", c)
+					if c >= cfg.Dim {
+						what = fmt.Sprintf("logit %d", c-cfg.Dim)
+					}
+					t.Errorf("sequence %d, row %d of %d: %s is %g, alone %g", i, j, len(idx), what, g, alone[c])
+					break
+				}
 			}
 		}
 	}

@@ -1,5 +1,7 @@
 package world
 
+import "slices"
+
 // Question wording. {x} is a noun phrase: a name, or a phrase built from
 // earlier hops ("the founder of Varnel Labs"). Entity names are the only
 // names a question ever contains, and only the first hop's subject is named.
@@ -42,6 +44,12 @@ func nounPhrases(rel string) []string {
 	}
 	return nil
 }
+
+// QuestionFrames are the wordings of a one-hop question asking for the
+// object of rel, with {x} standing for the subject's name (nil for an
+// unknown relation). Training drills use them to quiz a model on a
+// passage's facts.
+func QuestionFrames(rel string) []string { return slices.Clone(questionFrames(rel)) }
 
 // questionFrames ask for the object of rel, the last hop of a chain.
 func questionFrames(rel string) []string {

@@ -23,7 +23,7 @@ const tinyTrain = `seed: 3
 world: {count: 2, entities: 60, questions: 80}
 tokenizer: {vocab: 500}
 model: {dim: 32, layers: 1, heads: 2, seq_len: 1024}
-pretrain: {steps: 3, batch: 4}
+pretrain: {steps: 3, batch: 4, trace_rows: 2, trace_tokens: 256, trace_from: 1}
 sft: {steps: 3, batch: 4, max_hops: 2}
 rl: {steps: 3, questions: 2, group: 3, min_hops: 1, max_hops: 3}
 checkpoint: {every: 1}
@@ -160,6 +160,9 @@ func TestTrainConfigErrors(t *testing.T) {
 		{"bad algorithm", "rl: {algorithm: sarsa}\n", "sarsa"},
 		{"hops", "rl: {min_hops: 3, max_hops: 2}\n", "min_hops"},
 		{"heads", "model: {dim: 30, heads: 4}\n", "multiple"},
+		{"rows over the batch", "pretrain: {batch: 4, trace_rows: 3, copy_rows: 2}\n", "trace_rows"},
+		{"trace tokens", "pretrain: {trace_rows: 2, trace_tokens: 10}\n", "trace_tokens"},
+		{"split", "tokenizer: {split: bert}\n", "bert"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -169,7 +172,7 @@ func TestTrainConfigErrors(t *testing.T) {
 			}
 		})
 	}
-	for _, name := range []string{"quickstart", "fast"} {
+	for _, name := range []string{"quickstart", "fast", "reading"} {
 		if _, err := loadTrainConfig(name); err != nil {
 			t.Errorf("built-in %s: %v", name, err)
 		}

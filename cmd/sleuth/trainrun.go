@@ -48,6 +48,10 @@ type runConfig struct {
 	Reward    string `yaml:"reward"`
 	Tokenizer struct {
 		Vocab int `yaml:"vocab"`
+		// Split is the pre-tokenizer: qwen2 (default; digits one at a
+		// time), gpt2 or llama3 (digit runs may merge, so a year can be
+		// one token, which a small model copies far more reliably).
+		Split string `yaml:"split"`
 	} `yaml:"tokenizer"`
 	Model struct {
 		Dim    int `yaml:"dim"`
@@ -65,6 +69,25 @@ type runConfig struct {
 		// names rests on in a few hundred steps, where plain text or long
 		// repeats sit on a plateau.
 		CopyRows int `yaml:"copy_rows"`
+		// TraceRows of each batch are oracle traces of the step's fresh
+		// world (chain questions of at most sft.max_hops hops, after a
+		// bare "Question:" line instead of the preset's instructions),
+		// packed to about TraceTokens each and searched in that world's own
+		// index. Because the world is new every step, the only way to
+		// predict an answer is to read it from the information block: this
+		// is where the policy learns to read, at the speed of language
+		// modelling, before SFT teaches it the preset's prompt.
+		// TraceFrom is the first step with trace rows: the steps before it
+		// read passages alone, which are short and fast and enough for the
+		// copying circuits to form.
+		TraceRows   int `yaml:"trace_rows"`
+		TraceTokens int `yaml:"trace_tokens"`
+		TraceFrom   int `yaml:"trace_from"`
+		// ReadRows (from TraceFrom on) are reading drills: an information
+		// block of two passages of the step's world, then a question on
+		// every fact they state, each answered at once. An answer every
+		// ~40 tokens, where a trace has one every ~350.
+		ReadRows int `yaml:"read_rows"`
 	} `yaml:"pretrain"`
 	SFT struct {
 		Steps   int `yaml:"steps"`
@@ -95,7 +118,7 @@ type runConfig struct {
 }
 
 // loadTrainConfig reads a config file, or a built-in one by name
-// (quickstart, fast); unknown fields are errors.
+// (quickstart, fast, reading); unknown fields are errors.
 func loadTrainConfig(nameOrPath string) (runConfig, error) {
 	var data []byte
 	var err error
@@ -104,7 +127,7 @@ func loadTrainConfig(nameOrPath string) (runConfig, error) {
 	} else {
 		data, err = examples.Training.ReadFile("train/" + nameOrPath + ".yaml")
 		if err != nil {
-			err = fmt.Errorf("unknown built-in training config %q (quickstart, fast)", nameOrPath)
+			err = fmt.Errorf("unknown built-in training config %q (quickstart, fast, reading)", nameOrPath)
 		}
 	}
 	if err != nil {
@@ -162,6 +185,7 @@ func (c *runConfig) withDefaults() {
 	def(&c.Pretrain.Batch, 16)
 	def(&c.SFT.Batch, 16)
 	def(&c.SFT.MaxHops, 2)
+	def(&c.Pretrain.TraceTokens, 1024)
 	def(&c.RL.Questions, 8)
 	def(&c.RL.Group, 8)
 	def(&c.RL.Epochs, 1)
@@ -180,10 +204,14 @@ func (c runConfig) validate() error {
 		return fmt.Errorf("steps must not be negative")
 	case m.Dim <= 0 || m.Layers <= 0 || m.Heads <= 0 || m.SeqLen < 64 || c.Tokenizer.Vocab < 300:
 		return fmt.Errorf("model dim, layers and heads must be positive, seq_len at least 64 and the vocabulary at least 300: %+v, vocab %d", m, c.Tokenizer.Vocab)
+	case c.Tokenizer.Split != "" && tokenizer.SplitStyle(c.Tokenizer.Split).Pattern() == "":
+		return fmt.Errorf("tokenizer split %q: want qwen2, gpt2 or llama3", c.Tokenizer.Split)
 	case c.World.Count <= 0 || c.World.Count >= 500 || c.World.Entities < 60 || c.World.Questions <= 0:
 		return fmt.Errorf("world: count must be 1–499, entities at least 60, questions positive: %+v", c.World)
-	case c.Pretrain.CopyRows < 0 || c.Pretrain.CopyRows > c.Pretrain.Batch:
-		return fmt.Errorf("pretrain copy_rows %d must be between 0 and the batch %d", c.Pretrain.CopyRows, c.Pretrain.Batch)
+	case c.Pretrain.CopyRows < 0 || c.Pretrain.TraceRows < 0 || c.Pretrain.ReadRows < 0 || c.Pretrain.CopyRows+c.Pretrain.TraceRows+c.Pretrain.ReadRows > c.Pretrain.Batch:
+		return fmt.Errorf("pretrain copy_rows %d, trace_rows %d and read_rows %d must not be negative nor add up to more than the batch %d", c.Pretrain.CopyRows, c.Pretrain.TraceRows, c.Pretrain.ReadRows, c.Pretrain.Batch)
+	case c.Pretrain.TraceRows > 0 && (c.Pretrain.TraceTokens < 64 || c.SFT.MaxHops < 1):
+		return fmt.Errorf("pretrain trace_tokens %d must be at least 64 and sft.max_hops %d at least 1 when trace_rows is set", c.Pretrain.TraceTokens, c.SFT.MaxHops)
 	case c.Pretrain.Batch <= 0 || c.SFT.Batch <= 0 || c.RL.Questions <= 0 || c.RL.Group <= 0 || c.RL.Epochs <= 0 || c.Checkpoint.Every <= 0:
 		return fmt.Errorf("batches, questions, group, epochs and checkpoint.every must be positive")
 	case !(c.LR > 0) || !(c.RL.LR > 0) || c.RL.Temperature < 0:
@@ -288,10 +316,10 @@ func (r *trainRun) open(ctx context.Context, resume bool) error {
 	if r.ix, err = openOrBuildIndex(ctx, r.path("index"), passages); err != nil {
 		return err
 	}
-	if r.tok, err = r.tokenizer(); err != nil {
+	if r.preset, err = agent.LoadPreset(r.cfg.Preset); err != nil {
 		return err
 	}
-	if r.preset, err = agent.LoadPreset(r.cfg.Preset); err != nil {
+	if r.tok, err = r.tokenizer(); err != nil {
 		return err
 	}
 	r.k = kernels.New(0)
@@ -359,6 +387,9 @@ func (r *trainRun) tokenizer() (*tokenizer.BPE, error) {
 		}
 	}
 	texts := func(yield func(string) bool) {
+		if !yield(r.preset.Prompt) {
+			return
+		}
 		for _, w := range r.worlds {
 			for _, p := range w.Passages {
 				if !yield(p.Title + "\n" + p.Text) {
@@ -374,7 +405,7 @@ func (r *trainRun) tokenizer() (*tokenizer.BPE, error) {
 			}
 		}
 	}
-	tok, err := tokenizer.Train(texts, r.cfg.Tokenizer.Vocab, tokenizer.TrainOptions{SpecialTokens: tokenizer.DefaultSpecialTokens(), AddedTokens: tokenizer.ProtocolTags()})
+	tok, err := tokenizer.Train(texts, r.cfg.Tokenizer.Vocab, tokenizer.TrainOptions{SpecialTokens: tokenizer.DefaultSpecialTokens(), AddedTokens: tokenizer.ProtocolTags(), Split: tokenizer.SplitStyle(r.cfg.Tokenizer.Split)})
 	if err != nil {
 		return nil, fmt.Errorf("train tokenizer: %w", err)
 	}
@@ -526,22 +557,42 @@ func (r *trainRun) interrupted(cause error) error {
 // a world generated for this step alone: with names never seen twice the
 // model cannot learn facts, only the language of the passages and,
 // eventually, to copy the names that recur in its context.
-func (r *trainRun) pretrainStep(_ context.Context, step int) error {
+func (r *trainRun) pretrainStep(ctx context.Context, step int) error {
 	rng := r.stepRNG(phasePretrain, step)
-	w, err := world.Generate(world.Config{Seed: r.cfg.Seed + 1_000_000 + int64(step), Entities: 60, Questions: 10})
+	late := step >= r.cfg.Pretrain.TraceFrom
+	traces := late && r.cfg.Pretrain.TraceRows > 0
+	nq := 10
+	if traces {
+		nq = 300
+	}
+	w, err := world.Generate(world.Config{Seed: r.cfg.Seed + 1_000_000 + int64(step), Entities: 60, Questions: nq})
 	if err != nil {
 		return err
 	}
 	ps := w.Passages
 	batch := make([][]int, r.cfg.Pretrain.Batch)
 	n := 0
+	if traces {
+		rows, err := r.traceRows(ctx, w, rng)
+		if err != nil {
+			return fmt.Errorf("pre-training step %d: %w", step, err)
+		}
+		copy(batch, rows)
+	}
+	if late && r.cfg.Pretrain.ReadRows > 0 {
+		copy(batch[len(batch)-r.cfg.Pretrain.ReadRows:], r.readRows(w, rng))
+	}
 	for i := range batch {
+		if batch[i] != nil {
+			n += len(batch[i]) - 1
+			continue
+		}
 		var d []int
 		for range 3 {
 			p := ps[rng.IntN(len(ps))]
 			d = append(d, r.tok.Encode(p.Title+"\n"+p.Text+"\n\n")...)
 		}
-		if i < r.cfg.Pretrain.CopyRows {
+		if (traces && i < r.cfg.Pretrain.TraceRows+r.cfg.Pretrain.CopyRows) || (!traces && i < r.cfg.Pretrain.CopyRows) {
 			d = copyDrill(d, 96, rng)
 		}
 		batch[i] = d[:min(len(d), r.cfg.Model.SeqLen+1)]
@@ -553,6 +604,119 @@ func (r *trainRun) pretrainStep(_ context.Context, step int) error {
 		return err
 	}
 	return r.log(metricLine{Phase: phasePretrain, Step: step, Loss: loss, Tokens: n, TokensPS: float64(n) / time.Since(t0).Seconds()})
+}
+
+// traceRows runs the oracle on chain questions of w through a compact
+// prompt and w's own index, and packs the token streams into
+// Pretrain.TraceRows rows.
+func (r *trainRun) traceRows(ctx context.Context, w *world.World, rng *rand.Rand) ([][]int, error) {
+	var qs []world.Question
+	for _, q := range w.Questions {
+		if q.Type == world.Chain && q.Hops <= r.cfg.SFT.MaxHops {
+			qs = append(qs, q)
+		}
+	}
+	if len(qs) == 0 {
+		return nil, fmt.Errorf("pre-training world has no chain questions of at most %d hops", r.cfg.SFT.MaxHops)
+	}
+	rng.Shuffle(len(qs), func(i, j int) { qs[i], qs[j] = qs[j], qs[i] })
+	dir := r.path("pretrain-index")
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, err
+	}
+	if _, err := bm25.Build(ctx, dir, passageSeq(w.Passages), bm25.BuildOptions{}); err != nil {
+		return nil, err
+	}
+	ix, err := bm25.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer ix.Close()
+	p := r.preset
+	p.Prompt = "Question: {question}\n"
+	or := &agent.Runner{Preset: p, Policy: rl.NewOracle(qs, r.tok.Encode, r.tok.Decode), Tools: map[string]agent.Tool{"search": agent.SearchTool{R: ix}}}
+	want, limit := min(r.cfg.Pretrain.TraceTokens, r.cfg.Model.SeqLen), r.cfg.Model.SeqLen+1
+	rows := make([][]int, 0, r.cfg.Pretrain.TraceRows)
+	var row []int
+	for next, used := 0, 0; ; {
+		if next >= len(qs) && used == 0 {
+			return nil, fmt.Errorf("every oracle trace is longer than seq_len %d", r.cfg.Model.SeqLen)
+		}
+		n := 8
+		aq := make([]agent.Question, n)
+		for j := range aq {
+			q := qs[(next+j)%len(qs)] // a small world repeats its questions rather than stop short
+			aq[j] = agent.Question{ID: q.ID, Text: q.Question}
+		}
+		next += n
+		for _, ep := range or.RunMany(ctx, aq, n) {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			ids, _, _ := ep.Tokens(agent.MainRole)
+			if len(ids) > limit {
+				continue // longer than the context: it would lose its answer
+			}
+			used++
+			if len(row) > 0 && len(row)+len(ids) > limit {
+				rows, row = append(rows, row), nil // whole episodes only: an answer is never cut off
+				if len(rows) == cap(rows) {
+					return rows, nil
+				}
+			}
+			row = append(row, ids...)
+			if len(row) >= want {
+				rows, row = append(rows, row), nil
+				if len(rows) == cap(rows) {
+					return rows, nil
+				}
+			}
+		}
+	}
+}
+
+// readRows packs Pretrain.ReadRows rows of reading drills on w's passages.
+func (r *trainRun) readRows(w *world.World, rng *rand.Rand) [][]int {
+	names := make(map[string]string, len(w.Entities))
+	for _, e := range w.Entities {
+		names[e.ID] = e.Name
+	}
+	facts := map[string][]world.Fact{}
+	for _, f := range w.Facts {
+		facts[f.PassageID] = append(facts[f.PassageID], f)
+	}
+	want := min(r.cfg.Pretrain.TraceTokens, r.cfg.Model.SeqLen)
+	rows := make([][]int, r.cfg.Pretrain.ReadRows)
+	for i := range rows {
+		for len(rows[i]) < want {
+			var b strings.Builder
+			var fs []world.Fact
+			b.WriteString("<information>")
+			for d := range 2 {
+				p := w.Passages[rng.IntN(len(w.Passages))]
+				fmt.Fprintf(&b, "Doc %d(Title: %s) %s\n", d+1, p.Title, p.Text)
+				fs = append(fs, facts[p.ID]...)
+			}
+			b.WriteString("</information>\n")
+			rng.Shuffle(len(fs), func(i, j int) { fs[i], fs[j] = fs[j], fs[i] })
+			for _, f := range fs {
+				frames := world.QuestionFrames(f.Relation)
+				ans := f.Value
+				if f.Object != "" {
+					ans = names[f.Object]
+				}
+				if len(frames) == 0 || ans == "" {
+					continue
+				}
+				q := strings.ReplaceAll(frames[rng.IntN(len(frames))], "{x}", names[f.Subject])
+				fmt.Fprintf(&b, "Question: %s\n<answer> %s </answer>\n", q, ans)
+			}
+			b.WriteString("\n")
+			rows[i] = append(rows[i], r.tok.Encode(b.String())...)
+		}
+		rows[i] = rows[i][:min(len(rows[i]), r.cfg.Model.SeqLen+1)]
+	}
+	return rows
 }
 
 // copyDrill packs a row of n tokens with segments of 3–8 distinct tokens

@@ -89,10 +89,21 @@ func siluMulAVX2(out, gate, up *float32, n int)
 //go:noescape
 func sigmoidAVX2(dst, x *float32, n int)
 
+// sigmoidSIMD and siluMulSIMD run a ragged tail through the vector code
+// too, on a zero-padded copy: the scalar expf rounds differently from the
+// vector exp now and then, and an element's value must not depend on
+// whether it fell in the tail, that is on the slice's length (the rows of
+// a batch share one call, so a row's activations would depend on how many
+// other rows it was batched with; see model.Model.Deterministic).
 func sigmoidSIMD(dst, x []float32) {
 	n8 := len(dst) &^ 7
 	sigmoidAVX2(ptr(dst), ptr(x), n8)
-	sigmoidGeneric(dst[n8:], x[n8:])
+	if n8 < len(dst) {
+		var xt, dt [8]float32
+		copy(xt[:], x[n8:])
+		sigmoidAVX2(&dt[0], &xt[0], 8)
+		copy(dst[n8:], dt[:])
+	}
 }
 
 // softmaxSIMD: max, then exp(x-max) and its sum in one vector pass, then a
@@ -114,5 +125,11 @@ func softmaxSIMD(x []float32) {
 func siluMulSIMD(out, gate, up []float32) {
 	n8 := len(out) &^ 7
 	siluMulAVX2(ptr(out), ptr(gate), ptr(up), n8)
-	siluMulGeneric(out[n8:], gate[n8:], up[n8:])
+	if n8 < len(out) {
+		var gt, ut, ot [8]float32
+		copy(gt[:], gate[n8:])
+		copy(ut[:], up[n8:])
+		siluMulAVX2(&ot[0], &gt[0], &ut[0], 8)
+		copy(out[n8:], ot[:])
+	}
 }
