@@ -89,3 +89,41 @@ func LMStep(t *model.Trainer, docs [][]int) (float64, error) {
 	t.Update()
 	return loss, nil
 }
+
+// EvalLoss is the mean −log p of the tokens whose weight in masks is not
+// zero (masks[i][k] for token k of docs[i]), by forward passes alone: a
+// probe that leaves the trainer's weights and gradients as they were.
+func EvalLoss(t *model.Trainer, docs [][]int, masks [][]float32) (float64, error) {
+	var seqs []trainSeq
+	var ws [][]float32
+	n := 0
+	for i, d := range docs {
+		m := min(len(d), t.Cfg.SeqLen+1, len(masks[i]))
+		if m < 2 {
+			continue
+		}
+		w := make([]float32, m)
+		for k := 1; k < m; k++ {
+			if masks[i][k] != 0 {
+				w[k] = 1
+				n++
+			}
+		}
+		seqs, ws = append(seqs, trainSeq{ids: d[:m]}), append(ws, w)
+	}
+	if n == 0 {
+		return 0, fmt.Errorf("eval loss: no masked tokens in %d documents", len(docs))
+	}
+	loss := 0.0
+	for _, mb := range planBatches(seqs, microTokens(t), t.Cfg.SeqLen) {
+		if err := t.SetShape(mb.B, mb.T); err != nil {
+			return 0, err
+		}
+		l, err := t.Loss(mb.toks, mb.tgts, mb.weights(ws))
+		if err != nil {
+			return 0, fmt.Errorf("eval loss: %w", err)
+		}
+		loss += l
+	}
+	return loss / float64(n), nil
+}

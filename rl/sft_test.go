@@ -2,7 +2,9 @@ package rl
 
 import (
 	"context"
+	"math"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/sleuth-research/sleuth/agent"
@@ -92,5 +94,42 @@ func TestOracleTracesAndSFT(t *testing.T) {
 	t.Logf("SFT loss per policy token %.3f → %.3f", first, last)
 	if last > 0.6*first {
 		t.Errorf("SFT did not learn the oracle traces: loss %.3f → %.3f", first, last)
+	}
+}
+
+// TestEvalLoss checks the probe's loss against the log-probabilities of
+// the same forward pass, token by token, and that it changes no weight.
+func TestEvalLoss(t *testing.T) {
+	m, err := model.NewRandom(model.Config{Dim: 16, HiddenDim: 40, Layers: 1, Heads: 2, KVHeads: 2, Vocab: 50, SeqLen: 64, RopeTheta: 10000, NormEps: 1e-5, TiedEmbeddings: true, BOS: -1, EOS: -1}, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := model.NewTrainer(m, model.DefaultTrainConfig(2, 64), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := []int{1, 7, 9, 3, 3, 12, 40, 2}
+	mask := []float32{0, 0, 1, 0, 1, 1, 0, 0}
+	before := append([]float32(nil), tr.Params()...)
+	got, err := EvalLoss(tr, [][]int{doc}, [][]float32{mask})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.SetShape(1, len(doc)-1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Loss(doc[:len(doc)-1], doc[1:], nil); err != nil {
+		t.Fatal(err)
+	}
+	lp := tr.TokenLogprobs() // lp[k-1] is log p(doc[k])
+	want := -float64(lp[1]+lp[3]+lp[4]) / 3
+	if math.Abs(got-want) > 1e-6 {
+		t.Errorf("EvalLoss %v, want %v", got, want)
+	}
+	if !slices.Equal(before, tr.Params()) {
+		t.Error("EvalLoss changed the weights")
+	}
+	if _, err := EvalLoss(tr, [][]int{doc}, [][]float32{make([]float32, len(doc))}); err == nil {
+		t.Error("no masked token: want an error")
 	}
 }

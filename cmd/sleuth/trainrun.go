@@ -270,7 +270,8 @@ type trainRun struct {
 	value   *rl.ValueHead
 	sftQs   []world.Question // what the oracle demonstrates, built on the first SFT step
 	oracle  *rl.Oracle
-	extra   string // shown in the report under the summary (the quickstart's table)
+	probe   *world.World // the reading probe's world (probeReading)
+	extra   string       // shown in the report under the summary (the quickstart's table)
 }
 
 // metricLine is one line of metrics.jsonl.
@@ -282,6 +283,10 @@ type metricLine struct {
 	TokensPS float64       `json:"tokens_per_s,omitempty"`
 	RL       *rl.StepStats `json:"rl,omitempty"`
 	Warnings []rl.Warning  `json:"warnings,omitempty"`
+	// ProbeOpen and ProbeClosed are probeReading's losses, every 25th
+	// pre-training and SFT step and at each phase's end.
+	ProbeOpen   float64 `json:"probe_open,omitempty"`
+	ProbeClosed float64 `json:"probe_closed,omitempty"`
 }
 
 func (r *trainRun) path(name string) string { return filepath.Join(r.dir, name) }
@@ -603,7 +608,21 @@ func (r *trainRun) pretrainStep(ctx context.Context, step int) error {
 	if err != nil {
 		return err
 	}
-	return r.log(metricLine{Phase: phasePretrain, Step: step, Loss: loss, Tokens: n, TokensPS: float64(n) / time.Since(t0).Seconds()})
+	m := metricLine{Phase: phasePretrain, Step: step, Loss: loss, Tokens: n, TokensPS: float64(n) / time.Since(t0).Seconds()}
+	if err := r.probeAt(&m, step, r.cfg.Pretrain.Steps); err != nil {
+		return err
+	}
+	return r.log(m)
+}
+
+// probeAt adds the reading probe to m every 25th step and at the last.
+func (r *trainRun) probeAt(m *metricLine, step, steps int) error {
+	if step%25 != 0 && step != steps-1 {
+		return nil
+	}
+	var err error
+	m.ProbeOpen, m.ProbeClosed, err = r.probeReading()
+	return err
 }
 
 // traceRows runs the oracle on chain questions of w through a compact
@@ -677,6 +696,15 @@ func (r *trainRun) traceRows(ctx context.Context, w *world.World, rng *rand.Rand
 
 // readRows packs Pretrain.ReadRows rows of reading drills on w's passages.
 func (r *trainRun) readRows(w *world.World, rng *rand.Rand) [][]int {
+	rows, _ := r.readDrills(w, rng, r.cfg.Pretrain.ReadRows, true)
+	return rows
+}
+
+// readDrills packs n rows of reading drills: an information block of two
+// passages of w (left out when info is false: the closed-book control),
+// then a question on every fact they state, each answered at once. mask
+// marks the answers' tokens.
+func (r *trainRun) readDrills(w *world.World, rng *rand.Rand, n int, info bool) (rows [][]int, masks [][]float32) {
 	names := make(map[string]string, len(w.Entities))
 	for _, e := range w.Entities {
 		names[e.ID] = e.Name
@@ -686,7 +714,14 @@ func (r *trainRun) readRows(w *world.World, rng *rand.Rand) [][]int {
 		facts[f.PassageID] = append(facts[f.PassageID], f)
 	}
 	want := min(r.cfg.Pretrain.TraceTokens, r.cfg.Model.SeqLen)
-	rows := make([][]int, r.cfg.Pretrain.ReadRows)
+	rows, masks = make([][]int, n), make([][]float32, n)
+	add := func(i int, text string, m float32) {
+		ids := r.tok.Encode(text)
+		rows[i] = append(rows[i], ids...)
+		for range ids {
+			masks[i] = append(masks[i], m)
+		}
+	}
 	for i := range rows {
 		for len(rows[i]) < want {
 			var b strings.Builder
@@ -698,6 +733,9 @@ func (r *trainRun) readRows(w *world.World, rng *rand.Rand) [][]int {
 				fs = append(fs, facts[p.ID]...)
 			}
 			b.WriteString("</information>\n")
+			if info {
+				add(i, b.String(), 0)
+			}
 			rng.Shuffle(len(fs), func(i, j int) { fs[i], fs[j] = fs[j], fs[i] })
 			for _, f := range fs {
 				frames := world.QuestionFrames(f.Relation)
@@ -709,14 +747,43 @@ func (r *trainRun) readRows(w *world.World, rng *rand.Rand) [][]int {
 					continue
 				}
 				q := strings.ReplaceAll(frames[rng.IntN(len(frames))], "{x}", names[f.Subject])
-				fmt.Fprintf(&b, "Question: %s\n<answer> %s </answer>\n", q, ans)
+				add(i, "Question: "+q+"\n<answer>", 0)
+				add(i, " "+ans, 1)
+				add(i, " </answer>\n", 0)
 			}
-			b.WriteString("\n")
-			rows[i] = append(rows[i], r.tok.Encode(b.String())...)
+			add(i, "\n", 0)
 		}
-		rows[i] = rows[i][:min(len(rows[i]), r.cfg.Model.SeqLen+1)]
+		k := min(len(rows[i]), r.cfg.Model.SeqLen+1)
+		rows[i], masks[i] = rows[i][:k], masks[i][:k]
 	}
-	return rows
+	return rows, masks
+}
+
+// probeReading measures whether the policy reads: the mean loss on the
+// answers of reading drills of a world no phase trains on, with the
+// passages shown (open) and without them (closed). Only reading can make
+// open lower than closed.
+func (r *trainRun) probeReading() (open, closed float64, err error) {
+	if r.probe == nil {
+		w, err := world.Generate(world.Config{Seed: r.cfg.Seed + 3_000_000, Entities: 60, Questions: 10})
+		if err != nil {
+			return 0, 0, err
+		}
+		r.probe = w
+	}
+	for k, info := range []bool{true, false} {
+		rows, masks := r.readDrills(r.probe, rand.New(rand.NewPCG(uint64(r.cfg.Seed), 3)), 4, info)
+		l, err := rl.EvalLoss(r.tr, rows, masks)
+		if err != nil {
+			return 0, 0, fmt.Errorf("reading probe: %w", err)
+		}
+		if k == 0 {
+			open = l
+		} else {
+			closed = l
+		}
+	}
+	return open, closed, nil
 }
 
 // copyDrill packs a row of n tokens with segments of 3–8 distinct tokens
@@ -789,7 +856,11 @@ func (r *trainRun) sftStep(ctx context.Context, step int) error {
 		ids, _, _ := ep.Tokens(agent.MainRole)
 		n += len(ids)
 	}
-	return r.log(metricLine{Phase: phaseSFT, Step: step, Loss: loss, Tokens: n, TokensPS: float64(n) / time.Since(t0).Seconds()})
+	m := metricLine{Phase: phaseSFT, Step: step, Loss: loss, Tokens: n, TokensPS: float64(n) / time.Since(t0).Seconds()}
+	if err := r.probeAt(&m, step, r.cfg.SFT.Steps); err != nil {
+		return err
+	}
+	return r.log(m)
 }
 
 func (r *trainRun) tools() map[string]agent.Tool {
