@@ -76,28 +76,35 @@ func (o *Oracle) question(prompt string) (world.Question, bool) {
 }
 
 // OracleStep is the oracle's turn after done searches: the next hop's
-// search, or the answer once every hop has been searched. info is the
-// last information block the oracle was shown: after a search it first
-// quotes the sentence that answers the hop it searched for, so that every
-// name it then writes is a copy of text just before it (a small model
-// learns to copy long before it learns to look things up far back).
+// search, or the answer once every hop has been searched. After a search
+// it first states the fact it found as "The R of S is O." (when info, the
+// last information block, names O): subject and relation come first and
+// the object last, so the one name the policy must read out of the
+// passages is written after everything that says which name it is, and
+// each later copy of it ("I need the … of O", the answer) is a copy of
+// text just before it. (Quoting the passage's own sentence instead asks a
+// left-to-right model to pick a sentence by its first word, before it has
+// seen the words that identify it.)
 func OracleStep(q world.Question, done int, info string) string {
-	quote := ""
+	fact := ""
 	if done > 0 && done <= len(q.Chain) {
-		if s := factSentence(info, q.Chain[done-1].Object); s != "" {
-			quote = s + " "
+		if h := q.Chain[done-1]; h.Object != "" && strings.Contains(info, h.Object) {
+			fact = fmt.Sprintf("The %s of %s is %s. ", relationWords(h.Relation), h.Subject, h.Object)
 		}
 	}
 	if done < len(q.Chain) {
 		h := q.Chain[done]
-		return fmt.Sprintf("<think>%sI need the %s of %s.</think>\n<search> %s </search>", quote, strings.ReplaceAll(h.Relation, "_", " "), h.Subject, h.Query)
+		return fmt.Sprintf("<think>%sI need the %s of %s.</think>\n<search> %s </search>", fact, relationWords(h.Relation), h.Subject, h.Query)
 	}
 	ans := ""
 	if len(q.Answers) > 0 {
 		ans = q.Answers[0]
 	}
-	return fmt.Sprintf("<think>%sSo the answer is %s.</think>\n<answer> %s </answer>", quote, ans, ans)
+	return fmt.Sprintf("<think>%sSo the answer is %s.</think>\n<answer> %s </answer>", fact, ans, ans)
 }
+
+// relationWords names a relation in the oracle's thoughts.
+func relationWords(rel string) string { return strings.ReplaceAll(rel, "_", " ") }
 
 // lastInformation is the text of the prompt's last information block.
 func lastInformation(prompt string) string {
@@ -110,23 +117,4 @@ func lastInformation(prompt string) string {
 		rest = rest[:j]
 	}
 	return rest
-}
-
-// factSentence is the first sentence of info that names object: the
-// sentence a reader would quote for the hop's answer.
-func factSentence(info, object string) string {
-	if object == "" {
-		return ""
-	}
-	for _, line := range strings.Split(info, "\n") {
-		if _, body, ok := strings.Cut(line, ") "); ok && strings.HasPrefix(line, "Doc ") {
-			line = body // drop "Doc N(Title: …) "
-		}
-		for _, s := range strings.SplitAfter(line, ". ") {
-			if strings.Contains(s, object) {
-				return strings.TrimSpace(s)
-			}
-		}
-	}
-	return ""
 }

@@ -702,8 +702,8 @@ func (r *trainRun) readRows(w *world.World, rng *rand.Rand) [][]int {
 
 // readDrills packs n rows of reading drills: an information block of two
 // passages of w (left out when info is false: the closed-book control),
-// then a question on every fact they state, each answered at once. mask
-// marks the answers' tokens.
+// then a question on every fact they state, each answered at once in the
+// oracle's words. mask marks the tokens where the answer is read out.
 func (r *trainRun) readDrills(w *world.World, rng *rand.Rand, n int, info bool) (rows [][]int, masks [][]float32) {
 	names := make(map[string]string, len(w.Entities))
 	for _, e := range w.Entities {
@@ -746,10 +746,13 @@ func (r *trainRun) readDrills(w *world.World, rng *rand.Rand, n int, info bool) 
 				if len(frames) == 0 || ans == "" {
 					continue
 				}
-				q := strings.ReplaceAll(frames[rng.IntN(len(frames))], "{x}", names[f.Subject])
-				add(i, "Question: "+q+"\n<answer>", 0)
+				subj := names[f.Subject]
+				q := strings.ReplaceAll(frames[rng.IntN(len(frames))], "{x}", subj)
+				// The oracle's words (rl.OracleStep), so reading learnt here
+				// is reading in the agent's protocol.
+				add(i, "Question: "+q+"\n<think>The "+strings.ReplaceAll(f.Relation, "_", " ")+" of "+subj+" is", 0)
 				add(i, " "+ans, 1)
-				add(i, " </answer>\n", 0)
+				add(i, ". So the answer is "+ans+".</think>\n<answer> "+ans+" </answer>\n", 0)
 			}
 			add(i, "\n", 0)
 		}
