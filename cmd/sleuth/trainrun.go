@@ -73,13 +73,10 @@ type runConfig struct {
 		// world (chain questions of at most sft.max_hops hops, after a
 		// bare "Question:" line instead of the preset's instructions),
 		// packed to about TraceTokens each and searched in that world's own
-		// index. Because the world is new every step, the only way to
-		// predict an answer is to read it from the information block: this
-		// is where the policy learns to read, at the speed of language
-		// modelling, before SFT teaches it the preset's prompt.
-		// TraceFrom is the first step with trace rows: the steps before it
-		// read passages alone, which are short and fast and enough for the
-		// copying circuits to form.
+		// index: the search protocol on worlds nobody can memorise.
+		// TraceFrom is the first step with trace and reading rows: the
+		// steps before it read passages alone, which are short and fast
+		// and enough for the copying circuits to form.
 		TraceRows   int `yaml:"trace_rows"`
 		TraceTokens int `yaml:"trace_tokens"`
 		TraceFrom   int `yaml:"trace_from"`
@@ -210,8 +207,8 @@ func (c runConfig) validate() error {
 		return fmt.Errorf("world: count must be 1–499, entities at least 60, questions positive: %+v", c.World)
 	case c.Pretrain.CopyRows < 0 || c.Pretrain.TraceRows < 0 || c.Pretrain.ReadRows < 0 || c.Pretrain.CopyRows+c.Pretrain.TraceRows+c.Pretrain.ReadRows > c.Pretrain.Batch:
 		return fmt.Errorf("pretrain copy_rows %d, trace_rows %d and read_rows %d must not be negative nor add up to more than the batch %d", c.Pretrain.CopyRows, c.Pretrain.TraceRows, c.Pretrain.ReadRows, c.Pretrain.Batch)
-	case c.Pretrain.TraceRows > 0 && (c.Pretrain.TraceTokens < 64 || c.SFT.MaxHops < 1):
-		return fmt.Errorf("pretrain trace_tokens %d must be at least 64 and sft.max_hops %d at least 1 when trace_rows is set", c.Pretrain.TraceTokens, c.SFT.MaxHops)
+	case (c.Pretrain.TraceRows > 0 || c.Pretrain.ReadRows > 0) && (c.Pretrain.TraceTokens < 64 || c.SFT.MaxHops < 1):
+		return fmt.Errorf("pretrain trace_tokens %d must be at least 64 and sft.max_hops %d at least 1 when trace_rows or read_rows is set", c.Pretrain.TraceTokens, c.SFT.MaxHops)
 	case c.Pretrain.Batch <= 0 || c.SFT.Batch <= 0 || c.RL.Questions <= 0 || c.RL.Group <= 0 || c.RL.Epochs <= 0 || c.Checkpoint.Every <= 0:
 		return fmt.Errorf("batches, questions, group, epochs and checkpoint.every must be positive")
 	case !(c.LR > 0) || !(c.RL.LR > 0) || c.RL.Temperature < 0:
