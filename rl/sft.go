@@ -12,6 +12,16 @@ import (
 // averaged over those tokens, none on environment tokens; one optimizer
 // step. It returns the mean loss per policy token.
 func SFTStep(t *model.Trainer, eps []*agent.Episode, role string) (float64, error) {
+	return SFTMixStep(t, eps, role, nil)
+}
+
+// SFTMixStep is SFTStep with documents trained on in the same optimizer
+// step by plain language modelling (every token predicted), such as the
+// reading drills that keep what pre-training taught while SFT teaches the
+// protocol. The episodes' mean loss and the documents' are added, each
+// averaged over its own tokens, so neither drowns the other; the loss
+// returned is that sum.
+func SFTMixStep(t *model.Trainer, eps []*agent.Episode, role string, docs [][]int) (float64, error) {
 	var seqs []trainSeq
 	total := 0
 	for _, ep := range eps {
@@ -39,6 +49,21 @@ func SFTStep(t *model.Trainer, eps []*agent.Episode, role string) (float64, erro
 		for k, m := range s.seq.Mask {
 			ws[i][k] = m / float32(total)
 		}
+	}
+	docTotal := 0
+	for _, d := range docs {
+		docTotal += max(0, min(len(d), t.Cfg.SeqLen+1)-1)
+	}
+	for _, d := range docs {
+		n := min(len(d), t.Cfg.SeqLen+1)
+		if n < 2 {
+			continue
+		}
+		w := make([]float32, n)
+		for k := 1; k < n; k++ {
+			w[k] = 1 / float32(docTotal)
+		}
+		seqs, ws = append(seqs, trainSeq{ids: d[:n]}), append(ws, w)
 	}
 	loss := 0.0
 	for _, mb := range planBatches(seqs, microTokens(t), t.Cfg.SeqLen) {

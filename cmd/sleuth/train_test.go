@@ -24,7 +24,7 @@ world: {count: 2, entities: 60, questions: 80}
 tokenizer: {vocab: 500}
 model: {dim: 32, layers: 1, heads: 2, seq_len: 1024}
 pretrain: {steps: 3, batch: 4, trace_rows: 2, trace_tokens: 256, trace_from: 1}
-sft: {steps: 3, batch: 4, max_hops: 2}
+sft: {steps: 3, batch: 4, max_hops: 2, read_rows: 1}
 rl: {steps: 3, questions: 2, group: 3, min_hops: 1, max_hops: 3}
 checkpoint: {every: 1}
 `

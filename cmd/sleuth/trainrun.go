@@ -90,6 +90,10 @@ type runConfig struct {
 		Steps   int `yaml:"steps"`
 		Batch   int `yaml:"batch"`
 		MaxHops int `yaml:"max_hops"` // oracle traces of chain questions of at most this many hops
+		// ReadRows of reading drills (see pretrain.read_rows), of a world
+		// generated for the step, join every SFT step, so learning the
+		// protocol does not wash out the reading pre-training taught.
+		ReadRows int `yaml:"read_rows"`
 	} `yaml:"sft"`
 	RL struct {
 		Algorithm   string  `yaml:"algorithm"`
@@ -205,9 +209,11 @@ func (c runConfig) validate() error {
 		return fmt.Errorf("tokenizer split %q: want qwen2, gpt2 or llama3", c.Tokenizer.Split)
 	case c.World.Count <= 0 || c.World.Count >= 500 || c.World.Entities < 60 || c.World.Questions <= 0:
 		return fmt.Errorf("world: count must be 1–499, entities at least 60, questions positive: %+v", c.World)
+	case c.SFT.ReadRows < 0 || c.SFT.ReadRows > 64:
+		return fmt.Errorf("sft read_rows %d must be between 0 and 64", c.SFT.ReadRows)
 	case c.Pretrain.CopyRows < 0 || c.Pretrain.TraceRows < 0 || c.Pretrain.ReadRows < 0 || c.Pretrain.CopyRows+c.Pretrain.TraceRows+c.Pretrain.ReadRows > c.Pretrain.Batch:
 		return fmt.Errorf("pretrain copy_rows %d, trace_rows %d and read_rows %d must not be negative nor add up to more than the batch %d", c.Pretrain.CopyRows, c.Pretrain.TraceRows, c.Pretrain.ReadRows, c.Pretrain.Batch)
-	case (c.Pretrain.TraceRows > 0 || c.Pretrain.ReadRows > 0) && (c.Pretrain.TraceTokens < 64 || c.SFT.MaxHops < 1):
+	case (c.Pretrain.TraceRows > 0 || c.Pretrain.ReadRows > 0 || c.SFT.ReadRows > 0) && (c.Pretrain.TraceTokens < 64 || c.SFT.MaxHops < 1):
 		return fmt.Errorf("pretrain trace_tokens %d must be at least 64 and sft.max_hops %d at least 1 when trace_rows or read_rows is set", c.Pretrain.TraceTokens, c.SFT.MaxHops)
 	case c.Pretrain.Batch <= 0 || c.SFT.Batch <= 0 || c.RL.Questions <= 0 || c.RL.Group <= 0 || c.RL.Epochs <= 0 || c.Checkpoint.Every <= 0:
 		return fmt.Errorf("batches, questions, group, epochs and checkpoint.every must be positive")
@@ -846,8 +852,16 @@ func (r *trainRun) sftStep(ctx context.Context, step int) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	var docs [][]int
+	if r.cfg.SFT.ReadRows > 0 {
+		w, err := world.Generate(world.Config{Seed: r.cfg.Seed + 5_000_000 + int64(step), Entities: 60, Questions: 10})
+		if err != nil {
+			return err
+		}
+		docs, _ = r.readDrills(w, rng, r.cfg.SFT.ReadRows, true)
+	}
 	t0 := time.Now()
-	loss, err := rl.SFTStep(r.tr, eps, agent.MainRole)
+	loss, err := rl.SFTMixStep(r.tr, eps, agent.MainRole, docs)
 	if err != nil {
 		return err
 	}
@@ -855,6 +869,9 @@ func (r *trainRun) sftStep(ctx context.Context, step int) error {
 	for _, ep := range eps {
 		ids, _, _ := ep.Tokens(agent.MainRole)
 		n += len(ids)
+	}
+	for _, d := range docs {
+		n += len(d)
 	}
 	m := metricLine{Phase: phaseSFT, Step: step, Loss: loss, Tokens: n, TokensPS: float64(n) / time.Since(t0).Seconds()}
 	if err := r.probeAt(&m, step, r.cfg.SFT.Steps); err != nil {
