@@ -89,12 +89,12 @@ func OracleStep(q world.Question, done int, info string) string {
 	fact := ""
 	if done > 0 && done <= len(q.Chain) {
 		if h := q.Chain[done-1]; h.Object != "" && strings.Contains(info, h.Object) {
-			fact = fmt.Sprintf("The %s of %s is %s. ", relationWords(h.Relation), h.Subject, h.Object)
+			fact = fmt.Sprintf("The %s of %s is %s. ", RelationWords(h.Relation), h.Subject, h.Object)
 		}
 	}
 	if done < len(q.Chain) {
 		h := q.Chain[done]
-		return fmt.Sprintf("<think>%sI need the %s of %s.</think>\n<search> %s </search>", fact, relationWords(h.Relation), h.Subject, h.Query)
+		return fmt.Sprintf("<think>%sI need the %s of %s.</think>\n<search> %s </search>", fact, RelationWords(h.Relation), h.Subject, h.Query)
 	}
 	ans := ""
 	if len(q.Answers) > 0 {
@@ -103,8 +103,9 @@ func OracleStep(q world.Question, done int, info string) string {
 	return fmt.Sprintf("<think>%sSo the answer is %s.</think>\n<answer> %s </answer>", fact, ans, ans)
 }
 
-// relationWords names a relation in the oracle's thoughts.
-func relationWords(rel string) string { return strings.ReplaceAll(rel, "_", " ") }
+// RelationWords names a relation in the oracle's thoughts (and in the
+// reading drills written in its words).
+func RelationWords(rel string) string { return strings.ReplaceAll(rel, "_", " ") }
 
 // lastInformation is the text of the prompt's last information block.
 func lastInformation(prompt string) string {

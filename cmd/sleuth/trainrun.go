@@ -753,7 +753,7 @@ func (r *trainRun) readDrills(w *world.World, rng *rand.Rand, n int, info bool) 
 				q := strings.ReplaceAll(frames[rng.IntN(len(frames))], "{x}", subj)
 				// The oracle's words (rl.OracleStep), so reading learnt here
 				// is reading in the agent's protocol.
-				add(i, "Question: "+q+"\n<think>The "+strings.ReplaceAll(f.Relation, "_", " ")+" of "+subj+" is", 0)
+				add(i, "Question: "+q+"\n<think>The "+rl.RelationWords(f.Relation)+" of "+subj+" is", 0)
 				add(i, " "+ans, 1)
 				add(i, ". So the answer is "+ans+".</think>\n<answer> "+ans+" </answer>\n", 0)
 			}
