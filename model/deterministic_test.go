@@ -15,14 +15,7 @@ import (
 // and rows at the edge are summed in different orders).
 func TestDeterministicRowsIgnoreTheBatch(t *testing.T) {
 	cfg := Config{Dim: 64, HiddenDim: 128, Layers: 1, Heads: 2, KVHeads: 2, Vocab: 200, SeqLen: 16, RopeTheta: 10000, NormEps: 1e-5, TiedEmbeddings: true, BOS: -1, EOS: -1}
-	m, err := NewRandom(cfg, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := kernels.New(2)
-	defer k.Close()
-	m.SetMatmuls(k)
-	m.Deterministic = true
+	m := deterministicModel(t, cfg, 3)
 	const K, N = 64, 200
 	rng := rand.New(rand.NewPCG(1, 2))
 	rows := make([]float32, 300*K)
@@ -50,14 +43,7 @@ func TestDeterministicRowsIgnoreTheBatch(t *testing.T) {
 // exp that rounds differently from the vector one).
 func TestDeterministicDecodeIgnoresTheBatch(t *testing.T) {
 	cfg := Config{Dim: 32, HiddenDim: 87, Layers: 1, Heads: 2, KVHeads: 2, Vocab: 200, SeqLen: 32, RopeTheta: 10000, NormEps: 1e-5, TiedEmbeddings: true, BOS: -1, EOS: -1}
-	m, err := NewRandom(cfg, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := kernels.New(2)
-	defer k.Close()
-	m.SetMatmuls(k)
-	m.Deterministic = true
+	m := deterministicModel(t, cfg, 5)
 	for i := range m.W.Layers[0].MLP.W1 { // gates of order 1, not 0.01: the two exps differ there
 		m.W.Layers[0].MLP.W1[i] *= 50
 	}
@@ -113,4 +99,19 @@ func TestDeterministicDecodeIgnoresTheBatch(t *testing.T) {
 			}
 		}
 	}
+}
+
+// deterministicModel is a random model in Deterministic mode whose matrix
+// products run on two workers, as rollouts run it.
+func deterministicModel(t *testing.T, cfg Config, seed uint64) *Model {
+	t.Helper()
+	m, err := NewRandom(cfg, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := kernels.New(2)
+	t.Cleanup(k.Close)
+	m.SetMatmuls(k)
+	m.Deterministic = true
+	return m
 }

@@ -643,13 +643,10 @@ func (r *trainRun) traceRows(ctx context.Context, w *world.World, rng *rand.Rand
 	}
 	rng.Shuffle(len(qs), func(i, j int) { qs[i], qs[j] = qs[j], qs[i] })
 	dir := r.path("pretrain-index")
-	if err := os.RemoveAll(dir); err != nil {
+	if err := os.RemoveAll(dir); err != nil { // the last step's world
 		return nil, err
 	}
-	if _, err := bm25.Build(ctx, dir, passageSeq(w.Passages), bm25.BuildOptions{}); err != nil {
-		return nil, err
-	}
-	ix, err := bm25.Open(dir)
+	ix, err := openOrBuildIndex(ctx, dir, w.Passages)
 	if err != nil {
 		return nil, err
 	}
