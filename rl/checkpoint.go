@@ -105,6 +105,15 @@ func prune(dir, current string, keep int) {
 	if err != nil {
 		return
 	}
+	// A checkpoint sorts by its phase's place in the run, then its step.
+	rank := func(n string) string {
+		for i, p := range [...]string{"pretrain-", "sft-", "rl-", "done-"} {
+			if strings.HasPrefix(n, p) {
+				return fmt.Sprintf("%d%s", i, n)
+			}
+		}
+		return ""
+	}
 	var names []string
 	for _, e := range ents {
 		n := e.Name()
@@ -112,19 +121,9 @@ func prune(dir, current string, keep int) {
 		case !e.IsDir() || n == current:
 		case strings.HasSuffix(n, ".tmp"):
 			os.RemoveAll(filepath.Join(dir, n))
-		case strings.HasPrefix(n, "sft-") || strings.HasPrefix(n, "rl-") || strings.HasPrefix(n, "done-"):
+		case rank(n) != "":
 			names = append(names, n)
 		}
-	}
-	// Phases sort sft < rl by the order they run: rank them before names.
-	rank := func(n string) string {
-		switch {
-		case strings.HasPrefix(n, "sft-"):
-			return "0" + n
-		case strings.HasPrefix(n, "rl-"):
-			return "1" + n
-		}
-		return "2" + n
 	}
 	sort.Slice(names, func(i, j int) bool { return rank(names[i]) < rank(names[j]) })
 	for len(names) > keep-1 {

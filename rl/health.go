@@ -8,7 +8,7 @@ import (
 // Warning is a training-health alarm: what was seen and what to try.
 type Warning struct {
 	Step   int    `json:"step"`
-	Kind   string `json:"kind"` // entropy_collapse, length_blowup, kl_spike, clip_fraction, no_signal
+	Kind   string `json:"kind"` // entropy_collapse, length_blowup, search_collapse, kl_spike, clip_fraction, no_signal
 	Saw    string `json:"saw"`
 	Remedy string `json:"remedy"`
 }
@@ -23,6 +23,7 @@ type HealthConfig struct {
 	Warmup          int     // steps that set the baselines (default 3)
 	EntropyDrop     float64 // entropy below this share of its baseline (0.3)
 	LengthGrowth    float64 // response length above this multiple of its baseline (2.5)
+	SearchDrop      float64 // searches per episode below this share of their baseline (0.5)
 	KLSpike         float64 // KL above this multiple of its running median (5), and above KLFloor
 	KLFloor         float64 // (0.02 nats a token)
 	ClipMax         float64 // clip fraction above this (0.3)
@@ -38,6 +39,7 @@ func (c HealthConfig) withDefaults() HealthConfig {
 	}
 	def(&c.EntropyDrop, 0.3)
 	def(&c.LengthGrowth, 2.5)
+	def(&c.SearchDrop, 0.5)
 	def(&c.KLSpike, 5)
 	def(&c.KLFloor, 0.02)
 	def(&c.ClipMax, 0.3)
@@ -52,16 +54,16 @@ func (c HealthConfig) withDefaults() HealthConfig {
 }
 
 // Health watches step statistics and raises warnings before the score
-// drops: entropy collapse, response-length blow-up, KL spikes, clip
-// fraction out of range and groups without signal. Each kind fires once
+// drops: entropy collapse, response-length blow-up, the policy giving up
+// search, KL spikes, clip fraction out of range and groups without signal. Each kind fires once
 // until its condition clears, so a long run is not flooded.
 type Health struct {
 	Cfg HealthConfig
 
-	entropy, length []float64 // first Warmup steps
-	kls             []float64
-	noSignalRun     int
-	active          map[string]bool
+	entropy, length, searches []float64 // first Warmup steps
+	kls                       []float64
+	noSignalRun               int
+	active                    map[string]bool
 }
 
 // Observe takes one step's statistics and returns the warnings that start
@@ -81,6 +83,7 @@ func (h *Health) Observe(st StepStats) []Warning {
 	if len(h.entropy) < c.Warmup {
 		h.entropy = append(h.entropy, st.Entropy)
 		h.length = append(h.length, st.ResponseLen)
+		h.searches = append(h.searches, st.Searches)
 	} else {
 		base := mean(h.entropy)
 		raise("entropy_collapse", base > 0 && st.Entropy < c.EntropyDrop*base,
@@ -90,6 +93,14 @@ func (h *Health) Observe(st StepStats) []Warning {
 		raise("length_blowup", lb > 0 && st.ResponseLen > c.LengthGrowth*lb,
 			fmt.Sprintf("%.0f response tokens per episode, %.1f× the first steps' %.0f", st.ResponseLen, st.ResponseLen/lb, lb),
 			"responses are growing without bound: tighten turn_tokens or max_turns in the preset, add a length or format penalty, or aggregate with seq-sum (Dr. GRPO)")
+		// A policy that stops searching can still keep its format reward:
+		// when answers are rarely right the format term is all that
+		// separates episodes, and the cheapest way to keep it is not to
+		// search at all.
+		sb := mean(h.searches)
+		raise("search_collapse", sb > 0 && st.Searches < c.SearchDrop*sb,
+			fmt.Sprintf("%.2f searches per episode, %.0f%% of the first steps' %.2f", st.Searches, 100*st.Searches/sb, sb),
+			"the policy is giving up retrieval: include questions it sometimes answers right (easier hops, a curriculum) so correct answers outweigh the format term, lower the format penalty, or do more SFT first")
 	}
 	if len(h.kls) >= c.Warmup {
 		med := median(h.kls)

@@ -64,7 +64,7 @@ func TestGAEWithValueHead(t *testing.T) {
 }
 
 func TestHealthWarnings(t *testing.T) {
-	base := StepStats{Entropy: 1, ResponseLen: 100, KL: 0.001, ClipFraction: 0.05, NoSignal: 0.2}
+	base := StepStats{Entropy: 1, ResponseLen: 100, Searches: 1.5, KL: 0.001, ClipFraction: 0.05, NoSignal: 0.2}
 	tests := []struct {
 		name   string
 		change func(*StepStats)
@@ -72,6 +72,7 @@ func TestHealthWarnings(t *testing.T) {
 	}{
 		{"entropy collapse", func(s *StepStats) { s.Entropy = 0.1 }, "entropy_collapse"},
 		{"length blow-up", func(s *StepStats) { s.ResponseLen = 400 }, "length_blowup"},
+		{"search collapse", func(s *StepStats) { s.Searches = 0.4 }, "search_collapse"},
 		{"kl spike", func(s *StepStats) { s.KL = 0.2 }, "kl_spike"},
 		{"clip fraction", func(s *StepStats) { s.ClipFraction = 0.5 }, "clip_fraction"},
 		{"no signal", func(s *StepStats) { s.NoSignal = 0.9 }, "no_signal"},

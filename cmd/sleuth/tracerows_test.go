@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -72,5 +73,70 @@ func TestTraceRows(t *testing.T) {
 				t.Errorf("answer %q is not in its information block", ans)
 			}
 		}
+	}
+}
+
+// TestReadChains checks the chain blocks of the reading drills: the
+// passages of a chain question of 2 to sft.max_hops hops, that question
+// played through in the oracle's words (a search after every fact but the
+// last, the answer after the last), and single-fact questions answered at
+// once.
+func TestReadChains(t *testing.T) {
+	c, err := parseTrainConfig("tiny", []byte(tinyTrain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &trainRun{cfg: c, dir: filepath.Join(t.TempDir(), "run")}
+	if err := r.open(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+	w, err := world.Generate(world.Config{Seed: 78, Entities: 60, Questions: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byText := map[string]world.Question{}
+	for _, q := range w.Questions {
+		byText[q.Question] = q
+	}
+	rows, _ := r.readDrills(w, r.stepRNG(phasePretrain, 1), 16, true, 0.5)
+	chains, singles := 0, 0
+	for _, row := range rows {
+		for _, block := range strings.Split(r.tok.Decode(row), "<information>")[1:] {
+			info, _, _ := strings.Cut(block, "</information>")
+			for _, item := range strings.Split(block, "Question: ")[1:] {
+				text, _, _ := strings.Cut(item, "\n")
+				q, ok := byText[text]
+				if strings.Count(item, "<search>") == 0 {
+					singles++
+					if strings.Count(item, "<answer>") > 1 { // none only where the row was cut
+						t.Errorf("single-fact item with more than one answer: %s", item)
+					}
+					continue
+				}
+				chains++
+				if !ok || q.Hops < 2 || q.Hops > c.SFT.MaxHops {
+					t.Errorf("%q (%d hops) is played as a chain", text, q.Hops)
+					continue
+				}
+				if n := strings.Count(item, "<search>"); n != q.Hops {
+					t.Errorf("%d searches for %d hops: %s", n, q.Hops, item)
+				}
+				if n := strings.Count(item, "I need the"); n != q.Hops {
+					t.Errorf("%d next hops named for %d hops: %s", n, q.Hops, item)
+				}
+				for _, h := range q.Chain {
+					if !strings.Contains(info, h.Object) || !strings.Contains(item, " is "+h.Object+".") {
+						t.Errorf("hop to %q is not shown and stated: %s", h.Object, item)
+					}
+				}
+				if !strings.Contains(item, "<answer> "+q.Answers[0]+" </answer>") {
+					t.Errorf("chain item does not end in its answer %q: %s", q.Answers[0], item)
+				}
+			}
+		}
+	}
+	t.Logf("%d chain items, %d single facts; rows:\n%s", chains, singles, r.tok.Decode(slices.Concat(rows...)))
+	if chains == 0 || singles == 0 {
+		t.Errorf("%d chain items and %d single facts, want both", chains, singles)
 	}
 }

@@ -85,6 +85,13 @@ type runConfig struct {
 		// every fact they state, each answered at once. An answer every
 		// ~40 tokens, where a trace has one every ~350.
 		ReadRows int `yaml:"read_rows"`
+		// ReadChains is the share of drill blocks that show the passages
+		// of a chain question of 2 to sft.max_hops hops and play it
+		// through in the oracle's words before the single-fact questions.
+		// Without them every fact a drill states is followed by "So the
+		// answer is", and the policy learns to answer multi-hop questions
+		// after their first hop.
+		ReadChains float64 `yaml:"read_chains"`
 	} `yaml:"pretrain"`
 	SFT struct {
 		Steps   int `yaml:"steps"`
@@ -209,6 +216,8 @@ func (c runConfig) validate() error {
 		return fmt.Errorf("tokenizer split %q: want qwen2, gpt2 or llama3", c.Tokenizer.Split)
 	case c.World.Count <= 0 || c.World.Count >= 500 || c.World.Entities < 60 || c.World.Questions <= 0:
 		return fmt.Errorf("world: count must be 1–499, entities at least 60, questions positive: %+v", c.World)
+	case c.Pretrain.ReadChains < 0 || c.Pretrain.ReadChains > 1:
+		return fmt.Errorf("pretrain read_chains %g must be between 0 and 1", c.Pretrain.ReadChains)
 	case c.SFT.ReadRows < 0 || c.SFT.ReadRows > 64:
 		return fmt.Errorf("sft read_rows %d must be between 0 and 64", c.SFT.ReadRows)
 	case c.Pretrain.CopyRows < 0 || c.Pretrain.TraceRows < 0 || c.Pretrain.ReadRows < 0 || c.Pretrain.CopyRows+c.Pretrain.TraceRows+c.Pretrain.ReadRows > c.Pretrain.Batch:
@@ -570,7 +579,7 @@ func (r *trainRun) pretrainStep(ctx context.Context, step int) error {
 	late := step >= r.cfg.Pretrain.TraceFrom
 	traces := late && r.cfg.Pretrain.TraceRows > 0
 	nq := 10
-	if traces {
+	if traces || (late && r.cfg.Pretrain.ReadChains > 0) {
 		nq = 300
 	}
 	w, err := world.Generate(world.Config{Seed: r.cfg.Seed + 1_000_000 + int64(step), Entities: 60, Questions: nq})
@@ -696,15 +705,21 @@ func (r *trainRun) traceRows(ctx context.Context, w *world.World, rng *rand.Rand
 
 // readRows packs Pretrain.ReadRows rows of reading drills on w's passages.
 func (r *trainRun) readRows(w *world.World, rng *rand.Rand) [][]int {
-	rows, _ := r.readDrills(w, rng, r.cfg.Pretrain.ReadRows, true)
+	rows, _ := r.readDrills(w, rng, r.cfg.Pretrain.ReadRows, true, r.cfg.Pretrain.ReadChains)
 	return rows
 }
 
 // readDrills packs n rows of reading drills: an information block of two
 // passages of w (left out when info is false: the closed-book control),
 // then a question on every fact they state, each answered at once in the
-// oracle's words. mask marks the tokens where the answer is read out.
-func (r *trainRun) readDrills(w *world.World, rng *rand.Rand, n int, info bool) (rows [][]int, masks [][]float32) {
+// oracle's words. With probability chains a block instead shows the
+// passages of a chain question of 2 to sft.max_hops hops and starts with
+// that question played through in the oracle's words (each hop's search,
+// the fact it found, the next hop or the answer), so that stating a fact
+// is followed by "So the answer is" only when the question asks no
+// further hop. mask marks the tokens where a single fact's object is read
+// out.
+func (r *trainRun) readDrills(w *world.World, rng *rand.Rand, n int, info bool, chains float64) (rows [][]int, masks [][]float32) {
 	names := make(map[string]string, len(w.Entities))
 	for _, e := range w.Entities {
 		names[e.ID] = e.Name
@@ -712,6 +727,18 @@ func (r *trainRun) readDrills(w *world.World, rng *rand.Rand, n int, info bool) 
 	facts := map[string][]world.Fact{}
 	for _, f := range w.Facts {
 		facts[f.PassageID] = append(facts[f.PassageID], f)
+	}
+	passages := make(map[string]corpus.Passage, len(w.Passages))
+	for _, p := range w.Passages {
+		passages[p.ID] = p
+	}
+	var cqs []world.Question
+	if chains > 0 {
+		for _, q := range w.Questions {
+			if q.Type == world.Chain && q.Hops >= 2 && q.Hops <= r.cfg.SFT.MaxHops {
+				cqs = append(cqs, q)
+			}
+		}
 	}
 	want := min(r.cfg.Pretrain.TraceTokens, r.cfg.Model.SeqLen)
 	rows, masks = make([][]int, n), make([][]float32, n)
@@ -724,17 +751,34 @@ func (r *trainRun) readDrills(w *world.World, rng *rand.Rand, n int, info bool) 
 	}
 	for i := range rows {
 		for len(rows[i]) < want {
+			var ps []corpus.Passage
+			var chain *world.Question
+			if len(cqs) > 0 && rng.Float64() < chains {
+				c := cqs[rng.IntN(len(cqs))]
+				chain = &c
+				for _, h := range c.Chain {
+					ps = append(ps, passages[h.PassageID])
+				}
+				rng.Shuffle(len(ps), func(i, j int) { ps[i], ps[j] = ps[j], ps[i] })
+			} else {
+				ps = []corpus.Passage{w.Passages[rng.IntN(len(w.Passages))], w.Passages[rng.IntN(len(w.Passages))]}
+			}
 			var b strings.Builder
 			var fs []world.Fact
 			b.WriteString("<information>")
-			for d := range 2 {
-				p := w.Passages[rng.IntN(len(w.Passages))]
+			for d, p := range ps {
 				fmt.Fprintf(&b, "Doc %d(Title: %s) %s\n", d+1, p.Title, p.Text)
 				fs = append(fs, facts[p.ID]...)
 			}
 			b.WriteString("</information>\n")
 			if info {
 				add(i, b.String(), 0)
+			}
+			if chain != nil {
+				add(i, "Question: "+chain.Question+"\n", 0)
+				for done := range len(chain.Chain) + 1 {
+					add(i, rl.OracleStep(*chain, done, b.String())+"\n", 0)
+				}
 			}
 			rng.Shuffle(len(fs), func(i, j int) { fs[i], fs[j] = fs[j], fs[i] })
 			for _, f := range fs {
@@ -775,7 +819,7 @@ func (r *trainRun) probeReading() (open, closed float64, err error) {
 		r.probe = w
 	}
 	for k, info := range []bool{true, false} {
-		rows, masks := r.readDrills(r.probe, rand.New(rand.NewPCG(uint64(r.cfg.Seed), 3)), 4, info)
+		rows, masks := r.readDrills(r.probe, rand.New(rand.NewPCG(uint64(r.cfg.Seed), 3)), 4, info, 0)
 		l, err := rl.EvalLoss(r.tr, rows, masks)
 		if err != nil {
 			return 0, 0, fmt.Errorf("reading probe: %w", err)
@@ -851,11 +895,15 @@ func (r *trainRun) sftStep(ctx context.Context, step int) error {
 	}
 	var docs [][]int
 	if r.cfg.SFT.ReadRows > 0 {
-		w, err := world.Generate(world.Config{Seed: r.cfg.Seed + 5_000_000 + int64(step), Entities: 60, Questions: 10})
+		nq := 10
+		if r.cfg.Pretrain.ReadChains > 0 {
+			nq = 300
+		}
+		w, err := world.Generate(world.Config{Seed: r.cfg.Seed + 5_000_000 + int64(step), Entities: 60, Questions: nq})
 		if err != nil {
 			return err
 		}
-		docs, _ = r.readDrills(w, rng, r.cfg.SFT.ReadRows, true)
+		docs, _ = r.readDrills(w, rng, r.cfg.SFT.ReadRows, true, r.cfg.Pretrain.ReadChains)
 	}
 	t0 := time.Now()
 	loss, err := rl.SFTMixStep(r.tr, eps, agent.MainRole, docs)
