@@ -8,7 +8,7 @@ import (
 // Warning is a training-health alarm: what was seen and what to try.
 type Warning struct {
 	Step   int    `json:"step"`
-	Kind   string `json:"kind"` // entropy_collapse, length_blowup, search_collapse, kl_spike, clip_fraction, no_signal
+	Kind   string `json:"kind"` // entropy_collapse, entropy_blowup, length_blowup, search_collapse, kl_spike, clip_fraction, no_signal
 	Saw    string `json:"saw"`
 	Remedy string `json:"remedy"`
 }
@@ -22,6 +22,7 @@ func (w Warning) String() string {
 type HealthConfig struct {
 	Warmup          int     // steps that set the baselines (default 3)
 	EntropyDrop     float64 // entropy below this share of its baseline (0.3)
+	EntropyGrowth   float64 // entropy above this multiple of its baseline (1.8)
 	LengthGrowth    float64 // response length above this multiple of its baseline (2.5)
 	SearchDrop      float64 // searches per episode below this share of their baseline (0.5)
 	KLSpike         float64 // KL above this multiple of its running median (5), and above KLFloor
@@ -38,6 +39,7 @@ func (c HealthConfig) withDefaults() HealthConfig {
 		}
 	}
 	def(&c.EntropyDrop, 0.3)
+	def(&c.EntropyGrowth, 1.8)
 	def(&c.LengthGrowth, 2.5)
 	def(&c.SearchDrop, 0.5)
 	def(&c.KLSpike, 5)
@@ -54,7 +56,7 @@ func (c HealthConfig) withDefaults() HealthConfig {
 }
 
 // Health watches step statistics and raises warnings before the score
-// drops: entropy collapse, response-length blow-up, the policy giving up
+// drops: entropy collapse or blow-up, response-length blow-up, the policy giving up
 // search, KL spikes, clip fraction out of range and groups without signal. Each kind fires once
 // until its condition clears, so a long run is not flooded.
 type Health struct {
@@ -89,6 +91,12 @@ func (h *Health) Observe(st StepStats) []Warning {
 		raise("entropy_collapse", base > 0 && st.Entropy < c.EntropyDrop*base,
 			fmt.Sprintf("entropy %.3f nats/token, %.0f%% of its first steps' %.3f", st.Entropy, 100*st.Entropy/base, base),
 			"the policy is turning deterministic before it has learned: raise the temperature, add an entropy bonus, lower the learning rate or use clip-higher (clip_high 0.28)")
+		// Rising entropy with falling reward is a policy coming apart:
+		// with few correct answers most advantages push sampled tokens
+		// down, and too large a step spreads their mass over everything.
+		raise("entropy_blowup", base > 0 && st.Entropy > c.EntropyGrowth*base,
+			fmt.Sprintf("entropy %.3f nats/token, %.1f× its first steps' %.3f", st.Entropy, st.Entropy/base, base),
+			"the policy is coming apart: lower the RL learning rate (a 2e-4 run of the reading recipe fell apart where 3e-5 held), use more PPO epochs with clipping, or a KL penalty")
 		lb := mean(h.length)
 		raise("length_blowup", lb > 0 && st.ResponseLen > c.LengthGrowth*lb,
 			fmt.Sprintf("%.0f response tokens per episode, %.1f× the first steps' %.0f", st.ResponseLen, st.ResponseLen/lb, lb),

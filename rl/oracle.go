@@ -85,6 +85,12 @@ func (o *Oracle) question(prompt string) (world.Question, bool) {
 // text just before it. (Quoting the passage's own sentence instead asks a
 // left-to-right model to pick a sentence by its first word, before it has
 // seen the words that identify it.)
+//
+// Each search names the hops still to come ("I need the R1 of S, then its
+// R2."), so whether to search again after a fact is read off the last
+// thought (was there a "then"?) rather than worked out again from the
+// question's nesting; policies trained without the plan answered
+// multi-hop questions after their first hop.
 func OracleStep(q world.Question, done int, info string) string {
 	fact := ""
 	if done > 0 && done <= len(q.Chain) {
@@ -94,7 +100,11 @@ func OracleStep(q world.Question, done int, info string) string {
 	}
 	if done < len(q.Chain) {
 		h := q.Chain[done]
-		return fmt.Sprintf("<think>%sI need the %s of %s.</think>\n<search> %s </search>", fact, RelationWords(h.Relation), h.Subject, h.Query)
+		var plan strings.Builder
+		for _, later := range q.Chain[done+1:] {
+			fmt.Fprintf(&plan, ", then its %s", RelationWords(later.Relation))
+		}
+		return fmt.Sprintf("<think>%sI need the %s of %s%s.</think>\n<search> %s </search>", fact, RelationWords(h.Relation), h.Subject, plan.String(), h.Query)
 	}
 	ans := ""
 	if len(q.Answers) > 0 {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/sleuth-research/sleuth/agent"
@@ -131,5 +132,31 @@ func TestEvalLoss(t *testing.T) {
 	}
 	if _, err := EvalLoss(tr, [][]int{doc}, [][]float32{make([]float32, len(doc))}); err == nil {
 		t.Error("no masked token: want an error")
+	}
+}
+
+// TestOracleStepPlans checks the oracle's words on a 3-hop chain: each
+// search names the hops still to come, each fact found is stated object
+// last, and the answer follows the last hop.
+func TestOracleStepPlans(t *testing.T) {
+	q := world.Question{Type: world.Chain, Answers: []string{"Oslo"}, Chain: []world.Hop{
+		{Subject: "Ann Lee", Relation: "employer", Object: "Acme Labs", Query: "employer of Ann Lee"},
+		{Subject: "Acme Labs", Relation: "headquartered_in", Object: "Bergen", Query: "headquarters of Acme Labs"},
+		{Subject: "Bergen", Relation: "located_in", Object: "Oslo", Query: "country of Bergen"},
+	}}
+	info := "Ann Lee works for Acme Labs. Acme Labs is based in Bergen. Bergen lies in Oslo."
+	want := []string{
+		"<think>I need the employer of Ann Lee, then its headquartered in, then its located in.</think>\n<search> employer of Ann Lee </search>",
+		"<think>The employer of Ann Lee is Acme Labs. I need the headquartered in of Acme Labs, then its located in.</think>\n<search> headquarters of Acme Labs </search>",
+		"<think>The headquartered in of Acme Labs is Bergen. I need the located in of Bergen.</think>\n<search> country of Bergen </search>",
+		"<think>The located in of Bergen is Oslo. So the answer is Oslo.</think>\n<answer> Oslo </answer>",
+	}
+	for done, w := range want {
+		if got := OracleStep(q, done, info); got != w {
+			t.Errorf("after %d searches:\n got %q\nwant %q", done, got, w)
+		}
+	}
+	if got := OracleStep(q, 1, "nothing here"); strings.Contains(got, "The employer") {
+		t.Errorf("states a fact the information does not show: %q", got)
 	}
 }

@@ -71,6 +71,7 @@ func TestHealthWarnings(t *testing.T) {
 		want   string
 	}{
 		{"entropy collapse", func(s *StepStats) { s.Entropy = 0.1 }, "entropy_collapse"},
+		{"entropy blow-up", func(s *StepStats) { s.Entropy = 2.5 }, "entropy_blowup"},
 		{"length blow-up", func(s *StepStats) { s.ResponseLen = 400 }, "length_blowup"},
 		{"search collapse", func(s *StepStats) { s.Searches = 0.4 }, "search_collapse"},
 		{"kl spike", func(s *StepStats) { s.KL = 0.2 }, "kl_spike"},
