@@ -163,6 +163,7 @@ func TestTrainConfigErrors(t *testing.T) {
 		{"rows over the batch", "pretrain: {batch: 4, trace_rows: 3, copy_rows: 2}\n", "trace_rows"},
 		{"trace tokens", "pretrain: {trace_rows: 2, trace_tokens: 10}\n", "trace_tokens"},
 		{"split", "tokenizer: {split: bert}\n", "bert"},
+		{"chain share", "pretrain: {read_chains: 1.5}\n", "read_chains"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
