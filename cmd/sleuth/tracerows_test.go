@@ -14,18 +14,8 @@ import (
 // of the step's world behind a bare question line, packed to the row size,
 // and the same for the same step.
 func TestTraceRows(t *testing.T) {
-	c, err := parseTrainConfig("tiny", []byte(tinyTrain))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &trainRun{cfg: c, dir: filepath.Join(t.TempDir(), "run")}
-	if err := r.open(context.Background(), false); err != nil {
-		t.Fatal(err)
-	}
-	w, err := world.Generate(world.Config{Seed: 77, Entities: 60, Questions: 300})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, w := tinyRunAndWorld(t, 77)
+	c := r.cfg
 	rows, err := r.traceRows(context.Background(), w, r.stepRNG(phasePretrain, 1))
 	if err != nil {
 		t.Fatal(err)
@@ -82,18 +72,8 @@ func TestTraceRows(t *testing.T) {
 // last, the answer after the last), and single-fact questions answered at
 // once.
 func TestReadChains(t *testing.T) {
-	c, err := parseTrainConfig("tiny", []byte(tinyTrain))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &trainRun{cfg: c, dir: filepath.Join(t.TempDir(), "run")}
-	if err := r.open(context.Background(), false); err != nil {
-		t.Fatal(err)
-	}
-	w, err := world.Generate(world.Config{Seed: 78, Entities: 60, Questions: 300})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, w := tinyRunAndWorld(t, 78)
+	c := r.cfg
 	byText := map[string]world.Question{}
 	for _, q := range w.Questions {
 		byText[q.Question] = q
@@ -139,4 +119,23 @@ func TestReadChains(t *testing.T) {
 	if chains == 0 || singles == 0 {
 		t.Errorf("%d chain items and %d single facts, want both", chains, singles)
 	}
+}
+
+// tinyRunAndWorld opens a run of the tiny config and generates a
+// pre-training-sized world (60 entities, 300 questions) of seed.
+func tinyRunAndWorld(t *testing.T, seed int64) (*trainRun, *world.World) {
+	t.Helper()
+	c, err := parseTrainConfig("tiny", []byte(tinyTrain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &trainRun{cfg: c, dir: filepath.Join(t.TempDir(), "run")}
+	if err := r.open(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+	w, err := world.Generate(world.Config{Seed: seed, Entities: 60, Questions: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, w
 }
