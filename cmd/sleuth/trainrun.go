@@ -578,11 +578,7 @@ func (r *trainRun) pretrainStep(ctx context.Context, step int) error {
 	rng := r.stepRNG(phasePretrain, step)
 	late := step >= r.cfg.Pretrain.TraceFrom
 	traces := late && r.cfg.Pretrain.TraceRows > 0
-	nq := 10
-	if traces || (late && r.cfg.Pretrain.ReadChains > 0) {
-		nq = 300
-	}
-	w, err := world.Generate(world.Config{Seed: r.cfg.Seed + 1_000_000 + int64(step), Entities: 60, Questions: nq})
+	w, err := stepWorld(r.cfg.Seed+1_000_000+int64(step), traces || (late && r.cfg.Pretrain.ReadChains > 0))
 	if err != nil {
 		return err
 	}
@@ -625,6 +621,17 @@ func (r *trainRun) pretrainStep(ctx context.Context, step int) error {
 		return err
 	}
 	return r.log(m)
+}
+
+// stepWorld is the small world a training step reads (60 entities): with
+// questions, 300 of them for its oracle traces and chain drills; without,
+// 10, as only its passages and facts are read.
+func stepWorld(seed int64, questions bool) (*world.World, error) {
+	nq := 10
+	if questions {
+		nq = 300
+	}
+	return world.Generate(world.Config{Seed: seed, Entities: 60, Questions: nq})
 }
 
 // probeAt adds the reading probe to m every 25th step and at the last.
@@ -812,7 +819,7 @@ func (r *trainRun) readDrills(w *world.World, rng *rand.Rand, n int, info bool, 
 // open lower than closed.
 func (r *trainRun) probeReading() (open, closed float64, err error) {
 	if r.probe == nil {
-		w, err := world.Generate(world.Config{Seed: r.cfg.Seed + 3_000_000, Entities: 60, Questions: 10})
+		w, err := stepWorld(r.cfg.Seed+3_000_000, false)
 		if err != nil {
 			return 0, 0, err
 		}
@@ -895,11 +902,7 @@ func (r *trainRun) sftStep(ctx context.Context, step int) error {
 	}
 	var docs [][]int
 	if r.cfg.SFT.ReadRows > 0 {
-		nq := 10
-		if r.cfg.Pretrain.ReadChains > 0 {
-			nq = 300
-		}
-		w, err := world.Generate(world.Config{Seed: r.cfg.Seed + 5_000_000 + int64(step), Entities: 60, Questions: nq})
+		w, err := stepWorld(r.cfg.Seed+5_000_000+int64(step), r.cfg.Pretrain.ReadChains > 0)
 		if err != nil {
 			return err
 		}
