@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -101,7 +102,7 @@ func (r *Reporter) Finish() {
 		_ = r.bar.Finish()
 	}
 	el := time.Since(r.start)
-	fmt.Fprintf(r.w, "%s: %d %s in %s (%.0f %s/s)\n", r.what, r.done, r.unit, el.Round(time.Millisecond), rate(r.done, el), r.unit)
+	fmt.Fprintf(r.w, "%s: %d %s in %s (%s %s/s)\n", r.what, r.done, r.unit, el.Round(time.Millisecond), fmtRate(rate(r.done, el)), r.unit)
 }
 
 func (r *Reporter) lineLocked(now time.Time) string {
@@ -109,10 +110,19 @@ func (r *Reporter) lineLocked(now time.Time) string {
 	rt := rate(r.done, el)
 	if r.total > 0 && rt > 0 {
 		eta := time.Duration(float64(r.total-r.done) / rt * float64(time.Second))
-		return fmt.Sprintf("%s: %d/%d %s (%.1f%%), %.0f %s/s, ETA %s", r.what, r.done, r.total, r.unit,
-			100*float64(r.done)/float64(r.total), rt, r.unit, eta.Round(time.Second))
+		return fmt.Sprintf("%s: %d/%d %s (%.1f%%), %s %s/s, ETA %s", r.what, r.done, r.total, r.unit,
+			100*float64(r.done)/float64(r.total), fmtRate(rt), r.unit, eta.Round(time.Second))
 	}
-	return fmt.Sprintf("%s: %d %s, %.0f %s/s", r.what, r.done, r.unit, rt, r.unit)
+	return fmt.Sprintf("%s: %d %s, %s %s/s", r.what, r.done, r.unit, fmtRate(rt), r.unit)
+}
+
+// fmtRate keeps two significant digits for slow work (a training step
+// every few seconds is 0.21 steps/s, not 0) and drops decimals for fast.
+func fmtRate(rt float64) string {
+	if rt >= 10 || rt == 0 {
+		return fmt.Sprintf("%.0f", rt)
+	}
+	return strconv.FormatFloat(rt, 'g', 2, 64)
 }
 
 func rate(n int64, d time.Duration) float64 {

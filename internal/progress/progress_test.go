@@ -44,3 +44,14 @@ func TestUnknownTotal(t *testing.T) {
 		t.Errorf("unknown total: %q", buf.String())
 	}
 }
+
+func TestFmtRate(t *testing.T) {
+	for _, c := range []struct {
+		in   float64
+		want string
+	}{{0, "0"}, {0.2134, "0.21"}, {3.456, "3.5"}, {12.6, "13"}, {10400, "10400"}} {
+		if got := fmtRate(c.in); got != c.want {
+			t.Errorf("fmtRate(%v) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
