@@ -98,6 +98,47 @@ func Advantages(e Estimator, rewards []float64, groups [][]int) ([]float64, erro
 	return adv, nil
 }
 
+// TurnAdvantages is Advantages for episodes whose reward arrives partly
+// turn by turn (IM-RAG's progress reward): adv[i][k] is the advantage of
+// the tokens of episode i's turn k. totals[i] is the episode's whole
+// reward, perTurn[i][k] the part of it earned at turn k. A turn is credited
+// with what was earned from it on, G[i][k] = totals[i] − Σ_{j<k}
+// perTurn[i][j] (an episode that ended before turn k keeps what its last
+// turn was credited with, the reward not earned turn by turn), and the
+// estimator compares G[·][k] across the group as it compares totals: the
+// turn that found the second hop's passage is credited, the turns before
+// it are not credited again for what they had already found. Without
+// per-turn rewards every turn gets Advantages(totals).
+func TurnAdvantages(e Estimator, totals []float64, perTurn [][]float64, groups [][]int) ([][]float64, error) {
+	if len(perTurn) != len(totals) {
+		return nil, fmt.Errorf("turn advantages: %d episodes of turn rewards for %d totals", len(perTurn), len(totals))
+	}
+	turns := 0
+	out := make([][]float64, len(totals))
+	for i, p := range perTurn {
+		out[i] = make([]float64, len(p))
+		turns = max(turns, len(p))
+	}
+	earned := make([]float64, len(totals))
+	g := make([]float64, len(totals))
+	for k := range max(turns, 1) {
+		for i := range totals {
+			g[i] = totals[i] - earned[i]
+		}
+		adv, err := Advantages(e, g, groups)
+		if err != nil {
+			return nil, err
+		}
+		for i, p := range perTurn {
+			if k < len(p) {
+				out[i][k] = adv[i]
+				earned[i] += p[k]
+			}
+		}
+	}
+	return out, nil
+}
+
 // meanStd is the mean and population standard deviation of rewards[idx].
 func meanStd(rewards []float64, idx []int) (float64, float64) {
 	if len(idx) == 0 {
@@ -135,22 +176,4 @@ func GAE(rewards, values []float64, gamma, lambda float64) (adv, ret []float64, 
 		next = values[t]
 	}
 	return adv, ret, nil
-}
-
-// TurnReturns spreads per-turn rewards (IM-RAG's progress reward) over the
-// tokens of an episode: a token of turn k gets Σ_{j≥k} γ^(j−k)·turnRewards[j],
-// the return from its turn on. tokenTurn[t] is the turn of token t (−1 for
-// tokens outside any turn, which get 0).
-func TurnReturns(turnRewards []float64, tokenTurn []int, gamma float64) []float64 {
-	future := make([]float64, len(turnRewards)+1)
-	for k := len(turnRewards) - 1; k >= 0; k-- {
-		future[k] = turnRewards[k] + gamma*future[k+1]
-	}
-	out := make([]float64, len(tokenTurn))
-	for t, k := range tokenTurn {
-		if k >= 0 && k < len(turnRewards) {
-			out[t] = future[k]
-		}
-	}
-	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/sleuth-research/sleuth/agent"
@@ -127,7 +128,8 @@ func (l *Loop) Step(ctx context.Context, step int, batch []Sample) (StepStats, e
 
 	t1 := time.Now()
 	rewards := make([]float64, len(eps))
-	roleBonus := map[string][]float64{} // each role's own reward terms (MMOA's penalties), per episode
+	perTurn := make([][]float64, len(eps)) // the part of each reward earned turn by turn (progress)
+	roleBonus := map[string][]float64{}    // each role's own reward terms (MMOA's penalties), per episode
 	fn := reward.AtStep(l.Reward, step)
 	for i, ep := range eps {
 		sc, err := fn.Score(ctx, ep, batch[i/cfg.Group].Gold)
@@ -135,6 +137,9 @@ func (l *Loop) Step(ctx context.Context, step int, batch []Sample) (StepStats, e
 			return st, fmt.Errorf("step %d: reward of %s: %w", step, ep.ID, err)
 		}
 		rewards[i] = sc.Total
+		if slices.ContainsFunc(sc.PerTurn, func(v float64) bool { return v != 0 }) {
+			perTurn[i] = sc.PerTurn
+		}
 		for r, v := range sc.Roles {
 			if roleBonus[r] == nil {
 				roleBonus[r] = make([]float64, len(eps))
@@ -153,17 +158,23 @@ func (l *Loop) Step(ctx context.Context, step int, batch []Sample) (StepStats, e
 		groups[i/cfg.Group] = append(groups[i/cfg.Group], i)
 	}
 	var adv []float64
+	var turnAdv [][]float64 // by episode and turn, when rewards arrive turn by turn
 	var err error
 	if cfg.Estimator == PPO {
 		adv = make([]float64, len(rewards)) // per token, from the value head below
 	} else if adv, err = Advantages(cfg.Estimator, rewards, groups); err != nil {
 		return st, err
+	} else if slices.ContainsFunc(perTurn, func(p []float64) bool { return p != nil }) {
+		if turnAdv, err = TurnAdvantages(cfg.Estimator, rewards, perTurn, groups); err != nil {
+			return st, err
+		}
 	}
 	l.summarise(&st, eps, rewards, groups)
 	if l.OnEpisodes != nil {
 		l.OnEpisodes(step, eps, rewards, adv)
 	}
 	seqs, tokens := l.sequences(eps, agent.MainRole, adv, rewards)
+	byTurn(seqs, perTurn, turnAdv)
 	if extra, err := l.roleSequences(&st, eps, rewards, roleBonus, groups, cfg); err != nil {
 		return st, fmt.Errorf("step %d: %w", step, err)
 	} else {
@@ -233,6 +244,28 @@ type trainSeq struct {
 	ids    []int
 	seq    Seq
 	reward float64 // the episode's reward (PPO's return at the last token)
+	ep     int     // the episode's index in the step
+	// turns[t] is the episode turn token t belongs to; perTurn the part of
+	// reward earned at each turn (nil when none is).
+	turns   []int
+	perTurn []float64
+}
+
+// byTurn gives each sequence its episode's per-turn rewards and, when
+// turnAdv is set, each token its turn's advantage.
+func byTurn(seqs []trainSeq, perTurn, turnAdv [][]float64) {
+	for i := range seqs {
+		s := &seqs[i]
+		s.perTurn = perTurn[s.ep]
+		if turnAdv == nil {
+			continue
+		}
+		for t, k := range s.turns {
+			if k >= 0 && k < len(turnAdv[s.ep]) {
+				s.seq.Advantage[t] = turnAdv[s.ep][k]
+			}
+		}
+	}
 }
 
 // sequences turns episodes into loss inputs. Episodes without a complete
@@ -250,11 +283,13 @@ func (l *Loop) sequences(eps []*agent.Episode, role string, adv, rewards []float
 			continue
 		}
 		old := make([]float64, 0, len(ids))
+		turns := make([]int, 0, len(ids))
 		for _, s := range ep.Context {
 			if s.Role != role {
 				continue
 			}
 			for k := range s.TokenIDs {
+				turns = append(turns, s.Turn)
 				v := 0.0
 				if s.Source == agent.Policy && k < len(s.Logprobs) {
 					v = s.Logprobs[k]
@@ -263,7 +298,7 @@ func (l *Loop) sequences(eps []*agent.Episode, role string, adv, rewards []float
 			}
 		}
 		n := min(len(ids), limit)
-		ts := trainSeq{ids: ids[:n], reward: rewards[i], seq: Seq{Mask: mask[:n], OldLogp: old[:n], Advantage: make([]float64, n)}}
+		ts := trainSeq{ids: ids[:n], reward: rewards[i], ep: i, turns: turns[:n], seq: Seq{Mask: mask[:n], OldLogp: old[:n], Advantage: make([]float64, n)}}
 		ts.seq.Mask[0] = 0 // the first token is never predicted
 		for t := range n {
 			ts.seq.Advantage[t] = adv[i]

@@ -154,3 +154,41 @@ func TestRoleSequences(t *testing.T) {
 		}
 	}
 }
+
+// TestTokensGetTheirTurnsAdvantage: each policy token of a multi-turn
+// episode carries the advantage of its own turn.
+func TestTokensGetTheirTurnsAdvantage(t *testing.T) {
+	m, err := model.NewRandom(model.Config{Dim: 16, HiddenDim: 32, Layers: 1, Heads: 2, KVHeads: 2, Vocab: 50, SeqLen: 64, RopeTheta: 10000, NormEps: 1e-5, TiedEmbeddings: true, BOS: -1, EOS: -1}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := model.NewTrainer(m, model.DefaultTrainConfig(2, 64), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &Loop{Policy: m, Trainer: tr}
+	ep := &agent.Episode{ID: "a", Context: []agent.Segment{
+		{Source: agent.Env, Role: agent.MainRole, TokenIDs: []int{1, 2}},
+		{Source: agent.Policy, Role: agent.MainRole, Turn: 0, TokenIDs: []int{3, 4}, Logprobs: []float64{-1, -1}},
+		{Source: agent.Env, Role: agent.MainRole, Turn: 0, TokenIDs: []int{5}},
+		{Source: agent.Policy, Role: agent.MainRole, Turn: 1, TokenIDs: []int{6, 7, 8}, Logprobs: []float64{-1, -1, -1}},
+	}}
+	seqs, _ := l.sequences([]*agent.Episode{ep}, agent.MainRole, []float64{9}, []float64{1})
+	byTurn(seqs, [][]float64{{0.5, 0}}, [][]float64{{-1, 2}})
+	s := seqs[0]
+	// Environment tokens get whatever their segment's turn says; the mask
+	// keeps them out of the loss.
+	for i, want := range map[int]float64{2: -1, 3: -1, 5: 2, 6: 2, 7: 2} {
+		if s.seq.Advantage[i] != want {
+			t.Errorf("token %d: advantage %g, want %g (all: %v)", i, s.seq.Advantage[i], want, s.seq.Advantage)
+		}
+	}
+	if s.perTurn[0] != 0.5 {
+		t.Errorf("turn rewards %v", s.perTurn)
+	}
+	for i, m := range s.seq.Mask {
+		if (m != 0) != (i == 2 || i == 3 || i == 5 || i == 6 || i == 7) {
+			t.Errorf("mask %v: token %d", s.seq.Mask, i)
+		}
+	}
+}

@@ -49,8 +49,7 @@ func (l *Loop) ppoAdvantages(seqs []trainSeq, cfg Config) (float64, error) {
 			continue
 		}
 		vals := l.Value.Predict(feats[k])
-		rw := make([]float64, len(vals))
-		rw[len(rw)-1] = seqs[k].reward
+		rw := turnRewards(seqs[k], pos[k])
 		adv, ret, err := GAE(rw, vals, gamma, lambda)
 		if err != nil {
 			return 0, err
@@ -78,6 +77,24 @@ func (l *Loop) ppoAdvantages(seqs []trainSeq, cfg Config) (float64, error) {
 		return loss, fmt.Errorf("ppo: value head: loss %v: %w", loss, err)
 	}
 	return loss, nil
+}
+
+// turnRewards lays an episode's reward out on its policy tokens (at
+// positions pos): the part earned at turn k after that turn's last token,
+// the rest after the episode's last.
+func turnRewards(s trainSeq, pos []int) []float64 {
+	rw := make([]float64, len(pos))
+	rest := s.reward
+	for i, t := range pos {
+		k := s.turns[t]
+		if k < 0 || k >= len(s.perTurn) || (i+1 < len(pos) && s.turns[pos[i+1]] == k) {
+			continue
+		}
+		rw[i] += s.perTurn[k]
+		rest -= s.perTurn[k]
+	}
+	rw[len(rw)-1] += rest
+	return rw
 }
 
 func seqIndex(n int) []int {

@@ -49,6 +49,66 @@ func TestAdvantages(t *testing.T) {
 	}
 }
 
+func TestTurnAdvantages(t *testing.T) {
+	// Two episodes of one question, both found the first hop's passage at
+	// turn 0 (progress 0.5); episode 0 answered at turn 1, episode 1
+	// searched again and found the second (0.5 more) at turn 1, then
+	// answered wrongly at turn 2. Totals 0.5 and 1.
+	perTurn := [][]float64{{0.5, 0}, {0.5, 0.5, 0}}
+	totals := []float64{0.5, 1}
+	for _, tc := range []struct {
+		e    Estimator
+		want [][]float64
+	}{
+		// turn 0: totals 0.5, 1 → ∓0.25; turn 1: returns 0, 0.5 → ∓0.25;
+		// turn 2: episode 0 keeps its last credit 0, episode 1 has 0 → 0.
+		{DrGRPO, [][]float64{{-0.25, -0.25}, {0.25, 0.25, 0}}},
+		{GRPO, [][]float64{{-1, -1}, {1, 1, 0}}},
+		{RLOO, [][]float64{{-0.5, -0.5}, {0.5, 0.5, 0}}},
+	} {
+		got, err := TurnAdvantages(tc.e, totals, perTurn, [][]int{{0, 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range got {
+			if !nearAll(got[i], tc.want[i]) {
+				t.Errorf("%s: episode %d: got %v, want %v", tc.e, i, got[i], tc.want[i])
+			}
+		}
+	}
+	// Without turn rewards every turn gets the episode's advantage.
+	totals = []float64{1, 0, 0.3, 2}
+	plain, _ := Advantages(GRPO, totals, [][]int{{0, 1}, {2, 3}})
+	got, err := TurnAdvantages(GRPO, totals, [][]float64{{0, 0, 0}, {0}, nil, {0, 0}}, [][]int{{0, 1}, {2, 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, row := range got {
+		for k, v := range row {
+			if math.Abs(v-plain[i]) > 1e-9 {
+				t.Errorf("episode %d turn %d: %v, want the plain advantage %v", i, k, v, plain[i])
+			}
+		}
+	}
+	if _, err := TurnAdvantages(GRPO, totals, nil, [][]int{{0, 1}, {2, 3}}); err == nil {
+		t.Error("turn rewards of the wrong length were accepted")
+	}
+}
+
+func TestTurnRewardsForPPO(t *testing.T) {
+	// Tokens 0–1 are the prompt (turn −1 for env is never a policy
+	// position); policy tokens at 2, 3 (turn 0) and 6 (turn 1).
+	s := trainSeq{reward: 1.5, turns: []int{0, 0, 0, 0, 0, 1, 1}, perTurn: []float64{0.5, 0.25}}
+	got := turnRewards(s, []int{2, 3, 6})
+	if !nearAll(got, []float64{0, 0.5, 1}) {
+		t.Errorf("got %v, want the turn-0 credit on its last token and the rest at the end", got)
+	}
+	s.perTurn = nil
+	if got := turnRewards(s, []int{2, 3, 6}); !nearAll(got, []float64{0, 0, 1.5}) {
+		t.Errorf("without turn rewards: got %v", got)
+	}
+}
+
 func TestGAE(t *testing.T) {
 	adv, ret, err := GAE([]float64{0, 0, 1}, []float64{0.5, 0.5, 0.5}, 1, 1)
 	if err != nil || !nearAll(adv, []float64{0.5, 0.5, 0.5}) || !nearAll(ret, []float64{1, 1, 1}) {
@@ -58,17 +118,6 @@ func TestGAE(t *testing.T) {
 	adv, _, _ = GAE([]float64{0, 0, 1}, []float64{0.5, 0.5, 0.5}, 1, 0.5)
 	if !nearAll(adv, []float64{0.125, 0.25, 0.5}) {
 		t.Errorf("λ=.5: adv %v", adv)
-	}
-}
-
-func TestTurnReturns(t *testing.T) {
-	got := TurnReturns([]float64{0.5, 0, 1}, []int{-1, 0, 0, 1, 2}, 1)
-	if !nearAll(got, []float64{0, 1.5, 1.5, 1, 1}) {
-		t.Errorf("got %v", got)
-	}
-	got = TurnReturns([]float64{1, 1}, []int{0, 1}, 0.5)
-	if !nearAll(got, []float64{1.5, 1}) {
-		t.Errorf("γ=.5: got %v", got)
 	}
 }
 
