@@ -3,6 +3,7 @@ package rl
 import (
 	"context"
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/sleuth-research/sleuth/agent"
@@ -190,5 +191,72 @@ func TestTokensGetTheirTurnsAdvantage(t *testing.T) {
 		if (m != 0) != (i == 2 || i == 3 || i == 5 || i == 6 || i == 7) {
 			t.Errorf("mask %v: token %d", s.seq.Mask, i)
 		}
+	}
+}
+
+// TestRolloutLogprobsMatchTheTrainer: the loss sees exactly what the policy
+// generated. Every policy token of multi-turn episodes (observations in
+// between) has the same log-probability in the trainer's forward pass over
+// the episode's token stream as the engine reported when sampling it; an
+// off-by-one between segments would show here, and the first epoch's
+// ratios (taken as 1) would be wrong.
+func TestRolloutLogprobsMatchTheTrainer(t *testing.T) {
+	texts := func(yield func(string) bool) {
+		for i := range 40 {
+			if !yield(fmt.Sprintf("the river %d meets the hill %d at the old bridge", i, i*3)) {
+				return
+			}
+		}
+	}
+	tok, err := tokenizer.Train(texts, 300, tokenizer.TrainOptions{SpecialTokens: tokenizer.DefaultSpecialTokens(), AddedTokens: tokenizer.ProtocolTags()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.NewRandom(model.Config{Dim: 32, HiddenDim: 64, Layers: 2, Heads: 2, KVHeads: 2, Vocab: tok.VocabSize(), SeqLen: 512, RopeTheta: 10000, NormEps: 1e-5, TiedEmbeddings: true, BOS: -1, EOS: -1}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Deterministic = true
+	p, err := agent.ParsePreset("toy", []byte("mode: tags\ntags: {think: think, search: search, answer: answer, information: information}\n"+
+		"prompt: 'Q: {question}\n'\non_format_error: observe\nbudget: {max_turns: 3, turn_tokens: 6}\nsampling: {temperature: 1}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := model.NewTrainer(m, model.DefaultTrainConfig(4, 512), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := int64(5)
+	run := &agent.Runner{Preset: p, Policy: local.New(m, tok, local.Config{NoBOS: true}), Seed: &seed}
+	var qs []agent.Question
+	for i := range 6 {
+		qs = append(qs, agent.Question{ID: fmt.Sprint(i), Text: fmt.Sprintf("where is the river %d", i)})
+	}
+	eps := run.RunMany(context.Background(), qs, 6)
+	l := &Loop{Policy: m, Trainer: tr}
+	seqs, _ := l.sequences(eps, agent.MainRole, make([]float64, len(eps)), make([]float64, len(eps)))
+	for _, mb := range planBatches(seqs, microTokens(tr), tr.Cfg.SeqLen) {
+		if err := mb.logprobs(tr, seqs, func(s *Seq) *[]float64 { return &s.Logp }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	multi := 0
+	for i, s := range seqs {
+		turns := map[int]bool{}
+		for k, w := range s.seq.Mask {
+			if w == 0 {
+				continue
+			}
+			turns[s.turns[k]] = true
+			if d := math.Abs(s.seq.Logp[k] - s.seq.OldLogp[k]); d > 1e-3 {
+				t.Errorf("episode %d token %d (turn %d): trainer log-prob %.5f, rollout %.5f", i, k, s.turns[k], s.seq.Logp[k], s.seq.OldLogp[k])
+			}
+		}
+		if len(turns) > 1 {
+			multi++
+		}
+	}
+	if multi == 0 {
+		t.Fatal("no episode had more than one policy turn; the test checks nothing across observations")
 	}
 }
