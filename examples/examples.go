@@ -12,8 +12,9 @@ import "embed"
 var Presets embed.FS
 
 // Training holds the training configurations (`sleuth train --config
-// NAME`), train/*.yaml: quickstart (the README's main job) and fast (its
-// CI-sized version).
+// NAME`), train/*.yaml: quickstart (the README's main job), fast (its
+// CI-sized version), reading (the quickstart's recipe at full length) and
+// progress (reading with RL on a per-turn progress reward and a KL anchor).
 //
 //go:embed train/*.yaml
 var Training embed.FS

@@ -142,13 +142,14 @@ func TestPresets(t *testing.T) {
 	want := map[string]struct{ good, bad float64 }{
 		// good: episode() (EM 1, evidence F1 .5, progress 1, retrieval NDCG
 		// over all four passages); bad: malformed().
-		"searchr1":       {1, 1},
-		"deepresearcher": {1, -1},
-		"searchr1-f1":    {1, -0.5},
-		"arena":          {0.5 + 1 + 0.25*0.5, 0},
-		"imrag":          {1 + 0.5, 1 + 0.5},
-		"mmoa":           {1, 1},
-		"vrag":           {0.2 + 0.3*((1/math.Log2(3)+1/math.Log2(5))/(1+1/math.Log2(3))) + 1, 0.3 * ((1/math.Log2(3) + 1/math.Log2(5)) / (1 + 1/math.Log2(3)))},
+		"searchr1":          {1, 1},
+		"deepresearcher":    {1, -1},
+		"searchr1-f1":       {1, -0.5},
+		"searchr1-progress": {1 + 1, 0},
+		"arena":             {0.5 + 1 + 0.25*0.5, 0},
+		"imrag":             {1 + 0.5, 1 + 0.5},
+		"mmoa":              {1, 1},
+		"vrag":              {0.2 + 0.3*((1/math.Log2(3)+1/math.Log2(5))/(1+1/math.Log2(3))) + 1, 0.3 * ((1/math.Log2(3) + 1/math.Log2(5)) / (1 + 1/math.Log2(3)))},
 	}
 	if len(Presets()) != len(want) {
 		t.Errorf("presets %v", Presets())

@@ -57,7 +57,9 @@ func TestLearnsAFavouriteToken(t *testing.T) {
 	}
 }
 
-func learnFavourite(t *testing.T, est Estimator, lr float64, steps int) (first, last StepStats) {
+// toyPolicy is a random model of the given depth and context over a
+// 300-token vocabulary (the protocol tags among them).
+func toyPolicy(t *testing.T, layers, seqLen int, seed uint64) (*tokenizer.BPE, *model.Model) {
 	t.Helper()
 	texts := func(yield func(string) bool) {
 		for i := range 50 {
@@ -70,10 +72,16 @@ func learnFavourite(t *testing.T, est Estimator, lr float64, steps int) (first, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := model.NewRandom(model.Config{Dim: 32, HiddenDim: 64, Layers: 1, Heads: 2, KVHeads: 2, Vocab: tok.VocabSize(), SeqLen: 64, RopeTheta: 10000, NormEps: 1e-5, TiedEmbeddings: true, BOS: -1, EOS: -1}, 7)
+	m, err := model.NewRandom(model.Config{Dim: 32, HiddenDim: 64, Layers: layers, Heads: 2, KVHeads: 2, Vocab: tok.VocabSize(), SeqLen: seqLen, RopeTheta: 10000, NormEps: 1e-5, TiedEmbeddings: true, BOS: -1, EOS: -1}, seed)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return tok, m
+}
+
+func learnFavourite(t *testing.T, est Estimator, lr float64, steps int) (first, last StepStats) {
+	t.Helper()
+	tok, m := toyPolicy(t, 1, 64, 7)
 	target, ok := tok.TokenID("<answer>")
 	if !ok {
 		t.Fatal("no <answer> token")
@@ -108,10 +116,10 @@ func learnFavourite(t *testing.T, est Estimator, lr float64, steps int) (first, 
 	return first, last
 }
 
-// TestRoleSequences: in a multi-agent episode every role's stream is
-// trained, with the shared reward plus the role's own terms, advantages
-// taken within the group, and only the role's generated tokens weighted.
-func TestRoleSequences(t *testing.T) {
+// sequenceLoop is a Loop over a tiny random model, enough to turn
+// hand-made episodes into loss inputs.
+func sequenceLoop(t *testing.T) *Loop {
+	t.Helper()
 	m, err := model.NewRandom(model.Config{Dim: 16, HiddenDim: 32, Layers: 1, Heads: 2, KVHeads: 2, Vocab: 50, SeqLen: 64, RopeTheta: 10000, NormEps: 1e-5, TiedEmbeddings: true, BOS: -1, EOS: -1}, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +128,14 @@ func TestRoleSequences(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &Loop{Policy: m, Trainer: tr}
+	return &Loop{Policy: m, Trainer: tr}
+}
+
+// TestRoleSequences: in a multi-agent episode every role's stream is
+// trained, with the shared reward plus the role's own terms, advantages
+// taken within the group, and only the role's generated tokens weighted.
+func TestRoleSequences(t *testing.T) {
+	l := sequenceLoop(t)
 	ep := func(id string) *agent.Episode {
 		return &agent.Episode{ID: id, Context: []agent.Segment{
 			{Source: agent.Env, Role: agent.MainRole, TokenIDs: []int{1, 2, 3}},
@@ -159,15 +174,7 @@ func TestRoleSequences(t *testing.T) {
 // TestTokensGetTheirTurnsAdvantage: each policy token of a multi-turn
 // episode carries the advantage of its own turn.
 func TestTokensGetTheirTurnsAdvantage(t *testing.T) {
-	m, err := model.NewRandom(model.Config{Dim: 16, HiddenDim: 32, Layers: 1, Heads: 2, KVHeads: 2, Vocab: 50, SeqLen: 64, RopeTheta: 10000, NormEps: 1e-5, TiedEmbeddings: true, BOS: -1, EOS: -1}, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := model.NewTrainer(m, model.DefaultTrainConfig(2, 64), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := &Loop{Policy: m, Trainer: tr}
+	l := sequenceLoop(t)
 	ep := &agent.Episode{ID: "a", Context: []agent.Segment{
 		{Source: agent.Env, Role: agent.MainRole, TokenIDs: []int{1, 2}},
 		{Source: agent.Policy, Role: agent.MainRole, Turn: 0, TokenIDs: []int{3, 4}, Logprobs: []float64{-1, -1}},
@@ -201,21 +208,7 @@ func TestTokensGetTheirTurnsAdvantage(t *testing.T) {
 // off-by-one between segments would show here, and the first epoch's
 // ratios (taken as 1) would be wrong.
 func TestRolloutLogprobsMatchTheTrainer(t *testing.T) {
-	texts := func(yield func(string) bool) {
-		for i := range 40 {
-			if !yield(fmt.Sprintf("the river %d meets the hill %d at the old bridge", i, i*3)) {
-				return
-			}
-		}
-	}
-	tok, err := tokenizer.Train(texts, 300, tokenizer.TrainOptions{SpecialTokens: tokenizer.DefaultSpecialTokens(), AddedTokens: tokenizer.ProtocolTags()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := model.NewRandom(model.Config{Dim: 32, HiddenDim: 64, Layers: 2, Heads: 2, KVHeads: 2, Vocab: tok.VocabSize(), SeqLen: 512, RopeTheta: 10000, NormEps: 1e-5, TiedEmbeddings: true, BOS: -1, EOS: -1}, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok, m := toyPolicy(t, 2, 512, 3)
 	m.Deterministic = true
 	p, err := agent.ParsePreset("toy", []byte("mode: tags\ntags: {think: think, search: search, answer: answer, information: information}\n"+
 		"prompt: 'Q: {question}\n'\non_format_error: observe\nbudget: {max_turns: 3, turn_tokens: 6}\nsampling: {temperature: 1}\n"))

@@ -173,7 +173,7 @@ func TestTrainConfigErrors(t *testing.T) {
 			}
 		})
 	}
-	for _, name := range []string{"quickstart", "fast", "reading"} {
+	for _, name := range []string{"quickstart", "fast", "reading", "progress"} {
 		if _, err := loadTrainConfig(name); err != nil {
 			t.Errorf("built-in %s: %v", name, err)
 		}
