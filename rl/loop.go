@@ -129,6 +129,7 @@ func (l *Loop) Step(ctx context.Context, step int, batch []Sample) (StepStats, e
 	t1 := time.Now()
 	rewards := make([]float64, len(eps))
 	perTurn := make([][]float64, len(eps)) // the part of each reward earned turn by turn (progress)
+	anyTurnReward := false                 // whether any episode earned some of its reward turn by turn
 	roleBonus := map[string][]float64{}    // each role's own reward terms (MMOA's penalties), per episode
 	fn := reward.AtStep(l.Reward, step)
 	for i, ep := range eps {
@@ -137,9 +138,11 @@ func (l *Loop) Step(ctx context.Context, step int, batch []Sample) (StepStats, e
 			return st, fmt.Errorf("step %d: reward of %s: %w", step, ep.ID, err)
 		}
 		rewards[i] = sc.Total
-		if slices.ContainsFunc(sc.PerTurn, func(v float64) bool { return v != 0 }) {
-			perTurn[i] = sc.PerTurn
-		}
+		// Every turn gets a value (0 where the reward has none, as when a
+		// format gate closed), so that each episode's turn k is compared
+		// with the others' turn k.
+		perTurn[i] = append(sc.PerTurn, make([]float64, max(0, len(ep.Turns)-len(sc.PerTurn)))...)
+		anyTurnReward = anyTurnReward || slices.ContainsFunc(sc.PerTurn, func(v float64) bool { return v != 0 })
 		for r, v := range sc.Roles {
 			if roleBonus[r] == nil {
 				roleBonus[r] = make([]float64, len(eps))
@@ -164,7 +167,7 @@ func (l *Loop) Step(ctx context.Context, step int, batch []Sample) (StepStats, e
 		adv = make([]float64, len(rewards)) // per token, from the value head below
 	} else if adv, err = Advantages(cfg.Estimator, rewards, groups); err != nil {
 		return st, err
-	} else if slices.ContainsFunc(perTurn, func(p []float64) bool { return p != nil }) {
+	} else if anyTurnReward {
 		if turnAdv, err = TurnAdvantages(cfg.Estimator, rewards, perTurn, groups); err != nil {
 			return st, err
 		}
