@@ -47,8 +47,9 @@ type Loop struct {
 
 	// OnEpisodes, when set, sees each step's episodes with their rewards
 	// and advantages (per episode; zero under PPO, whose advantages are per
-	// token) before the update, for sampled trace views.
-	OnEpisodes func(step int, eps []*agent.Episode, rewards, adv []float64)
+	// token; turnAdv, by episode and turn, is set when rewards arrived turn
+	// by turn) before the update, for sampled trace views.
+	OnEpisodes func(step int, eps []*agent.Episode, rewards, adv []float64, turnAdv [][]float64)
 	// Value is PPO's critic; created on the first PPO step when nil. Save
 	// it with the checkpoint (State.Value) to resume exactly.
 	Value *ValueHead
@@ -174,7 +175,7 @@ func (l *Loop) Step(ctx context.Context, step int, batch []Sample) (StepStats, e
 	}
 	l.summarise(&st, eps, rewards, groups)
 	if l.OnEpisodes != nil {
-		l.OnEpisodes(step, eps, rewards, adv)
+		l.OnEpisodes(step, eps, rewards, adv, turnAdv)
 	}
 	seqs, tokens := l.sequences(eps, agent.MainRole, adv, rewards)
 	byTurn(seqs, perTurn, turnAdv)

@@ -253,3 +253,32 @@ func TestRolloutLogprobsMatchTheTrainer(t *testing.T) {
 		t.Fatal("no episode had more than one policy turn; the test checks nothing across observations")
 	}
 }
+
+// TestSampleTraceShowsTurnAdvantages: the report's trace view colours each
+// policy token by its own turn's advantage and marks environment tokens.
+func TestSampleTraceShowsTurnAdvantages(t *testing.T) {
+	ep := &agent.Episode{ID: "a", Context: []agent.Segment{
+		{Source: agent.Env, Role: agent.MainRole, TokenIDs: []int{1}},
+		{Source: agent.Policy, Role: agent.MainRole, Turn: 0, TokenIDs: []int{2}, Logprobs: []float64{-1}},
+		{Source: agent.Env, Role: agent.MainRole, Turn: 0, TokenIDs: []int{3}},
+		{Source: agent.Policy, Role: agent.MainRole, Turn: 1, TokenIDs: []int{4}, Logprobs: []float64{-1}},
+	}}
+	decode := func(id int) string { return fmt.Sprint(id) }
+	for _, tc := range []struct {
+		turnAdv []float64
+		want    []float64
+	}{
+		{nil, []float64{0, 0.5, 0, 0.5}},
+		{[]float64{-1, 2}, []float64{0, -1, 0, 2}},
+	} {
+		s, err := SampleTrace(3, ep, 1, 0.5, tc.turnAdv, decode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, tv := range s.Tokens {
+			if tv.Adv != tc.want[i] || tv.Policy != (i == 1 || i == 3) || tv.Text != fmt.Sprint(i+1) {
+				t.Errorf("turn advantages %v: token %d = %+v, want advantage %g", tc.turnAdv, i, tv, tc.want[i])
+			}
+		}
+	}
+}

@@ -27,20 +27,34 @@ type TraceSample struct {
 
 // TokenView is one token of a sample.
 type TokenView struct {
-	Text   string `json:"t"`
-	Policy bool   `json:"p,omitempty"` // carries loss weight
+	Text   string  `json:"t"`
+	Policy bool    `json:"p,omitempty"` // carries loss weight
+	Adv    float64 `json:"a,omitempty"` // a policy token's advantage
 }
 
-// SampleTrace records an episode's main-role token stream with its loss mask,
-// decoded token by token.
-func SampleTrace(step int, ep *agent.Episode, reward, adv float64, decode func(int) string) (TraceSample, error) {
-	ids, mask, err := ep.Tokens(agent.MainRole)
-	if err != nil {
+// SampleTrace records an episode's main-role token stream with its loss
+// mask, decoded token by token. Policy tokens carry adv, or their turn's
+// advantage where turnAdv (by turn) has one.
+func SampleTrace(step int, ep *agent.Episode, reward, adv float64, turnAdv []float64, decode func(int) string) (TraceSample, error) {
+	if _, _, err := ep.Tokens(agent.MainRole); err != nil {
 		return TraceSample{}, err
 	}
-	s := TraceSample{Step: step, ID: ep.ID, Reward: reward, Advantage: adv, Answer: ep.Answer, Status: ep.Status, Tokens: make([]TokenView, len(ids))}
-	for i, id := range ids {
-		s.Tokens[i] = TokenView{Text: decode(id), Policy: mask[i] > 0}
+	s := TraceSample{Step: step, ID: ep.ID, Reward: reward, Advantage: adv, Answer: ep.Answer, Status: ep.Status}
+	for _, seg := range ep.Context {
+		if seg.Role != agent.MainRole {
+			continue
+		}
+		a := adv
+		if seg.Turn >= 0 && seg.Turn < len(turnAdv) {
+			a = turnAdv[seg.Turn]
+		}
+		for _, id := range seg.TokenIDs {
+			tv := TokenView{Text: decode(id), Policy: seg.Source == agent.Policy}
+			if tv.Policy {
+				tv.Adv = a
+			}
+			s.Tokens = append(s.Tokens, tv)
+		}
 	}
 	return s, nil
 }

@@ -979,12 +979,16 @@ func (r *trainRun) runRL(ctx context.Context) error {
 		return err
 	}
 	defer samples.Close()
-	loop.OnEpisodes = func(step int, eps []*agent.Episode, rewards, adv []float64) {
+	loop.OnEpisodes = func(step int, eps []*agent.Episode, rewards, adv []float64, turnAdv [][]float64) {
 		if step%max(1, c.Steps/4) != 0 && step != c.Steps-1 {
 			return
 		}
 		for _, i := range []int{0, len(eps) - 1} {
-			if s, err := rl.SampleTrace(step, eps[i], rewards[i], adv[i], r.tok.DecodeToken); err == nil {
+			var ta []float64
+			if turnAdv != nil {
+				ta = turnAdv[i]
+			}
+			if s, err := rl.SampleTrace(step, eps[i], rewards[i], adv[i], ta, r.tok.DecodeToken); err == nil {
 				b, _ := json.Marshal(s)
 				samples.Write(append(b, '\n'))
 			}
