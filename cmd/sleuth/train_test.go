@@ -164,6 +164,7 @@ func TestTrainConfigErrors(t *testing.T) {
 		{"trace tokens", "pretrain: {trace_rows: 2, trace_tokens: 10}\n", "trace_tokens"},
 		{"split", "tokenizer: {split: bert}\n", "bert"},
 		{"chain share", "pretrain: {read_chains: 1.5}\n", "read_chains"},
+		{"decay", "lr_decay_steps: -5\n", "lr_decay_steps"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -59,8 +59,14 @@ type runConfig struct {
 		Heads  int `yaml:"heads"`
 		SeqLen int `yaml:"seq_len"`
 	} `yaml:"model"`
-	LR       float64 `yaml:"lr"` // peak learning rate of pre-training and SFT
-	Pretrain struct {
+	LR float64 `yaml:"lr"` // peak learning rate of pre-training and SFT
+	// LRDecaySteps is the length of the cosine decay from lr to lr/10,
+	// counted from the first pre-training step; by default pretrain.steps +
+	// sft.steps, so the rate reaches its floor as SFT ends. A longer decay
+	// keeps the rate higher through the reading drills, which read much
+	// better for it at equal steps (BENCHMARKS.md, "Session 5").
+	LRDecaySteps int `yaml:"lr_decay_steps"`
+	Pretrain     struct {
 		Steps int `yaml:"steps"`
 		Batch int `yaml:"batch"`
 		// CopyRows of each batch are copy drills: segments of 3–8 distinct
@@ -226,6 +232,8 @@ func (c runConfig) validate() error {
 		return fmt.Errorf("pretrain trace_tokens %d must be at least 64 and sft.max_hops %d at least 1 when trace_rows or read_rows is set", c.Pretrain.TraceTokens, c.SFT.MaxHops)
 	case c.Pretrain.Batch <= 0 || c.SFT.Batch <= 0 || c.RL.Questions <= 0 || c.RL.Group <= 0 || c.RL.Epochs <= 0 || c.Checkpoint.Every <= 0:
 		return fmt.Errorf("batches, questions, group, epochs and checkpoint.every must be positive")
+	case c.LRDecaySteps < 0:
+		return fmt.Errorf("lr_decay_steps %d must not be negative (0: pretrain.steps + sft.steps)", c.LRDecaySteps)
 	case !(c.LR > 0) || !(c.RL.LR > 0) || c.RL.Temperature < 0:
 		return fmt.Errorf("learning rates must be positive and the temperature not negative")
 	case c.Model.Dim%c.Model.Heads != 0:
@@ -355,8 +363,12 @@ func (r *trainRun) open(ctx context.Context, resume bool) error {
 			return err
 		}
 		total := r.cfg.Pretrain.Steps + r.cfg.SFT.Steps
+		decay := total
+		if r.cfg.LRDecaySteps > 0 {
+			decay = r.cfg.LRDecaySteps
+		}
 		tc := model.DefaultTrainConfig(r.cfg.Pretrain.Batch, r.cfg.Model.SeqLen)
-		tc.LR, tc.MinLR, tc.WarmupSteps, tc.DecaySteps = r.cfg.LR, r.cfg.LR/10, min(20, total/10+1), total
+		tc.LR, tc.MinLR, tc.WarmupSteps, tc.DecaySteps = r.cfg.LR, r.cfg.LR/10, min(20, total/10+1), decay
 		if r.tr, err = model.NewTrainer(m, tc, uint64(r.cfg.Seed)); err != nil {
 			return err
 		}
