@@ -551,7 +551,7 @@ func (r *trainRun) runPhase(ctx context.Context, name string, steps int, step fu
 		r.state = rl.State{Phase: name}
 	}
 	rep := progress.New(r.errw, name, "steps", int64(steps))
-	rep.Add(r.state.Step)
+	rep.Skip(r.state.Step)
 	for r.state.Step < steps {
 		if err := ctx.Err(); err != nil {
 			return r.interrupted(err)

@@ -25,6 +25,7 @@ type Reporter struct {
 	unit     string
 	total    int64
 	done     int64
+	skipped  int64 // done before this reporter started (a resumed job): counted, not in the rate
 	start    time.Time
 	last     time.Time
 	every    time.Duration
@@ -74,6 +75,21 @@ func (r *Reporter) Add(n int) {
 	}
 }
 
+// Skip records n units finished before this run started (a resumed job):
+// they count toward the total but not toward the rate or the ETA.
+func (r *Reporter) Skip(n int) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.done += int64(n)
+	r.skipped += int64(n)
+	if r.bar != nil {
+		_ = r.bar.Add(n)
+	}
+}
+
 // Set records the absolute number of finished units.
 func (r *Reporter) Set(done int64) {
 	if r == nil {
@@ -102,12 +118,12 @@ func (r *Reporter) Finish() {
 		_ = r.bar.Finish()
 	}
 	el := time.Since(r.start)
-	fmt.Fprintf(r.w, "%s: %d %s in %s (%s %s/s)\n", r.what, r.done, r.unit, el.Round(time.Millisecond), fmtRate(rate(r.done, el)), r.unit)
+	fmt.Fprintf(r.w, "%s: %d %s in %s (%s %s/s)\n", r.what, r.done, r.unit, el.Round(time.Millisecond), fmtRate(rate(r.done-r.skipped, el)), r.unit)
 }
 
 func (r *Reporter) lineLocked(now time.Time) string {
 	el := now.Sub(r.start)
-	rt := rate(r.done, el)
+	rt := rate(r.done-r.skipped, el)
 	if r.total > 0 && rt > 0 {
 		eta := time.Duration(float64(r.total-r.done) / rt * float64(time.Second))
 		return fmt.Sprintf("%s: %d/%d %s (%.1f%%), %s %s/s, ETA %s", r.what, r.done, r.total, r.unit,

@@ -55,3 +55,14 @@ func TestFmtRate(t *testing.T) {
 		}
 	}
 }
+
+func TestSkippedUnitsAreNotInTheRate(t *testing.T) {
+	var buf bytes.Buffer
+	r := New(&buf, "sft", "steps", 100)
+	r.Skip(100) // a resumed phase that had already finished
+	r.start = r.start.Add(-time.Second)
+	r.Finish()
+	if !strings.Contains(buf.String(), "sft: 100 steps in") || !strings.Contains(buf.String(), "(0 steps/s)") {
+		t.Errorf("finish line %q: want 100 steps counted at a rate of 0", buf.String())
+	}
+}
