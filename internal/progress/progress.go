@@ -82,12 +82,9 @@ func (r *Reporter) Skip(n int) {
 		return
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.done += int64(n)
 	r.skipped += int64(n)
-	if r.bar != nil {
-		_ = r.bar.Add(n)
-	}
+	r.mu.Unlock()
+	r.Add(n)
 }
 
 // Set records the absolute number of finished units.
