@@ -113,7 +113,7 @@ func runQuickstart(ctx context.Context, cmd *cobra.Command, f quickstartFlags) e
 		q = r.train[len(r.train)-1].Question
 	}
 	fmt.Fprintf(errw, "\nreport: %s\npolicy: %s\nask it:   sleuth ask %q --preset %s --index %s --llm local:%s --trace\nserve it: sleuth serve --model %s --index %s\n",
-		filepath.Join(f.out, "report.html"), r.path("policy"), q, cfg.Preset, r.path("index"), r.path("policy"), r.path("policy"), r.path("index"))
+		filepath.Join(f.out, "report.html"), r.path("policy"), q, r.path("preset.yaml"), r.path("index"), r.path("policy"), r.path("policy"), r.path("index"))
 	if f.jsonOut {
 		return writeJSON(out, table)
 	}

@@ -15,6 +15,7 @@ import (
 // and the same for the same step.
 func TestTraceRows(t *testing.T) {
 	r, w := tinyRunAndWorld(t, 77)
+	r.cfg.SFT.MaxHops, r.cfg.Pretrain.MaxHops = 1, 3 // traces of longer chains than SFT shows
 	c := r.cfg
 	rows, err := r.traceRows(context.Background(), w, r.stepRNG(phasePretrain, 1))
 	if err != nil {
@@ -24,6 +25,7 @@ func TestTraceRows(t *testing.T) {
 	if len(rows) != c.Pretrain.TraceRows {
 		t.Fatalf("%d rows, want %d", len(rows), c.Pretrain.TraceRows)
 	}
+	maxSearches := 0
 	for i, row := range rows {
 		text := r.tok.Decode(row)
 		t.Logf("row %d: %d tokens\n%s", i, len(row), text)
@@ -38,9 +40,15 @@ func TestTraceRows(t *testing.T) {
 		if strings.Contains(text, "Think step by step") {
 			t.Errorf("row %d carries the preset's instructions", i)
 		}
+		for _, ep := range strings.Split(text, "Question: ")[1:] {
+			maxSearches = max(maxSearches, strings.Count(ep, "<search>"))
+		}
 		if r.tok.Decode(again[i]) != text {
 			t.Errorf("row %d differs between two builds of the same step", i)
 		}
+	}
+	if maxSearches > 3 || maxSearches < 2 {
+		t.Errorf("an episode searches up to %d times, want 2 or 3 (pretrain.max_hops 3)", maxSearches)
 	}
 	r.cfg.Pretrain.ReadRows = 2
 	reads := r.readRows(w, r.stepRNG(phasePretrain, 1))
@@ -67,19 +75,21 @@ func TestTraceRows(t *testing.T) {
 }
 
 // TestReadChains checks the chain blocks of the reading drills: the
-// passages of a chain question of 2 to sft.max_hops hops, that question
+// passages of a chain question of 2 to pretrain.max_hops hops (here 3,
+// above sft.max_hops 1: drills may show longer chains than SFT), that question
 // played through in the oracle's words (a search after every fact but the
 // last, the answer after the last), and single-fact questions answered at
 // once.
 func TestReadChains(t *testing.T) {
 	r, w := tinyRunAndWorld(t, 78)
+	r.cfg.SFT.MaxHops, r.cfg.Pretrain.MaxHops = 1, 3
 	c := r.cfg
 	byText := map[string]world.Question{}
 	for _, q := range w.Questions {
 		byText[q.Question] = q
 	}
 	rows, _ := r.readDrills(w, r.stepRNG(phasePretrain, 1), 16, true, 0.5)
-	chains, singles := 0, 0
+	chains, singles, byHops := 0, 0, map[int]int{}
 	for _, row := range rows {
 		for _, block := range strings.Split(r.tok.Decode(row), "<information>")[1:] {
 			info, _, _ := strings.Cut(block, "</information>")
@@ -94,10 +104,11 @@ func TestReadChains(t *testing.T) {
 					continue
 				}
 				chains++
-				if !ok || q.Hops < 2 || q.Hops > c.SFT.MaxHops {
+				if !ok || q.Hops < 2 || q.Hops > c.Pretrain.MaxHops {
 					t.Errorf("%q (%d hops) is played as a chain", text, q.Hops)
 					continue
 				}
+				byHops[q.Hops]++
 				if n := strings.Count(item, "<search>"); n != q.Hops {
 					t.Errorf("%d searches for %d hops: %s", n, q.Hops, item)
 				}
@@ -116,8 +127,8 @@ func TestReadChains(t *testing.T) {
 		}
 	}
 	t.Logf("%d chain items, %d single facts; rows:\n%s", chains, singles, r.tok.Decode(slices.Concat(rows...)))
-	if chains == 0 || singles == 0 {
-		t.Errorf("%d chain items and %d single facts, want both", chains, singles)
+	if chains == 0 || singles == 0 || byHops[2] == 0 || byHops[3] == 0 {
+		t.Errorf("%d chain items (by hops %v) and %d single facts, want both, and chains of 2 and 3 hops", chains, byHops, singles)
 	}
 }
 
@@ -138,4 +149,29 @@ func tinyRunAndWorld(t *testing.T, seed int64) (*trainRun, *world.World) {
 		t.Fatal(err)
 	}
 	return r, w
+}
+
+// TestSFTOnFreshWorlds runs SFT steps on worlds made for each step: every
+// step demonstrates questions of its own world, searched in its own index.
+func TestSFTOnFreshWorlds(t *testing.T) {
+	r, _ := tinyRunAndWorld(t, 79)
+	r.cfg.SFT.Worlds = "fresh"
+	for step := range 2 {
+		if err := r.sftStep(context.Background(), step); err != nil {
+			t.Fatalf("step %d: %v", step, err)
+		}
+	}
+	lines, err := readJSONL[metricLine](r.path("metrics.jsonl"))
+	if err != nil || len(lines) != 2 || lines[1].Loss <= 0 || lines[1].Tokens == 0 {
+		t.Fatalf("metrics: %v, %+v", err, lines)
+	}
+	ix, err := openOrBuildIndex(context.Background(), r.path("sft-index"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	hits, err := ix.Search(context.Background(), []string{"the"}, 1)
+	if err != nil || len(hits[0]) == 0 || !strings.HasPrefix(hits[0][0].Passage.ID, "w6000004-") {
+		t.Errorf("sft-index holds %v (%v), want the last step's world, seed 6000004", hits, err)
+	}
 }

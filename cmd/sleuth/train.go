@@ -59,7 +59,7 @@ uninterrupted run with the same config ends.`,
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "policy: %s\nreport: %s\ntry:    sleuth ask %q --preset %s --index %s --llm local:%s --trace\nserve:  sleuth serve --model %s\n",
-				r.path("policy"), r.path("report.html"), r.train[0].Question, cfg.Preset, r.path("index"), r.path("policy"), r.path("policy"))
+				r.path("policy"), r.path("report.html"), r.train[0].Question, r.path("preset.yaml"), r.path("index"), r.path("policy"), r.path("policy"))
 			return nil
 		},
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,13 +15,16 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sleuth-research/sleuth/agent"
 	"github.com/sleuth-research/sleuth/rl"
+	"github.com/sleuth-research/sleuth/world"
 )
 
 // tinyTrain is a training config small enough for unit tests: every phase
 // and a checkpoint every step.
 const tinyTrain = `seed: 3
 world: {count: 2, entities: 60, questions: 80}
+top_k: 2
 tokenizer: {vocab: 500}
 model: {dim: 32, layers: 1, heads: 2, seq_len: 1024}
 pretrain: {steps: 3, batch: 4, trace_rows: 2, trace_tokens: 256, trace_from: 1}
@@ -94,6 +98,19 @@ func TestTrainSmoke(t *testing.T) {
 			t.Errorf("saved %s policy does not load: %v", p, err)
 		}
 	}
+	samples, err := readJSONL[rl.TraceSample](filepath.Join(out, "samples.jsonl"))
+	if err != nil || len(samples) == 0 {
+		t.Fatalf("samples.jsonl: %v, %d lines", err, len(samples))
+	}
+	for _, s := range samples {
+		// seed 3: the training family is w3, w4; RL's fresh worlds w2000003, w2000004
+		if !strings.HasPrefix(s.ID, "w200000") {
+			t.Errorf("RL sampled %s, want questions of the fresh RL worlds only", s.ID)
+		}
+	}
+	if p, err := agent.LoadPreset(filepath.Join(out, "preset.yaml")); err != nil || p.TopK != 2 || p.Name != "searchr1" {
+		t.Errorf("preset.yaml: %v, top_k %d, name %q; want the searchr1 preset with the config's top_k 2", err, p.TopK, p.Name)
+	}
 	b, err := os.ReadFile(filepath.Join(out, "report.html"))
 	if err != nil || !bytes.Contains(b, []byte("<svg")) || !bytes.Contains(b, []byte("Sampled episodes")) {
 		t.Errorf("report: %v, %d bytes", err, len(b))
@@ -165,6 +182,11 @@ func TestTrainConfigErrors(t *testing.T) {
 		{"split", "tokenizer: {split: bert}\n", "bert"},
 		{"chain share", "pretrain: {read_chains: 1.5}\n", "read_chains"},
 		{"decay", "lr_decay_steps: -5\n", "lr_decay_steps"},
+		{"top k", "top_k: 50\n", "top_k 50"},
+		{"rl worlds", "rl: {worlds: held-out}\n", "held-out"},
+		{"sft worlds", "sft: {worlds: test}\n", "sft worlds"},
+		{"pretrain hops", "pretrain: {max_hops: -1}\n", "pretrain.max_hops -1"},
+		{"multi-hop share", "sft: {max_hops: 1, multi_hop_share: 0.2}\n", "multi_hop_share"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -197,4 +219,43 @@ func FuzzParseTrainConfig(f *testing.F) {
 			t.Errorf("accepted config fails validation: %v", err)
 		}
 	})
+}
+
+func TestPickByHops(t *testing.T) {
+	var mixed, onlyMulti []world.Question
+	for i := range 30 {
+		q := world.Question{ID: fmt.Sprint(i), Hops: 1 + i%3}
+		mixed = append(mixed, q)
+		if q.Hops > 1 {
+			onlyMulti = append(onlyMulti, q)
+		}
+	}
+	hops := map[string]int{}
+	for _, q := range mixed {
+		hops[q.ID] = q.Hops
+	}
+	tests := []struct {
+		name   string
+		qs     []world.Question
+		share  float64
+		lo, hi float64 // bounds on the multi-hop share of 2,000 draws
+	}{
+		{"a fifth", mixed, 0.2, 0.17, 0.23},
+		{"all", mixed, 1, 1, 1},
+		{"no one-hop questions", onlyMulti, 0.2, 1, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := pickByHops(tc.qs, 2000, tc.share, rand.New(rand.NewPCG(1, 2)))
+			multi := 0
+			for _, q := range got {
+				if hops[q.ID] > 1 {
+					multi++
+				}
+			}
+			if f := float64(multi) / float64(len(got)); f < tc.lo || f > tc.hi {
+				t.Errorf("multi-hop share %.3f, want %.2f–%.2f", f, tc.lo, tc.hi)
+			}
+		})
+	}
 }

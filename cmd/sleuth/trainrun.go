@@ -44,7 +44,12 @@ type runConfig struct {
 		Entities  int `yaml:"entities"`
 		Questions int `yaml:"questions"`
 	} `yaml:"world"`
-	Preset    string `yaml:"preset"`
+	Preset string `yaml:"preset"`
+	// TopK, when set, replaces the preset's passages per search in every
+	// phase and in evaluation: a small policy reads the right sentence
+	// among two passages far more often than among three (BENCHMARKS.md,
+	// "Session 6"). The run writes the preset it used to preset.yaml.
+	TopK      int    `yaml:"top_k"`
 	Reward    string `yaml:"reward"`
 	Tokenizer struct {
 		Vocab int `yaml:"vocab"`
@@ -76,7 +81,7 @@ type runConfig struct {
 		// repeats sit on a plateau.
 		CopyRows int `yaml:"copy_rows"`
 		// TraceRows of each batch are oracle traces of the step's fresh
-		// world (chain questions of at most sft.max_hops hops, after a
+		// world (chain questions of at most pretrain.max_hops hops, after a
 		// bare "Question:" line instead of the preset's instructions),
 		// packed to about TraceTokens each and searched in that world's own
 		// index: the search protocol on worlds nobody can memorise.
@@ -92,17 +97,33 @@ type runConfig struct {
 		// ~40 tokens, where a trace has one every ~350.
 		ReadRows int `yaml:"read_rows"`
 		// ReadChains is the share of drill blocks that show the passages
-		// of a chain question of 2 to sft.max_hops hops and play it
+		// of a chain question of 2 to pretrain.max_hops hops and play it
 		// through in the oracle's words before the single-fact questions.
 		// Without them every fact a drill states is followed by "So the
 		// answer is", and the policy learns to answer multi-hop questions
 		// after their first hop.
 		ReadChains float64 `yaml:"read_chains"`
+		// MaxHops bounds the chain questions of trace rows and chain drills
+		// (default sft.max_hops). Above sft.max_hops, searching several
+		// times is a skill seen only on other worlds, in a bare prompt:
+		// SFT on the task's prompt then shows shorter chains than RL asks.
+		MaxHops int `yaml:"max_hops"`
 	} `yaml:"pretrain"`
 	SFT struct {
 		Steps   int `yaml:"steps"`
 		Batch   int `yaml:"batch"`
 		MaxHops int `yaml:"max_hops"` // oracle traces of chain questions of at most this many hops
+		// MultiHopShare, when set, is the share of SFT episodes that are
+		// questions of 2 to max_hops hops (the rest are 1-hop); by default
+		// questions are drawn as the worlds hold them (~55% multi-hop).
+		// The policy's second search is all or nothing in it: at 0.15 it
+		// never searches twice (BENCHMARKS.md, "Session 6", s1).
+		MultiHopShare float64 `yaml:"multi_hop_share"`
+		// Worlds is where SFT's questions come from: "train" (default),
+		// the training family, or "fresh", a small world generated for
+		// each step (as pre-training's), searched in its own index, so
+		// the policy imitates the protocol without memorising any name.
+		Worlds string `yaml:"worlds"`
 		// ReadRows of reading drills (see pretrain.read_rows), of a world
 		// generated for the step, join every SFT step, so learning the
 		// protocol does not wash out the reading pre-training taught.
@@ -124,6 +145,15 @@ type runConfig struct {
 		KL          string  `yaml:"kl"`
 		KLCoef      float64 `yaml:"kl_coef"`
 		Entropy     float64 `yaml:"entropy"`
+		// Worlds is where RL questions come from: "fresh" (default), a
+		// family of new worlds like the training family (seeds from
+		// Seed+2,000,000 on) that no other phase saw, or "train", the
+		// training family SFT imitated. SFT memorises its worlds: on them
+		// its policy recites half-remembered names instead of reading
+		// (BENCHMARKS.md, "Session 6": 5% EM there, 28% on a new world), so
+		// rollouts there teach little that carries to a world it has not
+		// seen.
+		Worlds string `yaml:"worlds"`
 	} `yaml:"rl"`
 	Checkpoint struct {
 		Every int `yaml:"every"`
@@ -199,6 +229,7 @@ func (c *runConfig) withDefaults() {
 	def(&c.Pretrain.Batch, 16)
 	def(&c.SFT.Batch, 16)
 	def(&c.SFT.MaxHops, 2)
+	def(&c.Pretrain.MaxHops, c.SFT.MaxHops)
 	def(&c.Pretrain.TraceTokens, 1024)
 	def(&c.RL.Questions, 8)
 	def(&c.RL.Group, 8)
@@ -224,20 +255,30 @@ func (c runConfig) validate() error {
 		return fmt.Errorf("world: count must be 1–499, entities at least 60, questions positive: %+v", c.World)
 	case c.Pretrain.ReadChains < 0 || c.Pretrain.ReadChains > 1:
 		return fmt.Errorf("pretrain read_chains %g must be between 0 and 1", c.Pretrain.ReadChains)
+	case c.SFT.MultiHopShare < 0 || c.SFT.MultiHopShare > 1 || (c.SFT.MultiHopShare > 0 && c.SFT.MaxHops < 2):
+		return fmt.Errorf("sft multi_hop_share %g must be between 0 and 1, and needs max_hops of at least 2", c.SFT.MultiHopShare)
 	case c.SFT.ReadRows < 0 || c.SFT.ReadRows > 64:
 		return fmt.Errorf("sft read_rows %d must be between 0 and 64", c.SFT.ReadRows)
 	case c.Pretrain.CopyRows < 0 || c.Pretrain.TraceRows < 0 || c.Pretrain.ReadRows < 0 || c.Pretrain.CopyRows+c.Pretrain.TraceRows+c.Pretrain.ReadRows > c.Pretrain.Batch:
 		return fmt.Errorf("pretrain copy_rows %d, trace_rows %d and read_rows %d must not be negative nor add up to more than the batch %d", c.Pretrain.CopyRows, c.Pretrain.TraceRows, c.Pretrain.ReadRows, c.Pretrain.Batch)
-	case (c.Pretrain.TraceRows > 0 || c.Pretrain.ReadRows > 0 || c.SFT.ReadRows > 0) && (c.Pretrain.TraceTokens < 64 || c.SFT.MaxHops < 1):
-		return fmt.Errorf("pretrain trace_tokens %d must be at least 64 and sft.max_hops %d at least 1 when trace_rows or read_rows is set", c.Pretrain.TraceTokens, c.SFT.MaxHops)
+	case c.SFT.MaxHops < 1 || c.Pretrain.MaxHops < 1:
+		return fmt.Errorf("sft.max_hops %d and pretrain.max_hops %d must be at least 1", c.SFT.MaxHops, c.Pretrain.MaxHops)
+	case (c.Pretrain.TraceRows > 0 || c.Pretrain.ReadRows > 0 || c.SFT.ReadRows > 0) && c.Pretrain.TraceTokens < 64:
+		return fmt.Errorf("pretrain trace_tokens %d must be at least 64 when trace_rows or read_rows is set", c.Pretrain.TraceTokens)
 	case c.Pretrain.Batch <= 0 || c.SFT.Batch <= 0 || c.RL.Questions <= 0 || c.RL.Group <= 0 || c.RL.Epochs <= 0 || c.Checkpoint.Every <= 0:
 		return fmt.Errorf("batches, questions, group, epochs and checkpoint.every must be positive")
+	case c.TopK < 0 || c.TopK > 20:
+		return fmt.Errorf("top_k %d must be between 1 and 20 (0: the preset's)", c.TopK)
 	case c.LRDecaySteps < 0:
 		return fmt.Errorf("lr_decay_steps %d must not be negative (0: pretrain.steps + sft.steps)", c.LRDecaySteps)
 	case !(c.LR > 0) || !(c.RL.LR > 0) || c.RL.Temperature < 0:
 		return fmt.Errorf("learning rates must be positive and the temperature not negative")
 	case c.Model.Dim%c.Model.Heads != 0:
 		return fmt.Errorf("model dim %d is not a multiple of heads %d", c.Model.Dim, c.Model.Heads)
+	case c.RL.Worlds != "" && c.RL.Worlds != "fresh" && c.RL.Worlds != "train":
+		return fmt.Errorf("rl worlds %q: want fresh or train", c.RL.Worlds)
+	case c.SFT.Worlds != "" && c.SFT.Worlds != "fresh" && c.SFT.Worlds != "train":
+		return fmt.Errorf("sft worlds %q: want train or fresh", c.SFT.Worlds)
 	case c.RL.MinHops > c.RL.MaxHops:
 		return fmt.Errorf("rl min_hops %d above max_hops %d", c.RL.MinHops, c.RL.MaxHops)
 	case c.RL.Group < 2 && c.RL.Algorithm != "ppo":
@@ -342,6 +383,16 @@ func (r *trainRun) open(ctx context.Context, resume bool) error {
 		return err
 	}
 	if r.preset, err = agent.LoadPreset(r.cfg.Preset); err != nil {
+		return err
+	}
+	if r.cfg.TopK > 0 {
+		r.preset.TopK = r.cfg.TopK
+	}
+	presetYAML, err := yaml.Marshal(r.preset)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.Write(r.path("preset.yaml"), presetYAML); err != nil {
 		return err
 	}
 	if r.tok, err = r.tokenizer(); err != nil {
@@ -646,6 +697,14 @@ func stepWorld(seed int64, questions bool) (*world.World, error) {
 	return world.Generate(world.Config{Seed: seed, Entities: 60, Questions: nq})
 }
 
+// stepIndex indexes a step's world in dir, replacing the last step's.
+func stepIndex(ctx context.Context, dir string, w *world.World) (*bm25.Index, error) {
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, err
+	}
+	return openOrBuildIndex(ctx, dir, w.Passages)
+}
+
 // probeAt adds the reading probe to m every 25th step and at the last.
 func (r *trainRun) probeAt(m *metricLine, step, steps int) error {
 	if step%25 != 0 && step != steps-1 {
@@ -662,19 +721,15 @@ func (r *trainRun) probeAt(m *metricLine, step, steps int) error {
 func (r *trainRun) traceRows(ctx context.Context, w *world.World, rng *rand.Rand) ([][]int, error) {
 	var qs []world.Question
 	for _, q := range w.Questions {
-		if q.Type == world.Chain && q.Hops <= r.cfg.SFT.MaxHops {
+		if q.Type == world.Chain && q.Hops <= r.cfg.Pretrain.MaxHops {
 			qs = append(qs, q)
 		}
 	}
 	if len(qs) == 0 {
-		return nil, fmt.Errorf("pre-training world has no chain questions of at most %d hops", r.cfg.SFT.MaxHops)
+		return nil, fmt.Errorf("pre-training world has no chain questions of at most %d hops", r.cfg.Pretrain.MaxHops)
 	}
 	rng.Shuffle(len(qs), func(i, j int) { qs[i], qs[j] = qs[j], qs[i] })
-	dir := r.path("pretrain-index")
-	if err := os.RemoveAll(dir); err != nil { // the last step's world
-		return nil, err
-	}
-	ix, err := openOrBuildIndex(ctx, dir, w.Passages)
+	ix, err := stepIndex(ctx, r.path("pretrain-index"), w)
 	if err != nil {
 		return nil, err
 	}
@@ -732,7 +787,7 @@ func (r *trainRun) readRows(w *world.World, rng *rand.Rand) [][]int {
 // passages of w (left out when info is false: the closed-book control),
 // then a question on every fact they state, each answered at once in the
 // oracle's words. With probability chains a block instead shows the
-// passages of a chain question of 2 to sft.max_hops hops and starts with
+// passages of a chain question of 2 to pretrain.max_hops hops and starts with
 // that question played through in the oracle's words (each hop's search,
 // the fact it found, the next hop or the answer), so that stating a fact
 // is followed by "So the answer is" only when the question asks no
@@ -754,7 +809,7 @@ func (r *trainRun) readDrills(w *world.World, rng *rand.Rand, n int, info bool, 
 	var cqs []world.Question
 	if chains > 0 {
 		for _, q := range w.Questions {
-			if q.Type == world.Chain && q.Hops >= 2 && q.Hops <= r.cfg.SFT.MaxHops {
+			if q.Type == world.Chain && q.Hops >= 2 && q.Hops <= r.cfg.Pretrain.MaxHops {
 				cqs = append(cqs, q)
 			}
 		}
@@ -886,14 +941,36 @@ func (r *trainRun) sftQuestions() []world.Question {
 	return out
 }
 
-func (r *trainRun) rlQuestions() []world.Question {
+// rlWorld returns RL's questions (chain questions of rl.min_hops to
+// rl.max_hops) and the index their episodes search: the training family's,
+// or with rl.worlds fresh a family of the same shape on seeds no other
+// phase uses, indexed in rl-index. The caller closes the index unless it
+// is r.ix.
+func (r *trainRun) rlWorld(ctx context.Context) ([]world.Question, *bm25.Index, error) {
+	qs, ix := r.train, r.ix
+	if r.cfg.RL.Worlds != "train" {
+		qs = nil
+		var passages []corpus.Passage
+		for i := range r.cfg.World.Count {
+			w, err := world.Generate(world.Config{Seed: r.cfg.Seed + 2_000_000 + int64(i), Entities: r.cfg.World.Entities, Questions: r.cfg.World.Questions})
+			if err != nil {
+				return nil, nil, err
+			}
+			qs = append(qs, w.Split(world.Train)...)
+			passages = append(passages, w.Passages...)
+		}
+		var err error
+		if ix, err = openOrBuildIndex(ctx, r.path("rl-index"), passages); err != nil {
+			return nil, nil, fmt.Errorf("the RL worlds' index: %w", err)
+		}
+	}
 	var out []world.Question
-	for _, q := range r.train {
+	for _, q := range qs {
 		if q.Type == world.Chain && q.Hops >= r.cfg.RL.MinHops && q.Hops <= r.cfg.RL.MaxHops {
 			out = append(out, q)
 		}
 	}
-	return out
+	return out, ix, nil
 }
 
 // sftStep imitates the oracle's shortest correct search path, run through
@@ -905,10 +982,31 @@ func (r *trainRun) sftStep(ctx context.Context, step int) error {
 		}
 		r.oracle = rl.NewOracle(r.sftQs, r.tok.Encode, r.tok.Decode)
 	}
-	qs := r.sftQs
+	qs, or := r.sftQs, &agent.Runner{Preset: r.preset, Policy: r.oracle, Tools: r.tools()}
+	if r.cfg.SFT.Worlds == "fresh" {
+		w, err := stepWorld(r.cfg.Seed+6_000_000+int64(step), true)
+		if err != nil {
+			return err
+		}
+		qs = nil
+		for _, q := range w.Questions {
+			if q.Type == world.Chain && q.Hops <= r.cfg.SFT.MaxHops {
+				qs = append(qs, q)
+			}
+		}
+		ix, err := stepIndex(ctx, r.path("sft-index"), w)
+		if err != nil {
+			return fmt.Errorf("SFT step %d: %w", step, err)
+		}
+		defer ix.Close()
+		or = &agent.Runner{Preset: r.preset, Policy: rl.NewOracle(qs, r.tok.Encode, r.tok.Decode), Tools: map[string]agent.Tool{"search": agent.SearchTool{R: ix}}}
+	}
 	rng := r.stepRNG(phaseSFT, step)
-	or := &agent.Runner{Preset: r.preset, Policy: r.oracle, Tools: r.tools()}
-	eps := or.RunMany(ctx, pickQuestions(qs, r.cfg.SFT.Batch, rng), r.cfg.SFT.Batch)
+	picked := pickQuestions(qs, r.cfg.SFT.Batch, rng)
+	if share := r.cfg.SFT.MultiHopShare; share > 0 {
+		picked = pickByHops(qs, r.cfg.SFT.Batch, share, rng)
+	}
+	eps := or.RunMany(ctx, picked, r.cfg.SFT.Batch)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -953,6 +1051,30 @@ func pickQuestions(qs []world.Question, n int, rng *rand.Rand) []agent.Question 
 	return out
 }
 
+// pickByHops draws n questions, each of 2 or more hops with probability
+// share and of one hop otherwise (from whichever kind qs holds if it lacks
+// the other).
+func pickByHops(qs []world.Question, n int, share float64, rng *rand.Rand) []agent.Question {
+	var one, multi []world.Question
+	for _, q := range qs {
+		if q.Hops == 1 {
+			one = append(one, q)
+		} else {
+			multi = append(multi, q)
+		}
+	}
+	out := make([]agent.Question, n)
+	for i := range out {
+		pool := one
+		if (rng.Float64() < share && len(multi) > 0) || len(one) == 0 {
+			pool = multi
+		}
+		q := pool[rng.IntN(len(pool))]
+		out[i] = agent.Question{ID: q.ID, Text: q.Question}
+	}
+	return out
+}
+
 // runRL is the reinforcement-learning phase on the preset's reward.
 func (r *trainRun) runRL(ctx context.Context) error {
 	c := r.cfg.RL
@@ -977,12 +1099,22 @@ func (r *trainRun) runRL(ctx context.Context) error {
 	}
 	// RL runs at a constant, lower learning rate.
 	r.tr.Cfg.LR, r.tr.Cfg.MinLR, r.tr.Cfg.WarmupSteps, r.tr.Cfg.DecaySteps = c.LR, c.LR, 0, 0
+	qs, ix, err := r.rlWorld(ctx)
+	if err != nil {
+		return err
+	}
+	if ix != r.ix {
+		defer ix.Close()
+	}
+	if len(qs) == 0 {
+		return fmt.Errorf("no RL questions of %d to %d hops", c.MinHops, c.MaxHops)
+	}
 	p := r.preset
 	p.Sampling.Temperature = c.Temperature
 	r.tr.Model.Deterministic = true // a rollout must not depend on how requests were batched
 	client := local.New(r.tr.Model, r.tok, local.Config{NoBOS: true})
 	loop := &rl.Loop{Policy: r.tr.Model, Ref: ref, Trainer: r.tr, Reward: fn, Value: r.value,
-		Runner: &agent.Runner{Preset: p, Policy: client, Tools: r.tools()},
+		Runner: &agent.Runner{Preset: p, Policy: client, Tools: map[string]agent.Tool{"search": agent.SearchTool{R: ix}}},
 		Cfg: rl.Config{Estimator: est, Group: c.Group, Epochs: c.Epochs, Seed: r.cfg.Seed,
 			Loss: rl.LossConfig{ClipLow: c.ClipLow, ClipHigh: c.ClipHigh, Aggregation: rl.Aggregation(c.Aggregation),
 				KL: rl.KLEstimator(c.KL), KLCoef: c.KLCoef, Entropy: c.Entropy}}}
@@ -1005,10 +1137,6 @@ func (r *trainRun) runRL(ctx context.Context) error {
 				samples.Write(append(b, '\n'))
 			}
 		}
-	}
-	qs := r.rlQuestions()
-	if len(qs) == 0 {
-		return fmt.Errorf("no train questions of %d to %d hops for RL", c.MinHops, c.MaxHops)
 	}
 	return r.runPhase(ctx, phaseRL, c.Steps, func(ctx context.Context, step int) error {
 		rng := r.stepRNG(phaseRL, step)
