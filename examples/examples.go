@@ -13,7 +13,7 @@ var Presets embed.FS
 
 // Training holds the training configurations (`sleuth train --config
 // NAME`), train/*.yaml: quickstart (the README's main job), fast (its
-// CI-sized version), reading (session 3's longer recipe, on the training worlds) and
+// CI-sized version), reading (session 3's longer recipe) and
 // progress (reading with RL on a per-turn progress reward and a KL anchor).
 //
 //go:embed train/*.yaml
