@@ -91,7 +91,7 @@ func evaluatePolicies(ctx context.Context, dir string, r *trainRun, perHop int, 
 	defer ix.Close()
 	greedy := r.preset
 	greedy.Sampling.Temperature = 0
-	tools := map[string]agent.Tool{"search": agent.SearchTool{R: ix}}
+	tools := searchTools(ix)
 	load := func(path string) (llm.Client, error) {
 		m, err := model.Load(path)
 		if err != nil {
@@ -118,7 +118,7 @@ func evaluatePolicies(ctx context.Context, dir string, r *trainRun, perHop int, 
 		client llm.Client
 		tools  map[string]agent.Tool
 	}{
-		{"no retrieval (SFT policy, empty search)", sft, map[string]agent.Tool{"search": agent.SearchTool{R: noHits{}}}},
+		{"no retrieval (SFT policy, empty search)", sft, searchTools(noHits{})},
 		{"SFT", sft, tools},
 		{"RL (" + r.cfg.RL.Algorithm + ")", final, tools},
 		{"oracle", rl.NewOracle(w.Questions, r.tok.Encode, r.tok.Decode), tools},

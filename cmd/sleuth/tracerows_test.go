@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sleuth-research/sleuth/search/bm25"
 	"github.com/sleuth-research/sleuth/world"
 )
 
@@ -165,7 +166,7 @@ func TestSFTOnFreshWorlds(t *testing.T) {
 	if err != nil || len(lines) != 2 || lines[1].Loss <= 0 || lines[1].Tokens == 0 {
 		t.Fatalf("metrics: %v, %+v", err, lines)
 	}
-	ix, err := openOrBuildIndex(context.Background(), r.path("sft-index"), nil)
+	ix, err := bm25.Open(r.path("sft-index"))
 	if err != nil {
 		t.Fatal(err)
 	}

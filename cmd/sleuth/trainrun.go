@@ -27,6 +27,7 @@ import (
 	"github.com/sleuth-research/sleuth/model/tokenizer"
 	"github.com/sleuth-research/sleuth/reward"
 	"github.com/sleuth-research/sleuth/rl"
+	"github.com/sleuth-research/sleuth/search"
 	"github.com/sleuth-research/sleuth/search/bm25"
 	"github.com/sleuth-research/sleuth/world"
 )
@@ -719,12 +720,7 @@ func (r *trainRun) probeAt(m *metricLine, step, steps int) error {
 // prompt and w's own index, and packs the token streams into
 // Pretrain.TraceRows rows.
 func (r *trainRun) traceRows(ctx context.Context, w *world.World, rng *rand.Rand) ([][]int, error) {
-	var qs []world.Question
-	for _, q := range w.Questions {
-		if q.Type == world.Chain && q.Hops <= r.cfg.Pretrain.MaxHops {
-			qs = append(qs, q)
-		}
-	}
+	qs := chainQuestions(w.Questions, 1, r.cfg.Pretrain.MaxHops)
 	if len(qs) == 0 {
 		return nil, fmt.Errorf("pre-training world has no chain questions of at most %d hops", r.cfg.Pretrain.MaxHops)
 	}
@@ -736,7 +732,7 @@ func (r *trainRun) traceRows(ctx context.Context, w *world.World, rng *rand.Rand
 	defer ix.Close()
 	p := r.preset
 	p.Prompt = "Question: {question}\n"
-	or := &agent.Runner{Preset: p, Policy: rl.NewOracle(qs, r.tok.Encode, r.tok.Decode), Tools: map[string]agent.Tool{"search": agent.SearchTool{R: ix}}}
+	or := &agent.Runner{Preset: p, Policy: rl.NewOracle(qs, r.tok.Encode, r.tok.Decode), Tools: searchTools(ix)}
 	want, limit := min(r.cfg.Pretrain.TraceTokens, r.cfg.Model.SeqLen), r.cfg.Model.SeqLen+1
 	rows := make([][]int, 0, r.cfg.Pretrain.TraceRows)
 	var row []int
@@ -808,11 +804,7 @@ func (r *trainRun) readDrills(w *world.World, rng *rand.Rand, n int, info bool, 
 	}
 	var cqs []world.Question
 	if chains > 0 {
-		for _, q := range w.Questions {
-			if q.Type == world.Chain && q.Hops >= 2 && q.Hops <= r.cfg.Pretrain.MaxHops {
-				cqs = append(cqs, q)
-			}
-		}
+		cqs = chainQuestions(w.Questions, 2, r.cfg.Pretrain.MaxHops)
 	}
 	want := min(r.cfg.Pretrain.TraceTokens, r.cfg.Model.SeqLen)
 	rows, masks = make([][]int, n), make([][]float32, n)
@@ -929,12 +921,11 @@ func copyDrill(text []int, n int, rng *rand.Rand) []int {
 	return out[:min(len(out), n)]
 }
 
-// sftQuestions are the chain questions of the train split the oracle
-// demonstrates.
-func (r *trainRun) sftQuestions() []world.Question {
+// chainQuestions are the chain questions of qs of minHops to maxHops hops.
+func chainQuestions(qs []world.Question, minHops, maxHops int) []world.Question {
 	var out []world.Question
-	for _, q := range r.train {
-		if q.Type == world.Chain && q.Hops <= r.cfg.SFT.MaxHops {
+	for _, q := range qs {
+		if q.Type == world.Chain && q.Hops >= minHops && q.Hops <= maxHops {
 			out = append(out, q)
 		}
 	}
@@ -964,42 +955,34 @@ func (r *trainRun) rlWorld(ctx context.Context) ([]world.Question, *bm25.Index, 
 			return nil, nil, fmt.Errorf("the RL worlds' index: %w", err)
 		}
 	}
-	var out []world.Question
-	for _, q := range qs {
-		if q.Type == world.Chain && q.Hops >= r.cfg.RL.MinHops && q.Hops <= r.cfg.RL.MaxHops {
-			out = append(out, q)
-		}
-	}
-	return out, ix, nil
+	return chainQuestions(qs, r.cfg.RL.MinHops, r.cfg.RL.MaxHops), ix, nil
 }
 
 // sftStep imitates the oracle's shortest correct search path, run through
 // the real runner and index so the token streams are exactly the policy's.
 func (r *trainRun) sftStep(ctx context.Context, step int) error {
-	if r.oracle == nil {
-		if r.sftQs = r.sftQuestions(); len(r.sftQs) == 0 {
-			return fmt.Errorf("no chain questions of at most %d hops to demonstrate", r.cfg.SFT.MaxHops)
-		}
-		r.oracle = rl.NewOracle(r.sftQs, r.tok.Encode, r.tok.Decode)
-	}
-	qs, or := r.sftQs, &agent.Runner{Preset: r.preset, Policy: r.oracle, Tools: r.tools()}
+	var qs []world.Question
+	var or *agent.Runner
 	if r.cfg.SFT.Worlds == "fresh" {
 		w, err := stepWorld(r.cfg.Seed+6_000_000+int64(step), true)
 		if err != nil {
 			return err
 		}
-		qs = nil
-		for _, q := range w.Questions {
-			if q.Type == world.Chain && q.Hops <= r.cfg.SFT.MaxHops {
-				qs = append(qs, q)
-			}
-		}
+		qs = chainQuestions(w.Questions, 1, r.cfg.SFT.MaxHops)
 		ix, err := stepIndex(ctx, r.path("sft-index"), w)
 		if err != nil {
 			return fmt.Errorf("SFT step %d: %w", step, err)
 		}
 		defer ix.Close()
-		or = &agent.Runner{Preset: r.preset, Policy: rl.NewOracle(qs, r.tok.Encode, r.tok.Decode), Tools: map[string]agent.Tool{"search": agent.SearchTool{R: ix}}}
+		or = &agent.Runner{Preset: r.preset, Policy: rl.NewOracle(qs, r.tok.Encode, r.tok.Decode), Tools: searchTools(ix)}
+	} else {
+		if r.oracle == nil {
+			if r.sftQs = chainQuestions(r.train, 1, r.cfg.SFT.MaxHops); len(r.sftQs) == 0 {
+				return fmt.Errorf("no chain questions of at most %d hops to demonstrate", r.cfg.SFT.MaxHops)
+			}
+			r.oracle = rl.NewOracle(r.sftQs, r.tok.Encode, r.tok.Decode)
+		}
+		qs, or = r.sftQs, &agent.Runner{Preset: r.preset, Policy: r.oracle, Tools: searchTools(r.ix)}
 	}
 	rng := r.stepRNG(phaseSFT, step)
 	picked := pickQuestions(qs, r.cfg.SFT.Batch, rng)
@@ -1038,8 +1021,9 @@ func (r *trainRun) sftStep(ctx context.Context, step int) error {
 	return r.log(m)
 }
 
-func (r *trainRun) tools() map[string]agent.Tool {
-	return map[string]agent.Tool{"search": agent.SearchTool{R: r.ix}}
+// searchTools is the tool set of every episode the run plays: search over ret.
+func searchTools(ret search.Retriever) map[string]agent.Tool {
+	return map[string]agent.Tool{"search": agent.SearchTool{R: ret}}
 }
 
 func pickQuestions(qs []world.Question, n int, rng *rand.Rand) []agent.Question {
@@ -1114,7 +1098,7 @@ func (r *trainRun) runRL(ctx context.Context) error {
 	r.tr.Model.Deterministic = true // a rollout must not depend on how requests were batched
 	client := local.New(r.tr.Model, r.tok, local.Config{NoBOS: true})
 	loop := &rl.Loop{Policy: r.tr.Model, Ref: ref, Trainer: r.tr, Reward: fn, Value: r.value,
-		Runner: &agent.Runner{Preset: p, Policy: client, Tools: map[string]agent.Tool{"search": agent.SearchTool{R: ix}}},
+		Runner: &agent.Runner{Preset: p, Policy: client, Tools: searchTools(ix)},
 		Cfg: rl.Config{Estimator: est, Group: c.Group, Epochs: c.Epochs, Seed: r.cfg.Seed,
 			Loss: rl.LossConfig{ClipLow: c.ClipLow, ClipHigh: c.ClipHigh, Aggregation: rl.Aggregation(c.Aggregation),
 				KL: rl.KLEstimator(c.KL), KLCoef: c.KLCoef, Entropy: c.Entropy}}}
