@@ -139,7 +139,7 @@ func benchAgent(ctx context.Context, episodes, concurrency, turns int, cmd *cobr
 		q := w.Questions[i%len(w.Questions)]
 		qs[i] = agent.Question{ID: fmt.Sprint(i), Text: q.Question}
 	}
-	r := &agent.Runner{Preset: p, Policy: scriptedPolicy{turns: turns}, Tools: map[string]agent.Tool{"search": agent.SearchTool{R: ix}}}
+	r := &agent.Runner{Preset: p, Policy: scriptedPolicy{turns: turns}, Tools: searchTools(ix)}
 	runtime.GC()
 	res.GoroutinesBefore = runtime.NumGoroutine()
 	rep := progress.New(stderr(cmd), "episodes", "episodes", int64(episodes))
