@@ -13,8 +13,10 @@ var Presets embed.FS
 
 // Training holds the training configurations (`sleuth train --config
 // NAME`), train/*.yaml: quickstart (the README's main job), fast (its
-// CI-sized version), reading (session 3's longer recipe) and
-// progress (reading with RL on a per-turn progress reward and a KL anchor).
+// CI-sized version), reading (session 3's longer recipe), progress
+// (reading with RL on a per-turn progress reward and a KL anchor) and
+// fresh-sft (session 6's quickstart: the strongest policy, RL adding
+// little to it).
 //
 //go:embed train/*.yaml
 var Training embed.FS

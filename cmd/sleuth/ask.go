@@ -21,8 +21,12 @@ import (
 type llmFlags struct {
 	spec, tokenizer, model, chatTemplate string
 	tokenIDs                             bool
-	retries                              int
-	timeout                              time.Duration
+	// deterministic makes a local model's tokens independent of batching
+	// (model.Model.Deterministic); eval sets it so a score does not move
+	// with --concurrency.
+	deterministic bool
+	retries       int
+	timeout       time.Duration
 }
 
 func (f *llmFlags) register(cmd *cobra.Command) {
@@ -42,7 +46,7 @@ func (f *llmFlags) open() (llm.Client, error) {
 	case f.spec == "":
 		return nil, errors.New("--llm is required: local:PATH or an OpenAI-compatible URL")
 	case strings.HasPrefix(f.spec, "local:"):
-		return loadLocal(strings.TrimPrefix(f.spec, "local:"), f.tokenizer, f.chatTemplate)
+		return loadLocal(strings.TrimPrefix(f.spec, "local:"), f.tokenizer, f.chatTemplate, f.deterministic)
 	case strings.HasPrefix(f.spec, "http://") || strings.HasPrefix(f.spec, "https://"):
 		return llm.NewHTTP(llm.HTTPConfig{BaseURL: f.spec, Model: f.model, TokenIDs: f.tokenIDs, MaxRetries: f.retries, Timeout: f.timeout, Backoff: 200 * time.Millisecond})
 	}

@@ -126,6 +126,7 @@ dataset, each with a bootstrap 95% interval.`,
 	fl.StringVar(&judgeURL, "judge", "", "OpenAI-compatible base URL of an LLM judge (DeepResearcher's model-based evaluation); verdicts are cached in OUT")
 	fl.StringVar(&judgeModel, "judge-model", "", "model name for the judge server")
 	fl.IntVar(&concurrency, "concurrency", 8, "episodes in flight")
+	fl.BoolVar(&lf.deterministic, "deterministic", true, "local model: sum every row the same way whatever shares its batch, so scores do not move with --concurrency (slower decoding)")
 	fl.Int64Var(&seed, "seed", 0, "sampling seed")
 	fl.BoolVar(&jsonOut, "json", false, "print the summary as JSON")
 	return cmd

@@ -48,7 +48,7 @@ func TestQuickstartFast(t *testing.T) {
 			t.Errorf("quickstart left no %s: %v", p, err)
 		}
 	}
-	if _, err := loadLocal(filepath.Join(out, "train", "policy"), "", ""); err != nil {
+	if _, err := loadLocal(filepath.Join(out, "train", "policy"), "", "", false); err != nil {
 		t.Errorf("saved policy does not load: %v", err)
 	}
 }

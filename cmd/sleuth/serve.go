@@ -80,7 +80,7 @@ func buildServeHandler(f serveFlags) (http.Handler, func(), error) {
 			Index: retrieve.IndexInfo{Backend: "bm25", Path: f.index, Documents: int64(ix.Len())}})
 	}
 	if f.model != "" {
-		client, err := loadLocal(f.model, f.tokenizer, f.chatTemplate)
+		client, err := loadLocal(f.model, f.tokenizer, f.chatTemplate, false)
 		if err != nil {
 			closeFn()
 			return nil, nil, err
@@ -105,11 +105,12 @@ func buildServeHandler(f serveFlags) (http.Handler, func(), error) {
 }
 
 // loadLocal loads a checkpoint and its tokenizer into an in-process client.
-func loadLocal(modelPath, tokPath, chatTemplate string) (*local.Client, error) {
+func loadLocal(modelPath, tokPath, chatTemplate string, deterministic bool) (*local.Client, error) {
 	m, err := model.Load(modelPath)
 	if err != nil {
 		return nil, err
 	}
+	m.Deterministic = deterministic
 	// The kernels' worker pool lives as long as the process serves.
 	m.SetMatmuls(kernels.New(0))
 	if tokPath == "" {

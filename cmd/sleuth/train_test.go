@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -94,7 +95,7 @@ func TestTrainSmoke(t *testing.T) {
 		t.Errorf("metrics.jsonl has %d lines, want 9 (3 steps of each phase)", n)
 	}
 	for _, p := range []string{"sft", "policy"} {
-		if _, err := loadLocal(filepath.Join(out, p), "", ""); err != nil {
+		if _, err := loadLocal(filepath.Join(out, p), "", "", false); err != nil {
 			t.Errorf("saved %s policy does not load: %v", p, err)
 		}
 	}
@@ -186,7 +187,9 @@ func TestTrainConfigErrors(t *testing.T) {
 		{"rl worlds", "rl: {worlds: held-out}\n", "held-out"},
 		{"sft worlds", "sft: {worlds: test}\n", "sft worlds"},
 		{"pretrain hops", "pretrain: {max_hops: -1}\n", "pretrain.max_hops -1"},
-		{"multi-hop share", "sft: {max_hops: 1, multi_hop_share: 0.2}\n", "multi_hop_share"},
+		{"hop shares past max_hops", "sft: {max_hops: 1, hop_shares: [0.8, 0.2]}\n", "hop_shares"},
+		{"negative hop share", "sft: {max_hops: 2, hop_shares: [1.2, -0.2]}\n", "hop_shares"},
+		{"zero hop shares", "sft: {max_hops: 2, hop_shares: [0, 0]}\n", "hop_shares"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -196,7 +199,7 @@ func TestTrainConfigErrors(t *testing.T) {
 			}
 		})
 	}
-	for _, name := range []string{"quickstart", "fast", "reading", "progress"} {
+	for _, name := range []string{"quickstart", "fast", "reading", "progress", "fresh-sft"} {
 		if _, err := loadTrainConfig(name); err != nil {
 			t.Errorf("built-in %s: %v", name, err)
 		}
@@ -237,25 +240,54 @@ func TestPickByHops(t *testing.T) {
 	tests := []struct {
 		name   string
 		qs     []world.Question
-		share  float64
-		lo, hi float64 // bounds on the multi-hop share of 2,000 draws
+		shares []float64
+		want   [3]float64 // share of each hop count in 3,000 draws, ±0.03
 	}{
-		{"a fifth", mixed, 0.2, 0.17, 0.23},
-		{"all", mixed, 1, 1, 1},
-		{"no one-hop questions", onlyMulti, 0.2, 1, 1},
+		{"a fifth multi-hop", mixed, []float64{0.8, 0.1, 0.1}, [3]float64{0.8, 0.1, 0.1}},
+		{"weights normalised", mixed, []float64{6, 3, 1}, [3]float64{0.6, 0.3, 0.1}},
+		{"no three-hop", mixed, []float64{0.5, 0.5, 0}, [3]float64{0.5, 0.5, 0}},
+		{"all multi-hop", mixed, []float64{0, 1, 1}, [3]float64{0, 0.5, 0.5}},
+		{"no one-hop questions", onlyMulti, []float64{0.8, 0.1, 0.1}, [3]float64{0, 0.5, 0.5}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := pickByHops(tc.qs, 2000, tc.share, rand.New(rand.NewPCG(1, 2)))
-			multi := 0
+			got := pickByHops(tc.qs, 3000, tc.shares, rand.New(rand.NewPCG(1, 2)))
+			var n [3]float64
 			for _, q := range got {
-				if hops[q.ID] > 1 {
-					multi++
+				n[hops[q.ID]-1]++
+			}
+			for h := range n {
+				if f := n[h] / float64(len(got)); math.Abs(f-tc.want[h]) > 0.03 {
+					t.Errorf("%d-hop share %.3f, want %.2f", h+1, f, tc.want[h])
 				}
 			}
-			if f := float64(multi) / float64(len(got)); f < tc.lo || f > tc.hi {
-				t.Errorf("multi-hop share %.3f, want %.2f–%.2f", f, tc.lo, tc.hi)
-			}
 		})
+	}
+	// Two shares draw exactly as the single multi-hop share of earlier
+	// runs did: 2-hop when the draw is under the 2-hop share.
+	var two []world.Question
+	for _, q := range mixed {
+		if q.Hops <= 2 {
+			two = append(two, q)
+		}
+	}
+	a := pickByHops(two, 50, []float64{0.75, 0.25}, rand.New(rand.NewPCG(3, 4)))
+	rng := rand.New(rand.NewPCG(3, 4))
+	var one, multi []world.Question
+	for _, q := range two {
+		if q.Hops == 1 {
+			one = append(one, q)
+		} else {
+			multi = append(multi, q)
+		}
+	}
+	for i := range a {
+		pool := one
+		if rng.Float64() < 0.25 {
+			pool = multi
+		}
+		if q := pool[rng.IntN(len(pool))]; q.ID != a[i].ID {
+			t.Fatalf("draw %d: %s, want %s as a multi-hop share of 0.25 drew", i, a[i].ID, q.ID)
+		}
 	}
 }

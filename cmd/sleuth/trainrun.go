@@ -114,12 +114,15 @@ type runConfig struct {
 		Steps   int `yaml:"steps"`
 		Batch   int `yaml:"batch"`
 		MaxHops int `yaml:"max_hops"` // oracle traces of chain questions of at most this many hops
-		// MultiHopShare, when set, is the share of SFT episodes that are
-		// questions of 2 to max_hops hops (the rest are 1-hop); by default
-		// questions are drawn as the worlds hold them (~55% multi-hop).
-		// The policy's second search is all or nothing in it: at 0.15 it
-		// never searches twice (BENCHMARKS.md, "Session 6", s1).
-		MultiHopShare float64 `yaml:"multi_hop_share"`
+		// HopShares, when set, is the share of SFT episodes of each hop
+		// count, 1-hop first, one entry per hop up to max_hops (normalised
+		// to sum 1); by default questions are drawn as the worlds hold them
+		// (~45% 1-hop). The policy's second search is all or nothing in
+		// it: with 15% 2-hop demonstrations it never searches twice, with
+		// 35% it always does on multi-hop questions and RL has nothing
+		// left to teach, with 25% it searches twice a third of the time
+		// (BENCHMARKS.md, "Session 6" and "Session 7").
+		HopShares []float64 `yaml:"hop_shares"`
 		// Worlds is where SFT's questions come from: "train" (default),
 		// the training family, or "fresh", a small world generated for
 		// each step (as pre-training's), searched in its own index, so
@@ -163,7 +166,7 @@ type runConfig struct {
 }
 
 // loadTrainConfig reads a config file, or a built-in one by name
-// (quickstart, fast, reading); unknown fields are errors.
+// (quickstart, fast, reading, progress, fresh-sft); unknown fields are errors.
 func loadTrainConfig(nameOrPath string) (runConfig, error) {
 	var data []byte
 	var err error
@@ -172,7 +175,7 @@ func loadTrainConfig(nameOrPath string) (runConfig, error) {
 	} else {
 		data, err = examples.Training.ReadFile("train/" + nameOrPath + ".yaml")
 		if err != nil {
-			err = fmt.Errorf("unknown built-in training config %q (quickstart, fast, reading)", nameOrPath)
+			err = fmt.Errorf("unknown built-in training config %q (quickstart, fast, reading, progress, fresh-sft)", nameOrPath)
 		}
 	}
 	if err != nil {
@@ -256,8 +259,8 @@ func (c runConfig) validate() error {
 		return fmt.Errorf("world: count must be 1–499, entities at least 60, questions positive: %+v", c.World)
 	case c.Pretrain.ReadChains < 0 || c.Pretrain.ReadChains > 1:
 		return fmt.Errorf("pretrain read_chains %g must be between 0 and 1", c.Pretrain.ReadChains)
-	case c.SFT.MultiHopShare < 0 || c.SFT.MultiHopShare > 1 || (c.SFT.MultiHopShare > 0 && c.SFT.MaxHops < 2):
-		return fmt.Errorf("sft multi_hop_share %g must be between 0 and 1, and needs max_hops of at least 2", c.SFT.MultiHopShare)
+	case !validShares(c.SFT.HopShares, c.SFT.MaxHops):
+		return fmt.Errorf("sft hop_shares %v needs one non-negative share per hop up to max_hops %d, not all zero", c.SFT.HopShares, c.SFT.MaxHops)
 	case c.SFT.ReadRows < 0 || c.SFT.ReadRows > 64:
 		return fmt.Errorf("sft read_rows %d must be between 0 and 64", c.SFT.ReadRows)
 	case c.Pretrain.CopyRows < 0 || c.Pretrain.TraceRows < 0 || c.Pretrain.ReadRows < 0 || c.Pretrain.CopyRows+c.Pretrain.TraceRows+c.Pretrain.ReadRows > c.Pretrain.Batch:
@@ -986,8 +989,8 @@ func (r *trainRun) sftStep(ctx context.Context, step int) error {
 	}
 	rng := r.stepRNG(phaseSFT, step)
 	picked := pickQuestions(qs, r.cfg.SFT.Batch, rng)
-	if share := r.cfg.SFT.MultiHopShare; share > 0 {
-		picked = pickByHops(qs, r.cfg.SFT.Batch, share, rng)
+	if shares := r.cfg.SFT.HopShares; shares != nil {
+		picked = pickByHops(qs, r.cfg.SFT.Batch, shares, rng)
 	}
 	eps := or.RunMany(ctx, picked, r.cfg.SFT.Batch)
 	if err := ctx.Err(); err != nil {
@@ -1035,23 +1038,60 @@ func pickQuestions(qs []world.Question, n int, rng *rand.Rand) []agent.Question 
 	return out
 }
 
-// pickByHops draws n questions, each of 2 or more hops with probability
-// share and of one hop otherwise (from whichever kind qs holds if it lacks
-// the other).
-func pickByHops(qs []world.Question, n int, share float64, rng *rand.Rand) []agent.Question {
-	var one, multi []world.Question
+// validShares reports whether shares is unset or holds one non-negative
+// share per hop count up to maxHops with a positive sum.
+func validShares(shares []float64, maxHops int) bool {
+	if shares == nil {
+		return true
+	}
+	sum := 0.0
+	for _, v := range shares {
+		if v < 0 {
+			return false
+		}
+		sum += v
+	}
+	return len(shares) == maxHops && sum > 0
+}
+
+// pickByHops draws n questions, each of h hops with probability
+// shares[h-1] (normalised over the hop counts qs holds), then uniformly
+// among those. Multi-hop counts come first on the unit interval so that
+// [1-s, s] draws exactly as a single multi-hop share s did.
+func pickByHops(qs []world.Question, n int, shares []float64, rng *rand.Rand) []agent.Question {
+	pools := make([][]world.Question, len(shares))
 	for _, q := range qs {
-		if q.Hops == 1 {
-			one = append(one, q)
-		} else {
-			multi = append(multi, q)
+		if q.Hops >= 1 && q.Hops <= len(shares) {
+			pools[q.Hops-1] = append(pools[q.Hops-1], q)
+		}
+	}
+	// Order: 2, 3, …, then 1.
+	order := make([]int, 0, len(shares))
+	for h := 1; h < len(shares); h++ {
+		order = append(order, h)
+	}
+	order = append(order, 0)
+	total := 0.0
+	for _, h := range order {
+		if len(pools[h]) > 0 {
+			total += shares[h]
 		}
 	}
 	out := make([]agent.Question, n)
 	for i := range out {
-		pool := one
-		if (rng.Float64() < share && len(multi) > 0) || len(one) == 0 {
-			pool = multi
+		u, pool := rng.Float64()*total, []world.Question(nil)
+		for _, h := range order {
+			if len(pools[h]) == 0 || shares[h] == 0 {
+				continue
+			}
+			pool = pools[h]
+			if u < shares[h] {
+				break
+			}
+			u -= shares[h]
+		}
+		if pool == nil {
+			pool = qs
 		}
 		q := pool[rng.IntN(len(pool))]
 		out[i] = agent.Question{ID: q.ID, Text: q.Question}
