@@ -15,11 +15,27 @@ import (
 type attnScratch struct {
 	q, k, v, y, dk, dv []float32 // (T,D)
 	dp                 []float32 // (T,T)
+	slab               []float32 // backing store of the blocks above
 }
 
 func newAttnScratch(T, D int) *attnScratch {
-	f := func(n int) []float32 { return make([]float32, n) }
-	return &attnScratch{q: f(T * D), k: f(T * D), v: f(T * D), y: f(T * D), dk: f(T * D), dv: f(T * D), dp: f(T * T)}
+	s := &attnScratch{}
+	s.fit(T, D)
+	return s
+}
+
+// fit sizes the blocks for T tokens of head size D, reusing the slab when
+// it is large enough.
+func (s *attnScratch) fit(T, D int) {
+	n := 6*T*D + T*T
+	if cap(s.slab) < n {
+		s.slab = make([]float32, n)
+	}
+	buf := s.slab[:n]
+	for _, b := range []*[]float32{&s.q, &s.k, &s.v, &s.y, &s.dk, &s.dv} {
+		*b, buf = buf[:T*D:T*D], buf[T*D:]
+	}
+	s.dp = buf[: T*T : T*T]
 }
 
 // gather copies head block cols [off, off+D) of rows (T, width) starting at

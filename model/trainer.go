@@ -61,15 +61,11 @@ type Trainer struct {
 	Step   int       // optimizer steps taken
 	RNGSrc *rand.PCG // for the caller's data sampling; saved in checkpoints
 	RNG    *rand.Rand
-	acts   *acts            // the current shape's activations
-	shapes map[[2]int]*acts // activations by (B,T), kept for reuse
-	order  [][2]int         // shapes by last use, oldest first
+	acts   *acts          // the current shape's activations, over arena
+	arena  []float32      // sized for the largest shape so far
+	attn   []*attnScratch // attention blocks per worker, for any shape
 	chunks []adamChunk
 }
-
-// maxShapes bounds the activation buffers a Trainer keeps: each holds the
-// (B,T) pass's activations, B·H·T² of them for attention alone.
-const maxShapes = 4
 
 // adamChunk is a piece of one tensor, the unit of the parallel update.
 type adamChunk struct {
@@ -118,34 +114,17 @@ func NewTrainer(m *Model, cfg TrainConfig, seed uint64) (*Trainer, error) {
 
 // SetShape makes the following micro-batches (B,T) instead of the
 // configured Batch×SeqLen, so variable-length data (RL episodes) need not
-// be padded to the longest sequence the model allows. Buffers for a few
-// recent shapes are kept; gradients accumulate across shapes as usual.
+// be padded to the longest sequence the model allows. One buffer, sized
+// for the largest shape so far, holds the activations of whichever shape
+// is in use; gradients accumulate across shapes as usual.
 func (t *Trainer) SetShape(B, T int) error {
 	if B <= 0 || T <= 0 || T > t.Model.Config.SeqLen {
 		return fmt.Errorf("train: shape %d×%d must be positive with T at most the model's %d", B, T, t.Model.Config.SeqLen)
 	}
-	key := [2]int{B, T}
-	if t.shapes == nil {
-		t.shapes = map[[2]int]*acts{}
+	if a := t.acts; a != nil && a.B == B && a.T == T {
+		return nil
 	}
-	a, ok := t.shapes[key]
-	if !ok {
-		if len(t.order) >= maxShapes {
-			delete(t.shapes, t.order[0])
-			t.order = t.order[1:]
-		}
-		a = newActs(t.Model.Config, B, T)
-		t.shapes[key] = a
-	} else {
-		for i, k := range t.order {
-			if k == key {
-				t.order = append(t.order[:i], t.order[i+1:]...)
-				break
-			}
-		}
-	}
-	t.order = append(t.order, key)
-	t.acts = a
+	t.acts = newActs(t.Model.Config, B, T, &t.arena, &t.attn)
 	return nil
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -62,7 +61,6 @@ func newBenchAgentCmd() *cobra.Command {
 	var (
 		episodes, concurrency, turns int
 		jsonOut                      bool
-		cpuProfile                   string
 	)
 	cmd := &cobra.Command{
 		Use:   "agent",
@@ -73,17 +71,6 @@ reports episodes per second and how the summed episode time splits between
 generation, retrieval and the runner's own orchestration (goal: under 5%).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if cpuProfile != "" {
-				f, err := os.Create(cpuProfile)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
-			}
 			res, err := benchAgent(cmd.Context(), episodes, concurrency, turns, cmd)
 			if err != nil {
 				return err
@@ -106,7 +93,6 @@ generation, retrieval and the runner's own orchestration (goal: under 5%).`,
 	cmd.Flags().IntVar(&concurrency, "concurrency", 64, "episodes in flight")
 	cmd.Flags().IntVar(&turns, "turns", 4, "policy turns per episode (the last answers)")
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the result as JSON")
-	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile to this file")
 	return cmd
 }
 

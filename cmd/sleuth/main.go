@@ -7,13 +7,16 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := newRootCmd().ExecuteContext(ctx); err != nil {
+	err := newRootCmd().ExecuteContext(ctx)
+	pprof.StopCPUProfile() // a no-op unless --cpuprofile started one
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "sleuth:", err)
 		os.Exit(1)
 	}
