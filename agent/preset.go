@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -116,6 +117,92 @@ func ParsePreset(name string, data []byte) (Preset, error) {
 		return Preset{}, fmt.Errorf("preset %s: %w", name, err)
 	}
 	return p.withDefaults(name)
+}
+
+// MarshalPreset writes p as YAML that ParsePreset reads back to p.
+// yaml.v3 writes a string that starts with blank lines as a literal block
+// one blank line short (Node.Encode too, as it encodes and re-parses), and
+// the observation template starts with two, so a run's preset.yaml would
+// prompt a policy differently from how it was trained. The strings are
+// put back from p and every one holding a line break is double-quoted.
+func MarshalPreset(p Preset) ([]byte, error) {
+	var n yaml.Node
+	if err := n.Encode(p); err != nil {
+		return nil, fmt.Errorf("preset %s: %w", p.Name, err)
+	}
+	restoreStrings(&n, reflect.ValueOf(p))
+	out, err := yaml.Marshal(&n)
+	if err != nil {
+		return nil, fmt.Errorf("preset %s: %w", p.Name, err)
+	}
+	return out, nil
+}
+
+// restoreStrings walks n, the encoding of v, and sets each string scalar
+// to v's own string.
+func restoreStrings(n *yaml.Node, v reflect.Value) {
+	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+		if v.IsNil() {
+			return
+		}
+		v = v.Elem()
+	}
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			restoreStrings(c, v)
+		}
+	case yaml.ScalarNode:
+		if v.Kind() == reflect.String && n.ShortTag() == "!!str" {
+			n.Value = v.String()
+			if strings.ContainsAny(n.Value, "\n\r") {
+				n.Style = yaml.DoubleQuotedStyle
+			}
+		}
+	case yaml.SequenceNode:
+		if v.Kind() == reflect.Slice || v.Kind() == reflect.Array {
+			for i, c := range n.Content {
+				if i < v.Len() {
+					restoreStrings(c, v.Index(i))
+				}
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key, val := n.Content[i].Value, n.Content[i+1]
+			switch v.Kind() {
+			case reflect.Struct:
+				if f, ok := fieldByYAMLName(v, key); ok {
+					restoreStrings(val, f)
+				}
+			case reflect.Map:
+				if v.Type().Key().Kind() == reflect.String {
+					if e := v.MapIndex(reflect.ValueOf(key).Convert(v.Type().Key())); e.IsValid() {
+						restoreStrings(val, e)
+					}
+				}
+			}
+		}
+	}
+}
+
+// fieldByYAMLName is the field of struct v that yaml.v3 writes as name.
+func fieldByYAMLName(v reflect.Value, name string) (reflect.Value, bool) {
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if tag == "" {
+			tag = strings.ToLower(f.Name)
+		}
+		if tag == name {
+			return v.Field(i), true
+		}
+	}
+	return reflect.Value{}, false
 }
 
 func (p Preset) withDefaults(src string) (Preset, error) {

@@ -268,6 +268,31 @@ func TestPresetsLoad(t *testing.T) {
 	}
 }
 
+// TestMarshalPresetRoundTrip: a preset written by MarshalPreset (a training
+// run's preset.yaml) reads back to the same preset, templates' leading and
+// trailing newlines included.
+func TestMarshalPresetRoundTrip(t *testing.T) {
+	for _, name := range Presets() {
+		p, err := LoadPreset(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.TopK = 2
+		p.Observation = "\n\n<information>{observation}</information>\n\n"
+		data, err := MarshalPreset(p)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		back, err := ParsePreset(name, data)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, data)
+		}
+		if d := cmp.Diff(p, back, cmpopts.EquateEmpty()); d != "" {
+			t.Errorf("%s: preset changed through YAML (-written +read):\n%s", name, d)
+		}
+	}
+}
+
 func TestParseTable(t *testing.T) {
 	p := newTagParser(DefaultTags(), 20)
 	for _, tc := range []struct {

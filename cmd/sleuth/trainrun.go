@@ -392,7 +392,7 @@ func (r *trainRun) open(ctx context.Context, resume bool) error {
 	if r.cfg.TopK > 0 {
 		r.preset.TopK = r.cfg.TopK
 	}
-	presetYAML, err := yaml.Marshal(r.preset)
+	presetYAML, err := agent.MarshalPreset(r.preset)
 	if err != nil {
 		return err
 	}
