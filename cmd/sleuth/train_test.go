@@ -174,7 +174,8 @@ func TestTrainKilledAndResumedMatches(t *testing.T) {
 
 func TestTrainConfigErrors(t *testing.T) {
 	tests := []struct{ name, yaml, want string }{
-		{"unknown field", "rl: {stepz: 3}\n", "stepz"},
+		{"unknown field", "rl: {stepz: 3}\n", "line 1: unknown field stepz"},
+		{"unknown top-level field", "seeds: 3\n", "line 1: unknown field seeds"},
 		{"bad algorithm", "rl: {algorithm: sarsa}\n", "sarsa"},
 		{"hops", "rl: {min_hops: 3, max_hops: 2}\n", "min_hops"},
 		{"heads", "model: {dim: 30, heads: 4}\n", "multiple"},
@@ -194,8 +195,8 @@ func TestTrainConfigErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := parseTrainConfig("x.yaml", []byte(tc.yaml))
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error %v, want one naming %q", err, tc.want)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "struct {") {
+				t.Errorf("error %v, want one naming %q (and no Go types)", err, tc.want)
 			}
 		})
 	}

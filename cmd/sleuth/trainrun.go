@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -184,11 +185,24 @@ func loadTrainConfig(nameOrPath string) (runConfig, error) {
 	return parseTrainConfig(nameOrPath, data)
 }
 
+var unknownField = regexp.MustCompile(`^(line \d+: )field (\S+) not found in type `)
+
 func parseTrainConfig(name string, data []byte) (runConfig, error) {
 	var c runConfig
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			for i, m := range te.Errors {
+				// The sections are anonymous structs, which yaml.v3 would
+				// print whole: "field x not found in type struct { Steps
+				// int "yaml:\"steps\""; … }".
+				if m2 := unknownField.FindStringSubmatch(m); m2 != nil {
+					te.Errors[i] = m2[1] + "unknown field " + m2[2]
+				}
+			}
+		}
 		return c, fmt.Errorf("train config %s: %w", name, err)
 	}
 	c.withDefaults()
