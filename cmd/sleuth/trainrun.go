@@ -121,7 +121,7 @@ type runConfig struct {
 		// (~45% 1-hop). The policy's second search is all or nothing in
 		// it: with 15% 2-hop demonstrations it never searches twice, with
 		// 35% it always does on multi-hop questions and RL has nothing
-		// left to teach, with 25% it searches twice a third of the time
+		// left to teach, with 25% it searches twice on about a third of 2-hop questions
 		// (BENCHMARKS.md, "Session 6" and "Session 7").
 		HopShares []float64 `yaml:"hop_shares"`
 		// Worlds is where SFT's questions come from: "train" (default),
