@@ -388,14 +388,8 @@ func (r *trainRun) open(ctx context.Context, resume bool) error {
 		return err
 	}
 	var passages []corpus.Passage
-	for i := range r.cfg.World.Count {
-		w, err := world.Generate(world.Config{Seed: r.cfg.Seed + int64(i), Entities: r.cfg.World.Entities, Questions: r.cfg.World.Questions})
-		if err != nil {
-			return err
-		}
-		r.worlds = append(r.worlds, w)
-		r.train = append(r.train, w.Split(world.Train)...)
-		passages = append(passages, w.Passages...)
+	if r.worlds, r.train, passages, err = r.worldFamily(r.cfg.Seed); err != nil {
+		return err
 	}
 	if r.ix, err = openOrBuildIndex(ctx, r.path("index"), passages); err != nil {
 		return err
@@ -949,6 +943,27 @@ func chainQuestions(qs []world.Question, minHops, maxHops int) []world.Question 
 	return out
 }
 
+// worldFamily generates world.count worlds of the configured shape on
+// seeds base, base+1, …: the worlds, their train-split questions and all
+// their passages.
+func (r *trainRun) worldFamily(base int64) ([]*world.World, []world.Question, []corpus.Passage, error) {
+	var (
+		ws       []*world.World
+		qs       []world.Question
+		passages []corpus.Passage
+	)
+	for i := range r.cfg.World.Count {
+		w, err := world.Generate(world.Config{Seed: base + int64(i), Entities: r.cfg.World.Entities, Questions: r.cfg.World.Questions})
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		ws = append(ws, w)
+		qs = append(qs, w.Split(world.Train)...)
+		passages = append(passages, w.Passages...)
+	}
+	return ws, qs, passages, nil
+}
+
 // rlWorld returns RL's questions (chain questions of rl.min_hops to
 // rl.max_hops) and the index their episodes search: the training family's,
 // or with rl.worlds fresh a family of the same shape on seeds no other
@@ -957,17 +972,11 @@ func chainQuestions(qs []world.Question, minHops, maxHops int) []world.Question 
 func (r *trainRun) rlWorld(ctx context.Context) ([]world.Question, *bm25.Index, error) {
 	qs, ix := r.train, r.ix
 	if r.cfg.RL.Worlds != "train" {
-		qs = nil
-		var passages []corpus.Passage
-		for i := range r.cfg.World.Count {
-			w, err := world.Generate(world.Config{Seed: r.cfg.Seed + 2_000_000 + int64(i), Entities: r.cfg.World.Entities, Questions: r.cfg.World.Questions})
-			if err != nil {
-				return nil, nil, err
-			}
-			qs = append(qs, w.Split(world.Train)...)
-			passages = append(passages, w.Passages...)
+		_, fresh, passages, err := r.worldFamily(r.cfg.Seed + 2_000_000)
+		if err != nil {
+			return nil, nil, err
 		}
-		var err error
+		qs = fresh
 		if ix, err = openOrBuildIndex(ctx, r.path("rl-index"), passages); err != nil {
 			return nil, nil, fmt.Errorf("the RL worlds' index: %w", err)
 		}
