@@ -18,12 +18,6 @@ type attnScratch struct {
 	slab               []float32 // backing store of the blocks above
 }
 
-func newAttnScratch(T, D int) *attnScratch {
-	s := &attnScratch{}
-	s.fit(T, D)
-	return s
-}
-
 // fit sizes the blocks for T tokens of head size D, reusing the slab when
 // it is large enough.
 func (s *attnScratch) fit(T, D int) {

@@ -105,7 +105,10 @@ func TestOpGradients(t *testing.T) {
 	t.Run("attention", func(t *testing.T) {
 		q, k, v, r := randSlice(rng, N*C, 1), randSlice(rng, N*KVD, 1), randSlice(rng, N*KVD, 1), randSlice(rng, N*C, 1)
 		y, att := make([]float32, N*C), make([]float32, B*cfg.Heads*T*T)
-		sc := []*attnScratch{newAttnScratch(T, cfg.HeadSize()), newAttnScratch(T, cfg.HeadSize())}
+		sc := []*attnScratch{{}, {}}
+		for _, s := range sc {
+			s.fit(T, cfg.HeadSize())
+		}
 		loss := func() float64 { m.attentionForward(y, att, q, k, v, B, T, sc); return dotF64(y, r) }
 		loss()
 		dq, dk, dv := make([]float32, N*C), make([]float32, N*KVD), make([]float32, N*KVD)
