@@ -20,3 +20,10 @@ var Presets embed.FS
 //
 //go:embed train/*.yaml
 var Training embed.FS
+
+// Base holds the built-in base checkpoint, base/: the policy that
+// `sleuth train --config base` pre-trains, its tokenizer and its manifest
+// (base.json, with the hash of every file and of the config that made it).
+//
+//go:embed base/*
+var Base embed.FS

@@ -23,20 +23,29 @@ import (
 
 // policyRow is one policy's line of the quickstart table.
 type policyRow struct {
-	Policy    string             `json:"policy"`
+	Policy string `json:"policy"`
+	// Role is what the row is in the comparisons: none, once, sft,
+	// best-sft, rl or oracle.
+	Role      string             `json:"role"`
 	EM        eval.Interval      `json:"em"`
+	Correct   int                `json:"correct"` // questions answered exactly`
 	F1        float64            `json:"f1"`
 	Questions int                `json:"questions"`
 	EMByHops  map[string]float64 `json:"em_by_hops"`
 	Searches  map[string]float64 `json:"searches_by_hops"` // mean searches per question by hop count
 	// MultiHopEM is exact match over the 2- and 3-hop questions alone.
-	MultiHopEM eval.Interval `json:"multi_hop_em"`
-	results    []eval.Result
+	MultiHopEM      eval.Interval `json:"multi_hop_em"`
+	MultiHopCorrect int           `json:"multi_hop_correct"`
+	MultiHop        int           `json:"multi_hop_questions"`
+	results         []eval.Result
 }
 
 // evalTable is the quickstart's result: every policy on the held-out
 // world, and the comparisons the issue asks for.
 type evalTable struct {
+	// Split is the world evaluated on: test (what the quickstart reports)
+	// or validation (what recipes are tuned on); HeldOutSeed its seed.
+	Split       string      `json:"split"`
 	HeldOutSeed int64       `json:"held_out_seed"`
 	Policies    []policyRow `json:"policies"`
 	// GRPOMinusSFT is the paired difference in exact match on the 2- and
@@ -45,7 +54,11 @@ type evalTable struct {
 	// RLOverRetrieveOnce is the RL policy's multi-hop EM divided by the
 	// retrieve-once baseline's.
 	RLOverRetrieveOnce float64 `json:"rl_over_retrieve_once_multi_hop"`
-	Seconds            float64 `json:"seconds"`
+	// RLMinusBestSFT is the paired difference in exact match over every
+	// question between the RL policy and the best-SFT baseline (SFT given
+	// RL's compute), when the run trained one.
+	RLMinusBestSFT *eval.Paired `json:"rl_minus_best_sft,omitempty"`
+	Seconds        float64      `json:"seconds"`
 }
 
 // noHits is a retriever that finds nothing: the no-retrieval baseline runs
@@ -59,12 +72,16 @@ func (noHits) Search(_ context.Context, qs []string, _ int) ([][]search.Hit, err
 // heldOut builds the evaluation world (a seed no training phase used), its
 // index, and its questions: up to perHop chain questions of each hop count
 // from 1 to 3 (comparisons are a different skill, left out of the table).
-func heldOut(ctx context.Context, dir string, cfg runConfig, perHop int) (*world.World, *bm25.Index, []eval.Question, error) {
-	w, err := world.Generate(world.Config{Seed: heldOutSeed(cfg.Seed), Entities: cfg.World.Entities, Questions: cfg.World.Questions})
+func heldOut(ctx context.Context, dir string, cfg runConfig, split string, perHop int) (*world.World, *bm25.Index, []eval.Question, error) {
+	seed, ixName := heldOutSeed(cfg.Seed), "heldout-index"
+	if split == splitValidation {
+		seed, ixName = validationSeed(cfg.Seed), "validation-index"
+	}
+	w, err := world.Generate(world.Config{Seed: seed, Entities: cfg.World.Entities, Questions: cfg.World.Questions})
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	ix, err := openOrBuildIndex(ctx, filepath.Join(dir, "heldout-index"), w.Passages)
+	ix, err := openOrBuildIndex(ctx, filepath.Join(dir, ixName), w.Passages)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -75,18 +92,23 @@ func heldOut(ctx context.Context, dir string, cfg runConfig, perHop int) (*world
 			continue
 		}
 		count[q.Hops]++
-		qs = append(qs, eval.Question{ID: q.ID, Question: q.Question, Answers: q.Answers, Supporting: q.Supporting, Hops: q.Hops, Dataset: "held-out"})
+		qs = append(qs, eval.Question{ID: q.ID, Question: q.Question, Answers: q.Answers, Supporting: q.Supporting, Hops: q.Hops, Dataset: split})
 	}
 	return w, ix, qs, nil
 }
 
-// evaluatePolicies answers the held-out questions with each policy, greedily,
-// through eval.Run (resumable: OUT/eval/NAME/results.jsonl).
-func evaluatePolicies(ctx context.Context, dir string, r *trainRun, perHop int, errw io.Writer) (evalTable, error) {
-	t := evalTable{HeldOutSeed: heldOutSeed(r.cfg.Seed)}
-	w, ix, qs, err := heldOut(ctx, dir, r.cfg, perHop)
+// The worlds the quickstart evaluates on.
+const (
+	splitTest       = "test"
+	splitValidation = "validation"
+)
+
+// evaluatePolicies answers the held-out questions of split with each
+// policy, greedily, through eval.Run (resumable: OUT/eval[-validation]/NAME/results.jsonl).
+func evaluatePolicies(ctx context.Context, dir string, r *trainRun, split string, perHop int, errw io.Writer) (evalTable, error) {
+	w, ix, qs, err := heldOut(ctx, dir, r.cfg, split, perHop)
 	if err != nil {
-		return t, err
+		return evalTable{}, err
 	}
 	defer ix.Close()
 	greedy := r.preset
@@ -107,55 +129,101 @@ func evaluatePolicies(ctx context.Context, dir string, r *trainRun, perHop int, 
 	}
 	sft, err := load(r.path("sft"))
 	if err != nil {
-		return t, err
+		return evalTable{}, err
 	}
 	final, err := load(r.path("policy"))
 	if err != nil {
+		return evalTable{}, err
+	}
+	type policy struct {
+		name, role string
+		client     llm.Client
+		tools      map[string]agent.Tool
+	}
+	runs := []policy{
+		{"no retrieval (SFT policy, empty search)", "none", sft, searchTools(noHits{})},
+		{"SFT", "sft", sft, tools},
+	}
+	if r.cfg.SFT.ContinueSteps > 0 {
+		best, err := load(r.path("best-sft"))
+		if err != nil {
+			return evalTable{}, err
+		}
+		runs = append(runs, policy{fmt.Sprintf("best SFT (SFT + %d steps, RL's compute)", r.cfg.SFT.ContinueSteps), "best-sft", best, tools})
+	}
+	runs = append(runs,
+		policy{"RL (" + r.cfg.RL.Algorithm + ")", "rl", final, tools},
+		policy{"oracle", "oracle", rl.NewOracle(w.Questions, r.tok.Encode, r.tok.Decode), tools})
+	evalDir := filepath.Join(dir, "eval")
+	if split == splitValidation {
+		evalDir += "-validation"
+	}
+	var rows []policyRow
+	for _, run := range runs {
+		fmt.Fprintf(errw, "evaluating %s on %d %s questions\n", run.name, len(qs), split)
+		runner := &agent.Runner{Preset: greedy, Policy: run.client, Tools: run.tools}
+		res, err := eval.Run(ctx, runner, qs, eval.RunOptions{Out: filepath.Join(evalDir, run.role), Concurrency: 64, Progress: errw})
+		if err != nil {
+			return evalTable{}, err
+		}
+		rows = append(rows, rowOf(run.name, run.role, res))
+	}
+	// As many passages as the agents read a search: a fair baseline.
+	once, err := retrieveOnce(ctx, w, ix, qs, greedy.TopK)
+	if err != nil {
+		return evalTable{}, err
+	}
+	rows = append(rows[:1], append([]policyRow{rowOf(fmt.Sprintf("retrieve once (question as query, top %d, best-supported entity)", greedy.TopK), "once", once)}, rows[1:]...)...)
+	seed := heldOutSeed(r.cfg.Seed)
+	if split == splitValidation {
+		seed = validationSeed(r.cfg.Seed)
+	}
+	return buildTable(split, seed, rows)
+}
+
+// buildTable computes the table's comparisons from its rows (found by
+// role): RL − SFT on 2–3 hops, RL ÷ retrieve-once there, and RL − best SFT
+// over every question.
+func buildTable(split string, seed int64, rows []policyRow) (evalTable, error) {
+	t := evalTable{Split: split, HeldOutSeed: seed, Policies: rows}
+	byRole := map[string]policyRow{}
+	for _, p := range rows {
+		byRole[p.Role] = p
+	}
+	rlRow, sftRow := byRole["rl"], byRole["sft"]
+	var err error
+	if t.GRPOMinusSFT, err = (eval.Bootstrap{}).PairedDiff(multiHop(rlRow.results), multiHop(sftRow.results)); err != nil {
 		return t, err
 	}
-	runs := []struct {
-		name   string
-		client llm.Client
-		tools  map[string]agent.Tool
-	}{
-		{"no retrieval (SFT policy, empty search)", sft, searchTools(noHits{})},
-		{"SFT", sft, tools},
-		{"RL (" + r.cfg.RL.Algorithm + ")", final, tools},
-		{"oracle", rl.NewOracle(w.Questions, r.tok.Encode, r.tok.Decode), tools},
+	if base := byRole["once"].MultiHopEM.Mean; base > 0 {
+		t.RLOverRetrieveOnce = rlRow.MultiHopEM.Mean / base
 	}
-	for _, run := range runs {
-		fmt.Fprintf(errw, "evaluating %s on %d held-out questions\n", run.name, len(qs))
-		runner := &agent.Runner{Preset: greedy, Policy: run.client, Tools: run.tools}
-		res, err := eval.Run(ctx, runner, qs, eval.RunOptions{Out: filepath.Join(dir, "eval", slug(run.name)), Concurrency: 64, Progress: errw})
+	if best, ok := byRole["best-sft"]; ok {
+		d, err := (eval.Bootstrap{}).PairedDiff(ems(rlRow.results), ems(best.results))
 		if err != nil {
 			return t, err
 		}
-		t.Policies = append(t.Policies, rowOf(run.name, res))
-	}
-	once, err := retrieveOnce(ctx, w, ix, qs)
-	if err != nil {
-		return t, err
-	}
-	t.Policies = append(t.Policies[:1], append([]policyRow{rowOf("retrieve once (question as query, best-supported entity)", once)}, t.Policies[1:]...)...)
-	rlRow, sftRow := t.Policies[3], t.Policies[2]
-	a, b := multiHop(rlRow.results), multiHop(sftRow.results)
-	if t.GRPOMinusSFT, err = (eval.Bootstrap{}).PairedDiff(a, b); err != nil {
-		return t, err
-	}
-	if base := t.Policies[1].MultiHopEM.Mean; base > 0 {
-		t.RLOverRetrieveOnce = rlRow.MultiHopEM.Mean / base
+		t.RLMinusBestSFT = &d
 	}
 	return t, nil
 }
 
+func ems(rs []eval.Result) []float64 {
+	out := make([]float64, len(rs))
+	for i, r := range rs {
+		out[i] = r.EM
+	}
+	return out
+}
+
 // retrieveOnce is the classic pipeline: search once with the question, then
 // answer with the world entity best supported by the top passages.
-func retrieveOnce(ctx context.Context, w *world.World, ix *bm25.Index, qs []eval.Question) ([]eval.Result, error) {
+func retrieveOnce(ctx context.Context, w *world.World, ix *bm25.Index, qs []eval.Question, k int) ([]eval.Result, error) {
 	texts := make([]string, len(qs))
 	for i, q := range qs {
 		texts[i] = q.Question
 	}
-	hits, err := ix.Search(ctx, texts, 3)
+	hits, err := ix.Search(ctx, texts, k)
 	if err != nil {
 		return nil, err
 	}
@@ -189,13 +257,22 @@ func multiHop(rs []eval.Result) []float64 {
 	return out
 }
 
-func rowOf(name string, rs []eval.Result) policyRow {
-	row := policyRow{Policy: name, Questions: len(rs), EMByHops: map[string]float64{}, Searches: map[string]float64{}, results: rs}
+func rowOf(name, role string, rs []eval.Result) policyRow {
+	row := policyRow{Policy: name, Role: role, Questions: len(rs), EMByHops: map[string]float64{}, Searches: map[string]float64{}, results: rs}
 	var em, f1 []float64
 	n := map[string]float64{}
 	for _, r := range rs {
 		em, f1 = append(em, r.EM), append(f1, r.F1)
 		h := strconv.Itoa(r.Hops)
+		if r.EM == 1 {
+			row.Correct++
+		}
+		if r.Hops == 2 || r.Hops == 3 {
+			row.MultiHop++
+			if r.EM == 1 {
+				row.MultiHopCorrect++
+			}
+		}
 		n[h]++
 		row.EMByHops[h] += r.EM
 		row.Searches[h] += float64(r.Searches)
@@ -217,16 +294,20 @@ func slug(s string) string {
 
 // printTable writes the table people read.
 func printTable(w io.Writer, t evalTable) {
-	fmt.Fprintf(w, "\nheld-out world (seed %d), greedy decoding, exact match with 95%% bootstrap intervals:\n\n", t.HeldOutSeed)
-	fmt.Fprintf(w, "%-58s %-20s %-20s %5s  %-17s %s\n", "policy", "EM", "EM 2–3 hops", "F1", "EM by hops 1/2/3", "searches by hops 1/2/3")
+	fmt.Fprintf(w, "\n%s world (seed %d), greedy decoding, exact match with 95%% bootstrap intervals:\n\n", t.Split, t.HeldOutSeed)
+	fmt.Fprintf(w, "%-62s %-20s %-27s %5s  %-17s %s\n", "policy", "EM", "EM 2–3 hops (correct)", "F1", "EM by hops 1/2/3", "searches by hops 1/2/3")
 	for _, p := range t.Policies {
-		fmt.Fprintf(w, "%-58s %-20s %-20s %5.1f  %-17s %s\n", p.Policy, iv(p.EM), iv(p.MultiHopEM), 100*p.F1,
+		fmt.Fprintf(w, "%-62s %-20s %-27s %5.1f  %-17s %s\n", p.Policy, iv(p.EM), fmt.Sprintf("%s %d/%d", iv(p.MultiHopEM), p.MultiHopCorrect, p.MultiHop), 100*p.F1,
 			fmt.Sprintf("%.0f/%.0f/%.0f", 100*p.EMByHops["1"], 100*p.EMByHops["2"], 100*p.EMByHops["3"]),
 			fmt.Sprintf("%.2f/%.2f/%.2f", p.Searches["1"], p.Searches["2"], p.Searches["3"]))
 	}
 	d := t.GRPOMinusSFT.Diff
-	fmt.Fprintf(w, "\nRL − SFT on 2–3-hop questions: %+.1f points [%+.1f, %+.1f] (paired bootstrap, p = %.3f); RL ÷ retrieve-once: %.2f×\n",
+	fmt.Fprintf(w, "\nRL − SFT on 2–3-hop questions: %+.1f points [%+.1f, %+.1f] (paired bootstrap, p = %.3f); RL ÷ retrieve-once there: %.2f×\n",
 		100*d.Mean, 100*d.Lo, 100*d.Hi, t.GRPOMinusSFT.PValue, t.RLOverRetrieveOnce)
+	if b := t.RLMinusBestSFT; b != nil {
+		fmt.Fprintf(w, "RL − best SFT on every question: %+.1f points [%+.1f, %+.1f] (paired bootstrap, p = %.3f)\n",
+			100*b.Diff.Mean, 100*b.Diff.Lo, 100*b.Diff.Hi, b.PValue)
+	}
 }
 
 func iv(i eval.Interval) string {

@@ -19,8 +19,11 @@ import (
 
 type quickstartFlags struct {
 	out, config string
+	split       string
 	seed        int64
 	fast        bool
+	fromScratch bool
+	forceNew    bool
 	jsonOut     bool
 	perHop      int
 }
@@ -29,20 +32,27 @@ func newQuickstartCmd() *cobra.Command {
 	var f quickstartFlags
 	cmd := &cobra.Command{
 		Use:   "quickstart",
-		Short: "Train a research agent from nothing and evaluate it against baselines (the main job, on embedded defaults)",
+		Short: "Train a research agent and evaluate it against baselines (the main job, on embedded defaults)",
 		Long: `quickstart runs sleuth end to end on the embedded defaults, offline, on one
-CPU: it generates a family of synthetic multi-hop worlds and indexes them,
-trains a tokenizer and a small policy from scratch (pre-training on passages
-of fresh worlds, SFT on oracle traces of 1- and 2-hop questions, then GRPO on
-2- and 3-hop questions with the searchr1 protocol and an F1 + format reward),
-and evaluates on the questions of a world whose seed no training phase used,
-against baselines: no retrieval, retrieve once then answer, the SFT policy and
-the oracle. It prints the table (with --json, as one JSON object on the last
-line), writes OUT/report.html (curves, health warnings, sampled episodes,
-the table) and saves the policy, printing how to ask and serve it.
+CPU. It starts from the built-in base checkpoint (a small policy that sleuth's
+own recipe pre-trained on synthetic worlds until it reads: examples/base,
+remade by 'sleuth train --config base'), then trains by SFT on oracle traces
+of 1- and 2-hop questions on a fresh world per step, GRPO on 1- to 3-hop
+questions of a family of fresh worlds (searchr1 protocol, F1 + per-turn
+progress reward), and the best-SFT baseline (SFT continued for about the
+compute RL used). It evaluates on a world whose seed no training phase used,
+against baselines: no retrieval, retrieve once then answer (as many passages
+as the agents read), the SFT policy, best SFT and the oracle. It prints the
+table (with --json, as one JSON object on the last line), writes
+OUT/report.html (curves, health warnings, sampled episodes, the table) and
+saves the policies, printing how to ask and serve them.
 
-A killed quickstart continues where it stopped when run again with the same
---out. --fast runs a CI-sized version (minutes; too short to learn).`,
+--seed changes every world, the data order and sampling (not the base);
+--from-scratch pre-trains the base too, at --seed. --split validation
+evaluates on the validation world instead of the test world: tune recipes
+there, report on test. A killed quickstart continues where it stopped when
+run again with the same --out; a directory made by another config or seed is
+refused (--force-new discards it). --fast runs the one-minute version.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runQuickstart(cmd.Context(), cmd, f)
@@ -53,8 +63,11 @@ A killed quickstart continues where it stopped when run again with the same
 	fl.Int64Var(&f.seed, "seed", 1, "seed of everything: worlds, model, sampling")
 	fl.BoolVar(&f.fast, "fast", false, "the CI-sized run: every phase, a few steps each")
 	fl.StringVar(&f.config, "config", "", "training config instead of the built-in quickstart (or fast) one")
-	fl.IntVar(&f.perHop, "questions-per-hop", 0, "held-out questions of each hop count 1–3 (default 100; 12 with --fast)")
+	fl.IntVar(&f.perHop, "questions-per-hop", 0, "held-out questions of each hop count 1–3 (default 100; 30 with --fast)")
 	fl.BoolVar(&f.jsonOut, "json", false, "print the table as one JSON object on the last line")
+	fl.BoolVar(&f.fromScratch, "from-scratch", false, "pre-train the policy too (the base recipe, examples/train/base.yaml, at --seed) instead of starting from the built-in base checkpoint")
+	fl.BoolVar(&f.forceNew, "force-new", false, "discard the run in --out and start anew (otherwise a run of another config or seed there is refused)")
+	fl.StringVar(&f.split, "split", splitTest, "evaluation world: test (the one the quickstart reports) or validation (the one recipes are tuned on)")
 	return cmd
 }
 
@@ -72,14 +85,28 @@ func runQuickstart(ctx context.Context, cmd *cobra.Command, f quickstartFlags) e
 	if err != nil {
 		return err
 	}
+	if f.fromScratch {
+		if cfg, err = fromScratch(cfg); err != nil {
+			return err
+		}
+		name += " from scratch"
+	}
 	if cmd.Flags().Changed("seed") {
 		cfg.Seed = f.seed
+	}
+	if f.split != splitTest && f.split != splitValidation {
+		return fmt.Errorf("--split %q: want test or validation", f.split)
+	}
+	if f.forceNew {
+		if err := discardRun(f.out, []string{"train", "eval", "eval-validation", "heldout-index", "validation-index", "report.html"}); err != nil {
+			return err
+		}
 	}
 	perHop := f.perHop
 	if perHop == 0 {
 		perHop = 100
 		if f.fast {
-			perHop = 12
+			perHop = 30
 		}
 	}
 	r := &trainRun{cfg: cfg, dir: filepath.Join(f.out, "train"), errw: errw}
@@ -93,7 +120,7 @@ func runQuickstart(ctx context.Context, cmd *cobra.Command, f quickstartFlags) e
 		r.writeReport()
 		return err
 	}
-	table, err := evaluatePolicies(ctx, f.out, r, perHop, errw)
+	table, err := evaluatePolicies(ctx, f.out, r, f.split, perHop, errw)
 	if err != nil {
 		return err
 	}
@@ -119,6 +146,22 @@ func runQuickstart(ctx context.Context, cmd *cobra.Command, f quickstartFlags) e
 	}
 	fmt.Fprint(out, text.String())
 	return nil
+}
+
+// fromScratch turns a config that starts from a base into the full
+// pipeline: the base recipe's pre-training (and its tokenizer and model
+// shape), then the config's SFT and RL.
+func fromScratch(cfg runConfig) (runConfig, error) {
+	if cfg.Base == "" {
+		return cfg, nil
+	}
+	b, err := loadTrainConfig("base")
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Base = ""
+	cfg.Tokenizer, cfg.Model, cfg.LR, cfg.LRDecaySteps, cfg.Pretrain = b.Tokenizer, b.Model, b.LR, b.LRDecaySteps, b.Pretrain
+	return cfg, cfg.validate()
 }
 
 func passageSeq(ps []corpus.Passage) func(func(corpus.Passage, error) bool) {

@@ -15,6 +15,8 @@ import (
 type trainFlags struct {
 	config, out string
 	resume      bool
+	forceNew    bool
+	export      string
 	seed        int64
 	rlSteps     int
 }
@@ -24,7 +26,7 @@ func newTrainCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "train",
 		Short: "Train a research agent from scratch: pre-training, SFT on oracle traces, then RL (GRPO, PPO, …)",
-		Long: `train runs a training configuration (YAML; built in: quickstart, fast, reading, progress, fresh-sft; see
+		Long: `train runs a training configuration (YAML; built in: quickstart, fast, base, reading, progress, fresh-sft; see
 examples/train/) in OUT: it generates the world and its index, trains a BPE
 tokenizer with the protocol tags and a small Llama-style policy from nothing,
 pre-trains it on the world's passages, warms it up by SFT on oracle traces
@@ -54,9 +56,20 @@ uninterrupted run with the same config ends.`,
 			if cmd.Flags().Changed("rl-steps") {
 				cfg.RL.Steps = f.rlSteps
 			}
+			if f.forceNew {
+				if err := discardRun(f.out, runEntries); err != nil {
+					return err
+				}
+			}
 			r := &trainRun{cfg: cfg, dir: f.out, errw: stderr(cmd)}
 			if err := trainAll(cmd.Context(), r, f.resume); err != nil {
 				return err
+			}
+			if f.export != "" {
+				if err := r.exportBase(f.export, f.config); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "base: %s\n", f.export)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "policy: %s\nreport: %s\ntry:    sleuth ask %q --preset %s --index %s --llm local:%s --trace\nserve:  sleuth serve --model %s\n",
 				r.path("policy"), r.path("report.html"), r.train[0].Question, r.path("preset.yaml"), r.path("index"), r.path("policy"), r.path("policy"))
@@ -64,9 +77,11 @@ uninterrupted run with the same config ends.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.config, "config", "quickstart", "training config: a YAML file or a built-in name (quickstart, fast, reading, progress, fresh-sft)")
+	fl.StringVar(&f.config, "config", "quickstart", "training config: a YAML file or a built-in name (quickstart, fast, base, reading, progress, fresh-sft)")
 	fl.StringVar(&f.out, "out", "sleuth-train", "run directory")
 	fl.BoolVar(&f.resume, "resume", false, "continue the run in --out from its last checkpoint")
+	fl.BoolVar(&f.forceNew, "force-new", false, "discard the run in --out (its checkpoints, metrics, policies, indexes) and start anew")
+	fl.StringVar(&f.export, "export", "", "after a pre-training-only run (e.g. --config base), write its policy, tokenizer and manifest (base.json) here as a base checkpoint")
 	fl.Int64Var(&f.seed, "seed", 1, "override the config's seed")
 	fl.IntVar(&f.rlSteps, "rl-steps", 0, "override the config's RL steps")
 	return cmd

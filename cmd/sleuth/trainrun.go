@@ -37,6 +37,17 @@ import (
 // examples/train/quickstart.yaml.
 type runConfig struct {
 	Seed int64 `yaml:"seed"`
+	// Base, when set, starts the run from a pretrained policy instead of
+	// pre-training one: "builtin" (examples/base, made by `sleuth train
+	// --config base`) or a directory holding model.safetensors,
+	// config.json, tokenizer.json and base.json, whose hashes are checked.
+	// The model and tokenizer sections and pre-training are then the
+	// base's; SFT starts with a fresh optimiser on its own schedule
+	// (sft.lr). Pre-training is where the seed decides whether a small
+	// policy ever learns to read (BENCHMARKS.md, "Session 7": at seeds 2
+	// and 3 it had not after 700 steps), so every real recipe starts from a
+	// base that passed the reading gate.
+	Base string `yaml:"base,omitempty"`
 	// World is the training family: Count worlds, seeds Seed … Seed+Count−1,
 	// indexed together. Pre-training reads fresh worlds of its own (seeds
 	// from Seed+1,000,000 on) so it can teach words and copying but no fact;
@@ -110,6 +121,15 @@ type runConfig struct {
 		// times is a skill seen only on other worlds, in a bare prompt:
 		// SFT on the task's prompt then shows shorter chains than RL asks.
 		MaxHops int `yaml:"max_hops"`
+		// GateProbe, when positive, is the reading gate: after Steps,
+		// pre-training goes on in blocks of checkpoint.every steps until
+		// the open-book probe loss (probeReading) is at most GateProbe,
+		// and at most MaxSteps steps in all. When a small policy learns to
+		// copy from its context depends on the seed (the probe falls from
+		// ~4 to ~1 within ~150 steps, anywhere from step ~550 on); a fixed
+		// budget either wastes steps or stops before the transition.
+		GateProbe float64 `yaml:"gate_probe,omitempty"`
+		MaxSteps  int     `yaml:"max_steps,omitempty"`
 	} `yaml:"pretrain"`
 	SFT struct {
 		Steps   int `yaml:"steps"`
@@ -133,6 +153,18 @@ type runConfig struct {
 		// generated for the step, join every SFT step, so learning the
 		// protocol does not wash out the reading pre-training taught.
 		ReadRows int `yaml:"read_rows"`
+		// LR and MinLR, when LR is set, are SFT's own schedule: a fresh
+		// optimiser, a short warm-up, then cosine from LR to MinLR over
+		// Steps (default lr/3 with a base). Unset, SFT continues
+		// pre-training's optimiser and schedule.
+		LR    float64 `yaml:"lr,omitempty"`
+		MinLR float64 `yaml:"min_lr,omitempty"`
+		// ContinueSteps trains the best-SFT baseline after RL: SFT resumed
+		// from its last step (weights and optimiser) for this many more
+		// steps of the same stream of demonstrations, about the compute RL
+		// used, so the table shows whether RL beats imitation given the
+		// same minutes, not only its own starting point.
+		ContinueSteps int `yaml:"continue_steps,omitempty"`
 	} `yaml:"sft"`
 	RL struct {
 		Algorithm   string  `yaml:"algorithm"`
@@ -167,7 +199,7 @@ type runConfig struct {
 }
 
 // loadTrainConfig reads a config file, or a built-in one by name
-// (quickstart, fast, reading, progress, fresh-sft); unknown fields are errors.
+// (quickstart, fast, base, reading, progress, fresh-sft); unknown fields are errors.
 func loadTrainConfig(nameOrPath string) (runConfig, error) {
 	var data []byte
 	var err error
@@ -176,7 +208,7 @@ func loadTrainConfig(nameOrPath string) (runConfig, error) {
 	} else {
 		data, err = examples.Training.ReadFile("train/" + nameOrPath + ".yaml")
 		if err != nil {
-			err = fmt.Errorf("unknown built-in training config %q (quickstart, fast, reading, progress, fresh-sft)", nameOrPath)
+			err = fmt.Errorf("unknown built-in training config %q (quickstart, fast, base, reading, progress, fresh-sft)", nameOrPath)
 		}
 	}
 	if err != nil {
@@ -257,6 +289,10 @@ func (c *runConfig) withDefaults() {
 	def(&c.RL.MinHops, 1)
 	def(&c.RL.MaxHops, 4)
 	def(&c.Checkpoint.Every, 10)
+	if c.Base != "" {
+		deff(&c.SFT.LR, c.LR/3)
+	}
+	deff(&c.SFT.MinLR, c.SFT.LR/10)
 	def(&c.Checkpoint.Keep, 2)
 }
 
@@ -297,6 +333,12 @@ func (c runConfig) validate() error {
 		return fmt.Errorf("rl worlds %q: want fresh or train", c.RL.Worlds)
 	case c.SFT.Worlds != "" && c.SFT.Worlds != "fresh" && c.SFT.Worlds != "train":
 		return fmt.Errorf("sft worlds %q: want train or fresh", c.SFT.Worlds)
+	case c.Base != "" && c.Pretrain.Steps > 0:
+		return fmt.Errorf("pretrain.steps %d with base %q: a run starts from a base or pre-trains, not both", c.Pretrain.Steps, c.Base)
+	case c.Pretrain.GateProbe < 0 || (c.Pretrain.GateProbe > 0 && c.Pretrain.MaxSteps < c.Pretrain.Steps):
+		return fmt.Errorf("pretrain gate_probe %g must not be negative, and with a gate max_steps %d must be at least steps %d", c.Pretrain.GateProbe, c.Pretrain.MaxSteps, c.Pretrain.Steps)
+	case c.SFT.ContinueSteps < 0 || c.SFT.LR < 0 || c.SFT.MinLR < 0 || c.SFT.MinLR > c.SFT.LR:
+		return fmt.Errorf("sft continue_steps %d must not be negative, lr %g positive and min_lr %g between 0 and lr", c.SFT.ContinueSteps, c.SFT.LR, c.SFT.MinLR)
 	case c.RL.MinHops > c.RL.MaxHops:
 		return fmt.Errorf("rl min_hops %d above max_hops %d", c.RL.MinHops, c.RL.MaxHops)
 	case c.RL.Group < 2 && c.RL.Algorithm != "ppo":
@@ -313,6 +355,7 @@ const (
 	phasePretrain = "pretrain"
 	phaseSFT      = "sft"
 	phaseRL       = "rl"
+	phaseBestSFT  = "best-sft" // SFT continued after RL: the best-SFT baseline
 	phaseDone     = "done"
 )
 
@@ -324,8 +367,10 @@ func phaseRank(p string) int {
 		return 1
 	case phaseRL:
 		return 2
+	case phaseBestSFT:
+		return 3
 	}
-	return 3
+	return 4
 }
 
 // trainRun is one training run in its directory: everything in it is a
@@ -384,7 +429,20 @@ func (r *trainRun) open(ctx context.Context, resume bool) error {
 	if err != nil {
 		return err
 	}
+	var base *baseModel
+	if r.cfg.Base != "" {
+		if base, err = openBase(r.cfg.Base, r.path("base")); err != nil {
+			return err
+		}
+	}
+	id := newRunIdentity(cfgYAML, r.cfg.Seed, base)
+	if err := id.check(r.dir, has); err != nil {
+		return err
+	}
 	if err := atomicfile.Write(r.path("config.yaml"), cfgYAML); err != nil {
+		return err
+	}
+	if err := id.write(r.dir); err != nil {
 		return err
 	}
 	var passages []corpus.Passage
@@ -407,7 +465,12 @@ func (r *trainRun) open(ctx context.Context, resume bool) error {
 	if err := atomicfile.Write(r.path("preset.yaml"), presetYAML); err != nil {
 		return err
 	}
-	if r.tok, err = r.tokenizer(); err != nil {
+	if base != nil {
+		r.tok = base.tok
+		if err := r.tok.Save(r.path("tokenizer.json")); err != nil {
+			return err
+		}
+	} else if r.tok, err = r.tokenizer(); err != nil {
 		return err
 	}
 	r.k = kernels.New(0)
@@ -418,6 +481,13 @@ func (r *trainRun) open(ctx context.Context, resume bool) error {
 		}
 		r.tr, r.state, r.value = tr, st, st.Value
 		fmt.Fprintf(r.errw, "resuming %s at %s step %d\n", r.dir, st.Phase, st.Step)
+	} else if base != nil {
+		// The base's optimiser state is not kept (it would triple the
+		// committed file): SFT starts a fresh one.
+		if r.tr, err = r.sftTrainer(base.model); err != nil {
+			return err
+		}
+		r.state = rl.State{Phase: phaseSFT}
 	} else {
 		m, err := model.NewRandom(model.Config{Dim: r.cfg.Model.Dim, HiddenDim: r.cfg.Model.Dim * 8 / 3, Layers: r.cfg.Model.Layers,
 			Heads: r.cfg.Model.Heads, KVHeads: r.cfg.Model.Heads, Vocab: r.tok.VocabSize(), SeqLen: r.cfg.Model.SeqLen,
@@ -441,6 +511,14 @@ func (r *trainRun) open(ctx context.Context, resume bool) error {
 	return r.openMetrics()
 }
 
+// sftTrainer is a fresh trainer of m on SFT's own schedule (sft.lr).
+func (r *trainRun) sftTrainer(m *model.Model) (*model.Trainer, error) {
+	tc := model.DefaultTrainConfig(r.cfg.SFT.Batch, m.Config.SeqLen)
+	steps := r.cfg.SFT.Steps
+	tc.LR, tc.MinLR, tc.WarmupSteps, tc.DecaySteps = r.cfg.SFT.LR, r.cfg.SFT.MinLR, min(10, steps/10+1), max(1, steps)
+	return model.NewTrainer(m, tc, uint64(r.cfg.Seed))
+}
+
 func (r *trainRun) close() {
 	if r.metrics != nil {
 		r.metrics.Close()
@@ -453,10 +531,28 @@ func (r *trainRun) close() {
 	}
 }
 
-// heldOutSeed is the seed of the evaluation world of a run with seed s:
-// never a training world (those are s … s+count−1, count < 500) nor a
-// pre-training one (from s+1,000,000).
-func heldOutSeed(s int64) int64 { return s + 500 }
+// The seed families of a run with seed s: every world a phase reads is
+// generated from s plus one of these offsets (plus the step, for the
+// per-step worlds). Training families are s … s+count−1 (count < 500).
+// Decisions about a recipe are made on the validation world, never on the
+// test world the quickstart reports; TestSeedFamiliesDisjoint checks that
+// no validation seed is a test seed of any run seed, nor a training one.
+const (
+	offsetTest       = 500       // the held-out test world the quickstart reports
+	offsetPretrain   = 1_000_000 // + step: pre-training's world per step
+	offsetRL         = 2_000_000 // RL's fresh family (rl.worlds: fresh)
+	offsetProbe      = 3_000_000 // the reading probe's world
+	offsetValidation = 4_000_000 // the validation world recipes are tuned on
+	offsetSFTRead    = 5_000_000 // + step: SFT's reading drills
+	offsetSFTFresh   = 6_000_000 // + step: SFT's world per step (sft.worlds: fresh)
+)
+
+// heldOutSeed is the seed of the test world of a run with seed s: never a
+// training world nor a per-step one.
+func heldOutSeed(s int64) int64 { return s + offsetTest }
+
+// validationSeed is the seed of the validation world of a run with seed s.
+func validationSeed(s int64) int64 { return s + offsetValidation }
 
 func openOrBuildIndex(ctx context.Context, dir string, ps []corpus.Passage) (*bm25.Index, error) {
 	if ix, err := bm25.Open(dir); err == nil {
@@ -582,31 +678,98 @@ func (r *trainRun) run(ctx context.Context) error {
 		{phasePretrain, r.cfg.Pretrain.Steps, r.pretrainStep},
 		{phaseSFT, r.cfg.SFT.Steps, r.sftStep},
 		{phaseRL, r.cfg.RL.Steps, nil},
+		{phaseBestSFT, r.cfg.SFT.ContinueSteps, nil},
 	}
 	for _, ph := range phases {
 		if phaseRank(ph.name) < phaseRank(r.state.Phase) {
 			continue
 		}
-		if ph.name == phaseRL {
-			if err := r.runRL(ctx); err != nil {
-				return err
+		var err error
+		switch ph.name {
+		case phasePretrain:
+			err = r.runPretrain(ctx)
+		case phaseRL:
+			if err = r.runRL(ctx); err == nil {
+				err = r.savePolicy(r.path("policy"))
 			}
-			continue
+		case phaseBestSFT:
+			err = r.runBestSFT(ctx)
+		default:
+			if r.state.Phase == phasePretrain && r.cfg.SFT.LR > 0 {
+				if r.tr, err = r.sftTrainer(r.tr.Model); err != nil {
+					return err
+				}
+			}
+			if err = r.runPhase(ctx, ph.name, ph.steps, ph.step); err == nil {
+				err = r.savePolicy(r.path("sft"))
+			}
+			if err == nil && r.cfg.SFT.ContinueSteps > 0 {
+				_, err = rl.SaveCheckpoint(r.path("sft-state"), r.tr, rl.State{Phase: phaseSFT, Step: r.cfg.SFT.Steps}, 2)
+			}
 		}
-		if err := r.runPhase(ctx, ph.name, ph.steps, ph.step); err != nil {
+		if err != nil {
 			return err
-		}
-		if ph.name == phaseSFT {
-			if err := r.savePolicy(r.path("sft")); err != nil {
-				return err
-			}
 		}
 	}
 	r.state = rl.State{Phase: phaseDone}
-	if err := r.checkpoint(); err != nil {
+	return r.checkpoint()
+}
+
+// runPretrain is pre-training: pretrain.steps, then, with a reading gate,
+// blocks of checkpoint.every more steps until the open-book probe passes
+// it or pretrain.max_steps is reached. The gate is read only at block
+// ends, so a resumed run stops where an uninterrupted one does.
+func (r *trainRun) runPretrain(ctx context.Context) error {
+	c, every := r.cfg.Pretrain, r.cfg.Checkpoint.Every
+	target := c.Steps
+	for {
+		if err := r.runPhase(ctx, phasePretrain, target, r.pretrainStep); err != nil {
+			return err
+		}
+		done := r.state.Step
+		if c.GateProbe <= 0 || done >= c.MaxSteps {
+			return nil
+		}
+		if done > target { // resumed inside a block: finish it first
+			target = min(c.MaxSteps, c.Steps+(done-c.Steps+every-1)/every*every)
+			continue
+		}
+		open, closed, err := r.probeReading()
+		if err != nil {
+			return err
+		}
+		if open <= c.GateProbe {
+			fmt.Fprintf(r.errw, "reading gate passed at step %d: open-book probe %.3f ≤ %.3f (closed-book %.3f)\n", done, open, c.GateProbe, closed)
+			return nil
+		}
+		target = min(c.MaxSteps, done+every)
+		fmt.Fprintf(r.errw, "reading gate not passed at step %d (open-book probe %.3f > %.3f): pre-training to step %d\n", done, open, c.GateProbe, target)
+	}
+}
+
+// runBestSFT trains the best-SFT baseline: SFT resumed from its last step
+// (sft-state, weights and optimiser) on the same stream of demonstrations
+// for sft.continue_steps more steps, saved as best-sft/.
+func (r *trainRun) runBestSFT(ctx context.Context) error {
+	n := r.cfg.SFT.ContinueSteps
+	if n == 0 {
+		return nil
+	}
+	if r.state.Phase != phaseBestSFT {
+		tr, _, err := rl.LoadCheckpoint(r.path("sft-state"))
+		if err != nil {
+			return fmt.Errorf("best-SFT baseline: %w", err)
+		}
+		tr.Model.SetMatmuls(r.k)
+		r.tr = tr
+	}
+	err := r.runPhase(ctx, phaseBestSFT, n, func(ctx context.Context, step int) error {
+		return r.sftStepAs(ctx, phaseBestSFT, step, r.cfg.SFT.Steps+step)
+	})
+	if err != nil {
 		return err
 	}
-	return r.savePolicy(r.path("policy"))
+	return r.savePolicy(r.path("best-sft"))
 }
 
 func (r *trainRun) runPhase(ctx context.Context, name string, steps int, step func(context.Context, int) error) error {
@@ -653,7 +816,7 @@ func (r *trainRun) pretrainStep(ctx context.Context, step int) error {
 	rng := r.stepRNG(phasePretrain, step)
 	late := step >= r.cfg.Pretrain.TraceFrom
 	traces := late && r.cfg.Pretrain.TraceRows > 0
-	w, err := stepWorld(r.cfg.Seed+1_000_000+int64(step), traces || (late && r.cfg.Pretrain.ReadChains > 0))
+	w, err := stepWorld(r.cfg.Seed+offsetPretrain+int64(step), traces || (late && r.cfg.Pretrain.ReadChains > 0))
 	if err != nil {
 		return err
 	}
@@ -889,7 +1052,7 @@ func (r *trainRun) readDrills(w *world.World, rng *rand.Rand, n int, info bool, 
 // open lower than closed.
 func (r *trainRun) probeReading() (open, closed float64, err error) {
 	if r.probe == nil {
-		w, err := stepWorld(r.cfg.Seed+3_000_000, false)
+		w, err := stepWorld(r.cfg.Seed+offsetProbe, false)
 		if err != nil {
 			return 0, 0, err
 		}
@@ -972,7 +1135,7 @@ func (r *trainRun) worldFamily(base int64) ([]*world.World, []world.Question, []
 func (r *trainRun) rlWorld(ctx context.Context) ([]world.Question, *bm25.Index, error) {
 	qs, ix := r.train, r.ix
 	if r.cfg.RL.Worlds != "train" {
-		_, fresh, passages, err := r.worldFamily(r.cfg.Seed + 2_000_000)
+		_, fresh, passages, err := r.worldFamily(r.cfg.Seed + offsetRL)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -987,17 +1150,23 @@ func (r *trainRun) rlWorld(ctx context.Context) ([]world.Question, *bm25.Index, 
 // sftStep imitates the oracle's shortest correct search path, run through
 // the real runner and index so the token streams are exactly the policy's.
 func (r *trainRun) sftStep(ctx context.Context, step int) error {
+	return r.sftStepAs(ctx, phaseSFT, step, step)
+}
+
+// sftStepAs is SFT step data (its demonstrations and drills), logged as
+// step of phase.
+func (r *trainRun) sftStepAs(ctx context.Context, phase string, step, data int) error {
 	var qs []world.Question
 	var or *agent.Runner
 	if r.cfg.SFT.Worlds == "fresh" {
-		w, err := stepWorld(r.cfg.Seed+6_000_000+int64(step), true)
+		w, err := stepWorld(r.cfg.Seed+offsetSFTFresh+int64(data), true)
 		if err != nil {
 			return err
 		}
 		qs = chainQuestions(w.Questions, 1, r.cfg.SFT.MaxHops)
 		ix, err := stepIndex(ctx, r.path("sft-index"), w)
 		if err != nil {
-			return fmt.Errorf("SFT step %d: %w", step, err)
+			return fmt.Errorf("SFT step %d: %w", data, err)
 		}
 		defer ix.Close()
 		or = &agent.Runner{Preset: r.preset, Policy: rl.NewOracle(qs, r.tok.Encode, r.tok.Decode), Tools: searchTools(ix)}
@@ -1010,7 +1179,7 @@ func (r *trainRun) sftStep(ctx context.Context, step int) error {
 		}
 		qs, or = r.sftQs, &agent.Runner{Preset: r.preset, Policy: r.oracle, Tools: searchTools(r.ix)}
 	}
-	rng := r.stepRNG(phaseSFT, step)
+	rng := r.stepRNG(phaseSFT, data)
 	picked := pickQuestions(qs, r.cfg.SFT.Batch, rng)
 	if shares := r.cfg.SFT.HopShares; shares != nil {
 		picked = pickByHops(qs, r.cfg.SFT.Batch, shares, rng)
@@ -1021,7 +1190,7 @@ func (r *trainRun) sftStep(ctx context.Context, step int) error {
 	}
 	var docs [][]int
 	if r.cfg.SFT.ReadRows > 0 {
-		w, err := stepWorld(r.cfg.Seed+5_000_000+int64(step), r.cfg.Pretrain.ReadChains > 0)
+		w, err := stepWorld(r.cfg.Seed+offsetSFTRead+int64(data), r.cfg.Pretrain.ReadChains > 0)
 		if err != nil {
 			return err
 		}
@@ -1040,8 +1209,8 @@ func (r *trainRun) sftStep(ctx context.Context, step int) error {
 	for _, d := range docs {
 		n += len(d)
 	}
-	m := metricLine{Phase: phaseSFT, Step: step, Loss: loss, Tokens: n, TokensPS: float64(n) / time.Since(t0).Seconds()}
-	if err := r.probeAt(&m, step, r.cfg.SFT.Steps); err != nil {
+	m := metricLine{Phase: phase, Step: step, Loss: loss, Tokens: n, TokensPS: float64(n) / time.Since(t0).Seconds()}
+	if err := r.probeAt(&m, data, r.cfg.SFT.Steps+r.cfg.SFT.ContinueSteps); err != nil {
 		return err
 	}
 	return r.log(m)
