@@ -257,6 +257,9 @@ func TestBuildTable(t *testing.T) {
 		{"RL ÷ retrieve-once on 2–3 hops", tb.RLOverRetrieveOnce, 3}, // 1 ÷ 1/3
 		{"RL − best SFT overall", tb.RLMinusBestSFT.Diff.Mean, 0.5},  // (4−2)/4
 		{"best-SFT multi-hop correct", float64(tb.Policies[3].MultiHopCorrect), 1},
+		{"1-hop comparisons", float64(len(tb.OneHop)), 4},
+		{"SFT − once on 1 hop", tb.OneHop[0].Paired.Diff.Mean, 0}, // both right on the one 1-hop question
+		{"SFT − none on 1 hop", tb.OneHop[1].Paired.Diff.Mean, 1},
 	}
 	for _, c := range checks {
 		if !near(c.got, c.want) {
@@ -268,7 +271,7 @@ func TestBuildTable(t *testing.T) {
 	}
 	var sb strings.Builder
 	printTable(&sb, tb)
-	for _, want := range []string{"test world (seed 501)", "3/3", "RL − best SFT on every question: +50.0 points", "RL ÷ retrieve-once there: 3.00×"} {
+	for _, want := range []string{"test world (seed 501)", "3/3", "RL − best SFT on every question: +50.0 points", "RL ÷ retrieve-once there: 3.00×", "sft − none +100.0"} {
 		if !strings.Contains(sb.String(), want) {
 			t.Errorf("printed table lacks %q:\n%s", want, sb.String())
 		}

@@ -58,7 +58,11 @@ type evalTable struct {
 	// question between the RL policy and the best-SFT baseline (SFT given
 	// RL's compute), when the run trained one.
 	RLMinusBestSFT *eval.Paired `json:"rl_minus_best_sft,omitempty"`
-	Seconds        float64      `json:"seconds"`
+	// OneHop are the paired differences on 1-hop questions between the
+	// trained policies and the two baselines: what even the one-minute
+	// --fast run must show.
+	OneHop  []comparison `json:"one_hop"`
+	Seconds float64      `json:"seconds"`
 }
 
 // noHits is a retriever that finds nothing: the no-retrieval baseline runs
@@ -205,7 +209,32 @@ func buildTable(split string, seed int64, rows []policyRow) (evalTable, error) {
 		}
 		t.RLMinusBestSFT = &d
 	}
+	for _, a := range []string{"sft", "rl"} {
+		for _, b := range []string{"once", "none"} {
+			d, err := (eval.Bootstrap{}).PairedDiff(hopsEM(byRole[a].results, 1), hopsEM(byRole[b].results, 1))
+			if err != nil {
+				return t, err
+			}
+			t.OneHop = append(t.OneHop, comparison{a + " − " + b, d})
+		}
+	}
 	return t, nil
+}
+
+// comparison is one named paired difference.
+type comparison struct {
+	Name   string      `json:"name"`
+	Paired eval.Paired `json:"paired"`
+}
+
+func hopsEM(rs []eval.Result, hops int) []float64 {
+	var out []float64
+	for _, r := range rs {
+		if r.Hops == hops {
+			out = append(out, r.EM)
+		}
+	}
+	return out
 }
 
 func ems(rs []eval.Result) []float64 {
@@ -304,6 +333,15 @@ func printTable(w io.Writer, t evalTable) {
 	d := t.GRPOMinusSFT.Diff
 	fmt.Fprintf(w, "\nRL − SFT on 2–3-hop questions: %+.1f points [%+.1f, %+.1f] (paired bootstrap, p = %.3f); RL ÷ retrieve-once there: %.2f×\n",
 		100*d.Mean, 100*d.Lo, 100*d.Hi, t.GRPOMinusSFT.PValue, t.RLOverRetrieveOnce)
+	fmt.Fprint(w, "On 1-hop questions:")
+	for i, c := range t.OneHop {
+		sep := ";"
+		if i == 0 {
+			sep = ""
+		}
+		fmt.Fprintf(w, "%s %s %+.1f [%+.1f, %+.1f]", sep, c.Name, 100*c.Paired.Diff.Mean, 100*c.Paired.Diff.Lo, 100*c.Paired.Diff.Hi)
+	}
+	fmt.Fprintln(w, " (none: no retrieval, once: retrieve once)")
 	if b := t.RLMinusBestSFT; b != nil {
 		fmt.Fprintf(w, "RL − best SFT on every question: %+.1f points [%+.1f, %+.1f] (paired bootstrap, p = %.3f)\n",
 			100*b.Diff.Mean, 100*b.Diff.Lo, 100*b.Diff.Hi, b.PValue)
