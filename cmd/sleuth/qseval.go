@@ -52,7 +52,7 @@ type evalTable struct {
 	// 3-hop questions, with its bootstrap interval.
 	GRPOMinusSFT eval.Paired `json:"rl_minus_sft_multi_hop"`
 	// RLOverRetrieveOnce is the RL policy's multi-hop EM divided by the
-	// retrieve-once baseline's.
+	// retrieve-once baseline's (0 when retrieve-once answers none).
 	RLOverRetrieveOnce float64 `json:"rl_over_retrieve_once_multi_hop"`
 	// RLMinusBestSFT is the paired difference in exact match over every
 	// question between the RL policy and the best-SFT baseline (SFT given
@@ -331,8 +331,12 @@ func printTable(w io.Writer, t evalTable) {
 			fmt.Sprintf("%.2f/%.2f/%.2f", p.Searches["1"], p.Searches["2"], p.Searches["3"]))
 	}
 	d := t.GRPOMinusSFT.Diff
-	fmt.Fprintf(w, "\nRL − SFT on 2–3-hop questions: %+.1f points [%+.1f, %+.1f] (paired bootstrap, p = %.3f); RL ÷ retrieve-once there: %.2f×\n",
-		100*d.Mean, 100*d.Lo, 100*d.Hi, t.GRPOMinusSFT.PValue, t.RLOverRetrieveOnce)
+	ratio := fmt.Sprintf("%.2f×", t.RLOverRetrieveOnce)
+	if t.RLOverRetrieveOnce == 0 {
+		ratio = "undefined (retrieve-once answers none of them)"
+	}
+	fmt.Fprintf(w, "\nRL − SFT on 2–3-hop questions: %+.1f points [%+.1f, %+.1f] (paired bootstrap, p = %.3f); RL ÷ retrieve-once there: %s\n",
+		100*d.Mean, 100*d.Lo, 100*d.Hi, t.GRPOMinusSFT.PValue, ratio)
 	fmt.Fprint(w, "On 1-hop questions:")
 	for i, c := range t.OneHop {
 		sep := ";"
