@@ -97,18 +97,31 @@ func TestBuiltinBaseMatchesRecipe(t *testing.T) {
 	}
 }
 
+// tinyVariant writes tinyTrain with each old→new pair of edits applied
+// (old must occur) into a new directory and returns the file's path.
+func tinyVariant(t *testing.T, edits ...string) string {
+	t.Helper()
+	cfg := tinyTrain
+	for i := 0; i+1 < len(edits); i += 2 {
+		if !strings.Contains(cfg, edits[i]) {
+			t.Fatalf("tinyTrain has no %q", edits[i])
+		}
+		cfg = strings.Replace(cfg, edits[i], edits[i+1], 1)
+	}
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // tinyBase pre-trains the tiny config alone (with a reading gate that
 // passes at once) and exports it as a base checkpoint.
 func tinyBase(t *testing.T) string {
 	t.Helper()
-	cfg := strings.Replace(tinyTrain, "sft: {steps: 3,", "sft: {steps: 0,", 1)
-	cfg = strings.Replace(cfg, "rl: {steps: 3,", "rl: {steps: 0,", 1)
-	cfg = strings.Replace(cfg, "pretrain: {steps: 3,", "pretrain: {steps: 2, gate_probe: 100, max_steps: 4,", 1)
+	path := tinyVariant(t, "sft: {steps: 3,", "sft: {steps: 0,", "rl: {steps: 3,", "rl: {steps: 0,",
+		"pretrain: {steps: 3,", "pretrain: {steps: 2, gate_probe: 100, max_steps: 4,")
 	dir := t.TempDir()
-	path := filepath.Join(dir, "base.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	export := filepath.Join(dir, "export")
 	if _, err := runCmd(t, "train", "--config", path, "--out", filepath.Join(dir, "run"), "--export", export); err != nil {
 		t.Fatal(err)
@@ -128,13 +141,9 @@ func TestStartFromBase(t *testing.T) {
 	if err != nil || json.Unmarshal(b, &man) != nil || man.Steps != 2 || len(man.Files) != 3 {
 		t.Fatalf("manifest: %v %+v; want 2 steps (the gate passes at once) and three hashed files", err, man)
 	}
-	cfg := strings.Replace(tinyTrain, "pretrain: {steps: 3,", "base: "+base+"\npretrain: {steps: 0,", 1)
-	cfg = strings.Replace(cfg, "sft: {steps: 3,", "sft: {steps: 3, continue_steps: 2, lr: 1.0e-3,", 1)
+	path := tinyVariant(t, "pretrain: {steps: 3,", "base: "+base+"\npretrain: {steps: 0,",
+		"sft: {steps: 3,", "sft: {steps: 3, continue_steps: 2, lr: 1.0e-3,")
 	dir := t.TempDir()
-	path := filepath.Join(dir, "from-base.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	out := filepath.Join(dir, "run")
 	if _, err := runCmd(t, "train", "--config", path, "--out", out); err != nil {
 		t.Fatal(err)
@@ -170,13 +179,8 @@ func TestReadingGate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a policy")
 	}
-	cfg := strings.Replace(tinyTrain, "pretrain: {steps: 3,", "pretrain: {steps: 2, gate_probe: 0.001, max_steps: 4,", 1)
-	cfg = strings.Replace(cfg, "sft: {steps: 3,", "sft: {steps: 0,", 1)
-	cfg = strings.Replace(cfg, "rl: {steps: 3,", "rl: {steps: 0,", 1)
-	path := filepath.Join(t.TempDir(), "gate.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path := tinyVariant(t, "pretrain: {steps: 3,", "pretrain: {steps: 2, gate_probe: 0.001, max_steps: 4,",
+		"sft: {steps: 3,", "sft: {steps: 0,", "rl: {steps: 3,", "rl: {steps: 0,")
 	out := filepath.Join(t.TempDir(), "run")
 	if _, err := runCmd(t, "train", "--config", path, "--out", out); err != nil {
 		t.Fatal(err)
