@@ -332,8 +332,10 @@ func printTable(w io.Writer, t evalTable) {
 	}
 	d := t.GRPOMinusSFT.Diff
 	ratio := fmt.Sprintf("%.2f×", t.RLOverRetrieveOnce)
-	if t.RLOverRetrieveOnce == 0 {
-		ratio = "undefined (retrieve-once answers none of them)"
+	for _, p := range t.Policies {
+		if p.Role == "once" && p.MultiHopCorrect == 0 {
+			ratio = "undefined (retrieve-once answers none of them)"
+		}
 	}
 	fmt.Fprintf(w, "\nRL − SFT on 2–3-hop questions: %+.1f points [%+.1f, %+.1f] (paired bootstrap, p = %.3f); RL ÷ retrieve-once there: %s\n",
 		100*d.Mean, 100*d.Lo, 100*d.Hi, t.GRPOMinusSFT.PValue, ratio)
