@@ -81,15 +81,27 @@ func TestStalledStreamDoesNotHoldEngine(t *testing.T) {
 	}
 }
 
+// stories is the 260K-parameter model with a 512-token context and no
+// tokenizer: 32 sequences of 500 tokens take about 3.5 s.
+func stories(t *testing.T) *local.Client {
+	t.Helper()
+	m, err := model.LoadLlama2C(shareddata.Path(t, "models/stories260K.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return local.New(m, nil, local.Config{})
+}
+
 // A caller that goes away stops its batch: the engine is idle within 1 s,
-// though the generation asked for takes about 3 s here. (Setting up the
-// sequences is not interruptible, about 1 ms per sequence, which is one
-// reason MaxSeqs is 256 by default.)
+// though the generation asked for takes about 3.5 s here. (Setting up the
+// sequences, about 10 ms each here, is not interruptible: model.Generate
+// checks its context once per decoding step. That is one reason MaxSeqs
+// is 256 by default.)
 func TestCancelledRequestFreesEngine(t *testing.T) {
-	c := aidreams(t)
+	c := stories(t)
 	for _, stream := range []bool{false, true} {
 		ctx, cancel := context.WithCancel(context.Background())
-		req := llm.Request{PromptIDs: []int{1}, MaxTokens: 127, N: 256, Temperature: 1}
+		req := llm.Request{PromptIDs: []int{1}, MaxTokens: 500, N: 32, Temperature: 1}
 		errc := make(chan error, 1)
 		go func() {
 			var err error
@@ -103,11 +115,14 @@ func TestCancelledRequestFreesEngine(t *testing.T) {
 		for !c.Busy() {
 			time.Sleep(time.Millisecond)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(600 * time.Millisecond) // into decoding, past the setup
+
 		cancel()
+		at := time.Now()
 		if !waitIdle(c, time.Second) {
 			t.Errorf("stream %v: engine still busy 1 s after the caller went away", stream)
 		}
+		t.Logf("stream %v: idle %v after the caller went away", stream, time.Since(at))
 		if err := <-errc; !errors.Is(err, context.Canceled) {
 			t.Errorf("stream %v: err = %v, want context.Canceled", stream, err)
 		}

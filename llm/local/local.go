@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/sleuth-research/sleuth/llm"
 	"github.com/sleuth-research/sleuth/model"
@@ -50,6 +51,7 @@ type Client struct {
 
 	genMu   sync.Mutex   // one engine call at a time: it uses every core already
 	busy    atomic.Int32 // engine calls running (0 or 1), for Busy
+	since   atomic.Int64 // when the running engine call started, unix nanoseconds
 	qmu     sync.Mutex   // guards queue and leading
 	queue   []*job
 	leading bool
@@ -88,10 +90,20 @@ func New(m *model.Model, tok tokenizer.Tokenizer, cfg Config) *Client {
 // check and tests of cancellation read it.
 func (c *Client) Busy() bool { return c.busy.Load() > 0 }
 
+// BusyFor returns how long the running engine call has run (0 when idle):
+// a call far longer than any request's timeout means a wedged engine.
+func (c *Client) BusyFor() time.Duration {
+	if !c.Busy() {
+		return 0
+	}
+	return time.Since(time.Unix(0, c.since.Load()))
+}
+
 // engine runs one engine call under genMu; nothing else holds genMu.
 func (c *Client) engine(ctx context.Context, prompts [][]int, opt model.GenerateOptions) ([]model.Sequence, error) {
 	c.genMu.Lock()
 	defer c.genMu.Unlock()
+	c.since.Store(time.Now().UnixNano())
 	c.busy.Add(1)
 	defer c.busy.Add(-1)
 	return c.m.Generate(ctx, prompts, opt)

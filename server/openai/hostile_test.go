@@ -15,7 +15,6 @@ import (
 	"github.com/sleuth-research/sleuth/llm"
 	"github.com/sleuth-research/sleuth/llm/local"
 	"github.com/sleuth-research/sleuth/model"
-	"github.com/sleuth-research/sleuth/model/tokenizer"
 	"github.com/sleuth-research/sleuth/server/httpguard"
 )
 
@@ -90,26 +89,24 @@ func TestStalledStreamClientIsDropped(t *testing.T) {
 	}
 }
 
-func aidreamsClient(t *testing.T) *local.Client {
+// storiesClient is a 260K-parameter model with a 512-token context and no
+// tokenizer: 32 sequences of 500 tokens take about 3.5 s.
+func storiesClient(t *testing.T) *local.Client {
 	t.Helper()
-	m, err := model.LoadLlama2C(shareddata.Path(t, "models/aidreams260K.bin"))
+	m, err := model.LoadLlama2C(shareddata.Path(t, "models/stories260K.bin"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := tokenizer.Load(shareddata.Path(t, "models/aidreams260K_tok512.bin"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return local.New(m, tok, local.Config{})
+	return local.New(m, nil, local.Config{})
 }
 
 // A client that disconnects leaves the engine idle within 1 s, streaming
 // or not, though what it asked for takes seconds.
 func TestDisconnectStopsEngine(t *testing.T) {
-	c := aidreamsClient(t)
-	addr := serve(t, New(c, Config{Logger: quiet(), MaxN: 256}))
+	c := storiesClient(t)
+	addr := serve(t, New(c, Config{Logger: quiet()}))
 	for _, stream := range []bool{false, true} {
-		conn := rawPost(t, addr, "/v1/completions", fmt.Sprintf(`{"prompt":"Once","max_tokens":127,"n":256,"temperature":1,"stream":%v}`, stream))
+		conn := rawPost(t, addr, "/v1/completions", fmt.Sprintf(`{"prompt":[1],"max_tokens":500,"n":32,"temperature":1,"stream":%v}`, stream))
 		if stream { // read the headers, so the stream is running
 			if _, err := bufio.NewReader(conn).ReadString('\n'); err != nil {
 				t.Fatal(err)
@@ -121,7 +118,7 @@ func TestDisconnectStopsEngine(t *testing.T) {
 		if !c.Busy() {
 			t.Fatalf("stream %v: the engine never started", stream)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(600 * time.Millisecond) // into decoding, past the setup (see llm/local)
 		conn.Close()
 		idle := false
 		for end := time.Now().Add(time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
@@ -166,3 +163,25 @@ func TestRequestCapsAndGuard(t *testing.T) {
 }
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// wedged reports an engine call that has run for an hour.
+type wedged struct{ scripted }
+
+func (wedged) BusyFor() time.Duration { return time.Hour }
+
+func TestHealthzFailsWhenWedged(t *testing.T) {
+	for _, tc := range []struct {
+		c    llm.Client
+		want int
+	}{{scripted{}, 200}, {wedged{}, 503}} {
+		addr := serve(t, New(tc.c, Config{Logger: quiet()}))
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%T: healthz %d, want %d", tc.c, resp.StatusCode, tc.want)
+		}
+	}
+}

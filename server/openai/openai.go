@@ -95,9 +95,7 @@ func New(client llm.Client, cfg Config) *Server {
 	s.mux.HandleFunc("POST /v1/completions", s.handleCompletions)
 	s.mux.HandleFunc("POST /v1/chat/completions", s.handleChat)
 	s.mux.HandleFunc("GET /v1/models", s.handleModels)
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "model": s.cfg.Model})
-	})
+	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	return s
 }
 
@@ -141,6 +139,23 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.cfg.Logger.Info("serving OpenAI-compatible API", "addr", ln.Addr().String(), "model", s.cfg.Model)
 	return httpguard.Serve(ctx, ln, s, s.cfg.Guard)
+}
+
+// busyReporter is the optional capability of a backend that can say how
+// long its engine has been on one call (llm/local.Client).
+type busyReporter interface{ BusyFor() time.Duration }
+
+// handleHealth answers 200, or 503 when the backend's engine has been on
+// one call for longer than any request may take: it is wedged, and a load
+// balancer should stop sending work here.
+func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {
+	if b, ok := s.client.(busyReporter); ok {
+		if d := b.BusyFor(); d > s.cfg.Timeout+time.Minute {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "wedged", "model": s.cfg.Model, "busy_for": d.Round(time.Second).String()})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "model": s.cfg.Model})
 }
 
 func (s *Server) handleModels(w http.ResponseWriter, _ *http.Request) {
