@@ -25,7 +25,8 @@ func bombPage(n int, rule func(i int) string) []byte {
 }
 
 // extractTimed runs ExtractContext, failing the test if it takes more
-// than 1 s of CPU or 10 s of wall time (today's code took minutes).
+// than 1 s of CPU (the wall clock means little on a loaded machine), or
+// 60 s of wall time (today's code took minutes).
 func extractTimed(t *testing.T, page []byte, lim ExtractLimits) Document {
 	t.Helper()
 	done := make(chan Document, 1)
@@ -37,8 +38,8 @@ func extractTimed(t *testing.T, page []byte, lim ExtractLimits) Document {
 			t.Errorf("extraction used %v of CPU, want ≤ 1s", cpu)
 		}
 		return d
-	case <-time.After(10 * time.Second):
-		t.Fatalf("extraction still running after 10 s")
+	case <-time.After(60 * time.Second):
+		t.Fatalf("extraction still running after 60 s")
 		return Document{}
 	}
 }
