@@ -1,16 +1,13 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -26,6 +23,7 @@ import (
 type serveFlags struct {
 	index, model, tokenizer, addr, name, chatTemplate string
 	topk, maxTopK, maxQueries                         int
+	guard                                             guardFlags
 }
 
 func newServeCmd() *cobra.Command {
@@ -46,12 +44,16 @@ as vLLM and Ollama do, backed by the in-process engine.`,
 			if f.index == "" && f.model == "" {
 				return errors.New("nothing to serve: give --index, --model, or both")
 			}
+			gc, err := f.guard.config("/healthz", "/metrics", "/v1/models")
+			if err != nil {
+				return err
+			}
 			h, closeFn, err := buildServeHandler(f)
 			if err != nil {
 				return err
 			}
 			defer closeFn()
-			return serveHTTP(cmd.Context(), f.addr, h, cmd)
+			return serveHTTP(cmd.Context(), f.addr, h, cmd, gc)
 		},
 	}
 	fl := cmd.Flags()
@@ -64,6 +66,7 @@ as vLLM and Ollama do, backed by the in-process engine.`,
 	fl.IntVar(&f.topk, "topk", 3, "default topk when a /retrieve request gives none")
 	fl.IntVar(&f.maxTopK, "max-topk", 100, "largest topk a /retrieve request may ask for")
 	fl.IntVar(&f.maxQueries, "max-queries", 512, "most queries in one /retrieve request")
+	f.guard.register(cmd)
 	return cmd
 }
 
@@ -137,28 +140,4 @@ func loadLocal(modelPath, tokPath, chatTemplate string, deterministic bool) (*lo
 func fileExists(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && !st.IsDir()
-}
-
-// serveHTTP listens on addr and serves h until ctx ends, then drains.
-func serveHTTP(ctx context.Context, addr string, h http.Handler, cmd *cobra.Command) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", addr, err)
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn)}
-	fmt.Fprintf(stderr(cmd), "sleuth: serving on http://%s\n", ln.Addr())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"unicode"
 )
 
 // request is a validated POST /retrieve body.
@@ -120,6 +121,35 @@ func decodeQueries(raw json.RawMessage, maxQueries int) ([]string, *apiError) {
 		}
 	}
 	return qs, nil
+}
+
+// checkQueries bounds each query's size before it reaches the retriever:
+// a query of tens of thousands of terms costs an index far more than its
+// bytes suggest. Terms are counted as runs of letters and digits, in one
+// pass, so a hostile query is refused in time linear in its length.
+func checkQueries(qs []string, maxBytes, maxTerms int) *apiError {
+	for i, q := range qs {
+		if len(q) > maxBytes {
+			return badRequest(`"queries"[%d] is %d bytes long; at most %d bytes per query`, i, len(q), maxBytes)
+		}
+		if n := countTerms(q); n > maxTerms {
+			return badRequest(`"queries"[%d] has %d terms; at most %d terms per query`, i, n, maxTerms)
+		}
+	}
+	return nil
+}
+
+// countTerms counts the runs of letters and digits in s.
+func countTerms(s string) int {
+	n, in := 0, false
+	for _, r := range s {
+		word := unicode.IsLetter(r) || unicode.IsDigit(r)
+		if word && !in {
+			n++
+		}
+		in = word
+	}
+	return n
 }
 
 // decodeInt accepts a JSON integer or an integral float (3.0), as pydantic's

@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/sleuth-research/sleuth/search"
+	"github.com/sleuth-research/sleuth/server/httpguard"
 )
 
 const (
@@ -58,6 +59,14 @@ type Config struct {
 	MaxQueries int
 	// MaxBodyBytes bounds a request body. Default 1 MiB.
 	MaxBodyBytes int64
+	// MaxQueryBytes and MaxQueryTerms bound each query (default 4096 bytes
+	// and 256 terms, runs of letters and digits); a longer one gets a 400
+	// that names the limit.
+	MaxQueryBytes, MaxQueryTerms int
+	// Guard is the HTTP frame (timeouts, connection cap, work queue, Host
+	// checks, API key) used by ListenAndServe and Serve; /healthz and
+	// /metrics skip its work queue.
+	Guard httpguard.Config
 	// Timeout bounds one retriever call. Default 60 s; negative means none
 	// beyond the client's own disconnect.
 	Timeout time.Duration
@@ -73,12 +82,17 @@ type Config struct {
 
 // IndexInfo is what /healthz reports about the index behind the server.
 type IndexInfo struct {
-	Backend   string `json:"backend,omitempty"` // e.g. "bm25"
-	Path      string `json:"path,omitempty"`
+	Backend string `json:"backend,omitempty"` // e.g. "bm25"
+	// Path is for the operator's logs; /healthz never shows it, since a
+	// filesystem path tells a stranger about the machine.
+	Path      string `json:"-"`
 	Documents int64  `json:"documents,omitempty"`
 }
 
 func (c Config) withDefaults() Config {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
 	if c.DefaultTopK <= 0 {
 		c.DefaultTopK = 3
 	}
@@ -94,14 +108,23 @@ func (c Config) withDefaults() Config {
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = 1 << 20
 	}
+	if c.MaxQueryBytes <= 0 {
+		c.MaxQueryBytes = 4096
+	}
+	if c.MaxQueryTerms <= 0 {
+		c.MaxQueryTerms = 256
+	}
+	if c.Guard.Unqueued == nil {
+		c.Guard.Unqueued = []string{pathHealth, pathMetrics}
+	}
+	if c.Guard.Logger == nil {
+		c.Guard.Logger = c.Logger
+	}
 	if c.Timeout == 0 {
 		c.Timeout = 60 * time.Second
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 10 * time.Second
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	return c
 }
@@ -125,23 +148,21 @@ func New(r search.Retriever, cfg Config) *Server {
 // ListenAndServe listens on addr (host:port; port 0 picks a free one) and
 // serves until ctx ends, then shuts down gracefully, letting requests in
 // flight finish within Config.ShutdownTimeout. It logs the bound address.
+//
+// It refuses a non-loopback address unless Config.Guard has an API key or
+// InsecureNoAuth (see httpguard.Listen).
 func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", addr)
+	ln, err := httpguard.Listen(ctx, addr, s.cfg.Guard)
 	if err != nil {
-		return fmt.Errorf("retrieval server listen %s: %w", addr, err)
+		return fmt.Errorf("retrieval server: %w", err)
 	}
 	return s.Serve(ctx, ln)
 }
 
-// Serve is ListenAndServe on an existing listener, which it closes.
+// Serve is ListenAndServe on an existing listener, which it closes. The
+// handler is wrapped by httpguard.Handler with Config.Guard.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
+	srv := httpguard.NewServer(httpguard.Handler(s, s.cfg.Guard), s.cfg.Guard)
 	s.log.Info("retrieval server listening", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String()+pathRetrieve)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -257,6 +278,9 @@ func (s *Server) handleRetrieve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req, aerr := decodeRequest(body, s.cfg.DefaultTopK, s.cfg.MaxTopK, s.cfg.MaxQueries)
+	if aerr == nil {
+		aerr = checkQueries(req.Queries, s.cfg.MaxQueryBytes, s.cfg.MaxQueryTerms)
+	}
 	if aerr != nil {
 		s.log.Debug("retrieval server: bad request", "status", aerr.Status, "err", aerr.Message)
 		writeError(w, aerr)
