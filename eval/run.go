@@ -62,10 +62,18 @@ const (
 // finishes. Questions already in results.jsonl are not run again, so a
 // killed run resumes where it stopped (a line cut off by the kill is
 // dropped). It returns every result, old and new, in question order.
+// While it runs it holds Out's lock: a second Run into the same directory,
+// from this process or another, fails at once with an error wrapping
+// ErrLocked instead of interleaving rows.
 func Run(ctx context.Context, r *agent.Runner, qs []Question, opt RunOptions) ([]Result, error) {
 	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("eval run %s: %w", opt.Out, err)
 	}
+	lock, err := lockDir(opt.Out)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Unlock()
 	done, err := LoadResults(filepath.Join(opt.Out, resultsFile), true)
 	if err != nil {
 		return nil, err
