@@ -125,3 +125,33 @@ func TestAvoidance(t *testing.T) {
 		t.Error("slope of a constant x is not NaN")
 	}
 }
+
+func TestRows(t *testing.T) {
+	var ms []Measures
+	for _, ep := range episodes() {
+		ms = append(ms, Measure(ep))
+	}
+	s := Summarise(ms, []int{2, 1, 3, 0})
+	got := map[string]string{}
+	for _, r := range s.Rows() {
+		got[r.Key] = r.Format()
+	}
+	for k, want := range map[string]string{
+		"searches": "1.25", "searches_by_hops": "1: 2.00, 2: 2.00, 3: 0.00", "hop_slope": "-1.00", "avoidance_rate": "50.0%",
+		"unused_search_rate": "60.0%", "dollars": "0.0025", "think_repetition": "23.5%",
+	} {
+		if got[k] != want {
+			t.Errorf("row %s = %q, want %q", k, got[k], want)
+		}
+	}
+	none := Summarise(ms[2:3], nil).Rows() // no search, no hops
+	for _, r := range none {
+		if r.Key == "unused_search_rate" && r.Format() != "–" {
+			t.Errorf("unused searches without searches: %q", r.Format())
+		}
+	}
+	a, b := Row{Value: 0.25, Known: true, Pct: true}, Row{Value: 0.5, Known: true, Pct: true}
+	if d := FormatDiff(a, b); d != "+25.0 pts" {
+		t.Errorf("diff %q", d)
+	}
+}

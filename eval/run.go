@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sleuth-research/sleuth/agent"
+	"github.com/sleuth-research/sleuth/behaviour"
 	"github.com/sleuth-research/sleuth/internal/progress"
 	"github.com/sleuth-research/sleuth/reward"
 )
@@ -40,6 +41,9 @@ type Result struct {
 	Searches        int                `json:"searches"`
 	Seconds         float64            `json:"seconds"`
 	Extra           map[string]float64 `json:"extra,omitempty"`
+	// Behaviour is how the agent worked (behaviour.Measure); absent in
+	// results written before it was recorded.
+	Behaviour *behaviour.Measures `json:"behaviour,omitempty"`
 }
 
 // RunOptions configure Run.
@@ -156,6 +160,8 @@ func resultOf(ctx context.Context, ep *agent.Episode, q Question, fn reward.Func
 	res := Result{ID: ep.ID, Dataset: q.Dataset, Question: q.Question, Answers: q.Answers, Hops: q.Hops, Prediction: ep.Answer,
 		Evidence: ep.Evidence, Status: ep.Status, Reason: ep.Reason, Turns: ep.Ledger.Turns, Tokens: ep.Ledger.CompletionTokens,
 		Searches: ep.Ledger.Searches, Seconds: ep.Ledger.Wall.Seconds()}
+	m := behaviour.Measure(ep)
+	res.Behaviour = &m
 	as := reward.ScoreAnswer(ep.Answer, q.Answers)
 	res.EM, res.F1, res.CoverEM = as.EM, as.F1, as.CoverEM
 	if len(q.Supporting) > 0 {

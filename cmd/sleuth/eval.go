@@ -139,6 +139,7 @@ func printSummary(cmd *cobra.Command, s eval.Summary, out string) {
 		fmt.Fprintf(w, "%-24s %9d %8.1f [%5.1f,%5.1f] %8.1f [%5.1f,%5.1f] %8.2f %7d\n", d.Dataset, d.Questions,
 			100*d.EM.Mean, 100*d.EM.Lo, 100*d.EM.Hi, 100*d.F1.Mean, 100*d.F1.Lo, 100*d.F1.Hi, d.Turns.Mean, d.Errors)
 	}
+	printBehaviour(w, s.Overall.Behaviour)
 	fmt.Fprintf(w, "report: %s\n", filepath.Join(out, "report.html"))
 }
 
@@ -172,6 +173,7 @@ func newCompareCmd() *cobra.Command {
 			}{{"EM", c.EM}, {"F1", c.F1}} {
 				fmt.Fprintf(w, "  %s: %+.1f points [%+.1f, %+.1f], p(B not better) = %.3f\n", m.name, 100*m.p.Diff.Mean, 100*m.p.Diff.Lo, 100*m.p.Diff.Hi, m.p.PValue)
 			}
+			printBehaviourDiff(w, c.BehaviourA, c.BehaviourB)
 			return nil
 		},
 	}
