@@ -249,3 +249,30 @@ func TestSuiteTable(t *testing.T) {
 		t.Errorf("suite.json: %v, %d sets", err, len(back.Sets))
 	}
 }
+
+// FuzzParseSuite: any suite file parses or fails with an error, never a
+// panic, and a parsed one has a name, sets and a preset.
+func FuzzParseSuite(f *testing.F) {
+	b, err := suiteFiles.ReadFile("suites/searchr1.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add([]byte("name: x\npreset: {name: p, mode: direct, prompt: 'Q: {question}'}\nsets: [{name: a, group: g}]\ngroups: [{name: g}]\n"))
+	f.Add([]byte("name: [\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 1<<16 {
+			return
+		}
+		s, err := ParseSuite("fuzz", data)
+		if err != nil {
+			return
+		}
+		if s.Name == "" || len(s.Sets) == 0 {
+			t.Fatalf("parsed suite without name or sets: %+v", s)
+		}
+		if _, err := s.AgentPreset(); err != nil {
+			t.Fatalf("parsed suite's preset fails later: %v", err)
+		}
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -54,16 +55,13 @@ func (p *suitePolicy) Generate(_ context.Context, req llm.Request) (llm.Response
 	return llm.Response{Choices: []llm.Choice{c}, Usage: llm.Usage{PromptTokens: len(prompt) / 4, CompletionTokens: len(c.Text) / 4}}, nil
 }
 
-// TestEvalSuiteSearchR1Shared runs `eval --suite searchr1` over the four
-// sets in ../shared/data (NQ, HotpotQA, MuSiQue, Bamboogle) against a
-// scripted policy behind the OpenAI-compatible server, interrupts it,
-// resumes it without redoing a question, and checks that each set's EM
-// equals `sleuth score` on the predictions it wrote.
-func TestEvalSuiteSearchR1Shared(t *testing.T) {
-	shareddata.Path(t, "qa/searchr1_bamboogle_test.jsonl")
-	dataDir := shareddata.Dir()
-	wiki := shareddata.Path(t, "corpus/wiki18_sample_1000.jsonl")
-	idx := filepath.Join(t.TempDir(), "idx")
+// suiteFixture is the shared data directory and a BM25 index over the
+// wiki-18 sample (1,000 passages).
+func suiteFixture(tb testing.TB) (dataDir, idx string) {
+	tb.Helper()
+	shareddata.Path(tb, "qa/searchr1_bamboogle_test.jsonl")
+	wiki := shareddata.Path(tb, "corpus/wiki18_sample_1000.jsonl")
+	idx = filepath.Join(tb.TempDir(), "idx")
 	seq := func(yield func(corpus.Passage, error) bool) {
 		_, _, err := corpus.ReadAll(context.Background(), []string{wiki}, corpus.Options{}, func(p corpus.Passage) error {
 			if !yield(p, nil) {
@@ -76,16 +74,22 @@ func TestEvalSuiteSearchR1Shared(t *testing.T) {
 		}
 	}
 	if _, err := bm25.Build(context.Background(), idx, seq, bm25.BuildOptions{}); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	const limit = 20
+	return shareddata.Dir(), idx
+}
+
+// newSuitePolicy scripts the suite's questions found under dataDir (the
+// first limit of each set); the four shared sets must be there.
+func newSuitePolicy(tb testing.TB, dataDir string, limit int) *suitePolicy {
+	tb.Helper()
 	s, err := eval.LoadSuite("searchr1")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	data, err := s.Find(dataDir, limit)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	pol := &suitePolicy{gold: map[string]string{}}
 	found := map[string]bool{}
@@ -97,9 +101,21 @@ func TestEvalSuiteSearchR1Shared(t *testing.T) {
 	}
 	for _, set := range []string{"nq", "hotpotqa", "musique", "bamboogle"} {
 		if !found[set] {
-			t.Fatalf("shared set %s not found under %s", set, dataDir)
+			tb.Fatalf("shared set %s not found under %s", set, dataDir)
 		}
 	}
+	return pol
+}
+
+// TestEvalSuiteSearchR1Shared runs `eval --suite searchr1` over the four
+// sets in ../shared/data (NQ, HotpotQA, MuSiQue, Bamboogle) against a
+// scripted policy behind the OpenAI-compatible server, interrupts it,
+// resumes it without redoing a question, and checks that each set's EM
+// equals `sleuth score` on the predictions it wrote.
+func TestEvalSuiteSearchR1Shared(t *testing.T) {
+	const limit = 20
+	dataDir, idx := suiteFixture(t)
+	pol := newSuitePolicy(t, dataDir, limit)
 	srv := httptest.NewServer(openai.New(pol, openai.Config{}))
 	defer srv.Close()
 
@@ -181,4 +197,40 @@ func TestEvalSuiteSearchR1Shared(t *testing.T) {
 	if scored != 4 {
 		t.Errorf("%d sets scored, want 4", scored)
 	}
+}
+
+// BenchmarkEvalSuite times `eval --suite searchr1` over the four shared
+// sets: "loopback" with the scripted policy behind the OpenAI-compatible
+// server (250 questions a set, 1,000 in all: the harness's own cost),
+// "embedded" with a random from-scratch model in the in-process engine
+// (10 a set: it writes every turn to its token limit). Reported as
+// seconds per 1,000 questions.
+func BenchmarkEvalSuite(b *testing.B) {
+	dataDir, idx := suiteFixture(b)
+	run := func(b *testing.B, llmSpec string, limit int) {
+		var total time.Duration
+		for i := 0; i < b.N; i++ {
+			out := filepath.Join(b.TempDir(), "sr1")
+			cmd := newRootCmd()
+			cmd.SetOut(&bytes.Buffer{})
+			cmd.SetErr(&bytes.Buffer{})
+			cmd.SetArgs([]string{"eval", "--suite", "searchr1", "--data-dir", dataDir, "--limit", strconv.Itoa(limit), "--index", idx, "--llm", llmSpec,
+				"--out", out, "--concurrency", "8", "--llm-retries", "1"})
+			t0 := time.Now()
+			if err := cmd.Execute(); err != nil {
+				b.Fatal(err)
+			}
+			total += time.Since(t0)
+		}
+		b.ReportMetric(total.Seconds()/float64(b.N)*1000/float64(4*limit), "s/1000q")
+	}
+	b.Run("loopback", func(b *testing.B) {
+		srv := httptest.NewServer(openai.New(newSuitePolicy(b, dataDir, 250), openai.Config{}))
+		defer srv.Close()
+		run(b, srv.URL+"/v1", 250)
+	})
+	b.Run("embedded", func(b *testing.B) {
+		w, _ := worldIndex(b)
+		run(b, "local:"+randomPolicy(b, w), 10)
+	})
 }
