@@ -102,6 +102,9 @@ func pct(v float64) string { return fmt.Sprintf("%.1f", 100*v) }
 func markdown(s Summary) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Evaluation: preset %s, model %s\n\n", s.Info.Preset, s.Info.Model)
+	if g := s.Info.LeakageGuard; g != nil {
+		fmt.Fprintf(&b, "%s.\n\n", strings.ToUpper(g.String()[:1])+g.String()[1:])
+	}
 	fmt.Fprintf(&b, "| dataset | questions | EM | F1 | cover-EM | evidence F1 | retrieval recall | turns | tokens | errors |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, d := range append(slices.Clone(s.Datasets), s.Overall) {
 		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %.2f | %.0f | %d |\n", d.Dataset, d.Questions, ci(d.EM), ci(d.F1), ci(d.CoverEM),

@@ -238,4 +238,19 @@ type RunInfo struct {
 	Model   string    `json:"model"`
 	Data    []string  `json:"data"`
 	Started time.Time `json:"started"`
+	// LeakageGuard is set when web results and fetches went through the
+	// leakage guard's deny-list.
+	LeakageGuard *LeakageGuard `json:"leakage_guard,omitempty"`
+}
+
+// LeakageGuard reports the deny-list a web evaluation ran under and what
+// it blocked in this invocation (a resumed run counts its own part only).
+type LeakageGuard struct {
+	Rules          int   `json:"rules"`
+	BlockedResults int64 `json:"blocked_results"` // search hits dropped
+	BlockedFetches int64 `json:"blocked_fetches"` // pages the browser was refused
+}
+
+func (g *LeakageGuard) String() string {
+	return fmt.Sprintf("leakage guard: %d deny rules; %d search results and %d page fetches blocked in this invocation", g.Rules, g.BlockedResults, g.BlockedFetches)
 }

@@ -22,6 +22,8 @@ func newEvalCmd() *cobra.Command {
 		preset, out, rwd     string
 		judgeURL, judgeModel string
 		suite, dataDir       string
+		denyFile             string
+		noDeny               bool
 		data                 []string
 		limit, concurrency   int
 		seed                 int64
@@ -81,6 +83,9 @@ dataset, each with a bootstrap 95% interval.`,
 				}
 				qs = append(qs, part...)
 			}
+			if tf.deny, err = leakageGuard(denyFile, noDeny); err != nil {
+				return err
+			}
 			r, closeRunner, err := newRunner(cmd, p, &lf, &tf, seed)
 			if err != nil {
 				return err
@@ -117,6 +122,7 @@ dataset, each with a bootstrap 95% interval.`,
 			if sr != nil {
 				info.Data = []string{"suite " + sr.suite.Name + " in " + dataDir}
 			}
+			info.LeakageGuard = tf.leakage()
 			s := eval.Summarise(info, results, eval.Bootstrap{})
 			if err := eval.WriteReport(out, s, results); err != nil {
 				return err
@@ -166,6 +172,8 @@ dataset, each with a bootstrap 95% interval.`,
 	fl.StringVar(&judgeURL, "judge", "", "OpenAI-compatible base URL of an LLM judge (DeepResearcher's model-based evaluation); verdicts are cached in OUT")
 	fl.StringVar(&judgeModel, "judge-model", "", "model name for the judge server")
 	fl.IntVar(&concurrency, "concurrency", 8, "episodes in flight")
+	fl.StringVar(&denyFile, "deny-list", "", "more leakage-guard rules (HOST or HOST/PATH a line) on top of the built-in deny-list of sites that publish benchmark answers; applied to web search results and browsing")
+	fl.BoolVar(&noDeny, "no-deny-list", false, "turn the leakage guard off (web evaluations may then read the answer key)")
 	fl.BoolVar(&lf.deterministic, "deterministic", true, "local model: sum every row the same way whatever shares its batch, so scores do not move with --concurrency (slower decoding)")
 	fl.Int64Var(&seed, "seed", 0, "sampling seed")
 	fl.BoolVar(&jsonOut, "json", false, "print the summary as JSON")
@@ -180,6 +188,9 @@ func printSummary(cmd *cobra.Command, s eval.Summary, out string) {
 			100*d.EM.Mean, 100*d.EM.Lo, 100*d.EM.Hi, 100*d.F1.Mean, 100*d.F1.Lo, 100*d.F1.Hi, d.Turns.Mean, d.Errors)
 	}
 	printBehaviour(w, s.Overall.Behaviour)
+	if g := s.Info.LeakageGuard; g != nil {
+		fmt.Fprintln(w, g)
+	}
 	fmt.Fprintf(w, "report: %s\n", filepath.Join(out, "report.html"))
 }
 

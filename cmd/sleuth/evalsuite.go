@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/sleuth-research/sleuth/agent"
 	"github.com/sleuth-research/sleuth/eval"
+	"github.com/sleuth-research/sleuth/guard"
 )
 
 // suiteRun is `eval --suite`: a published protocol's sets, found in a
@@ -55,4 +57,43 @@ func (sr *suiteRun) finish(w io.Writer, out string, results []eval.Result, quiet
 		fmt.Fprintf(w, "table: %s; per-set predictions: %s\n", filepath.Join(out, "suite.md"), filepath.Join(out, "predictions"))
 	}
 	return t, nil
+}
+
+// leakageGuard is the deny-list an evaluation runs under: the built-in
+// one plus file's rules, or none with off.
+func leakageGuard(file string, off bool) (*guard.DenyList, error) {
+	if off {
+		if file != "" {
+			return nil, errors.New("--deny-list and --no-deny-list contradict each other")
+		}
+		return nil, nil
+	}
+	d := guard.DefaultDenyList()
+	if file == "" {
+		return d, nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("deny-list: %w", err)
+	}
+	extra, err := guard.ParseDenyList(b, file)
+	if err != nil {
+		return nil, err
+	}
+	return d.Merge(extra), nil
+}
+
+// leakage reports what the guard blocked; nil when no web tool ran under it.
+func (f *toolFlags) leakage() *eval.LeakageGuard {
+	if f.deny == nil || (f.denied == nil && f.deniedFetch == nil) {
+		return nil
+	}
+	g := &eval.LeakageGuard{Rules: f.deny.Len()}
+	if f.denied != nil {
+		g.BlockedResults = f.denied.Blocked()
+	}
+	if f.deniedFetch != nil {
+		g.BlockedFetches = f.deniedFetch.Blocked()
+	}
+	return g
 }
