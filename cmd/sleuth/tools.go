@@ -10,6 +10,7 @@ import (
 
 	"github.com/sleuth-research/sleuth/agent"
 	"github.com/sleuth-research/sleuth/fetch"
+	"github.com/sleuth-research/sleuth/guard"
 	"github.com/sleuth-research/sleuth/llm"
 	"github.com/sleuth-research/sleuth/search"
 	"github.com/sleuth-research/sleuth/search/bm25"
@@ -28,6 +29,12 @@ type toolFlags struct {
 	imageOnly, imageChat bool
 
 	snap *sweb.Snapshot // the record or replay snapshot, once opened
+
+	// deny, when set, is the leakage guard for web search results and
+	// fetches (eval sets it); denied and deniedFetch count what it blocked.
+	deny        *guard.DenyList
+	denied      *sweb.Denied
+	deniedFetch *agent.DeniedFetcher
 }
 
 func (f *toolFlags) register(cmd *cobra.Command) {
@@ -73,6 +80,10 @@ func (f *toolFlags) build(p agent.Preset, pol llm.Client) (map[string]agent.Tool
 			return nil, nil, fmt.Errorf("preset %s searches: give --index, --search or --replay", p.Name)
 		}
 		closers = append(closers, c)
+		if f.deny != nil && (f.search != "" || f.replay != "") { // the web, not a local index
+			f.denied = &sweb.Denied{R: r, List: f.deny}
+			r = f.denied
+		}
 		tools["search"] = agent.SearchTool{R: r}
 	}
 	if f.browse {
@@ -90,6 +101,10 @@ func (f *toolFlags) build(p agent.Preset, pol llm.Client) (map[string]agent.Tool
 			if f.snap != nil {
 				fetcher = agent.RecordingFetcher{Inner: fc, Store: f.snap}
 			}
+		}
+		if f.deny != nil {
+			f.deniedFetch = &agent.DeniedFetcher{Inner: fetcher, List: f.deny}
+			fetcher = f.deniedFetch
 		}
 		tools["browse"] = agent.BrowseTool{Fetch: fetcher, LLM: pol}
 	}
