@@ -11,7 +11,10 @@ const (
 	formatVersion = 1
 	metaFile      = "meta.json"
 	vectorsFile   = "vectors.f32"
-	meanFile      = "mean.f32"
+	centroidsFile = "centroids.f32"
+	listsFile     = "lists.off"
+	rowsFile      = "rows.u32"
+	scalesFile    = "scales.f32"
 	codesFile     = "codes.bin"
 	docsFile      = "docs.bin"
 	offsetsFile   = "docs.off"
@@ -25,6 +28,7 @@ type meta struct {
 	Version    int  `json:"version"`
 	Dim        int  `json:"dim"`
 	Count      int  `json:"count"`
+	Lists      int  `json:"lists"`
 	Normalized bool `json:"normalized"`
 	// Metric is "ip" (inner product, cosine when normalized).
 	Metric string `json:"metric"`
@@ -70,12 +74,17 @@ func appendF32s(b []byte, v []float32) []byte {
 	return b
 }
 
-// signCode sets out (words(len(x))) to the bits x[j] > mean[j].
-func signCode(out []uint64, x, mean []float32) {
-	clear(out)
-	for j, v := range x {
-		if v > mean[j] {
-			out[j>>6] |= 1 << (uint(j) & 63)
-		}
+// residentBytes is what an open index holds in RAM: per vector its code,
+// row and scale; per list its centroid and offset.
+func residentBytes(n, dim, nlist int) int64 {
+	return int64(n)*int64(8*words(dim)+4+4) + int64(nlist)*int64(4*dim+8) + 8
+}
+
+// readF32s decodes little-endian float32s into a fresh slice.
+func readF32s(b []byte) []float32 {
+	v := make([]float32, len(b)/4)
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 	}
+	return v
 }

@@ -1,6 +1,7 @@
 package dense
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,12 +16,16 @@ import (
 // passages memory-mapped. It is safe for concurrent use; Close it once no
 // search is in flight.
 type Index struct {
-	dir        string
-	dim, n, w  int
-	normalized bool
-	codes      []uint64  // n × w, in RAM
-	mean       []float32 // dim
-	vectors    []float32 // n × dim, mapped
+	dir          string
+	dim, n, w    int
+	nlist        int
+	normalized   bool
+	codes        []uint64  // n × w by slot, in RAM
+	rows         []uint32  // n: the row of each slot
+	scales       []float32 // n: each slot's residual scale
+	centroids    []float32 // nlist × dim
+	listOff      []uint64  // nlist+1
+	vectors      []float32 // n × dim, mapped
 	docs       []byte    // mapped
 	offsets    []uint64  // n+1, mapped
 	closers    []func() error
@@ -53,21 +58,59 @@ func Open(dir string) (*Index, error) {
 			ix.Close()
 		}
 	}()
-	codes, err := os.ReadFile(filepath.Join(gdir, codesFile))
+	if m.Lists < 1 || m.Lists > max(1, m.Count) {
+		return nil, fmt.Errorf("open dense index %s: %w: %d lists for %d vectors", dir, errCorrupt, m.Lists, m.Count)
+	}
+	ix.nlist = m.Lists
+	read := func(name string, want int) ([]byte, error) {
+		b, err := os.ReadFile(filepath.Join(gdir, name))
+		if err != nil {
+			return nil, fmt.Errorf("open dense index %s: %w", dir, err)
+		}
+		if len(b) != want {
+			return nil, fmt.Errorf("open dense index %s: %w: %s has %d bytes, want %d", dir, errCorrupt, name, len(b), want)
+		}
+		return b, nil
+	}
+	// Each file is copied into a slice of its own type, so the words are
+	// aligned whatever ReadFile gave.
+	b, err := read(codesFile, 8*ix.n*ix.w)
 	if err != nil {
-		return nil, fmt.Errorf("open dense index %s: %w", dir, err)
+		return nil, err
 	}
-	if len(codes) != 8*ix.n*ix.w {
-		return nil, fmt.Errorf("open dense index %s: %w: codes.bin has %d bytes, want %d", dir, errCorrupt, len(codes), 8*ix.n*ix.w)
-	}
-	// Copy into a []uint64 so the words are aligned whatever ReadFile gave.
 	ix.codes = make([]uint64, ix.n*ix.w)
-	copy(u64Bytes(ix.codes), codes)
-	meanB, err := os.ReadFile(filepath.Join(gdir, meanFile))
-	if err != nil || len(meanB) != 4*ix.dim {
-		return nil, fmt.Errorf("open dense index %s: %w: mean.f32 (%v)", dir, errCorrupt, err)
+	copy(u64Bytes(ix.codes), b)
+	if b, err = read(listsFile, 8*(ix.nlist+1)); err != nil {
+		return nil, err
 	}
-	ix.mean = append([]float32(nil), f32s(append([]byte(nil), meanB...))...)
+	ix.listOff = make([]uint64, ix.nlist+1)
+	copy(u64Bytes(ix.listOff), b)
+	for l := range ix.nlist {
+		if ix.listOff[l] > ix.listOff[l+1] {
+			return nil, fmt.Errorf("open dense index %s: %w: lists.off not increasing at %d", dir, errCorrupt, l)
+		}
+	}
+	if ix.listOff[0] != 0 || ix.listOff[ix.nlist] != uint64(ix.n) {
+		return nil, fmt.Errorf("open dense index %s: %w: lists.off does not span the vectors", dir, errCorrupt)
+	}
+	if b, err = read(rowsFile, 4*ix.n); err != nil {
+		return nil, err
+	}
+	ix.rows = make([]uint32, ix.n)
+	for i := range ix.rows {
+		ix.rows[i] = binary.LittleEndian.Uint32(b[4*i:])
+		if int(ix.rows[i]) >= ix.n {
+			return nil, fmt.Errorf("open dense index %s: %w: rows.u32 names row %d of %d", dir, errCorrupt, ix.rows[i], ix.n)
+		}
+	}
+	if b, err = read(scalesFile, 4*ix.n); err != nil {
+		return nil, err
+	}
+	ix.scales = readF32s(b)
+	if b, err = read(centroidsFile, 4*ix.nlist*ix.dim); err != nil {
+		return nil, err
+	}
+	ix.centroids = readF32s(b)
 	vb, err := ix.mapFile(filepath.Join(gdir, vectorsFile), int64(4*ix.n*ix.dim))
 	if err != nil {
 		return nil, err
@@ -136,9 +179,13 @@ func (ix *Index) Dim() int { return ix.dim }
 // Normalized reports whether vectors (and so queries) are unit length.
 func (ix *Index) Normalized() bool { return ix.normalized }
 
-// ResidentBytes is what the index keeps in RAM itself: the codes and the
-// mean. Mapped pages of vectors and passages come and go with the page cache.
-func (ix *Index) ResidentBytes() int64 { return int64(8*len(ix.codes) + 4*len(ix.mean)) }
+// ResidentBytes is what the index keeps in RAM itself: codes, rows,
+// scales, centroids and list offsets. Mapped pages of vectors and passages
+// come and go with the page cache.
+func (ix *Index) ResidentBytes() int64 { return residentBytes(ix.n, ix.dim, ix.nlist) }
+
+// Lists is the number of inverted lists.
+func (ix *Index) Lists() int { return ix.nlist }
 
 // Vector returns row i of the mapped vectors; do not modify it.
 func (ix *Index) Vector(i int) []float32 { return ix.vectors[i*ix.dim : (i+1)*ix.dim] }

@@ -17,11 +17,14 @@ type SearchOptions struct {
 	// checking the approximate search.
 	Exact bool
 	// Rescore is how many candidates of the code scan are rescored with
-	// their float32 vectors. Default max(20·k, 200).
+	// their float32 vectors. Default max(100·k, 1000).
 	Rescore int
 	// QueryBits is how finely the query is quantised for the code scan,
 	// 1 to 8. Default 4.
 	QueryBits int
+	// Probe is how many inverted lists (those whose centroids score best)
+	// are scanned. Default max(8, lists/8); all lists when it exceeds them.
+	Probe int
 }
 
 // Scored is one result: a row of the index and its inner product with the
@@ -50,7 +53,7 @@ func (ix *Index) Search(q []float32, k int, opt SearchOptions) ([]Scored, error)
 	}
 	r := opt.Rescore
 	if r <= 0 {
-		r = max(20*k, 200)
+		r = max(100*k, 1000)
 	}
 	r = max(r, k)
 	if r >= ix.n {
@@ -63,7 +66,11 @@ func (ix *Index) Search(q []float32, k int, opt SearchOptions) ([]Scored, error)
 	if b > 8 {
 		return nil, fmt.Errorf("dense search: QueryBits %d, at most 8", b)
 	}
-	cands := ix.scan(q, r, b)
+	probe := opt.Probe
+	if probe <= 0 {
+		probe = max(8, ix.nlist/8)
+	}
+	cands := ix.scan(q, r, b, probe)
 	top := newTopK(k)
 	for _, c := range cands {
 		top.offer(int32(c.id), kernels.Dot(q, ix.Vector(int(c.id))))
@@ -80,16 +87,17 @@ func (ix *Index) exact(q []float32, k int) []Scored {
 	return top.sorted()
 }
 
-// scan ranks every code by an estimate of q·sign(x−mean) and returns the r
-// best rows. The query is quantised to b bits per dimension, q ≈ lo + step·u
-// with u in [0, 2^b), held as b bit planes; for a code c,
-// Σ_j q_j·c_j ≈ lo·popcount(c) + step·Σ_p 2^p·popcount(plane_p & c),
-// and Σ q_j·sign_j = 2·Σ q_j·c_j − Σ q_j, whose last term is the same for
-// every row and is dropped.
-func (ix *Index) scan(q []float32, r, b int) []cand {
+// scan estimates q·x for every vector of the probe best-scoring lists
+// (see ivf.go) and returns the r best rows. The query is quantised to b
+// bits per dimension, q ≈ lo + step·u with u in [0, 2^b), held as b bit
+// planes; for a code c, Σ_j q_j·c_j ≈ lo·popcount(c) + step·Σ_p 2^p·
+// popcount(plane_p & c), and q·sign(r) = 2·Σ_j q_j·c_j − Σ_j q_j.
+func (ix *Index) scan(q []float32, r, b, probe int) []cand {
 	lo, hi := q[0], q[0]
+	var sumQ float32
 	for _, v := range q {
 		lo, hi = min(lo, v), max(hi, v)
+		sumQ += v
 	}
 	levels := float32(int(1)<<b - 1)
 	step := (hi - lo) / levels
@@ -98,49 +106,71 @@ func (ix *Index) scan(q []float32, r, b int) []cand {
 	}
 	w := ix.w
 	planes := make([]uint64, b*w)
+	var sumQuant float32 // Σ of the quantised q, so the estimate is self-consistent
 	for j, v := range q {
 		u := uint(math.Round(float64((v - lo) / step)))
+		sumQuant += lo + step*float32(u)
 		for p := range b {
 			if u>>p&1 == 1 {
 				planes[p*w+j>>6] |= 1 << (uint(j) & 63)
 			}
 		}
 	}
-	h := candHeap{}
-	h.c = make([]cand, 0, r)
-	codes := ix.codes
-	for i := range ix.n {
-		c := codes[i*w : (i+1)*w : (i+1)*w]
-		var pop, acc int
-		if b == 4 {
-			p0, p1, p2, p3 := planes[:w:w], planes[w:2*w:2*w], planes[2*w:3*w:3*w], planes[3*w:4*w:4*w]
-			var a0, a1, a2, a3 int
-			for t, x := range c {
-				pop += bits.OnesCount64(x)
-				a0 += bits.OnesCount64(x & p0[t])
-				a1 += bits.OnesCount64(x & p1[t])
-				a2 += bits.OnesCount64(x & p2[t])
-				a3 += bits.OnesCount64(x & p3[t])
-			}
-			acc = a0 + 2*a1 + 4*a2 + 8*a3
-		} else {
-			for _, x := range c {
-				pop += bits.OnesCount64(x)
-			}
-			for p := range b {
-				pl := planes[p*w : (p+1)*w : (p+1)*w]
-				a := 0
+	_ = sumQ
+	lists := ix.probeLists(q, probe)
+	h := candHeap{c: make([]cand, 0, r)}
+	for _, l := range lists {
+		for s := ix.listOff[l.id]; s < ix.listOff[l.id+1]; s++ {
+			c := ix.codes[int(s)*w : int(s+1)*w : int(s+1)*w]
+			var pop, acc int
+			if b == 4 {
+				p0, p1, p2, p3 := planes[:w:w], planes[w:2*w:2*w], planes[2*w:3*w:3*w], planes[3*w:4*w:4*w]
+				var a0, a1, a2, a3 int
 				for t, x := range c {
-					a += bits.OnesCount64(x & pl[t])
+					pop += bits.OnesCount64(x)
+					a0 += bits.OnesCount64(x & p0[t])
+					a1 += bits.OnesCount64(x & p1[t])
+					a2 += bits.OnesCount64(x & p2[t])
+					a3 += bits.OnesCount64(x & p3[t])
 				}
-				acc += a << p
+				acc = a0 + 2*a1 + 4*a2 + 8*a3
+			} else {
+				for _, x := range c {
+					pop += bits.OnesCount64(x)
+				}
+				for p := range b {
+					pl := planes[p*w : (p+1)*w : (p+1)*w]
+					a := 0
+					for t, x := range c {
+						a += bits.OnesCount64(x & pl[t])
+					}
+					acc += a << p
+				}
+			}
+			est := l.s + ix.scales[s]*(2*(lo*float32(pop)+step*float32(acc))-sumQuant)
+			if len(h.c) < r {
+				heap.Push(&h, cand{id: int32(ix.rows[s]), s: est})
+			} else if est > h.c[0].s {
+				h.c[0] = cand{id: int32(ix.rows[s]), s: est}
+				heap.Fix(&h, 0)
 			}
 		}
-		s := lo*float32(pop) + step*float32(acc)
-		if len(h.c) < r {
-			heap.Push(&h, cand{id: int32(i), s: s})
+	}
+	return h.c
+}
+
+// probeLists returns the probe lists whose centroids have the largest
+// inner product with q, with those products.
+func (ix *Index) probeLists(q []float32, probe int) []cand {
+	probe = min(probe, ix.nlist)
+	qc := make([]float32, ix.nlist)
+	kernels.MatVecT(qc, ix.centroids, q, ix.nlist, ix.dim)
+	h := candHeap{c: make([]cand, 0, probe)}
+	for l, s := range qc {
+		if len(h.c) < probe {
+			heap.Push(&h, cand{id: int32(l), s: s})
 		} else if s > h.c[0].s {
-			h.c[0] = cand{id: int32(i), s: s}
+			h.c[0] = cand{id: int32(l), s: s}
 			heap.Fix(&h, 0)
 		}
 	}

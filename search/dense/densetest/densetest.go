@@ -175,9 +175,10 @@ func writeError(w http.ResponseWriter, status int, typ, msg string) {
 }
 
 // Clustered returns n unit vectors of dimension dim drawn around clusters
-// random centres (a Gaussian centre plus Gaussian noise of a third of its
-// scale per dimension), deterministic in seed: a stand-in for real
-// embeddings, which also bunch by topic.
+// random centres (a standard Gaussian centre plus Gaussian noise of
+// standard deviation 0.6 per dimension, so points of a cluster have cosine
+// about 0.7), deterministic in seed: a stand-in for real embeddings, which
+// also bunch by topic.
 func Clustered(n, dim, clusters int, seed uint64) [][]float32 {
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	centres := make([][]float32, clusters)
@@ -193,7 +194,7 @@ func Clustered(n, dim, clusters int, seed uint64) [][]float32 {
 		v := make([]float32, dim)
 		var s float64
 		for j := range v {
-			v[j] = c[j] + float32(r.NormFloat64()/3)
+			v[j] = c[j] + float32(0.6*r.NormFloat64())
 			s += float64(v[j]) * float64(v[j])
 		}
 		inv := float32(1 / math.Sqrt(s))
