@@ -191,7 +191,7 @@ func writeCodes(ctx context.Context, gdir string, dim, n int) (int, error) {
 	if nlist == 1 {
 		cent = make([]float32, dim) // the mean
 		sum := make([]float64, dim)
-			for i := range n {
+		for i := range n {
 			for j, v := range vecs[i*dim : (i+1)*dim] {
 				sum[j] += float64(v)
 			}

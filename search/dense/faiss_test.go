@@ -95,7 +95,10 @@ func TestParseFAISSFlatHeader(t *testing.T) {
 		"truncated": func(b []byte) ([]byte, int64) { return b, int64(len(b) - 4) },
 		"count":     func(b []byte) ([]byte, int64) { b[37] = 5; return b, int64(len(b)) },
 		"short":     func(b []byte) ([]byte, int64) { return b[:20], 20 },
-		"dim":       func(b []byte) ([]byte, int64) { binary.LittleEndian.PutUint32(b[4:], math.MaxUint32); return b, int64(len(b)) },
+		"dim": func(b []byte) ([]byte, int64) {
+			binary.LittleEndian.PutUint32(b[4:], math.MaxUint32)
+			return b, int64(len(b))
+		},
 	} {
 		b, size := mut(append([]byte(nil), good...))
 		if _, err := ParseFAISSFlatHeader(b, size); err == nil {

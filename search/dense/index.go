@@ -16,16 +16,16 @@ import (
 // passages memory-mapped. It is safe for concurrent use; Close it once no
 // search is in flight.
 type Index struct {
-	dir          string
-	dim, n, w    int
-	nlist        int
-	normalized   bool
-	codes        []uint64  // n × w by slot, in RAM
-	rows         []uint32  // n: the row of each slot
-	scales       []float32 // n: each slot's residual scale
-	centroids    []float32 // nlist × dim
-	listOff      []uint64  // nlist+1
-	vectors      []float32 // n × dim, mapped
+	dir        string
+	dim, n, w  int
+	nlist      int
+	normalized bool
+	codes      []uint64  // n × w by slot, in RAM
+	rows       []uint32  // n: the row of each slot
+	scales     []float32 // n: each slot's residual scale
+	centroids  []float32 // nlist × dim
+	listOff    []uint64  // nlist+1
+	vectors    []float32 // n × dim, mapped
 	docs       []byte    // mapped
 	offsets    []uint64  // n+1, mapped
 	closers    []func() error

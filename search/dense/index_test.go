@@ -180,7 +180,7 @@ func TestPassagesAndStats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Count != 100 || st.Dim != 10 || st.RAMBytes != 100*8+40 {
+	if st.Count != 100 || st.Dim != 10 || st.RAMBytes != residentBytes(100, 10, 1) {
 		t.Errorf("stats %+v", st)
 	}
 	ix, err := Open(dir)
