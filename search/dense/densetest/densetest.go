@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"iter"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -180,28 +181,40 @@ func writeError(w http.ResponseWriter, status int, typ, msg string) {
 // about 0.7), deterministic in seed: a stand-in for real embeddings, which
 // also bunch by topic.
 func Clustered(n, dim, clusters int, seed uint64) [][]float32 {
-	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	centres := make([][]float32, clusters)
-	for c := range centres {
-		centres[c] = make([]float32, dim)
-		for j := range centres[c] {
-			centres[c][j] = float32(r.NormFloat64())
-		}
-	}
-	out := make([][]float32, n)
-	for i := range out {
-		c := centres[r.IntN(clusters)]
-		v := make([]float32, dim)
-		var s float64
-		for j := range v {
-			v[j] = c[j] + float32(0.6*r.NormFloat64())
-			s += float64(v[j]) * float64(v[j])
-		}
-		inv := float32(1 / math.Sqrt(s))
-		for j := range v {
-			v[j] *= inv
-		}
-		out[i] = v
+	out := make([][]float32, 0, n)
+	for v := range ClusteredSeq(n, dim, clusters, seed) {
+		out = append(out, v)
 	}
 	return out
+}
+
+// ClusteredSeq yields Clustered's vectors one at a time, each a fresh
+// slice, without holding them all.
+func ClusteredSeq(n, dim, clusters int, seed uint64) iter.Seq[[]float32] {
+	return func(yield func([]float32) bool) {
+		r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+		centres := make([][]float32, clusters)
+		for c := range centres {
+			centres[c] = make([]float32, dim)
+			for j := range centres[c] {
+				centres[c][j] = float32(r.NormFloat64())
+			}
+		}
+		for range n {
+			c := centres[r.IntN(clusters)]
+			v := make([]float32, dim)
+			var s float64
+			for j := range v {
+				v[j] = c[j] + float32(0.6*r.NormFloat64())
+				s += float64(v[j]) * float64(v[j])
+			}
+			inv := float32(1 / math.Sqrt(s))
+			for j := range v {
+				v[j] *= inv
+			}
+			if !yield(v) {
+				return
+			}
+		}
+	}
 }
