@@ -183,3 +183,21 @@ func readerSeq(r *corpus.Reader) iter.Seq2[corpus.Passage, error] {
 		}
 	}
 }
+
+func FuzzParseFAISSFlatHeader(f *testing.F) {
+	good := faissFile("IxFI", [][]float32{{1, 2}, {3, 4}})
+	f.Add(good[:64], int64(len(good)))
+	f.Add(faissFile("IxF2", [][]float32{{1}})[:45], int64(49))
+	f.Fuzz(func(t *testing.T, b []byte, size int64) {
+		if len(b) > 256 {
+			return
+		}
+		h, err := ParseFAISSFlatHeader(b, size)
+		if err != nil {
+			return
+		}
+		if h.Dim <= 0 || h.Count < 0 || h.DataOffset+4*int64(h.Dim)*int64(h.Count) != size {
+			t.Fatalf("accepted header %+v for a file of %d bytes", h, size)
+		}
+	})
+}
