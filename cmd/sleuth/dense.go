@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,9 +14,11 @@ import (
 
 	"github.com/sleuth-research/sleuth/corpus"
 	"github.com/sleuth-research/sleuth/internal/progress"
+	"github.com/sleuth-research/sleuth/model/kernels"
 	"github.com/sleuth-research/sleuth/search"
 	"github.com/sleuth-research/sleuth/search/bm25"
 	"github.com/sleuth-research/sleuth/search/dense"
+	"github.com/sleuth-research/sleuth/search/dense/bert"
 	"github.com/sleuth-research/sleuth/server/retrieve"
 )
 
@@ -50,14 +53,22 @@ func (f *denseFlags) register(fl *pflag.FlagSet) {
 }
 
 func (f *denseFlags) registerEmbed(fl *pflag.FlagSet) {
-	fl.StringVar(&f.embed, "embed", "", "OpenAI-compatible embeddings API base URL (vLLM, TEI, Ollama, llama.cpp), e.g. http://127.0.0.1:8080/v1")
+	fl.StringVar(&f.embed, "embed", "", "OpenAI-compatible embeddings API base URL (vLLM, TEI, Ollama, llama.cpp), e.g. http://127.0.0.1:8080/v1, or local:DIR for a BERT-family model (config.json, model.safetensors, vocab.txt; mean pooling, unit vectors, as e5) run in process")
 	fl.StringVar(&f.embedModel, "embed-model", "", "model name sent to the embeddings API")
 	fl.StringVar(&f.embedKey, "embed-key-env", "", "environment variable holding the embeddings API key, if it needs one")
 }
 
 func (f *denseFlags) embedder() (dense.Embedder, error) {
 	if f.embed == "" {
-		return nil, errors.New("dense retrieval needs --embed URL (an OpenAI-compatible /v1/embeddings server)")
+		return nil, errors.New("dense retrieval needs --embed URL (an OpenAI-compatible /v1/embeddings server) or --embed local:DIR (a BERT-family model run in process)")
+	}
+	if dir, ok := strings.CutPrefix(f.embed, "local:"); ok {
+		enc, err := bert.LoadEncoder(dir)
+		if err != nil {
+			return nil, err
+		}
+		enc.Model.Kernels = kernels.New(0) // lives as long as the process
+		return enc, nil
 	}
 	cfg := dense.ClientConfig{BaseURL: f.embed, Model: f.embedModel}
 	if f.embedKey != "" {

@@ -133,3 +133,21 @@ func TestDenseImportCmd(t *testing.T) {
 		t.Fatalf("summary %s (%v)", out, err)
 	}
 }
+
+// TestDenseIndexLocalEncoder embeds with the in-process BERT engine (the
+// tiny random model of search/dense/bert's parity test: plumbing only).
+func TestDenseIndexLocalEncoder(t *testing.T) {
+	t.Parallel()
+	corpusPath := filepath.Join(t.TempDir(), "c.jsonl")
+	os.WriteFile(corpusPath, []byte(`{"id":"1","title":"Paris","text":"the capital of france is paris."}
+{"id":"2","title":"Hamlet","text":"who wrote hamlet? a play."}
+`), 0o644)
+	out, err := runCmd(t, "dense", "index", "--corpus", corpusPath, "--embed", "local:../../search/dense/bert/testdata/tiny", "--out", filepath.Join(t.TempDir(), "d"), "--json")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var sum denseSummary
+	if err := json.Unmarshal([]byte(out), &sum); err != nil || sum.Vectors != 2 || sum.Dim != 32 {
+		t.Fatalf("summary %s (%v)", out, err)
+	}
+}
