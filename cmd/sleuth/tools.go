@@ -132,7 +132,7 @@ func (f *toolFlags) retriever() (search.Retriever, func(), error) {
 		f.snap = snap
 		return sweb.NewReplayer(f.providerName(), snap), func() { snap.Close() }, nil
 	}
-	if f.dense.retriever != retrieverBM25 {
+	if f.dense.retriever != "" && f.dense.retriever != retrieverBM25 {
 		if f.search != "" {
 			return nil, nil, fmt.Errorf("--retriever %s searches local indexes, not --search", f.dense.retriever)
 		}
