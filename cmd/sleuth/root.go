@@ -48,6 +48,7 @@ func newRootCmd() *cobra.Command {
 		newQuickstartCmd(),
 		newWorldCmd(),
 		newIndexCmd(),
+		newDenseCmd(),
 		newSearchCmd(),
 		newServeCmd(),
 		newAskCmd(),

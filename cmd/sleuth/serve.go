@@ -24,6 +24,8 @@ type serveFlags struct {
 	index, model, tokenizer, addr, name, chatTemplate string
 	topk, maxTopK, maxQueries                         int
 	guard                                             guardFlags
+
+	dense denseFlags // dense.go
 }
 
 func newServeCmd() *cobra.Command {
@@ -41,8 +43,8 @@ as vLLM and Ollama do, backed by the in-process engine.`,
   sleuth serve --model model.bin --tokenizer tok.bin --addr 127.0.0.1:8001`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if f.index == "" && f.model == "" {
-				return errors.New("nothing to serve: give --index, --model, or both")
+			if f.index == "" && f.dense.denseIndex == "" && f.model == "" {
+				return errors.New("nothing to serve: give --index, --dense-index, --model, or some of them")
 			}
 			gc, err := f.guard.config("/healthz", "/metrics", "/v1/models")
 			if err != nil {
@@ -67,13 +69,21 @@ as vLLM and Ollama do, backed by the in-process engine.`,
 	fl.IntVar(&f.maxTopK, "max-topk", 100, "largest topk a /retrieve request may ask for")
 	fl.IntVar(&f.maxQueries, "max-queries", 512, "most queries in one /retrieve request")
 	f.guard.register(cmd)
+
+	f.dense.register(fl)
 	return cmd
 }
 
 func buildServeHandler(f serveFlags) (http.Handler, func(), error) {
 	var retr, api http.Handler
 	closeFn := func() {}
-	if f.index != "" {
+	if f.dense.denseIndex != "" {
+		h, c, err := serveRetrievers(f)
+		if err != nil {
+			return nil, nil, err
+		}
+		retr, closeFn = h, c
+	} else if f.index != "" {
 		ix, err := bm25.Open(f.index)
 		if err != nil {
 			return nil, nil, err

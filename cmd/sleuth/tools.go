@@ -35,6 +35,8 @@ type toolFlags struct {
 	deny        *guard.DenyList
 	denied      *sweb.Denied
 	deniedFetch *agent.DeniedFetcher
+
+	dense denseFlags // --retriever dense|hybrid (dense.go)
 }
 
 func (f *toolFlags) register(cmd *cobra.Command) {
@@ -50,6 +52,7 @@ func (f *toolFlags) register(cmd *cobra.Command) {
 	fl.IntVar(&f.pageSide, "page-side", agent.DefaultMaxSide, "longer side in pixels of page images and zoomed crops shown to the policy")
 	fl.BoolVar(&f.imageOnly, "image-only", false, "show pages and crops as images only, without their text (for vision models)")
 	fl.BoolVar(&f.imageChat, "image-chat", false, "send prompts as chat messages with the page images attached (OpenAI vision format; needs a vision chat model)")
+	f.dense.register(fl)
 }
 
 // build returns the tools for preset p; the closer releases them.
@@ -143,6 +146,12 @@ func (f *toolFlags) retriever() (search.Retriever, func(), error) {
 		}
 		f.snap = snap
 		return sweb.NewReplayer(f.providerName(), snap), func() { snap.Close() }, nil
+	}
+	if f.dense.retriever != "" && f.dense.retriever != retrieverBM25 {
+		if f.search != "" {
+			return nil, nil, fmt.Errorf("--retriever %s searches local indexes, not --search", f.dense.retriever)
+		}
+		return f.dense.open(f.index)
 	}
 	switch {
 	case f.index != "" && f.search != "":

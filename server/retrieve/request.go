@@ -16,6 +16,8 @@ type request struct {
 	Queries      []string
 	TopK         int
 	ReturnScores bool
+	// Retriever names one of Config.Retrievers; empty means the default.
+	Retriever string
 }
 
 // apiError is an error with the HTTP status and error type it is reported as.
@@ -90,6 +92,11 @@ func decodeRequest(body []byte, defaultTopK, maxTopK, maxQueries int) (request, 
 	if raw, ok := fields["return_scores"]; ok && !isNull(raw) {
 		if err := json.Unmarshal(raw, &req.ReturnScores); err != nil {
 			return request{}, badRequest(`"return_scores" must be a boolean, got %s`, abbreviate(raw))
+		}
+	}
+	if raw, ok := fields["retriever"]; ok && !isNull(raw) {
+		if err := json.Unmarshal(raw, &req.Retriever); err != nil || req.Retriever == "" {
+			return request{}, badRequest(`"retriever" must be a non-empty string, got %s`, abbreviate(raw))
 		}
 	}
 	return req, nil

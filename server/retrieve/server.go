@@ -5,7 +5,9 @@
 // (Prometheus text format).
 //
 // A request is {"queries":[...],"topk":3,"return_scores":true}; topk is
-// optional (Config.DefaultTopK) and return_scores defaults to false. The
+// optional (Config.DefaultTopK) and return_scores defaults to false. A
+// sleuth extension, "retriever": NAME, picks one of Config.Retrievers (BM25,
+// dense or hybrid) for the request. The
 // answer is one list per query, in query order, byte-for-byte as Search-R1's
 // FastAPI server writes it for a wiki-18 style corpus:
 //
@@ -35,6 +37,8 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/sleuth-research/sleuth/search"
@@ -75,6 +79,11 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Index describes the index for /healthz.
 	Index IndexInfo
+	// Retrievers are alternatives a request may pick by name with
+	// "retriever": NAME (for example "bm25", "dense", "hybrid"); a request
+	// without one is answered by the retriever given to New. /healthz lists
+	// the names. Must not be modified after New.
+	Retrievers map[string]search.Retriever
 	// Logger receives request errors, recovered panics and lifecycle lines.
 	// Default: discard.
 	Logger *slog.Logger
@@ -292,7 +301,16 @@ func (s *Server) handleRetrieve(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.Timeout)
 		defer cancel()
 	}
-	hits, err := s.r.Search(ctx, req.Queries, req.TopK)
+	retr := s.r
+	if req.Retriever != "" {
+		named, ok := s.cfg.Retrievers[req.Retriever]
+		if !ok {
+			writeError(w, badRequest(`unknown "retriever" %q; this server has %s`, req.Retriever, strings.Join(s.retrieverNames(), ", ")))
+			return
+		}
+		retr = named
+	}
+	hits, err := retr.Search(ctx, req.Queries, req.TopK)
 	if err == nil && len(hits) != len(req.Queries) {
 		err = fmt.Errorf("retriever returned %d result lists for %d queries", len(hits), len(req.Queries))
 	}
@@ -379,9 +397,20 @@ func responseSize(hits [][]search.Hit, k int) int {
 	return n + n/16 // room for escapes
 }
 
+// retrieverNames lists the names a request may pick, sorted.
+func (s *Server) retrieverNames() []string {
+	names := make([]string, 0, len(s.cfg.Retrievers))
+	for n := range s.cfg.Retrievers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
 type healthBody struct {
 	Status        string    `json:"status"`
 	Index         IndexInfo `json:"index"`
+	Retrievers    []string  `json:"retrievers,omitempty"`
 	DefaultTopK   int       `json:"default_topk"`
 	MaxTopK       int       `json:"max_topk"`
 	MaxQueries    int       `json:"max_queries"`
@@ -393,6 +422,7 @@ func (s *Server) handleHealth(w http.ResponseWriter) {
 	writeJSON(w, http.StatusOK, healthBody{
 		Status:        "ok",
 		Index:         s.cfg.Index,
+		Retrievers:    s.retrieverNames(),
 		DefaultTopK:   s.cfg.DefaultTopK,
 		MaxTopK:       s.cfg.MaxTopK,
 		MaxQueries:    s.cfg.MaxQueries,
