@@ -18,6 +18,7 @@
 package agentapi
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
@@ -46,6 +47,25 @@ type System struct {
 	Tools    map[string]agent.Tool
 	Clients  map[string]llm.Client // roles' own models (agent.Runner.Clients)
 	Screener guard.Screener        // nil: the guard package's rules
+}
+
+// Run runs one episode of question under budget b on a runner of its
+// own, reporting its events to onEvent (nil: none; see agent.Runner's
+// OnEvent), and returns it with what it rests on (see Citation; cited
+// says the answer cites them rather than having read them). Safe for
+// concurrent use.
+func (s *System) Run(ctx context.Context, id, question string, b agent.Budget, seed *int64, onEvent func(agent.Event)) (ep *agent.Episode, cites []Citation, cited bool) {
+	p := s.Preset
+	p.Budget = b
+	var src sources
+	tools := make(map[string]agent.Tool, len(s.Tools))
+	for name, t := range s.Tools {
+		tools[name] = citingTool{Tool: t, src: &src}
+	}
+	r := &agent.Runner{Preset: p, Policy: s.Policy, Tools: tools, Clients: s.Clients, Screener: s.Screener, Seed: seed, OnEvent: onEvent}
+	ep = r.Run(ctx, agent.Question{ID: id, Text: question}, 0)
+	cites, cited = citations(ep, &src)
+	return ep, cites, cited
 }
 
 // ModelID is the model id under which preset name is served:

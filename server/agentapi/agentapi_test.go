@@ -218,17 +218,17 @@ func TestBudget(t *testing.T) {
 		err  string
 	}{
 		{name: "preset's own", want: own},
-		{name: "lower", req: chatRequest{Sleuth: &budgetRequest{MaxTurns: ip(2), MaxToolCalls: ip(1), MaxTokens: ip(100), MaxSeconds: fp(1.5)}},
+		{name: "lower", req: chatRequest{Sleuth: &Ask{MaxTurns: ip(2), MaxToolCalls: ip(1), MaxTokens: ip(100), MaxSeconds: fp(1.5)}},
 			want: agent.Budget{MaxTurns: 2, TurnTokens: 256, MaxTokens: 100, MaxToolCalls: 1, MaxWall: 1500 * time.Millisecond}},
-		{name: "raise is capped at the preset", req: chatRequest{Sleuth: &budgetRequest{MaxTurns: ip(60), MaxSeconds: fp(1e9)}}, want: own},
-		{name: "raise within limits", lim: Limits{MaxTurns: 10, MaxWall: time.Hour}, req: chatRequest{Sleuth: &budgetRequest{MaxTurns: ip(8), MaxSeconds: fp(600)}},
+		{name: "raise is capped at the preset", req: chatRequest{Sleuth: &Ask{MaxTurns: ip(60), MaxSeconds: fp(1e9)}}, want: own},
+		{name: "raise within limits", lim: Limits{MaxTurns: 10, MaxWall: time.Hour}, req: chatRequest{Sleuth: &Ask{MaxTurns: ip(8), MaxSeconds: fp(600)}},
 			want: agent.Budget{MaxTurns: 8, TurnTokens: 256, MaxTokens: 2048, MaxToolCalls: 5, MaxWall: 10 * time.Minute}},
 		{name: "limits below the preset cap the default", lim: Limits{MaxToolCalls: 2, MaxWall: time.Second},
 			want: agent.Budget{MaxTurns: 6, TurnTokens: 256, MaxTokens: 2048, MaxToolCalls: 2, MaxWall: time.Second}},
 		{name: "max_completion_tokens", req: chatRequest{MaxCompletionTokens: ip(300), MaxTokens: ip(5)},
 			want: agent.Budget{MaxTurns: 6, TurnTokens: 256, MaxTokens: 300, MaxToolCalls: 5, MaxWall: 2 * time.Minute}},
-		{name: "zero turns", req: chatRequest{Sleuth: &budgetRequest{MaxTurns: ip(0)}}, err: "sleuth.max_turns"},
-		{name: "negative seconds", req: chatRequest{Sleuth: &budgetRequest{MaxSeconds: fp(-1)}}, err: "sleuth.max_seconds"},
+		{name: "zero turns", req: chatRequest{Sleuth: &Ask{MaxTurns: ip(0)}}, err: "sleuth.max_turns"},
+		{name: "negative seconds", req: chatRequest{Sleuth: &Ask{MaxSeconds: fp(-1)}}, err: "sleuth.max_seconds"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

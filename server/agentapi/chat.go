@@ -67,7 +67,6 @@ type exchange struct {
 	question  string
 	budget    agent.Budget
 	seed      *int64
-	src       sources
 }
 
 func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
@@ -121,20 +120,8 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	s.complete(w, r, x)
 }
 
-// runner builds the request's own runner: the system's preset under the
-// request's budget, its tools noting URLs for citations, and onEvent.
-func (x *exchange) runner(onEvent func(agent.Event)) *agent.Runner {
-	p := x.sys.Preset
-	p.Budget = x.budget
-	tools := make(map[string]agent.Tool, len(x.sys.Tools))
-	for name, t := range x.sys.Tools {
-		tools[name] = citingTool{Tool: t, src: &x.src}
-	}
-	return &agent.Runner{Preset: p, Policy: x.sys.Policy, Tools: tools, Clients: x.sys.Clients, Screener: x.sys.Screener, Seed: x.seed, OnEvent: onEvent}
-}
-
-func (x *exchange) run(ctx context.Context, onEvent func(agent.Event)) *agent.Episode {
-	return x.runner(onEvent).Run(ctx, agent.Question{ID: x.id, Text: x.question}, 0)
+func (x *exchange) run(ctx context.Context, onEvent func(agent.Event)) (*agent.Episode, []Citation, bool) {
+	return x.sys.Run(ctx, x.id, x.question, x.budget, x.seed, onEvent)
 }
 
 // failure is the API error for an episode that ended without an outcome
@@ -158,7 +145,7 @@ func finishReason(ep *agent.Episode) *string {
 }
 
 func (s *Server) complete(w http.ResponseWriter, r *http.Request, x *exchange) {
-	ep := x.run(r.Context(), nil)
+	ep, cites, cited := x.run(r.Context(), nil)
 	if r.Context().Err() != nil {
 		return // the client is gone
 	}
@@ -167,7 +154,6 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, x *exchange) {
 		writeError(w, e)
 		return
 	}
-	cites, cited := citations(ep, &x.src)
 	text := answerText(ep, cites, cited)
 	writeJSON(w, http.StatusOK, completion{ID: x.id, Object: "chat.completion", Created: x.created, Model: x.model,
 		Choices:   []choice{{Message: &chatMessage{Role: "assistant", Content: &text}, FinishReason: finishReason(ep)}},
@@ -244,7 +230,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, x *exchange, wit
 	empty := ""
 	out.send(chunk(&chatMessage{Role: "assistant", Content: &empty}, nil, &start))
 	var done *agent.EventRecord
-	ep := x.run(ctx, func(ev agent.Event) {
+	ep, cites, cited := x.run(ctx, func(ev agent.Event) {
 		rec := enc.Record(ev)
 		if rec.Type == agent.EventDone {
 			done = &rec // sent with the answer below
@@ -264,7 +250,6 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, x *exchange, wit
 		out.raw([]byte("data: [DONE]\n\n"))
 		return
 	}
-	cites, cited := citations(ep, &x.src)
 	text := answerText(ep, cites, cited)
 	c := chunk(&chatMessage{Content: &text}, nil, done)
 	c.Citations = cites

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"strings"
@@ -22,15 +23,16 @@ type chatRequest struct {
 	StreamOptions *struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
-	MaxTokens           *int           `json:"max_tokens"`
-	MaxCompletionTokens *int           `json:"max_completion_tokens"`
-	Seed                *int64         `json:"seed"`
-	Sleuth              *budgetRequest `json:"sleuth"`
+	MaxTokens           *int   `json:"max_tokens"`
+	MaxCompletionTokens *int   `json:"max_completion_tokens"`
+	Seed                *int64 `json:"seed"`
+	Sleuth              *Ask   `json:"sleuth"`
 }
 
-// budgetRequest is the extension field "sleuth": the budget the client
-// asks for, each field capped by the server.
-type budgetRequest struct {
+// Ask is the budget a client asks for (the chat request's extension field
+// "sleuth", the MCP research tool's arguments); nil fields keep the
+// preset's. CapBudget caps every field.
+type Ask struct {
 	MaxTurns     *int     `json:"max_turns"`
 	MaxToolCalls *int     `json:"max_tool_calls"`
 	MaxTokens    *int     `json:"max_tokens"`
@@ -39,15 +41,15 @@ type budgetRequest struct {
 
 // UnmarshalJSON rejects unknown fields, so a misspelt budget is an error
 // rather than silently the default.
-func (b *budgetRequest) UnmarshalJSON(data []byte) error {
-	type plain budgetRequest
+func (b *Ask) UnmarshalJSON(data []byte) error {
+	type plain Ask
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var p plain
 	if err := dec.Decode(&p); err != nil {
 		return errors.New(strings.TrimPrefix(err.Error(), "json: "))
 	}
-	*b = budgetRequest(p)
+	*b = Ask(p)
 	return nil
 }
 
@@ -122,10 +124,31 @@ func parseChat(body []byte, maxQuestion int) (chatRequest, string, *apiError) {
 	return req, q, nil
 }
 
-// budget is the episode budget for req on preset p: the preset's own,
-// changed by what the request asks for, every field capped by lim (a zero
-// limit caps at the preset's value).
+// budget is the episode budget for req on preset p (see CapBudget); a
+// token budget may also come as max_completion_tokens or max_tokens.
 func budget(p agent.Budget, lim Limits, req chatRequest) (agent.Budget, *apiError) {
+	ask := Ask{}
+	if req.Sleuth != nil {
+		ask = *req.Sleuth
+	}
+	if ask.MaxTokens == nil {
+		ask.MaxTokens = req.MaxCompletionTokens
+	}
+	if ask.MaxTokens == nil {
+		ask.MaxTokens = req.MaxTokens
+	}
+	b, field, err := CapBudget(p, lim, ask)
+	if err != nil {
+		return b, badRequest("sleuth."+field, "sleuth.%v", err)
+	}
+	return b, nil
+}
+
+// CapBudget is the budget of an episode of a preset whose own budget is
+// p when a client asks for ask: p changed by ask, every field capped by
+// lim (a zero limit caps at p's value). A field asked for below 1 (or not
+// positive, for seconds) is an error naming the field.
+func CapBudget(p agent.Budget, lim Limits, ask Ask) (b agent.Budget, field string, err error) {
 	capOf := func(l, own int) int {
 		if l > 0 {
 			return l
@@ -137,44 +160,34 @@ func budget(p agent.Budget, lim Limits, req chatRequest) (agent.Budget, *apiErro
 	if lim.MaxWall > 0 {
 		wallCap = lim.MaxWall
 	}
-	b := p
+	b = p
 	b.MaxTurns, b.MaxTokens, b.MaxToolCalls, b.MaxWall = min(p.MaxTurns, turnsCap), min(p.MaxTokens, tokCap), min(p.MaxToolCalls, callCap), min(p.MaxWall, wallCap)
-	ask := budgetRequest{}
-	if req.Sleuth != nil {
-		ask = *req.Sleuth
-	}
-	if ask.MaxTokens == nil {
-		ask.MaxTokens = req.MaxCompletionTokens
-	}
-	if ask.MaxTokens == nil {
-		ask.MaxTokens = req.MaxTokens
-	}
 	for _, f := range []struct {
 		name string
 		v    *int
 		cap  int
 		dst  *int
 	}{
-		{"sleuth.max_turns", ask.MaxTurns, turnsCap, &b.MaxTurns},
-		{"sleuth.max_tool_calls", ask.MaxToolCalls, callCap, &b.MaxToolCalls},
-		{"sleuth.max_tokens", ask.MaxTokens, tokCap, &b.MaxTokens},
+		{"max_turns", ask.MaxTurns, turnsCap, &b.MaxTurns},
+		{"max_tool_calls", ask.MaxToolCalls, callCap, &b.MaxToolCalls},
+		{"max_tokens", ask.MaxTokens, tokCap, &b.MaxTokens},
 	} {
 		if f.v == nil {
 			continue
 		}
 		if *f.v < 1 {
-			return b, badRequest(f.name, "%s must be at least 1, got %d", f.name, *f.v)
+			return b, f.name, fmt.Errorf("%s must be at least 1, got %d", f.name, *f.v)
 		}
 		*f.dst = min(*f.v, f.cap)
 	}
 	if s := ask.MaxSeconds; s != nil {
 		if !(*s > 0) || math.IsInf(*s, 0) {
-			return b, badRequest("sleuth.max_seconds", "sleuth.max_seconds must be positive, got %g", *s)
+			return b, "max_seconds", fmt.Errorf("max_seconds must be positive, got %g", *s)
 		}
 		b.MaxWall = wallCap
 		if *s < wallCap.Seconds() {
 			b.MaxWall = time.Duration(*s * float64(time.Second))
 		}
 	}
-	return b, nil
+	return b, "", nil
 }
