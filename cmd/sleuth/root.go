@@ -50,6 +50,7 @@ func newRootCmd() *cobra.Command {
 		newIndexCmd(),
 		newSearchCmd(),
 		newServeCmd(),
+		newMCPCmd(),
 		newAskCmd(),
 		newEvalCmd(),
 		newTrainCmd(),

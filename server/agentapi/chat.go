@@ -154,7 +154,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, x *exchange) {
 		writeError(w, e)
 		return
 	}
-	text := answerText(ep, cites, cited)
+	text := AnswerText(ep, cites, cited)
 	writeJSON(w, http.StatusOK, completion{ID: x.id, Object: "chat.completion", Created: x.created, Model: x.model,
 		Choices:   []choice{{Message: &chatMessage{Role: "assistant", Content: &text}, FinishReason: finishReason(ep)}},
 		Usage:     usageOf(ep),
@@ -236,7 +236,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, x *exchange, wit
 			done = &rec // sent with the answer below
 			return
 		}
-		out.send(chunk(&chatMessage{ReasoningContent: narrate(&rec)}, nil, &rec))
+		out.send(chunk(&chatMessage{ReasoningContent: Narrate(&rec)}, nil, &rec))
 	})
 	if out.err != nil || r.Context().Err() != nil {
 		return
@@ -250,7 +250,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, x *exchange, wit
 		out.raw([]byte("data: [DONE]\n\n"))
 		return
 	}
-	text := answerText(ep, cites, cited)
+	text := AnswerText(ep, cites, cited)
 	c := chunk(&chatMessage{Content: &text}, nil, done)
 	c.Citations = cites
 	out.send(c)
@@ -261,9 +261,11 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, x *exchange, wit
 	out.raw([]byte("data: [DONE]\n\n"))
 }
 
-// narrate is a one-line account of a record for a person watching: what
-// was searched and found, what the policy thought.
-func narrate(rec *agent.EventRecord) string {
+// Narrate is a one-line account of a record for a person watching: what
+// was searched and found, what the policy thought; empty for records with
+// nothing to tell. Its text comes from the model and the corpus: escape it
+// before showing it as markup.
+func Narrate(rec *agent.EventRecord) string {
 	switch {
 	case rec.Call != nil:
 		c := rec.Call

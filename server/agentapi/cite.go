@@ -80,9 +80,9 @@ func citations(ep *agent.Episode, src *sources) (out []Citation, cited bool) {
 	return out, cited
 }
 
-// answerText is the assistant message a chat UI shows: the answer (or why
+// AnswerText is the assistant message a chat UI shows: the answer (or why
 // there is none) and the numbered sources.
-func answerText(ep *agent.Episode, cites []Citation, cited bool) string {
+func AnswerText(ep *agent.Episode, cites []Citation, cited bool) string {
 	var b strings.Builder
 	switch ep.Status {
 	case agent.Answered:
