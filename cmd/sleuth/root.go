@@ -51,6 +51,7 @@ func newRootCmd() *cobra.Command {
 		newSearchCmd(),
 		newServeCmd(),
 		newMCPCmd(),
+		newUICmd(),
 		newAskCmd(),
 		newEvalCmd(),
 		newTrainCmd(),
