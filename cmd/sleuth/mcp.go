@@ -21,6 +21,7 @@ func newMCPCmd() *cobra.Command {
 		lf       llmFlags
 		tf       toolFlags
 		presets  string
+		runs     string
 		httpAddr string
 		noFetch  bool
 		limits   agentapi.Limits
@@ -36,12 +37,15 @@ func newMCPCmd() *cobra.Command {
   research  a whole agent episode of a --preset with --llm as its policy; each search and
             turn is a progress notification, and cancelling the call stops the episode
 
+With --runs DIR, the runs' reports, summaries, metrics and traces are resources
+(sleuth://runs/RUN/FILE).
+
 Logs go to stderr; stdout carries only the protocol.`,
 		Example: `  sleuth mcp --index /tmp/idx --llm http://127.0.0.1:8001/v1 --preset searchr1,rag
   sleuth mcp --index /tmp/idx --http 127.0.0.1:8765`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, closeAll, err := mcpConfig(&lf, &tf, presets, noFetch, limits)
+			cfg, closeAll, err := mcpConfig(&lf, &tf, presets, noFetch, limits, runs)
 			if err != nil {
 				return err
 			}
@@ -64,6 +68,7 @@ Logs go to stderr; stdout carries only the protocol.`,
 	fl.StringVar(&presets, "preset", "searchr1", "presets the research tool may run, comma-separated (the first is the default); research is offered only with --llm")
 	fl.StringVar(&httpAddr, "http", "", "serve streamable HTTP at http://ADDR/mcp instead of stdio (loopback addresses are protected from DNS rebinding)")
 	fl.BoolVar(&noFetch, "no-fetch", false, "leave the fetch tool out")
+	fl.StringVar(&runs, "runs", "", "offer the files of the runs in this directory as resources")
 	fl.IntVar(&limits.MaxTurns, "max-turns", 0, "largest max_turns a research call may ask for (0: the preset's)")
 	fl.IntVar(&limits.MaxToolCalls, "max-tool-calls", 0, "largest max_tool_calls a research call may ask for (0: the preset's)")
 	fl.DurationVar(&limits.MaxWall, "max-wall", 0, "longest max_seconds a research call may ask for (0: the preset's)")
@@ -72,14 +77,14 @@ Logs go to stderr; stdout carries only the protocol.`,
 
 // mcpConfig opens what the flags name: the retriever for search, a safe
 // fetcher, and a system per preset when there is a policy.
-func mcpConfig(lf *llmFlags, tf *toolFlags, presets string, noFetch bool, limits agentapi.Limits) (mcpserver.Config, func(), error) {
+func mcpConfig(lf *llmFlags, tf *toolFlags, presets string, noFetch bool, limits agentapi.Limits, runs string) (mcpserver.Config, func(), error) {
 	var closers []func()
 	closeAll := func() {
 		for i := len(closers) - 1; i >= 0; i-- {
 			closers[i]()
 		}
 	}
-	cfg := mcpserver.Config{Limits: limits, Logger: slog.Default()}
+	cfg := mcpserver.Config{Limits: limits, Runs: runs, Logger: slog.Default()}
 	r, closeR, err := tf.retriever()
 	if err != nil {
 		return cfg, nil, err
@@ -118,9 +123,9 @@ func mcpConfig(lf *llmFlags, tf *toolFlags, presets string, noFetch bool, limits
 			cfg.Systems = append(cfg.Systems, agentapi.System{Model: agentapi.ModelID(p.Name), Preset: p, Policy: pol, Tools: tools})
 		}
 	}
-	if cfg.Retriever == nil && cfg.Fetcher == nil && len(cfg.Systems) == 0 {
+	if cfg.Retriever == nil && cfg.Fetcher == nil && len(cfg.Systems) == 0 && runs == "" {
 		closeAll()
-		return cfg, nil, errors.New("nothing to offer: give --index (or --search), leave fetch on, or give --llm for research")
+		return cfg, nil, errors.New("nothing to offer: give --index (or --search), leave fetch on, give --llm for research, or --runs")
 	}
 	return cfg, closeAll, nil
 }

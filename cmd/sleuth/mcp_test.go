@@ -19,7 +19,7 @@ func TestMCPCmdConfig(t *testing.T) {
 	w, index := worldIndex(t)
 	pol := httptest.NewServer(openai.New(protocolBackend{}, openai.Config{Model: "scripted"}))
 	defer pol.Close()
-	cfg, closeAll, err := mcpConfig(&llmFlags{spec: pol.URL + "/v1"}, &toolFlags{index: index}, "searchr1,rag", false, agentapi.Limits{})
+	cfg, closeAll, err := mcpConfig(&llmFlags{spec: pol.URL + "/v1"}, &toolFlags{index: index}, "searchr1,rag", false, agentapi.Limits{}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestMCPCmdConfig(t *testing.T) {
 	if err := json.Unmarshal(b, &rr); err != nil || rr.Answer != "Tarsk" || rr.Episode.Preset != "rag" || len(rr.Citations) == 0 {
 		t.Errorf("research: %v %s", err, b)
 	}
-	if _, _, err := mcpConfig(&llmFlags{}, &toolFlags{}, "searchr1", true, agentapi.Limits{}); err == nil {
+	if _, _, err := mcpConfig(&llmFlags{}, &toolFlags{}, "searchr1", true, agentapi.Limits{}, ""); err == nil {
 		t.Error("mcp with nothing to offer was accepted")
 	}
 }

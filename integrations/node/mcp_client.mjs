@@ -63,7 +63,7 @@ try {
 }
 // The client sends notifications/cancelled without waiting for it to go out;
 // closing at once could abort that request (over HTTP).
-await new Promise((r) => setTimeout(r, 300));
+await new Promise((r) => setTimeout(r, 1000));
 if (mode === "stdio") {
   // The server logs the episode's end; wait for it to see the cancellation.
   for (let i = 0; i < 100 && !stderr.includes("status=cancelled"); i++) await new Promise((r) => setTimeout(r, 50));

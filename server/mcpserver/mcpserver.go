@@ -10,6 +10,9 @@
 //     record in agent/events.schema.json), and cancelling the call cancels
 //     the episode.
 //
+// With a runs directory, the files of its runs (reports, summaries,
+// metrics, traces) are resources: sleuth://runs/RUN/FILE.
+//
 // A bad argument is a tool error (isError) that names it, so the calling
 // model can correct itself.
 package mcpserver
@@ -49,8 +52,11 @@ type Config struct {
 	MaxK    int             // most passages one search returns (default 20)
 	// MaxPageChars bounds the text fetch returns (default 100,000).
 	MaxPageChars int
-	Version      string       // reported to clients (default "dev")
-	Logger       *slog.Logger // default slog.Default()
+	// Runs, when set, is a runs directory whose reports, summaries,
+	// metrics and traces are offered as resources (sleuth://runs/RUN/FILE).
+	Runs    string
+	Version string       // reported to clients (default "dev")
+	Logger  *slog.Logger // default slog.Default()
 }
 
 func (c Config) withDefaults() Config {
@@ -73,10 +79,15 @@ func (c Config) withDefaults() Config {
 // its Run method (mcp.StdioTransport) or mcp.NewStreamableHTTPHandler.
 func New(cfg Config) (*mcp.Server, error) {
 	cfg = cfg.withDefaults()
-	if cfg.Retriever == nil && cfg.Fetcher == nil && len(cfg.Systems) == 0 {
-		return nil, errors.New("mcpserver: nothing to offer: no retriever, fetcher or research system")
+	if cfg.Retriever == nil && cfg.Fetcher == nil && len(cfg.Systems) == 0 && cfg.Runs == "" {
+		return nil, errors.New("mcpserver: nothing to offer: no retriever, fetcher, research system or runs")
 	}
 	s := mcp.NewServer(&mcp.Implementation{Name: "sleuth", Title: "sleuth research tools", Version: cfg.Version}, nil)
+	if cfg.Runs != "" {
+		if err := addResources(s, cfg.Runs); err != nil {
+			return nil, err
+		}
+	}
 	t := &tools{cfg: cfg, systems: map[string]*agentapi.System{}}
 	if cfg.Retriever != nil {
 		mcp.AddTool(s, &mcp.Tool{Name: "search", Title: "Search passages",
