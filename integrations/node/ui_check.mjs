@@ -2,11 +2,11 @@
 // puppeteer-core: every page loads without console errors, the training
 // curves advance while the run's metrics.jsonl grows, hostile text in a
 // trace does not execute, and a screenshot of each page is saved.
-// Usage: node ui_check.mjs CHROMIUM BASE_URL EPISODE_PATH SCREENSHOT_DIR
+// Usage: node ui_check.mjs CHROMIUM BASE_URL EPISODE_PATH COMPARE_PATH SCREENSHOT_DIR
 // Prints one JSON object with what it saw; the Go test checks it.
 import puppeteer from "puppeteer-core";
 
-const [chromium, base, episodePath, shots] = process.argv.slice(2);
+const [chromium, base, episodePath, comparePath, shots] = process.argv.slice(2);
 const browser = await puppeteer.launch({
   executablePath: chromium,
   headless: true,
@@ -57,6 +57,8 @@ try {
     const t = performance.getEntriesByType("navigation")[0];
     return t ? t.domContentLoadedEventEnd - t.startTime : null;
   });
+  await visit("compare", comparePath);
+  out.comparePwned = await page.evaluate(() => window.__pwned ?? null);
 } finally {
   await browser.close();
 }

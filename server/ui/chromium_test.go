@@ -53,7 +53,7 @@ func TestChromium(t *testing.T) {
 			}
 		}
 	})
-	out := nodetest.Run(t, node, 2*time.Minute, "ui_check.mjs", chromium, ts.URL, "/runs/"+url.PathEscape(`eval-"<i>x<i>`)+"/episodes/0", shots)
+	out := nodetest.Run(t, node, 2*time.Minute, "ui_check.mjs", chromium, ts.URL, "/runs/"+url.PathEscape(`eval-"<i>x<i>`)+"/episodes/0", "/compare?a="+url.QueryEscape(`eval-"<i>x<i>`)+"&b=eval-b", shots)
 	cancel()
 	wg.Wait()
 	var got struct {
@@ -67,9 +67,10 @@ func TestChromium(t *testing.T) {
 		Live struct {
 			Before, After struct{ Lines, Points, Warnings int }
 		} `json:"live"`
-		Pwned  any    `json:"pwned"`
-		Answer string `json:"answer"`
-		Images int    `json:"images"`
+		Pwned        any    `json:"pwned"`
+		ComparePwned any    `json:"comparePwned"`
+		Answer       string `json:"answer"`
+		Images       int    `json:"images"`
 	}
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("%v: %s", err, out)
@@ -78,18 +79,18 @@ func TestChromium(t *testing.T) {
 	if len(got.Errors) > 0 {
 		t.Errorf("browser errors: %q", got.Errors)
 	}
-	for _, p := range []string{"runs", "training", "episode"} {
+	for _, p := range []string{"runs", "training", "episode", "compare"} {
 		if got.Pages[p].Status != 200 {
 			t.Errorf("%s: status %d", p, got.Pages[p].Status)
 		}
 	}
-	if got.Pages["runs"].Rows != 2 {
-		t.Errorf("runs list has %d rows, want 2", got.Pages["runs"].Rows)
+	if got.Pages["runs"].Rows != 3 {
+		t.Errorf("runs list has %d rows, want 3", got.Pages["runs"].Rows)
 	}
 	if got.Live.Before.Points < 30 || got.Live.After.Points <= got.Live.Before.Points+2 || got.Live.After.Lines <= got.Live.Before.Lines || got.Live.Before.Warnings < 1 {
 		t.Errorf("the curves did not advance while the run wrote: %+v", got.Live)
 	}
-	if got.Pwned != nil || got.Images != 0 || !strings.Contains(got.Answer, "<script>window.__pwned=1</script>") {
+	if got.Pwned != nil || got.ComparePwned != nil || got.Images != 0 || !strings.Contains(got.Answer, "<script>window.__pwned=1</script>") {
 		t.Errorf("hostile text: pwned %v, %d images, answer %q", got.Pwned, got.Images, got.Answer)
 	}
 }

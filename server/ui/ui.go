@@ -1,6 +1,7 @@
 // Package ui is `sleuth ui`: a local web app over a runs directory. It
 // lists evaluations, training runs and trace files with their headline
-// numbers, draws a training run's curves (updated live while `sleuth
+// numbers, compares two evaluations question by question (paired
+// bootstrap differences, every question whose EM changed), draws a training run's curves (updated live while `sleuth
 // train` appends to metrics.jsonl, health warnings marked), and shows
 // single episodes: every turn, tool call and hit, and the policy's context
 // coloured by who wrote it (the RL loss mask).
@@ -75,6 +76,7 @@ func New(dir string, cfg Config) (*Server, error) {
 	s.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	s.mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	s.mux.HandleFunc("GET /{$}", s.handleRuns)
+	s.mux.HandleFunc("GET /compare", s.handleCompare)
 	s.mux.HandleFunc("GET /runs/{name}", s.handleRun)
 	s.mux.HandleFunc("GET /runs/{name}/episodes/{i}", s.handleEpisode)
 	s.mux.HandleFunc("GET /api/runs/{name}/metrics", s.handleMetrics)
@@ -87,7 +89,7 @@ func (s *Server) Close() error { return s.root.Close() }
 // ServeHTTP sets the security headers and routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	s.mux.ServeHTTP(w, r)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,6 +81,20 @@ func fixture(t testing.TB, steps int) string {
 	ep2 := ep
 	ep2.ID, ep2.Status, ep2.Answer = "q2", agent.OverBudget, ""
 	writeLines(t, filepath.Join(ev, "traces.jsonl"), ep, ep2)
+	evB := filepath.Join(dir, "eval-b")
+	if err := os.MkdirAll(evB, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeLines(t, filepath.Join(evB, "summary.json"), sum)
+	writeLines(t, filepath.Join(ev, "results.jsonl"),
+		eval.Result{ID: "q1", Question: "Where? " + hostile, Answers: []string{"Tarsk"}, Prediction: "Tarsk", EM: 1, F1: 1},
+		eval.Result{ID: "q2", Question: "Who?", Answers: []string{"Ada"}, Prediction: "Bob", EM: 0},
+		eval.Result{ID: "q3", Question: "When?", Answers: []string{"1900"}, Prediction: "1900", EM: 1, F1: 1})
+	writeLines(t, filepath.Join(evB, "results.jsonl"),
+		eval.Result{ID: "q1", Question: "Where? " + hostile, Answers: []string{"Tarsk"}, Prediction: hostile, EM: 0},
+		eval.Result{ID: "q2", Question: "Who?", Answers: []string{"Ada"}, Prediction: "Ada", EM: 1, F1: 1},
+		eval.Result{ID: "q3", Question: "When?", Answers: []string{"1900"}, Prediction: "1900", EM: 1, F1: 1},
+		eval.Result{ID: "q4", Question: "Only in B", Answers: []string{"x"}, Prediction: "x", EM: 1, F1: 1})
 	for i := range steps {
 		writeLines(t, filepath.Join(train, "metrics.jsonl"), metricLine(i, i == steps/2))
 	}
@@ -181,5 +196,29 @@ func TestCurve(t *testing.T) {
 	}
 	if got := curve(series{}, 4); got != "" {
 		t.Errorf("empty curve = %q", got)
+	}
+}
+
+func TestCompare(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, fixture(t, 3))
+	status, _, body := get(t, ts.URL+"/compare?a="+url.QueryEscape(`eval-"<i>x<i>`)+"&b=eval-b")
+	if status != 200 {
+		t.Fatalf("%d %s", status, body)
+	}
+	for _, want := range []string{"On the 3 questions both answered, B − A: EM 0.0%", "2 questions changed", "&lt;script&gt;window.__pwned=1"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("compare page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "<script>window") || strings.Contains(body, "Only in B") {
+		t.Errorf("compare page: unescaped text, or a question only one run has")
+	}
+	if i, j := strings.Index(body, "<td>Who?</td>"), strings.Index(body, "<td>Where?"); i < 0 || j < 0 || i > j {
+		t.Errorf("B's gain should come before its loss")
+	}
+	_, _, body = get(t, ts.URL+"/compare?a=..&b=eval-b")
+	if !strings.Contains(body, "unknown run") {
+		t.Errorf("compare with a bad run name: %.300s", body)
 	}
 }
