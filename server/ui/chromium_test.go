@@ -43,17 +43,27 @@ func TestChromium(t *testing.T) {
 	// The run goes on writing while the browser watches.
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
+	// Registered after the fixture's TempDir, so it runs first: the
+	// writer stops before the directory is removed, even when the test
+	// fails part way.
+	t.Cleanup(func() { cancel(); wg.Wait() })
 	wg.Go(func() {
 		for step := 30; ; step++ {
 			select {
 			case <-ctx.Done():
 				return
 			case <-time.After(150 * time.Millisecond):
-				writeLines(t, filepath.Join(dir, "train-1", "metrics.jsonl"), metricLine(step, step%25 == 0))
+				f, err := os.OpenFile(filepath.Join(dir, "train-1", "metrics.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
+				if err != nil {
+					return
+				}
+				b, _ := json.Marshal(metricLine(step, step%25 == 0))
+				f.Write(append(b, '\n'))
+				f.Close()
 			}
 		}
 	})
-	out := nodetest.Run(t, node, 2*time.Minute, "ui_check.mjs", chromium, ts.URL, "/runs/"+url.PathEscape(`eval-"<i>x<i>`)+"/episodes/0", "/compare?a="+url.QueryEscape(`eval-"<i>x<i>`)+"&b=eval-b", shots)
+	out := nodetest.Run(t, node, 3*time.Minute, "ui_check.mjs", chromium, ts.URL, "/runs/"+url.PathEscape(`eval-"<i>x<i>`)+"/episodes/0", "/compare?a="+url.QueryEscape(`eval-"<i>x<i>`)+"&b=eval-b", shots)
 	cancel()
 	wg.Wait()
 	var got struct {
