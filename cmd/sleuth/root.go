@@ -51,6 +51,8 @@ func newRootCmd() *cobra.Command {
 		newDenseCmd(),
 		newSearchCmd(),
 		newServeCmd(),
+		newMCPCmd(),
+		newUICmd(),
 		newAskCmd(),
 		newEvalCmd(),
 		newTrainCmd(),

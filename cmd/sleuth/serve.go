@@ -30,6 +30,7 @@ type serveFlags struct {
 
 func newServeCmd() *cobra.Command {
 	var f serveFlags
+	var af agentServeFlags
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve retrieval (Search-R1 /retrieve) and/or a model (OpenAI-compatible /v1) over HTTP",
@@ -38,19 +39,28 @@ func newServeCmd() *cobra.Command {
 With --index: POST /retrieve exactly as Search-R1's retrieval server
 ({"queries":[...],"topk":3,"return_scores":true}), GET /healthz, GET /metrics.
 With --model: POST /v1/completions, POST /v1/chat/completions, GET /v1/models,
-as vLLM and Ollama do, backed by the in-process engine.`,
+as vLLM and Ollama do, backed by the in-process engine.
+With --agent PRESETS --llm URL|local:PATH: the presets as models
+(sleuth-PRESET) at POST /v1/chat/completions, streamed or not, answering
+with the episode's answer and sources (server/agentapi; README "Use the
+agent"), with /retrieve beside them when --index is given.`,
 		Example: `  sleuth serve --index /tmp/idx --addr 127.0.0.1:8000
-  sleuth serve --model model.bin --tokenizer tok.bin --addr 127.0.0.1:8001`,
+  sleuth serve --model model.bin --tokenizer tok.bin --addr 127.0.0.1:8001
+  sleuth serve --agent searchr1,rag --llm http://127.0.0.1:8001/v1 --index /tmp/idx --addr 127.0.0.1:8002`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if f.index == "" && f.dense.denseIndex == "" && f.model == "" {
-				return errors.New("nothing to serve: give --index, --dense-index, --model, or some of them")
+			if f.index == "" && f.dense.denseIndex == "" && f.model == "" && af.presets == "" {
+				return errors.New("nothing to serve: give --index, --dense-index, --model or --agent")
 			}
 			gc, err := f.guard.config("/healthz", "/metrics", "/v1/models")
 			if err != nil {
 				return err
 			}
-			h, closeFn, err := buildServeHandler(f)
+			build := buildServeHandler
+			if af.presets != "" {
+				build = func(f serveFlags) (http.Handler, func(), error) { return buildAgentServeHandler(f, af) }
+			}
+			h, closeFn, err := build(f)
 			if err != nil {
 				return err
 			}
@@ -69,8 +79,8 @@ as vLLM and Ollama do, backed by the in-process engine.`,
 	fl.IntVar(&f.maxTopK, "max-topk", 100, "largest topk a /retrieve request may ask for")
 	fl.IntVar(&f.maxQueries, "max-queries", 512, "most queries in one /retrieve request")
 	f.guard.register(cmd)
-
 	f.dense.register(fl)
+	af.register(cmd)
 	return cmd
 }
 
