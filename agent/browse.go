@@ -69,6 +69,9 @@ func (b BrowseTool) Call(ctx context.Context, c Call) (Observation, error) {
 	}
 	segs := fetch.Segments(page.Text, size, fetch.Chars)
 	var notes, log []string
+	if page.ExtractNote != "" {
+		log = append(log, "page text cut short: "+page.ExtractNote)
+	}
 	for i, seg := range segs {
 		if i == most {
 			log = append(log, fmt.Sprintf("stopped after %d of %d parts (limit)", most, len(segs)))

@@ -110,7 +110,7 @@ func newTagParser(t Tags, maxQuery int) *tagParser {
 	}
 	re := regexp.MustCompile(`(?i)<\s*/?\s*(` + strings.Join(names, "|") + `)\b[^>]*>?`)
 	p := &tagParser{tags: t, maxQuery: maxQuery, anyTag: re,
-		specials: strings.NewReplacer("<|", "‹|", "|>", "|›"),
+		specials: strings.NewReplacer("<|", "‹|", "|>", "|›", "<｜", "‹｜", "｜>", "｜›"),
 		stops:    t.Stops(),
 		pairs:    [nPairs]tagPair{pairOf(t.Think), pairOf(t.Search), pairOf(t.Answer), pairOf(t.Information), pairOf(t.ToolCall), pairOf(t.Region)},
 	}
@@ -147,6 +147,13 @@ func (p *tagParser) Stops() []string { return p.stops[:len(p.stops):len(p.stops)
 // spelling of a protocol tag loses its angle brackets, and so does any
 // chat-template special token ("<|im_end|>"), so retrieved text can never
 // close the information block, open an action or fake a chat turn.
+//
+// Other chat families' control markers lose their brackets too, whatever
+// the tokenizer in use, since a policy may be served by another family's
+// tokenizer: anything spelled like a tag (Gemma's <start_of_turn>,
+// Llama-2's <s>, </s> and <<SYS>>), DeepSeek's fullwidth-bar markers
+// (<｜User｜>) and Mistral's square ones ([INST], [/INST], [TOOL_CALLS]).
+// The escaped text tokenises to ordinary tokens only.
 func (p *tagParser) Escape(s string) string {
 	if safe(s) {
 		return s // the common case: nothing that could be a tag
@@ -154,11 +161,28 @@ func (p *tagParser) Escape(s string) string {
 	s = p.anyTag.ReplaceAllStringFunc(s, func(m string) string {
 		return "‹" + strings.TrimPrefix(strings.TrimSuffix(m, ">"), "<") + "›"
 	})
-	if strings.Contains(s, "<|") || strings.Contains(s, "|>") {
+	if strings.Contains(s, "<|") || strings.Contains(s, "|>") || strings.Contains(s, "｜") {
 		s = p.specials.Replace(s)
+	}
+	if strings.IndexByte(s, '<') >= 0 {
+		s = angleMarker.ReplaceAllStringFunc(s, func(m string) string {
+			return strings.NewReplacer("<", "‹", ">", "›").Replace(m)
+		})
+	}
+	if strings.IndexByte(s, '[') >= 0 {
+		s = squareMarker.ReplaceAllStringFunc(s, func(m string) string {
+			return "［" + m[1:len(m)-1] + "］"
+		})
 	}
 	return s
 }
+
+// angleMarker is anything spelled like a tag or a control token in angle
+// brackets; squareMarker is Mistral's bracketed control words.
+var (
+	angleMarker  = regexp.MustCompile(`<{1,2}/?[A-Za-z_][A-Za-z0-9_.:\-]{0,40}>{1,2}`)
+	squareMarker = regexp.MustCompile(`\[/?[A-Z][A-Z_]{2,30}\]`)
+)
 
 // EscapeTo writes Escape(s) to b; text with nothing to escape (nearly all
 // retrieved text) is copied once, straight into the context.
@@ -170,10 +194,11 @@ func (p *tagParser) EscapeTo(b *strings.Builder, s string) {
 	b.WriteString(p.Escape(s))
 }
 
-// safe reports whether s holds nothing Escape would change: no '<' and no
-// "|>".
+// safe reports whether s holds nothing Escape would change: no '<', no
+// "|>", no fullwidth bar and no '[' (the last is common in text, so the
+// slower path runs more often than it changes anything).
 func safe(s string) bool {
-	return strings.IndexByte(s, '<') < 0 && !strings.Contains(s, "|>")
+	return strings.IndexByte(s, '<') < 0 && strings.IndexByte(s, '[') < 0 && !strings.Contains(s, "|>") && !strings.Contains(s, "｜")
 }
 
 // block finds the content of the single <tag>…</tag> in s. found reports

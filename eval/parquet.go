@@ -93,10 +93,11 @@ func parseParquet(r io.ReaderAt, size int64, name string) (qs []Question, err er
 			if err != nil {
 				return nil, fmt.Errorf("%s: row %d: %w", name, row, err)
 			}
-			if prev, ok := seen[q.ID]; ok {
+			key := q.Dataset + "\x00" + q.ID // unique per data source, as in ParseQuestions
+			if prev, ok := seen[key]; ok {
 				return nil, fmt.Errorf("%s: row %d: question id %q repeats row %d", name, row, q.ID, prev)
 			}
-			seen[q.ID] = row
+			seen[key] = row
 			qs = append(qs, q)
 		}
 		if errors.Is(rerr, io.EOF) {

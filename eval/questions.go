@@ -88,10 +88,13 @@ func ParseQuestions(data []byte, name string) ([]Question, error) {
 		if err := check(&q, f); err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", name, r.line, err)
 		}
-		if prev, ok := seen[q.ID]; ok {
+		// Ids are unique per dataset: Search-R1's merged test file holds
+		// seven sets whose ids each start again at 0.
+		key := q.Dataset + "\x00" + q.ID
+		if prev, ok := seen[key]; ok {
 			return nil, fmt.Errorf("%s:%d: question id %q repeats line %d", name, r.line, q.ID, prev)
 		}
-		seen[q.ID] = r.line
+		seen[key] = r.line
 		qs = append(qs, q)
 	}
 	return qs, nil

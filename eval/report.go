@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/sleuth-research/sleuth/agent"
+	"github.com/sleuth-research/sleuth/behaviour"
 	"github.com/sleuth-research/sleuth/internal/atomicfile"
 )
 
@@ -46,7 +47,8 @@ func WriteReport(dir string, s Summary, results []Result) error {
 	if err != nil {
 		return fmt.Errorf("report template: %w", err)
 	}
-	data := reportData{Summary: s, Scores: scoreChart(s), Turns: turnsChart(results), Rewards: rewardChart(s.Overall), Worst: worst, Traces: traces}
+	data := reportData{Summary: s, Scores: scoreChart(s), Turns: turnsChart(results), Rewards: rewardChart(s.Overall), Worst: worst, Traces: traces,
+		Behaviour: behaviourTable(s)}
 	if err := t.Execute(&buf, data); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
@@ -60,6 +62,39 @@ type reportData struct {
 	Rewards template.HTML
 	Worst   []Result
 	Traces  map[string]*agent.Episode
+	// Behaviour is the behaviour table: a header of datasets, then one
+	// row per metric (label first); nil when no result recorded behaviour.
+	Behaviour [][]string
+}
+
+// behaviourTable lays out every dataset's behaviour summary (and the
+// overall one) as metric rows, the rows behaviour.Summary.Rows defines.
+func behaviourTable(s Summary) [][]string {
+	ds := append(slices.Clone(s.Datasets), s.Overall)
+	if len(s.Datasets) == 1 {
+		ds = ds[:1]
+	}
+	if s.Overall.Behaviour == nil {
+		return nil
+	}
+	head := []string{"behaviour"}
+	var cols [][]behaviour.Row
+	for _, d := range ds {
+		if d.Behaviour == nil {
+			continue
+		}
+		head = append(head, d.Dataset)
+		cols = append(cols, d.Behaviour.Rows())
+	}
+	out := [][]string{head}
+	for i, r := range cols[0] {
+		row := []string{r.Label}
+		for _, c := range cols {
+			row = append(row, c[i].Format())
+		}
+		out = append(out, row)
+	}
+	return out
 }
 
 func pct(v float64) string { return fmt.Sprintf("%.1f", 100*v) }
@@ -67,12 +102,24 @@ func pct(v float64) string { return fmt.Sprintf("%.1f", 100*v) }
 func markdown(s Summary) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Evaluation: preset %s, model %s\n\n", s.Info.Preset, s.Info.Model)
+	if g := s.Info.LeakageGuard; g != nil {
+		fmt.Fprintf(&b, "%s.\n\n", strings.ToUpper(g.String()[:1])+g.String()[1:])
+	}
 	fmt.Fprintf(&b, "| dataset | questions | EM | F1 | cover-EM | evidence F1 | retrieval recall | turns | tokens | errors |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, d := range append(slices.Clone(s.Datasets), s.Overall) {
 		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %.2f | %.0f | %d |\n", d.Dataset, d.Questions, ci(d.EM), ci(d.F1), ci(d.CoverEM),
 			optCI(d.EvidenceF1), optCI(d.RetrievalRecall), d.Turns.Mean, d.Tokens.Mean, d.Errors)
 	}
 	b.WriteString("\nPercentages with bootstrap 95% intervals. Traces: traces.jsonl; per question: results.jsonl.\n")
+	if t := behaviourTable(s); t != nil {
+		b.WriteString("\n## Behaviour\n\n")
+		for i, row := range t {
+			b.WriteString("| " + strings.Join(row, " | ") + " |\n")
+			if i == 0 {
+				b.WriteString(strings.Repeat("|---", len(row)) + "|\n")
+			}
+		}
+	}
 	return b.String()
 }
 

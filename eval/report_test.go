@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sleuth-research/sleuth/agent"
+	"github.com/sleuth-research/sleuth/behaviour"
 	"github.com/sleuth-research/sleuth/reward"
 )
 
@@ -23,9 +24,18 @@ func sampleResults() []Result {
 	}
 }
 
+// withBehaviour gives the sample results behaviour measures: a searches
+// twice and leaves one unused, b searches once and declines.
+func withBehaviour(rs []Result) []Result {
+	rs[0].Behaviour = &behaviour.Measures{Searches: 2, Turns: 3, ToolTurns: 2, UnusedSearches: 1, Supported: true}
+	rs[1].Behaviour = &behaviour.Measures{Searches: 1, Turns: 2, ToolTurns: 1, Avoided: true}
+	rs[2].Behaviour = &behaviour.Measures{Turns: 1, ToolTurns: 1}
+	return rs
+}
+
 func TestReportEscapesAndRenders(t *testing.T) {
 	dir := t.TempDir()
-	rs := sampleResults()
+	rs := withBehaviour(sampleResults())
 	s := Summarise(RunInfo{Preset: "searchr1", Model: "local:x", Data: []string{"q.jsonl"}}, rs, Bootstrap{})
 	if s.Overall.Errors != 1 || len(s.Datasets) != 2 || s.Overall.SearchesByHops[2] != 2 || s.Overall.Judge == nil || s.Overall.Judge.Mean != 1.0/3 {
 		t.Fatalf("summary %+v", s.Overall)
@@ -38,8 +48,17 @@ func TestReportEscapesAndRenders(t *testing.T) {
 		t.Fatal("run text reached the page unescaped")
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
-	if !strings.Contains(string(md), "| world | 2 |") {
-		t.Errorf("markdown:\n%s", md)
+	// world: searches by hops 1: 1, 2: 2; slope 1; a third of its 3
+	// searches unused; half its episodes avoid.
+	for _, want := range []string{"| world | 2 |", "## Behaviour", "| searches per question by gold hops | – | 1: 1.00, 2: 2.00 | 1: 1.00, 2: 2.00 |",
+		"| extra searches per extra hop (slope) | – | 1.00 | 1.00 |", "| searches whose results were never used | – | 33.3% | 33.3% |",
+		"| answer avoidance (no answer, unknown, refusal) | 0.0% | 50.0% | 33.3% |"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	if !strings.Contains(string(html), "extra searches per extra hop") {
+		t.Error("report.html has no behaviour table")
 	}
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sleuth-research/sleuth/agent"
+	"github.com/sleuth-research/sleuth/behaviour"
 	"github.com/sleuth-research/sleuth/internal/progress"
 	"github.com/sleuth-research/sleuth/reward"
 )
@@ -40,6 +41,9 @@ type Result struct {
 	Searches        int                `json:"searches"`
 	Seconds         float64            `json:"seconds"`
 	Extra           map[string]float64 `json:"extra,omitempty"`
+	// Behaviour is how the agent worked (behaviour.Measure); absent in
+	// results written before it was recorded.
+	Behaviour *behaviour.Measures `json:"behaviour,omitempty"`
 }
 
 // RunOptions configure Run.
@@ -62,10 +66,18 @@ const (
 // finishes. Questions already in results.jsonl are not run again, so a
 // killed run resumes where it stopped (a line cut off by the kill is
 // dropped). It returns every result, old and new, in question order.
+// While it runs it holds Out's lock: a second Run into the same directory,
+// from this process or another, fails at once with an error wrapping
+// ErrLocked instead of interleaving rows.
 func Run(ctx context.Context, r *agent.Runner, qs []Question, opt RunOptions) ([]Result, error) {
 	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("eval run %s: %w", opt.Out, err)
 	}
+	lock, err := lockDir(opt.Out)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Unlock()
 	done, err := LoadResults(filepath.Join(opt.Out, resultsFile), true)
 	if err != nil {
 		return nil, err
@@ -148,6 +160,8 @@ func resultOf(ctx context.Context, ep *agent.Episode, q Question, fn reward.Func
 	res := Result{ID: ep.ID, Dataset: q.Dataset, Question: q.Question, Answers: q.Answers, Hops: q.Hops, Prediction: ep.Answer,
 		Evidence: ep.Evidence, Status: ep.Status, Reason: ep.Reason, Turns: ep.Ledger.Turns, Tokens: ep.Ledger.CompletionTokens,
 		Searches: ep.Ledger.Searches, Seconds: ep.Ledger.Wall.Seconds()}
+	m := behaviour.Measure(ep)
+	res.Behaviour = &m
 	as := reward.ScoreAnswer(ep.Answer, q.Answers)
 	res.EM, res.F1, res.CoverEM = as.EM, as.F1, as.CoverEM
 	if len(q.Supporting) > 0 {
@@ -224,4 +238,19 @@ type RunInfo struct {
 	Model   string    `json:"model"`
 	Data    []string  `json:"data"`
 	Started time.Time `json:"started"`
+	// LeakageGuard is set when web results and fetches went through the
+	// leakage guard's deny-list.
+	LeakageGuard *LeakageGuard `json:"leakage_guard,omitempty"`
+}
+
+// LeakageGuard reports the deny-list a web evaluation ran under and what
+// it blocked in this invocation (a resumed run counts its own part only).
+type LeakageGuard struct {
+	Rules          int   `json:"rules"`
+	BlockedResults int64 `json:"blocked_results"` // search hits dropped
+	BlockedFetches int64 `json:"blocked_fetches"` // pages the browser was refused
+}
+
+func (g *LeakageGuard) String() string {
+	return fmt.Sprintf("leakage guard: %d deny rules; %d search results and %d page fetches blocked in this invocation", g.Rules, g.BlockedResults, g.BlockedFetches)
 }

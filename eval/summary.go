@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/sleuth-research/sleuth/agent"
+	"github.com/sleuth-research/sleuth/behaviour"
 )
 
 // DatasetSummary aggregates one dataset's results (or all of them), each
@@ -27,6 +28,9 @@ type DatasetSummary struct {
 	Reward          map[string]float64   `json:"reward,omitempty"` // mean of each reward component, and "total"
 	Errors          int                  `json:"errors"`           // failed or cancelled episodes
 	Statuses        map[agent.Status]int `json:"statuses"`
+	// Behaviour aggregates the results that recorded it (all of a run
+	// made since it was added); nil when none did.
+	Behaviour *behaviour.Summary `json:"behaviour,omitempty"`
 }
 
 // Summary is a run's results, overall and per dataset.
@@ -124,7 +128,25 @@ func summariseOne(name string, rs []Result, b Bootstrap) DatasetSummary {
 	if len(rewards) > 0 {
 		d.Reward = rewards
 	}
+	d.Behaviour = behaviourOf(rs)
 	return d
+}
+
+// behaviourOf summarises the behaviour of the results that recorded it.
+func behaviourOf(rs []Result) *behaviour.Summary {
+	var ms []behaviour.Measures
+	var hops []int
+	for _, r := range rs {
+		if r.Behaviour != nil {
+			ms = append(ms, *r.Behaviour)
+			hops = append(hops, r.Hops)
+		}
+	}
+	if len(ms) == 0 {
+		return nil
+	}
+	s := behaviour.Summarise(ms, hops)
+	return &s
 }
 
 // Comparison is run B minus run A on the questions both answered.
@@ -132,6 +154,10 @@ type Comparison struct {
 	Questions int    `json:"questions"`
 	EM        Paired `json:"em"`
 	F1        Paired `json:"f1"`
+	// BehaviourA and BehaviourB summarise each run's behaviour on the
+	// shared questions, when both recorded it.
+	BehaviourA *behaviour.Summary `json:"behaviour_a,omitempty"`
+	BehaviourB *behaviour.Summary `json:"behaviour_b,omitempty"`
 }
 
 // Compare pairs two runs' results by question id and bootstraps the
@@ -142,16 +168,18 @@ func Compare(a, b []Result, bs Bootstrap) (Comparison, error) {
 		byID[r.ID] = r
 	}
 	var emA, emB, f1A, f1B []float64
+	var sharedA, sharedB []Result
 	for _, r := range b {
 		if ra, ok := byID[r.ID]; ok {
 			emA, emB = append(emA, ra.EM), append(emB, r.EM)
 			f1A, f1B = append(f1A, ra.F1), append(f1B, r.F1)
+			sharedA, sharedB = append(sharedA, ra), append(sharedB, r)
 		}
 	}
 	if len(emA) == 0 {
 		return Comparison{}, fmt.Errorf("compare: the runs share no question")
 	}
-	c := Comparison{Questions: len(emA)}
+	c := Comparison{Questions: len(emA), BehaviourA: behaviourOf(sharedA), BehaviourB: behaviourOf(sharedB)}
 	var err error
 	if c.EM, err = bs.PairedDiff(emB, emA); err != nil {
 		return c, err

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/sleuth-research/sleuth/internal/atomicfile"
 )
 
 // diskCache stores fetched bodies as one JSON file per URL, named by the
@@ -68,21 +70,8 @@ func (d *diskCache) put(key string, e cacheEntry) error {
 	if err != nil {
 		return fmt.Errorf("encode cache entry %s: %w", key, err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("cache write %s: %w", p, err)
-	}
-	tmp := f.Name()
-	_, werr := f.Write(b)
-	serr := f.Sync()
-	cerr := f.Close()
-	if werr != nil || serr != nil || cerr != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("cache write %s: %v %v %v", p, werr, serr, cerr)
-	}
-	if err := os.Rename(tmp, p); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("cache rename %s: %w", p, err)
+	if err := atomicfile.Write(p, b); err != nil {
+		return fmt.Errorf("cache: %w", err)
 	}
 	return nil
 }

@@ -91,6 +91,10 @@ type Config struct {
 
 	MaxConcurrent int // fetches in flight across all hosts, default 16
 
+	// Extract bounds the work of turning HTML into text (zero: the
+	// defaults of ExtractLimits); a page over it gets Page.ExtractNote.
+	Extract ExtractLimits
+
 	CacheDir string        // disk cache; "" disables it
 	CacheTTL time.Duration // default 7 days
 
@@ -235,6 +239,9 @@ type Page struct {
 	Headings    []Heading `json:"headings,omitempty"`
 	Bytes       int64     `json:"bytes"`     // body bytes after decoding to UTF-8 (read: at most MaxBytes)
 	Truncated   bool      `json:"truncated"` // the body was longer than MaxBytes
+	// ExtractNote says why the text stops early although the body was read
+	// (an extraction limit, see ExtractLimits); "" when it does not.
+	ExtractNote string    `json:"extract_note,omitempty"`
 	FromCache   bool      `json:"from_cache"`
 	Fetched     time.Time `json:"fetched"`
 }
@@ -249,7 +256,7 @@ func (c *Client) Fetch(ctx context.Context, rawURL string) (*Page, error) {
 	key := u.String()
 	if c.cache != nil {
 		if e, ok := c.cache.get(key); ok {
-			p := c.page(key, e.FinalURL, e.Status, e.ContentType, e.Body, e.Truncated, e.Fetched)
+			p := c.page(ctx, key, e.FinalURL, e.Status, e.ContentType, e.Body, e.Truncated, e.Fetched)
 			p.FromCache = true
 			return p, nil
 		}
@@ -293,19 +300,19 @@ func (c *Client) Fetch(ctx context.Context, rawURL string) (*Page, error) {
 			c.log.Warn("fetch cache write failed", "url", key, "err", err)
 		}
 	}
-	return c.page(key, final.String(), resp.StatusCode, ctype, body, truncated, now), nil
+	return c.page(ctx, key, final.String(), resp.StatusCode, ctype, body, truncated, now), nil
 }
 
 // page turns a body into a Page, extracting text from HTML.
-func (c *Client) page(reqURL, finalURL string, status int, ctype string, body []byte, truncated bool, fetched time.Time) *Page {
+func (c *Client) page(ctx context.Context, reqURL, finalURL string, status int, ctype string, body []byte, truncated bool, fetched time.Time) *Page {
 	p := &Page{URL: reqURL, FinalURL: finalURL, Status: status, ContentType: ctype,
 		Bytes: int64(len(body)), Truncated: truncated, Fetched: fetched}
 	switch {
 	case c.skipExtract:
 	case ctype == "text/html" || ctype == "application/xhtml+xml":
 		base, _ := url.Parse(finalURL)
-		d := Extract(body, base)
-		p.Title, p.Text, p.Links, p.Headings = d.Title, d.Text, d.Links, d.Headings
+		d := ExtractContext(ctx, body, base, c.cfg.Extract)
+		p.Title, p.Text, p.Links, p.Headings, p.ExtractNote = d.Title, d.Text, d.Links, d.Headings, d.Truncated
 	default:
 		p.Text = CleanText(string(body))
 	}

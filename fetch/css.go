@@ -2,6 +2,7 @@ package fetch
 
 import (
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,11 +49,23 @@ type cssRule struct {
 	spec  int
 	order int
 	decls map[string]string
+	seen  uint64 // the stylesheet's gen when last collected, for linear de-duplication
 }
 
 type stylesheet struct {
 	byID, byClass, byTag map[string][]*cssRule
 	universal            []*cssRule
+
+	budget   *workBudget // matching work left; nil is unlimited
+	gen      uint64      // bumped per computed call
+	rules    int         // rules indexed
+	maxRules int         // 0 is unlimited
+	overflow bool        // more rules than maxRules: the page's styles are unknown
+}
+
+func newStylesheet(b *workBudget, maxRules int) *stylesheet {
+	return &stylesheet{byID: map[string][]*cssRule{}, byClass: map[string][]*cssRule{}, byTag: map[string][]*cssRule{},
+		budget: b, maxRules: maxRules}
 }
 
 // parseDecls parses "a: b; c: d" keeping relevant properties, lower-cased,
@@ -150,6 +163,11 @@ func matchBrace(s string, open int) int {
 }
 
 func (ss *stylesheet) index(r *cssRule) {
+	if ss.maxRules > 0 && ss.rules >= ss.maxRules {
+		ss.overflow = true
+		return
+	}
+	ss.rules++
 	last := r.sel[len(r.sel)-1]
 	switch {
 	case last.id != "":
@@ -172,8 +190,8 @@ func attr(n *html.Node, key string) (string, bool) {
 	return "", false
 }
 
-func (c compound) matches(n *html.Node) bool {
-	if n.Type != html.ElementNode {
+func (c compound) matches(n *html.Node, b *workBudget) bool {
+	if !b.spend(1) || n.Type != html.ElementNode {
 		return false
 	}
 	if c.tag != "" && c.tag != n.Data {
@@ -199,26 +217,26 @@ func (c compound) matches(n *html.Node) bool {
 		}
 	}
 	for _, p := range c.pseudos {
-		if !p.matches(n) {
+		if !p.matches(n, b) {
 			return false
 		}
 	}
 	return true
 }
 
-func (p pseudo) matches(n *html.Node) bool {
+func (p pseudo) matches(n *html.Node, b *workBudget) bool {
 	switch p.kind {
 	case "not":
-		return !anyMatches(p.alts, n)
+		return !anyMatches(p.alts, n, b)
 	case "is":
-		return anyMatches(p.alts, n)
+		return anyMatches(p.alts, n, b)
 	case "has":
 		found := false
 		walk(n, func(c *html.Node) bool {
-			if c != n && !found && anyMatches(p.alts, c) {
+			if c != n && !found && anyMatches(p.alts, c, b) {
 				found = true
 			}
-			return !found
+			return !found && !b.spent()
 		})
 		return found
 	case "root":
@@ -238,9 +256,9 @@ func (p pseudo) matches(n *html.Node) bool {
 	return false
 }
 
-func anyMatches(cs []compound, n *html.Node) bool {
+func anyMatches(cs []compound, n *html.Node, b *workBudget) bool {
 	for _, c := range cs {
-		if c.matches(n) {
+		if c.matches(n, b) {
 			return true
 		}
 	}
@@ -294,13 +312,13 @@ func (a attrSel) matches(n *html.Node) bool {
 	return false
 }
 
-func (r *cssRule) matches(n *html.Node) bool {
-	if !r.sel[len(r.sel)-1].matches(n) {
+func (r *cssRule) matches(n *html.Node, b *workBudget) bool {
+	if !r.sel[len(r.sel)-1].matches(n, b) {
 		return false
 	}
 	anc := n.Parent
 	for i := len(r.sel) - 2; i >= 0; i-- {
-		for anc != nil && !r.sel[i].matches(anc) {
+		for anc != nil && !r.sel[i].matches(anc, b) {
 			anc = anc.Parent
 		}
 		if anc == nil {
@@ -312,31 +330,43 @@ func (r *cssRule) matches(n *html.Node) bool {
 }
 
 // computed returns the relevant declarations for n: matching rules in
-// specificity then source order, then the inline style attribute.
+// specificity then source order, then the inline style attribute. When the
+// stylesheet's work budget runs out the result is incomplete; the caller
+// checks ss.budget.spent() and stops trusting it.
 func (ss *stylesheet) computed(n *html.Node) map[string]string {
-	var cands []*cssRule
+	var matched []*cssRule
 	if ss != nil {
+		ss.gen++
+		collect := func(rs []*cssRule) {
+			for _, r := range rs {
+				// A rule is listed under each of its classes' keys at most
+				// once, but an element's class list may repeat a class:
+				// the stamp keeps de-duplication linear.
+				if r.seen == ss.gen {
+					continue
+				}
+				r.seen = ss.gen
+				if r.matches(n, ss.budget) {
+					matched = append(matched, r)
+				}
+			}
+		}
 		if id, ok := attr(n, "id"); ok {
-			cands = append(cands, ss.byID[id]...)
+			collect(ss.byID[id])
 		}
 		if cls, ok := attr(n, "class"); ok {
 			for _, c := range strings.Fields(cls) {
-				cands = append(cands, ss.byClass[c]...)
+				collect(ss.byClass[c])
 			}
 		}
-		cands = append(cands, ss.byTag[n.Data]...)
-		cands = append(cands, ss.universal...)
-	}
-	style, hasStyle := attr(n, "style")
-	if len(cands) == 0 && !hasStyle {
-		return nil
-	}
-	var matched []*cssRule
-	for _, r := range cands {
-		if !slices.Contains(matched, r) && r.matches(n) {
-			matched = append(matched, r)
+		collect(ss.byTag[n.Data])
+		collect(ss.universal)
+		// Sorting and merging below cost about n log n.
+		if !ss.budget.spend(len(matched) * (1 + bits.Len(uint(len(matched))))) {
+			return nil
 		}
 	}
+	style, hasStyle := attr(n, "style")
 	if len(matched) == 0 && !hasStyle {
 		return nil
 	}

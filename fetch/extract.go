@@ -2,6 +2,8 @@ package fetch
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"net/url"
 	"strings"
 	"unicode"
@@ -15,6 +17,9 @@ type Document struct {
 	Text     string // paragraphs separated by blank lines; headings as "# ", list items as "- "
 	Headings []Heading
 	Links    []Link
+	// Truncated says why Text stops early or is missing (a limit of
+	// ExtractLimits, a cancelled context); "" when the page was read whole.
+	Truncated string
 }
 
 // Extract returns the visible main text of an HTML page. base resolves
@@ -26,12 +31,24 @@ type Document struct {
 // or <style> CSS, same-colour text, non-content elements), remove
 // navigation boilerplate, then render the main region (<main>, role=main,
 // the largest <article>, else <body>) as text.
+//
+// Extract uses the default ExtractLimits and no deadline; ExtractContext
+// takes both.
 func Extract(body []byte, base *url.URL) Document {
+	return ExtractContext(context.Background(), body, base, ExtractLimits{})
+}
+
+// ExtractContext is Extract with a context (its cancellation or deadline
+// truncates the text, as a limit does) and limits on the work done.
+func ExtractContext(ctx context.Context, body []byte, base *url.URL, lim ExtractLimits) Document {
+	lim = lim.withDefaults()
 	doc, err := html.Parse(bytes.NewReader(body))
-	if err != nil {
-		return Document{}
+	if err != nil { // the parser refuses nesting deeper than 512, for one
+		return Document{Truncated: fmt.Sprintf("the page could not be parsed: %v", err)}
 	}
-	ss := &stylesheet{byID: map[string][]*cssRule{}, byClass: map[string][]*cssRule{}, byTag: map[string][]*cssRule{}}
+	truncated := prune(doc, lim)
+	budget := newWorkBudget(ctx, lim.MaxWork)
+	ss := newStylesheet(budget, lim.MaxRules)
 	order := 0
 	var title string
 	var baseHref string
@@ -58,19 +75,25 @@ func Extract(body []byte, base *url.URL) Document {
 			base = b
 		}
 	}
+	if ss.overflow {
+		// Which text the unread rules hide is unknown: show none of it.
+		return Document{Title: title, Truncated: fmt.Sprintf("the page has more than %d style rules; its text was not extracted", lim.MaxRules)}
+	}
 	white := rgba{255, 255, 255, 1}
 	black := rgba{0, 0, 0, 1}
-	removeInvisible(doc, ss, black, true, white, true)
+	if removeInvisible(doc, ss, black, true, white, true) {
+		truncated = budget.reason + "; the text stops where it ran out"
+	}
 	removeBoilerplate(doc)
 	root := mainRegion(doc)
 	if root == nil {
-		return Document{Title: title}
+		return Document{Title: title, Truncated: truncated}
 	}
 	removeLinkLists(root, textLen(root))
 	r := renderer{base: base, seen: map[Link]bool{}}
 	r.render(root, false)
 	r.flush()
-	d := Document{Title: title, Text: r.String(), Headings: r.headings, Links: r.links}
+	d := Document{Title: title, Text: r.String(), Headings: r.headings, Links: r.links, Truncated: truncated}
 	if d.Title == "" && len(d.Headings) > 0 {
 		d.Title = d.Headings[0].Text
 	}
@@ -129,9 +152,16 @@ func hiddenElement(n *html.Node) bool {
 // removeInvisible deletes hidden elements, comments and text whose colour
 // matches its background. fg is the inherited text colour (fgKnown false
 // when it could not be parsed); bg is the nearest ancestor background.
-func removeInvisible(n *html.Node, ss *stylesheet, fg rgba, fgKnown bool, bg rgba, bgKnown bool) {
+// When the stylesheet's work budget runs out it deletes everything from
+// that element on, in document order, and reports true: text whose
+// visibility was not decided is never shown.
+func removeInvisible(n *html.Node, ss *stylesheet, fg rgba, fgKnown bool, bg rgba, bgKnown bool) (stopped bool) {
 	for c := n.FirstChild; c != nil; {
 		next := c.NextSibling
+		if ss.budget.spent() {
+			removeFrom(n, c)
+			return true
+		}
 		switch c.Type {
 		case html.CommentNode, html.DoctypeNode:
 			n.RemoveChild(c)
@@ -147,6 +177,10 @@ func removeInvisible(n *html.Node, ss *stylesheet, fg rgba, fgKnown bool, bg rgb
 				break
 			}
 			d := ss.computed(c)
+			if ss.budget.spent() {
+				removeFrom(n, c)
+				return true
+			}
 			if hiddenByStyle(d) {
 				n.RemoveChild(c)
 				break
@@ -173,11 +207,63 @@ func removeInvisible(n *html.Node, ss *stylesheet, fg rgba, fgKnown bool, bg rgb
 					cbg, cbgKnown = b, true
 				}
 			}
-			removeInvisible(c, ss, cfg, cknown, cbg, cbgKnown)
+			if removeInvisible(c, ss, cfg, cknown, cbg, cbgKnown) {
+				removeFrom(n, next)
+				return true
+			}
 		default:
-			removeInvisible(c, ss, fg, fgKnown, bg, bgKnown)
+			if removeInvisible(c, ss, fg, fgKnown, bg, bgKnown) {
+				removeFrom(n, next)
+				return true
+			}
 		}
 		c = next
+	}
+	return false
+}
+
+// removeFrom deletes c (nil for none) and its following siblings from n.
+func removeFrom(n, c *html.Node) {
+	for c != nil {
+		next := c.NextSibling
+		n.RemoveChild(c)
+		c = next
+	}
+}
+
+// prune deletes the children of nodes at depth lim.MaxDepth and every
+// node from the (lim.MaxElements+1)th element on, without recursion, so
+// that the later passes (recursive, some quadratic in depth) stay bounded.
+// It returns why it cut, or "".
+func prune(doc *html.Node, lim ExtractLimits) string {
+	var why string
+	elements, depth := 0, 0
+	n := doc
+	for {
+		if n.Type == html.ElementNode {
+			if elements++; elements > lim.MaxElements {
+				for x := n; x != doc; x = x.Parent {
+					removeFrom(x.Parent, x.NextSibling)
+				}
+				n.Parent.RemoveChild(n)
+				return fmt.Sprintf("the page has more than %d elements; the text stops there", lim.MaxElements)
+			}
+		}
+		if depth >= lim.MaxDepth && n.FirstChild != nil {
+			removeFrom(n, n.FirstChild)
+			why = fmt.Sprintf("elements nested deeper than %d were dropped", lim.MaxDepth)
+		}
+		if n.FirstChild != nil {
+			n, depth = n.FirstChild, depth+1
+			continue
+		}
+		for n != doc && n.NextSibling == nil {
+			n, depth = n.Parent, depth-1
+		}
+		if n == doc {
+			return why
+		}
+		n = n.NextSibling
 	}
 }
 

@@ -1,13 +1,17 @@
 package fetch
 
 import (
+	"context"
 	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
+
+	"golang.org/x/net/html"
 
 	"github.com/temoto/robotstxt"
 )
@@ -147,4 +151,44 @@ func linkTexts(ls []Link) []string {
 		out = append(out, l.Text)
 	}
 	return out
+}
+
+// FuzzStylesheet drives CSS through the stylesheet parser and the matcher
+// on a small fixed page, with a small work budget: each input must finish
+// quickly whatever its rules, and the budget must stop matching for good.
+func FuzzStylesheet(f *testing.F) {
+	for _, s := range []string{
+		"div{color:red}", "*{display:none}", ".a .b>p.c:has(.d){visibility:hidden}",
+		"@media (min-width: 1px){@supports (x){p{display:none}}}", "a{b{c{d{e{f{g{h{i{j{display:none}}}}}}}}}}",
+		"p:not(:is(.x,.y)):nth-child(2n+1){opacity:0}", "[data-x~=\"y\" i]{font-size:0}",
+		strings.Repeat("div ", 200) + "{display:none}", strings.Repeat("{", 1000),
+	} {
+		f.Add(s)
+	}
+	doc, err := html.Parse(strings.NewReader(strings.Repeat(`<div class="a b" id=x><p class=c data-x=y>t<span class=d>u</span></p></div>`, 20)))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, css string) {
+		start := time.Now()
+		b := newWorkBudget(context.Background(), 20_000)
+		ss := newStylesheet(b, 500)
+		order := 0
+		ss.add(css, &order)
+		if ss.rules > 500 {
+			t.Fatalf("%d rules indexed, cap 500", ss.rules)
+		}
+		walk(doc, func(n *html.Node) bool {
+			if n.Type == html.ElementNode {
+				hiddenByStyle(ss.computed(n))
+			}
+			return true
+		})
+		if b.left < -20_000 {
+			t.Fatalf("budget overspent: %d left", b.left)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("took %v for %d bytes of CSS", d, len(css))
+		}
+	})
 }

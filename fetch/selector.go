@@ -30,7 +30,7 @@ func (ss *stylesheet) addRules(css string, order *int, hideOnly bool, depth int)
 	if depth > 8 { // nesting deeper than any real stylesheet
 		return
 	}
-	for len(css) > 0 {
+	for len(css) > 0 && !ss.overflow {
 		open := strings.IndexByte(css, '{')
 		if open < 0 {
 			return

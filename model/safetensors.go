@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/sleuth-research/sleuth/internal/atomicfile"
 )
 
 // safetensors: an 8-byte little-endian header length, a JSON header
@@ -206,32 +206,9 @@ func writeSafetensors(path string, tensors []stOut, meta map[string]string) erro
 	})
 }
 
-// writeAtomic writes path through a temp file in the same directory,
-// synced and renamed, so readers never see a half-written file.
+// writeAtomic writes path through the project's one atomic writer (a
+// unique temporary file, synced, renamed, the directory synced), so
+// readers never see a half-written file.
 func writeAtomic(path string, fill func(w *bufio.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(f.Name()) // no-op after the rename
-	w := bufio.NewWriterSize(f, 1<<20)
-	if err := fill(w); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.WriteFunc(path, fill)
 }

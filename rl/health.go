@@ -2,13 +2,16 @@ package rl
 
 import (
 	"fmt"
+	"math"
 	"slices"
+
+	"github.com/sleuth-research/sleuth/behaviour"
 )
 
 // Warning is a training-health alarm: what was seen and what to try.
 type Warning struct {
 	Step   int    `json:"step"`
-	Kind   string `json:"kind"` // entropy_collapse, entropy_blowup, length_blowup, search_collapse, kl_spike, clip_fraction, no_signal
+	Kind   string `json:"kind"` // entropy_collapse, entropy_blowup, length_blowup, search_collapse, kl_spike, clip_fraction, no_signal, hop_flattening, answer_avoidance, reasoning_collapse
 	Saw    string `json:"saw"`
 	Remedy string `json:"remedy"`
 }
@@ -30,6 +33,17 @@ type HealthConfig struct {
 	ClipMax         float64 // clip fraction above this (0.3)
 	NoSignalMax     float64 // share of groups with all-equal rewards above this (0.6) ...
 	NoSignalPatient int     // ... for this many steps in a row (3)
+
+	// Behaviour alarms (StepStats.Behaviour), each on BehaviourPatient
+	// steps in a row (default 2), against baselines from the first Warmup
+	// steps that recorded behaviour.
+	HopSlopeDrop     float64 // searches-by-hops slope below this share of its baseline (0.5) ...
+	HopSlopeFloor    float64 // ... when the baseline slope was at least this (0.2 searches a hop)
+	AvoidanceRise    float64 // answer avoidance above its baseline by this much (0.15)
+	ReasoningDrop    float64 // reasoning words per turn below this share of baseline (0.3) ...
+	RepetitionMax    float64 // ... or reasoning repetition above this (0.5) and twice its baseline ...
+	RewardHold       float64 // ... while reward holds at this share of its baseline or better (0.8)
+	BehaviourPatient int
 }
 
 func (c HealthConfig) withDefaults() HealthConfig {
@@ -46,6 +60,15 @@ func (c HealthConfig) withDefaults() HealthConfig {
 	def(&c.KLFloor, 0.02)
 	def(&c.ClipMax, 0.3)
 	def(&c.NoSignalMax, 0.6)
+	def(&c.HopSlopeDrop, 0.5)
+	def(&c.HopSlopeFloor, 0.2)
+	def(&c.AvoidanceRise, 0.15)
+	def(&c.ReasoningDrop, 0.3)
+	def(&c.RepetitionMax, 0.5)
+	def(&c.RewardHold, 0.8)
+	if c.BehaviourPatient == 0 {
+		c.BehaviourPatient = 2
+	}
 	if c.Warmup == 0 {
 		c.Warmup = 3
 	}
@@ -66,6 +89,12 @@ type Health struct {
 	kls                       []float64
 	noSignalRun               int
 	active                    map[string]bool
+
+	// Behaviour baselines (first Warmup steps with behaviour) and how
+	// many steps in a row each behaviour alarm's condition has held.
+	slopes, avoid, think, repeat, reward []float64
+	behaviourSteps                       int
+	runs                                 map[string]int
 }
 
 // Observe takes one step's statistics and returns the warnings that start
@@ -128,7 +157,71 @@ func (h *Health) Observe(st StepStats) []Warning {
 	raise("no_signal", h.noSignalRun >= c.NoSignalPatient,
 		fmt.Sprintf("%.0f%% of groups had all-equal rewards for %d steps in a row", 100*st.NoSignal, h.noSignalRun),
 		"most groups teach nothing: use a denser reward (F1, format, progress), larger groups, easier questions for this stage (curriculum), or more SFT first")
+	h.observeBehaviour(st, c, raise)
 	return out
+}
+
+// observeBehaviour raises the behaviour alarms: searches no longer
+// growing with hops, answer avoidance rising, and the reasoning channel
+// collapsing (shrinking or repeating itself) while the reward holds, which
+// 2026 re-examinations of Search-R1-style training saw before the score
+// fell.
+func (h *Health) observeBehaviour(st StepStats, c HealthConfig, raise func(kind string, on bool, saw, remedy string)) {
+	b := st.Behaviour
+	if b == nil {
+		return
+	}
+	if h.runs == nil {
+		h.runs = map[string]int{}
+	}
+	if h.behaviourSteps < c.Warmup {
+		h.behaviourSteps++
+		if b.HopSlope != nil {
+			h.slopes = append(h.slopes, *b.HopSlope)
+		}
+		h.avoid = append(h.avoid, b.AvoidanceRate)
+		h.think = append(h.think, b.ThinkWordsPerTurn)
+		h.repeat = append(h.repeat, b.ThinkRepetition)
+		h.reward = append(h.reward, st.Reward)
+		return
+	}
+	// patient reports whether cond has held for BehaviourPatient steps.
+	patient := func(kind string, cond bool) bool {
+		if !cond {
+			h.runs[kind] = 0
+			return false
+		}
+		h.runs[kind]++
+		return h.runs[kind] >= c.BehaviourPatient
+	}
+	if len(h.slopes) > 0 && b.HopSlope != nil {
+		base := mean(h.slopes)
+		raise("hop_flattening", patient("hop_flattening", base >= c.HopSlopeFloor && *b.HopSlope < c.HopSlopeDrop*base),
+			fmt.Sprintf("%.2f extra searches per extra hop, down from %.2f in the first steps (searches by hops %s)", *b.HopSlope, base, byHopsText(b)),
+			"the policy searches the same amount whatever the question needs: give multi-hop questions a larger share of the batch, reward evidence of each hop (progress or evidence reward), or check that the format term is not paying for a fixed number of searches")
+	}
+	ab := mean(h.avoid)
+	raise("answer_avoidance", patient("answer_avoidance", b.AvoidanceRate > ab+c.AvoidanceRise),
+		fmt.Sprintf("%.0f%% of episodes avoid answering (no answer, unknown, refusal), up from %.0f%%", 100*b.AvoidanceRate, 100*ab),
+		"the reward pays more for not answering than for trying: with F1 or a wrong-answer penalty, an abstention can outscore a wrong guess; score a non-answer as a wrong one, or use EM")
+	tb, rb, wb := mean(h.think), mean(h.repeat), mean(h.reward)
+	holds := st.Reward >= wb-(1-c.RewardHold)*math.Abs(wb)
+	shrunk := tb > 0 && b.ThinkWordsPerTurn < c.ReasoningDrop*tb
+	looping := b.ThinkRepetition > c.RepetitionMax && b.ThinkRepetition > 2*rb
+	raise("reasoning_collapse", patient("reasoning_collapse", holds && (shrunk || looping)),
+		fmt.Sprintf("reasoning %.1f words a turn (first steps %.1f), %.0f%% repeated 4-grams (first steps %.0f%%), while the reward holds at %.3f (first steps %.3f)",
+			b.ThinkWordsPerTurn, tb, 100*b.ThinkRepetition, 100*rb, st.Reward, wb),
+		"the reasoning channel is degenerating before the score shows it: add a KL penalty or raise kl_coef, lower the learning rate, or penalise repetition in the format reward")
+}
+
+// byHopsText is the summary's searches-by-hops row as reports show it.
+func byHopsText(b *behaviour.Summary) string {
+	for _, r := range b.Rows() {
+		if r.Key == "searches_by_hops" {
+			return r.Format()
+		}
+	}
+	return ""
 }
 
 func mean(xs []float64) float64 {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sleuth-research/sleuth/agent"
+	"github.com/sleuth-research/sleuth/behaviour"
 	"github.com/sleuth-research/sleuth/model"
 	"github.com/sleuth-research/sleuth/reward"
 )
@@ -17,6 +18,7 @@ type Sample struct {
 	ID       string
 	Question string
 	Gold     reward.Gold
+	Hops     int // gold hop count, 0 when unknown: labels the step's behaviour by hops
 }
 
 // Config sets a training loop.
@@ -78,6 +80,10 @@ type StepStats struct {
 	EM           float64              `json:"em"`                   // share of episodes whose answer matched exactly
 	GradNorm     float64              `json:"grad_norm"`
 	LR           float64              `json:"lr"`
+	// Behaviour is how the step's episodes worked (package behaviour:
+	// searches by hops and their slope, avoidance, format errors, evidence
+	// use, duplicate queries, reasoning length and repetition, cost).
+	Behaviour *behaviour.Summary `json:"behaviour,omitempty"`
 	// Roles holds, for multi-agent presets (MMOA), each agent role's mean
 	// reward (the shared one plus its own terms) and its trained tokens.
 	Roles map[string]RoleStats `json:"roles,omitempty"`
@@ -117,6 +123,7 @@ func (l *Loop) Step(ctx context.Context, step int, batch []Sample) (StepStats, e
 		return st, err
 	}
 	st.RolloutTime = time.Since(t0)
+	st.Behaviour = stepBehaviour(eps, batch, cfg.Group)
 	var llmT, toolT time.Duration
 	for _, ep := range eps {
 		llmT += ep.Ledger.LLMTime

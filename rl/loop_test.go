@@ -99,7 +99,7 @@ func learnFavourite(t *testing.T, est Estimator, lr float64, steps int) (first, 
 	client := local.New(m, tok, local.Config{NoBOS: true})
 	loop := &Loop{Policy: m, Trainer: trainer, Reward: favourite{target}, Cfg: Config{Estimator: est, Group: 8, Seed: 1},
 		Runner: &agent.Runner{Preset: p, Policy: client}}
-	batch := []Sample{{ID: "a", Question: "river"}, {ID: "b", Question: "hill"}}
+	batch := []Sample{{ID: "a", Question: "river", Hops: 1}, {ID: "b", Question: "hill", Hops: 2}}
 	for step := range steps {
 		st, err := loop.Step(context.Background(), step, batch)
 		if err != nil {
@@ -111,6 +111,9 @@ func learnFavourite(t *testing.T, est Estimator, lr float64, steps int) (first, 
 		last = st
 		if st.Trained != 16 {
 			t.Fatalf("step %d trained on %d episodes, want 16", step, st.Trained)
+		}
+		if b := st.Behaviour; b == nil || b.Episodes != 16 || len(b.SearchesByHops) != 2 || b.HopSlope == nil {
+			t.Fatalf("step %d behaviour %+v: want 16 episodes labelled 1 and 2 hops", step, b)
 		}
 	}
 	return first, last

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/sleuth-research/sleuth/corpus"
+	"github.com/sleuth-research/sleuth/internal/atomicfile"
 )
 
 // Files of a written world, relative to its directory.
@@ -135,30 +136,10 @@ func writeJSONL[T any](path string, items []T) error {
 	})
 }
 
-// writeAtomic writes path through a temporary file in the same directory
-// and renames it into place.
+// writeAtomic writes path through the project's one atomic writer.
 func writeAtomic(path string, fill func(*bufio.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("world: write %s: %w", path, err)
-	}
-	bw := bufio.NewWriterSize(f, 1<<16)
-	err = fill(bw)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("world: write %s: %w", path, err)
+	if err := atomicfile.WriteFunc(path, fill); err != nil {
+		return fmt.Errorf("world: %w", err)
 	}
 	return nil
 }

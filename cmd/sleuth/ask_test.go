@@ -25,7 +25,7 @@ import (
 )
 
 // worldIndex builds a small world and its index once per test.
-func worldIndex(t *testing.T) (*world.World, string) {
+func worldIndex(t testing.TB) (*world.World, string) {
 	t.Helper()
 	w, err := world.Generate(world.Config{Seed: 9, Entities: 120, Questions: 60})
 	if err != nil {
@@ -115,7 +115,7 @@ func TestEveryPresetOverHTTP(t *testing.T) {
 
 // randomPolicy saves a random from-scratch model with a trained tokenizer:
 // nonsense output, but a real engine behind a real server.
-func randomPolicy(t *testing.T, w *world.World) string {
+func randomPolicy(t testing.TB, w *world.World) string {
 	t.Helper()
 	dir := t.TempDir()
 	texts := func(yield func(string) bool) {

@@ -8,5 +8,6 @@ func benchSubcommands() []*cobra.Command {
 		newBenchRetrievalCmd(),
 		newBenchModelCmd(),
 		newBenchAgentCmd(),
+		newBenchDenseCmd(),
 	}
 }

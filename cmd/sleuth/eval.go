@@ -21,6 +21,9 @@ func newEvalCmd() *cobra.Command {
 		tf                   toolFlags
 		preset, out, rwd     string
 		judgeURL, judgeModel string
+		suite, dataDir       string
+		denyFile             string
+		noDeny               bool
 		data                 []string
 		limit, concurrency   int
 		seed                 int64
@@ -35,17 +38,27 @@ as soon as it finishes, so a killed run resumes where it stopped. It then
 writes OUT/summary.json, OUT/report.md and a self-contained OUT/report.html:
 EM, F1, cover-EM, evidence F1, retrieval recall, turns, tokens and errors per
 dataset, each with a bootstrap 95% interval.`,
-		Example: `  sleuth eval --preset rag --data ../shared/data/hotpotqa/dev_distractor_400.jsonl --index idx --llm http://127.0.0.1:8001/v1 --out runs/rag`,
-		Args:    cobra.NoArgs,
+		Example: `  sleuth eval --preset rag --data ../shared/data/hotpotqa/dev_distractor_400.jsonl --index idx --llm http://127.0.0.1:8001/v1 --out runs/rag
+  sleuth eval --suite searchr1 --data-dir data/searchr1 --index wiki18-idx --llm http://127.0.0.1:8000/v1 --limit 100 --out runs/sr1`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if len(data) == 0 || out == "" {
-				return errors.New("--data and --out are required")
+			if (len(data) == 0 && suite == "") || out == "" {
+				return errors.New("--data (or --suite) and --out are required")
 			}
-			p, err := agent.LoadPreset(preset)
-			if err != nil {
+			var sr *suiteRun
+			var p agent.Preset
+			var qs []eval.Question
+			var err error
+			if suite != "" {
+				if len(data) > 0 || cmd.Flags().Changed("preset") {
+					return errors.New("--suite brings its own sets and preset: drop --data and --preset")
+				}
+				if sr, p, qs, err = loadSuiteRun(stderr(cmd), suite, dataDir, limit); err != nil {
+					return err
+				}
+			} else if p, err = agent.LoadPreset(preset); err != nil {
 				return err
 			}
-			var qs []eval.Question
 			for _, path := range data {
 				part, err := eval.LoadQuestions(path)
 				if err != nil {
@@ -55,13 +68,23 @@ dataset, each with a bootstrap 95% interval.`,
 					part = part[:limit]
 				}
 				name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+				multi := false // a merged file (Search-R1's test.parquet): ids repeat across its sets
+				for _, q := range part {
+					multi = multi || q.Dataset != part[0].Dataset
+				}
 				for i := range part {
 					if part[i].Dataset == "" {
 						part[i].Dataset = name
 					}
 					part[i].ID = name + ":" + part[i].ID // ids stay unique across files
+					if multi {
+						part[i].ID = name + ":" + part[i].Dataset + ":" + strings.TrimPrefix(part[i].ID, name+":")
+					}
 				}
 				qs = append(qs, part...)
+			}
+			if tf.deny, err = leakageGuard(denyFile, noDeny); err != nil {
+				return err
 			}
 			r, closeRunner, err := newRunner(cmd, p, &lf, &tf, seed)
 			if err != nil {
@@ -95,16 +118,37 @@ dataset, each with a bootstrap 95% interval.`,
 			if results == nil && runErr != nil {
 				return runErr
 			}
-			s := eval.Summarise(eval.RunInfo{Preset: p.Name, Model: lf.spec, Data: data, Started: started}, results, eval.Bootstrap{})
+			info := eval.RunInfo{Preset: p.Name, Model: lf.spec, Data: data, Started: started}
+			if sr != nil {
+				info.Data = []string{"suite " + sr.suite.Name + " in " + dataDir}
+			}
+			info.LeakageGuard = tf.leakage()
+			s := eval.Summarise(info, results, eval.Bootstrap{})
 			if err := eval.WriteReport(out, s, results); err != nil {
 				return err
 			}
+			var table *eval.SuiteTable
 			if jsonOut {
-				if err := writeJSON(cmd.OutOrStdout(), s); err != nil {
+				if sr != nil {
+					t, err := sr.finish(cmd.OutOrStdout(), out, results, true)
+					if err != nil {
+						return err
+					}
+					table = &t
+				}
+				if err := writeJSON(cmd.OutOrStdout(), struct {
+					eval.Summary
+					Suite *eval.SuiteTable `json:"suite,omitempty"`
+				}{s, table}); err != nil {
 					return err
 				}
 			} else {
 				printSummary(cmd, s, out)
+				if sr != nil {
+					if _, err := sr.finish(cmd.OutOrStdout(), out, results, false); err != nil {
+						return err
+					}
+				}
 			}
 			if runErr != nil {
 				return fmt.Errorf("run stopped after %d of %d questions (rerun to resume): %w", len(results), len(qs), runErr)
@@ -119,13 +163,17 @@ dataset, each with a bootstrap 95% interval.`,
 	tf.register(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&preset, "preset", "rag", "preset name or YAML file")
+	fl.StringVar(&suite, "suite", "", "run a published protocol instead of --data: a built-in suite ("+strings.Join(eval.Suites(), ", ")+") or a suite YAML file; its sets are found under --data-dir")
+	fl.StringVar(&dataDir, "data-dir", "", "with --suite: the directory holding the suite's sets (as Search-R1 or FlashRAG distribute them)")
 	fl.StringSliceVar(&data, "data", nil, "question files (any format sleuth reads; repeat or comma-separate)")
 	fl.StringVar(&out, "out", "", "run directory (results, traces, report)")
 	fl.StringVar(&rwd, "reward", "", "also record a reward per question: a reward preset name or YAML file")
-	fl.IntVar(&limit, "limit", 0, "at most this many questions per data file")
+	fl.IntVar(&limit, "limit", 0, "at most this many questions per data file (per set with --suite)")
 	fl.StringVar(&judgeURL, "judge", "", "OpenAI-compatible base URL of an LLM judge (DeepResearcher's model-based evaluation); verdicts are cached in OUT")
 	fl.StringVar(&judgeModel, "judge-model", "", "model name for the judge server")
 	fl.IntVar(&concurrency, "concurrency", 8, "episodes in flight")
+	fl.StringVar(&denyFile, "deny-list", "", "more leakage-guard rules (HOST or HOST/PATH a line) on top of the built-in deny-list of sites that publish benchmark answers; applied to web search results and browsing")
+	fl.BoolVar(&noDeny, "no-deny-list", false, "turn the leakage guard off (web evaluations may then read the answer key)")
 	fl.BoolVar(&lf.deterministic, "deterministic", true, "local model: sum every row the same way whatever shares its batch, so scores do not move with --concurrency (slower decoding)")
 	fl.Int64Var(&seed, "seed", 0, "sampling seed")
 	fl.BoolVar(&jsonOut, "json", false, "print the summary as JSON")
@@ -138,6 +186,10 @@ func printSummary(cmd *cobra.Command, s eval.Summary, out string) {
 	for _, d := range append(s.Datasets, s.Overall) {
 		fmt.Fprintf(w, "%-24s %9d %8.1f [%5.1f,%5.1f] %8.1f [%5.1f,%5.1f] %8.2f %7d\n", d.Dataset, d.Questions,
 			100*d.EM.Mean, 100*d.EM.Lo, 100*d.EM.Hi, 100*d.F1.Mean, 100*d.F1.Lo, 100*d.F1.Hi, d.Turns.Mean, d.Errors)
+	}
+	printBehaviour(w, s.Overall.Behaviour)
+	if g := s.Info.LeakageGuard; g != nil {
+		fmt.Fprintln(w, g)
 	}
 	fmt.Fprintf(w, "report: %s\n", filepath.Join(out, "report.html"))
 }
@@ -172,6 +224,7 @@ func newCompareCmd() *cobra.Command {
 			}{{"EM", c.EM}, {"F1", c.F1}} {
 				fmt.Fprintf(w, "  %s: %+.1f points [%+.1f, %+.1f], p(B not better) = %.3f\n", m.name, 100*m.p.Diff.Mean, 100*m.p.Diff.Lo, 100*m.p.Diff.Hi, m.p.PValue)
 			}
+			printBehaviourDiff(w, c.BehaviourA, c.BehaviourB)
 			return nil
 		},
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -116,5 +117,9 @@ func TestEvalHotpotResumeAndCompare(t *testing.T) {
 	cmd.SetArgs([]string{"compare", out, out2})
 	if err := cmd.Execute(); err != nil || !strings.Contains(buf.String(), "16 questions in both runs") {
 		t.Fatalf("compare: %v\n%s", err, buf.String())
+	}
+	// rag searches once a question, direct never: the behaviour rows say so.
+	if !strings.Contains(buf.String(), "behaviour on the shared questions") || !regexp.MustCompile(`searches per question\s+1\.00\s+0\.00\s+-1\.00`).MatchString(buf.String()) {
+		t.Errorf("compare lacks the behaviour rows:\n%s", buf.String())
 	}
 }

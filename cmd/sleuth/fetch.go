@@ -86,6 +86,9 @@ func printPage(w io.Writer, p *fetch.Page, segs []fetch.Segment) error {
 		p.Status, p.ContentType, p.Bytes, trunc, src); err != nil {
 		return err
 	}
+	if p.ExtractNote != "" {
+		fmt.Fprintf(w, "(text cut short: %s)\n", p.ExtractNote)
+	}
 	if segs == nil {
 		fmt.Fprintf(w, "\n%s\n", p.Text)
 	}

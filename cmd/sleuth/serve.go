@@ -1,16 +1,13 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -26,10 +23,14 @@ import (
 type serveFlags struct {
 	index, model, tokenizer, addr, name, chatTemplate string
 	topk, maxTopK, maxQueries                         int
+	guard                                             guardFlags
+
+	dense denseFlags // dense.go
 }
 
 func newServeCmd() *cobra.Command {
 	var f serveFlags
+	var af agentServeFlags
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve retrieval (Search-R1 /retrieve) and/or a model (OpenAI-compatible /v1) over HTTP",
@@ -38,20 +39,33 @@ func newServeCmd() *cobra.Command {
 With --index: POST /retrieve exactly as Search-R1's retrieval server
 ({"queries":[...],"topk":3,"return_scores":true}), GET /healthz, GET /metrics.
 With --model: POST /v1/completions, POST /v1/chat/completions, GET /v1/models,
-as vLLM and Ollama do, backed by the in-process engine.`,
+as vLLM and Ollama do, backed by the in-process engine.
+With --agent PRESETS --llm URL|local:PATH: the presets as models
+(sleuth-PRESET) at POST /v1/chat/completions, streamed or not, answering
+with the episode's answer and sources (server/agentapi; README "Use the
+agent"), with /retrieve beside them when --index is given.`,
 		Example: `  sleuth serve --index /tmp/idx --addr 127.0.0.1:8000
-  sleuth serve --model model.bin --tokenizer tok.bin --addr 127.0.0.1:8001`,
+  sleuth serve --model model.bin --tokenizer tok.bin --addr 127.0.0.1:8001
+  sleuth serve --agent searchr1,rag --llm http://127.0.0.1:8001/v1 --index /tmp/idx --addr 127.0.0.1:8002`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if f.index == "" && f.model == "" {
-				return errors.New("nothing to serve: give --index, --model, or both")
+			if f.index == "" && f.dense.denseIndex == "" && f.model == "" && af.presets == "" {
+				return errors.New("nothing to serve: give --index, --dense-index, --model or --agent")
 			}
-			h, closeFn, err := buildServeHandler(f)
+			gc, err := f.guard.config("/healthz", "/metrics", "/v1/models")
+			if err != nil {
+				return err
+			}
+			build := buildServeHandler
+			if af.presets != "" {
+				build = func(f serveFlags) (http.Handler, func(), error) { return buildAgentServeHandler(f, af) }
+			}
+			h, closeFn, err := build(f)
 			if err != nil {
 				return err
 			}
 			defer closeFn()
-			return serveHTTP(cmd.Context(), f.addr, h, cmd)
+			return serveHTTP(cmd.Context(), f.addr, h, cmd, gc)
 		},
 	}
 	fl := cmd.Flags()
@@ -64,13 +78,22 @@ as vLLM and Ollama do, backed by the in-process engine.`,
 	fl.IntVar(&f.topk, "topk", 3, "default topk when a /retrieve request gives none")
 	fl.IntVar(&f.maxTopK, "max-topk", 100, "largest topk a /retrieve request may ask for")
 	fl.IntVar(&f.maxQueries, "max-queries", 512, "most queries in one /retrieve request")
+	f.guard.register(cmd)
+	f.dense.register(fl)
+	af.register(cmd)
 	return cmd
 }
 
 func buildServeHandler(f serveFlags) (http.Handler, func(), error) {
 	var retr, api http.Handler
 	closeFn := func() {}
-	if f.index != "" {
+	if f.dense.denseIndex != "" {
+		h, c, err := serveRetrievers(f)
+		if err != nil {
+			return nil, nil, err
+		}
+		retr, closeFn = h, c
+	} else if f.index != "" {
 		ix, err := bm25.Open(f.index)
 		if err != nil {
 			return nil, nil, err
@@ -137,28 +160,4 @@ func loadLocal(modelPath, tokPath, chatTemplate string, deterministic bool) (*lo
 func fileExists(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && !st.IsDir()
-}
-
-// serveHTTP listens on addr and serves h until ctx ends, then drains.
-func serveHTTP(ctx context.Context, addr string, h http.Handler, cmd *cobra.Command) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", addr, err)
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn)}
-	fmt.Fprintf(stderr(cmd), "sleuth: serving on http://%s\n", ln.Addr())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	return nil
 }

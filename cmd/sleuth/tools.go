@@ -10,6 +10,7 @@ import (
 
 	"github.com/sleuth-research/sleuth/agent"
 	"github.com/sleuth-research/sleuth/fetch"
+	"github.com/sleuth-research/sleuth/guard"
 	"github.com/sleuth-research/sleuth/llm"
 	"github.com/sleuth-research/sleuth/search"
 	"github.com/sleuth-research/sleuth/search/bm25"
@@ -28,6 +29,14 @@ type toolFlags struct {
 	imageOnly, imageChat bool
 
 	snap *sweb.Snapshot // the record or replay snapshot, once opened
+
+	// deny, when set, is the leakage guard for web search results and
+	// fetches (eval sets it); denied and deniedFetch count what it blocked.
+	deny        *guard.DenyList
+	denied      *sweb.Denied
+	deniedFetch *agent.DeniedFetcher
+
+	dense denseFlags // --retriever dense|hybrid (dense.go)
 }
 
 func (f *toolFlags) register(cmd *cobra.Command) {
@@ -43,6 +52,7 @@ func (f *toolFlags) register(cmd *cobra.Command) {
 	fl.IntVar(&f.pageSide, "page-side", agent.DefaultMaxSide, "longer side in pixels of page images and zoomed crops shown to the policy")
 	fl.BoolVar(&f.imageOnly, "image-only", false, "show pages and crops as images only, without their text (for vision models)")
 	fl.BoolVar(&f.imageChat, "image-chat", false, "send prompts as chat messages with the page images attached (OpenAI vision format; needs a vision chat model)")
+	f.dense.register(fl)
 }
 
 // build returns the tools for preset p; the closer releases them.
@@ -73,6 +83,10 @@ func (f *toolFlags) build(p agent.Preset, pol llm.Client) (map[string]agent.Tool
 			return nil, nil, fmt.Errorf("preset %s searches: give --index, --search or --replay", p.Name)
 		}
 		closers = append(closers, c)
+		if f.deny != nil && (f.search != "" || f.replay != "") { // the web, not a local index
+			f.denied = &sweb.Denied{R: r, List: f.deny}
+			r = f.denied
+		}
 		tools["search"] = agent.SearchTool{R: r}
 	}
 	if f.browse {
@@ -90,6 +104,10 @@ func (f *toolFlags) build(p agent.Preset, pol llm.Client) (map[string]agent.Tool
 			if f.snap != nil {
 				fetcher = agent.RecordingFetcher{Inner: fc, Store: f.snap}
 			}
+		}
+		if f.deny != nil {
+			f.deniedFetch = &agent.DeniedFetcher{Inner: fetcher, List: f.deny}
+			fetcher = f.deniedFetch
 		}
 		tools["browse"] = agent.BrowseTool{Fetch: fetcher, LLM: pol}
 	}
@@ -128,6 +146,12 @@ func (f *toolFlags) retriever() (search.Retriever, func(), error) {
 		}
 		f.snap = snap
 		return sweb.NewReplayer(f.providerName(), snap), func() { snap.Close() }, nil
+	}
+	if f.dense.retriever != "" && f.dense.retriever != retrieverBM25 {
+		if f.search != "" {
+			return nil, nil, fmt.Errorf("--retriever %s searches local indexes, not --search", f.dense.retriever)
+		}
+		return f.dense.open(f.index)
 	}
 	switch {
 	case f.index != "" && f.search != "":

@@ -77,6 +77,9 @@ func comparableMetrics(t *testing.T, path string) []map[string]any {
 			delete(st, "train_ns")
 			delete(st, "llm_share")
 			delete(st, "env_share")
+			if b, ok := st["behaviour"].(map[string]any); ok {
+				delete(b, "seconds") // wall time per episode, a timing like rollout_ns
+			}
 		}
 	}
 	return lines

@@ -72,8 +72,9 @@ func (f *webFlags) site(cmd *cobra.Command) (*web.Site, error) {
 
 func newWebServeCmd() *cobra.Command {
 	var (
-		f    webFlags
-		addr string
+		f     webFlags
+		addr  string
+		guard guardFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -93,15 +94,20 @@ carries what.`,
   curl '127.0.0.1:8080/search?q=founder+of+Varnel+Labs&format=json'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			gc, err := guard.config("/healthz", "/robots.txt")
+			if err != nil {
+				return err
+			}
 			s, err := f.site(cmd)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			return serveHTTP(cmd.Context(), addr, s, cmd)
+			return serveHTTP(cmd.Context(), addr, s, cmd, gc)
 		},
 	}
 	f.register(cmd)
+	guard.register(cmd)
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
 	return cmd
 }

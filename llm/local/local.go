@@ -15,6 +15,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/sleuth-research/sleuth/llm"
 	"github.com/sleuth-research/sleuth/model"
@@ -33,6 +35,10 @@ type Config struct {
 	NoBOS bool
 	// MaxBatch caps the requests merged into one engine batch (default 64).
 	MaxBatch int
+	// MaxSeqs caps the sequences (requests times their n) in one engine
+	// batch, each of which holds a KV cache (default 256). A request with
+	// more is refused.
+	MaxSeqs int
 }
 
 // Client generates with an in-process model. It is safe for concurrent
@@ -43,8 +49,10 @@ type Client struct {
 	cfg  Config
 	stop []int // ids that end a sequence: EOS and end-of-turn tokens
 
-	genMu   sync.Mutex // one engine call at a time: it uses every core already
-	qmu     sync.Mutex // guards queue and leading
+	genMu   sync.Mutex   // one engine call at a time: it uses every core already
+	busy    atomic.Int32 // engine calls running (0 or 1), for Busy
+	since   atomic.Int64 // when the running engine call started, unix nanoseconds
+	qmu     sync.Mutex   // guards queue and leading
 	queue   []*job
 	leading bool
 }
@@ -57,6 +65,9 @@ func New(m *model.Model, tok tokenizer.Tokenizer, cfg Config) *Client {
 	}
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 64
+	}
+	if cfg.MaxSeqs <= 0 {
+		cfg.MaxSeqs = 256
 	}
 	c := &Client{m: m, tok: tok, cfg: cfg}
 	if m.Config.EOS >= 0 && (tok == nil || tok.EOS() != m.Config.EOS) {
@@ -73,6 +84,29 @@ func New(m *model.Model, tok tokenizer.Tokenizer, cfg Config) *Client {
 		}
 	}
 	return c
+}
+
+// Busy reports whether the engine is generating now. A server's health
+// check and tests of cancellation read it.
+func (c *Client) Busy() bool { return c.busy.Load() > 0 }
+
+// BusyFor returns how long the running engine call has run (0 when idle):
+// a call far longer than any request's timeout means a wedged engine.
+func (c *Client) BusyFor() time.Duration {
+	if !c.Busy() {
+		return 0
+	}
+	return time.Since(time.Unix(0, c.since.Load()))
+}
+
+// engine runs one engine call under genMu; nothing else holds genMu.
+func (c *Client) engine(ctx context.Context, prompts [][]int, opt model.GenerateOptions) ([]model.Sequence, error) {
+	c.genMu.Lock()
+	defer c.genMu.Unlock()
+	c.since.Store(time.Now().UnixNano())
+	c.busy.Add(1)
+	defer c.busy.Add(-1)
+	return c.m.Generate(ctx, prompts, opt)
 }
 
 // Model returns the wrapped engine.
@@ -136,11 +170,16 @@ func (c *Client) renderChat(msgs []llm.Message) (string, error) {
 // prompts share each decoding step), which is how an RL step's episodes
 // are generated together; each request's samples are seeded on their own,
 // so they do not depend on which requests shared the batch.
+//
+// When ctx ends the request leaves the queue, or, if its batch is running,
+// the batch stops as soon as every request in it has ended: a client that
+// goes away does not leave the engine working for nobody.
 func (c *Client) Generate(ctx context.Context, req llm.Request) (llm.Response, error) {
 	j, err := c.newJob(req)
 	if err != nil {
 		return llm.Response{}, err
 	}
+	j.ctx = ctx
 	c.enqueue(j)
 	select {
 	case r := <-j.reply:
@@ -149,52 +188,112 @@ func (c *Client) Generate(ctx context.Context, req llm.Request) (llm.Response, e
 		}
 		return c.response(j, r.seqs), nil
 	case <-ctx.Done():
-		return llm.Response{}, ctx.Err() // the batch finishes; its result is dropped
+		return llm.Response{}, ctx.Err()
 	}
 }
 
 // GenerateStream implements llm.Streamer: the request runs alone and
 // each token is reported as it is generated.
+//
+// emit is called on the caller's goroutine, never while the engine is
+// held: the engine writes tokens to a queue (at most N times MaxTokens of
+// them) and goes on to the next request, so a client that reads its
+// stream slowly, or not at all, delays only itself. When emit fails the
+// generation is cancelled.
 func (c *Client) GenerateStream(ctx context.Context, req llm.Request, emit func(int, llm.Token) error) (llm.Response, error) {
 	j, err := c.newJob(req)
 	if err != nil {
 		return llm.Response{}, err
 	}
-	decs := make([]*tokenizer.StreamDecoder, j.opt.N)
-	var emitErr error
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	q := &tokenQueue{wake: make(chan struct{}, 1)}
+	decs := make([]*tokenizer.StreamDecoder, j.opt.N)
 	opt := j.options()
 	opt.Seed, opt.Seeds = j.seed, nil
-	opt.OnToken = func(seq, token int, logprob float32) {
-		if emitErr != nil {
-			return
-		}
-		text := ""
-		if c.tok != nil {
-			if decs[seq] == nil {
-				decs[seq] = tokenizer.NewStreamDecoder(c.tok, j.prompt[len(j.prompt)-1])
+	// OnToken may be called from several decoding goroutines; the queue
+	// orders them and decoding to text happens on the caller's side.
+	opt.OnToken = func(seq, token int, logprob float32) { q.push(streamed{seq, token, logprob}) }
+	type result struct {
+		seqs []model.Sequence
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		seqs, err := c.engine(ctx, [][]int{j.prompt}, opt)
+		done <- result{seqs, err}
+	}()
+	var emitErr error
+	send := func() {
+		for _, t := range q.take() {
+			if emitErr != nil {
+				return
 			}
-			text = decs[seq].Add(token)
+			text := ""
+			if c.tok != nil {
+				if decs[t.seq] == nil {
+					decs[t.seq] = tokenizer.NewStreamDecoder(c.tok, j.prompt[len(j.prompt)-1])
+				}
+				text = decs[t.seq].Add(t.token)
+			}
+			if emitErr = emit(t.seq, llm.Token{ID: t.token, Text: text, Logprob: float64(t.logprob)}); emitErr != nil {
+				cancel()
+			}
 		}
-		if emitErr = emit(seq, llm.Token{ID: token, Text: text, Logprob: float64(logprob)}); emitErr != nil {
-			cancel()
+	}
+	for {
+		select {
+		case <-q.wake:
+			send()
+		case r := <-done:
+			send() // what was queued before the engine finished
+			if emitErr != nil {
+				return llm.Response{}, emitErr
+			}
+			if r.err != nil {
+				return llm.Response{}, c.generateError(ctx, r.err)
+			}
+			return c.response(j, r.seqs), nil
 		}
 	}
-	c.genMu.Lock()
-	seqs, err := c.m.Generate(ctx, [][]int{j.prompt}, opt)
-	c.genMu.Unlock()
-	if emitErr != nil {
-		return llm.Response{}, emitErr
+}
+
+// streamed is one generated token on its way to emit.
+type streamed struct {
+	seq, token int
+	logprob    float32
+}
+
+// tokenQueue hands tokens from the engine to the streaming caller without
+// ever blocking the engine. Its length is bounded by the request's
+// sequences times its max tokens.
+type tokenQueue struct {
+	mu   sync.Mutex
+	toks []streamed
+	wake chan struct{} // capacity 1: a token is waiting
+}
+
+func (q *tokenQueue) push(t streamed) {
+	q.mu.Lock()
+	q.toks = append(q.toks, t)
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
 	}
-	if err != nil {
-		return llm.Response{}, c.generateError(ctx, err)
-	}
-	return c.response(j, seqs), nil
+}
+
+func (q *tokenQueue) take() []streamed {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	t := q.toks
+	q.toks = nil
+	return t
 }
 
 // job is one request waiting for, or riding in, a batch.
 type job struct {
+	ctx    context.Context // the caller's; nil never ends
 	prompt []int
 	opt    batchKey
 	seed   uint64
@@ -226,6 +325,8 @@ func (c *Client) newJob(req llm.Request) (*job, error) {
 		return nil, &llm.InvalidRequestError{Msg: "max tokens must be positive"}
 	case len(prompt) >= c.m.Config.SeqLen:
 		return nil, &llm.InvalidRequestError{Msg: fmt.Sprintf("prompt of %d tokens leaves no room in the model's context of %d", len(prompt), c.m.Config.SeqLen), ContextExceeded: true}
+	case max(req.N, 1) > c.cfg.MaxSeqs:
+		return nil, &llm.InvalidRequestError{Msg: fmt.Sprintf("n = %d is more than the %d sequences this server generates at once", req.N, c.cfg.MaxSeqs)}
 	case len(req.Stop) > 0 && c.tok == nil:
 		return nil, &llm.InvalidRequestError{Msg: "stop strings need a tokenizer"}
 	}
@@ -265,17 +366,26 @@ func (c *Client) enqueue(j *job) {
 func (c *Client) lead() {
 	for {
 		c.qmu.Lock()
+		// Drop requests whose callers have gone.
+		live := c.queue[:0]
+		for _, j := range c.queue {
+			if j.ctx == nil || j.ctx.Err() == nil {
+				live = append(live, j)
+			}
+		}
+		clear(c.queue[len(live):])
+		c.queue = live
 		if len(c.queue) == 0 {
 			c.leading = false
 			c.qmu.Unlock()
 			return
 		}
 		// Take the oldest request's settings and every queued request that
-		// shares them, up to the batch limit.
+		// shares them, up to the batch limits.
 		key := c.queue[0].opt
 		var batch, rest []*job
 		for _, j := range c.queue {
-			if j.opt == key && len(batch) < c.cfg.MaxBatch {
+			if j.opt == key && len(batch) < c.cfg.MaxBatch && (len(batch)+1)*key.N <= c.cfg.MaxSeqs {
 				batch = append(batch, j)
 			} else {
 				rest = append(rest, j)
@@ -299,9 +409,10 @@ func (c *Client) runBatch(batch []*job) {
 	if len(opt.StopStrings) > 0 {
 		opt.Decode = c.tok.Decode
 	}
-	c.genMu.Lock()
-	seqs, err := c.m.Generate(context.Background(), prompts, opt)
-	c.genMu.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go cancelWhenAllEnd(ctx, cancel, batch)
+	seqs, err := c.engine(ctx, prompts, opt)
 	n := batch[0].opt.N
 	for i, j := range batch {
 		if err != nil {
@@ -310,6 +421,23 @@ func (c *Client) runBatch(batch []*job) {
 		}
 		j.reply <- jobResult{seqs: seqs[i*n : (i+1)*n]}
 	}
+}
+
+// cancelWhenAllEnd calls cancel once every job's context has ended, or
+// returns when ctx (the batch's) ends first. A job without a context
+// keeps the batch alive.
+func cancelWhenAllEnd(ctx context.Context, cancel context.CancelFunc, batch []*job) {
+	for _, j := range batch {
+		if j.ctx == nil {
+			return
+		}
+		select {
+		case <-j.ctx.Done():
+		case <-ctx.Done():
+			return
+		}
+	}
+	cancel()
 }
 
 func (c *Client) generateError(ctx context.Context, err error) error {

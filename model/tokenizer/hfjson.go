@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/sleuth-research/sleuth/internal/atomicfile"
 )
 
 // hfFile is the part of a Hugging Face tokenizer.json we read.
@@ -359,7 +361,7 @@ func (t *BPE) Save(path string) error {
 	if err := t.WriteJSON(&buf); err != nil {
 		return fmt.Errorf("save tokenizer %s: %w", path, err)
 	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+	if err := atomicfile.Write(path, buf.Bytes()); err != nil {
 		return fmt.Errorf("save tokenizer: %w", err)
 	}
 	return nil

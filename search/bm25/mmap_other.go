@@ -16,5 +16,3 @@ func mapFile(f *os.File, size int64) ([]byte, func() error, error) {
 	}
 	return data, func() error { return nil }, nil
 }
-
-func isUnsupportedSync(err error) bool { return true }

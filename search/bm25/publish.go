@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/sleuth-research/sleuth/internal/atomicfile"
 )
 
 // An index directory holds generation subdirectories ("gen-000001", …)
@@ -46,30 +48,11 @@ func genNumber(name string) (int, bool) {
 // publish points CURRENT at gen atomically, then removes every other
 // generation and stray temporary file.
 func publish(dir, gen string) error {
-	if err := syncDir(filepath.Join(dir, gen)); err != nil {
+	if err := atomicfile.SyncDir(filepath.Join(dir, gen)); err != nil {
 		return err
 	}
-	tmp := filepath.Join(dir, currentFile+".tmp")
-	f, err := os.Create(tmp)
-	if err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, currentFile), []byte(gen+"\n")); err != nil {
 		return fmt.Errorf("publish %s: %w", dir, err)
-	}
-	if _, err := f.WriteString(gen + "\n"); err != nil {
-		f.Close()
-		return fmt.Errorf("publish %s: %w", tmp, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("publish %s: %w", tmp, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("publish %s: %w", tmp, err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, currentFile)); err != nil {
-		return fmt.Errorf("publish %s: %w", dir, err)
-	}
-	if err := syncDir(dir); err != nil {
-		return err
 	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -96,16 +79,4 @@ func current(dir string) (string, error) {
 		return "", fmt.Errorf("open index %s: %w: %s names %q, not a generation", dir, errCorrupt, currentFile, gen)
 	}
 	return filepath.Join(dir, gen), nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !isUnsupportedSync(err) {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
 }

@@ -46,26 +46,54 @@ func (ix *Index) getSearcher() *searcher {
 	return &searcher{an: newAnalyzer(ix.meta.Analyzer)}
 }
 
+// MaxQueryTerms bounds the distinct terms of one query: the first
+// MaxQueryTerms distinct terms found in the index are scored and later new
+// ones ignored (repeats of kept ones still count). Pruning plans and the
+// per-window scratch grow with the number of terms (4096 floats each), so
+// an unbounded query is a denial of service; servers reject longer queries
+// before they reach the index (server/retrieve).
+const MaxQueryTerms = 256
+
 // analyse returns the distinct query terms found in the index, in query
-// order, each with its count in the query.
+// order, each with its count in the query, at most MaxQueryTerms of them.
+// It takes time linear in the query's length.
 func (ix *Index) analyse(s *searcher, query string) []qterm {
 	s.terms = s.terms[:0]
 	ids := make([]int, 0, 8)
+	var pos map[int]int // term id -> index in s.terms, once a linear scan gets long
 	s.an.each(query, func(t []byte) {
 		id := ix.lookup(t)
 		if id < 0 {
 			return
 		}
-		for i, x := range ids {
-			if x == id {
+		if pos != nil {
+			if i, ok := pos[id]; ok {
 				s.terms[i].qtf++
 				return
 			}
+		} else {
+			for i, x := range ids {
+				if x == id {
+					s.terms[i].qtf++
+					return
+				}
+			}
+		}
+		if len(ids) == MaxQueryTerms {
+			return
 		}
 		p, _ := ix.termPostings(id, false)
 		in := ix.info(id)
 		ids = append(ids, id)
 		s.terms = append(s.terms, qterm{p: p, idf: in.IDF, max: in.MaxScore, qtf: 1})
+		if pos != nil {
+			pos[id] = len(ids) - 1
+		} else if len(ids) == 16 {
+			pos = make(map[int]int, 32)
+			for i, x := range ids {
+				pos[x] = i
+			}
+		}
 	})
 	return s.terms
 }
@@ -95,13 +123,31 @@ func (ix *Index) TopK(query string, k int) []Scored {
 	if k <= 0 {
 		return nil
 	}
+	rs, _ := ix.topK(context.Background(), query, k)
+	return rs
+}
+
+// topK is TopK that gives up, with ctx's error, when ctx ends; it checks
+// between windows of passages, so a long query stops within about a
+// window's work.
+func (ix *Index) topK(ctx context.Context, query string, k int) ([]Scored, error) {
+	if k <= 0 {
+		return nil, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	s := ix.getSearcher()
 	defer ix.searcher.Put(s)
 	terms := ix.analyse(s, query)
 	if len(terms) == 0 {
-		return nil
+		return nil, nil
 	}
-	return s.maxScore(ix.sc, terms, k, s.seed(ix.sc, terms, k), ix.meta.Passages)
+	rs := s.maxScore(ix.sc, terms, k, s.seed(ix.sc, terms, k), ix.meta.Passages, ctx.Done())
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return rs, nil
 }
 
 // TopKExhaustive scores every posting of the query's terms: slow, the
@@ -125,8 +171,9 @@ func (ix *Index) TopKExhaustive(query string, k int) []Scored {
 func (ix *Index) SearchBatch(ctx context.Context, queries []string, k int) ([][]Scored, error) {
 	out := make([][]Scored, len(queries))
 	err := parallel(ctx, len(queries), func(i int) error {
-		out[i] = ix.TopK(queries[i], k)
-		return nil
+		var err error
+		out[i], err = ix.topK(ctx, queries[i], k)
+		return err
 	})
 	return out, err
 }
@@ -136,7 +183,10 @@ func (ix *Index) SearchBatch(ctx context.Context, queries []string, k int) ([][]
 func (ix *Index) Search(ctx context.Context, queries []string, k int) ([][]search.Hit, error) {
 	out := make([][]search.Hit, len(queries))
 	err := parallel(ctx, len(queries), func(i int) error {
-		rs := ix.TopK(queries[i], k)
+		rs, err := ix.topK(ctx, queries[i], k)
+		if err != nil {
+			return err
+		}
 		hits := make([]search.Hit, len(rs))
 		for r, sc := range rs {
 			p, err := ix.Passage(sc.Doc)

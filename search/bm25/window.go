@@ -60,9 +60,12 @@ func (s *searcher) window(nterms int) *winScratch {
 // is fully scored gets the same float32 sum, in query order, that
 // exhaustive scoring computes, so results are identical to it.
 //
+// done, when it closes, stops the search between windows; maxScore then
+// returns nil.
+//
 // floor, when positive, is a known lower bound on the k-th best score (from
 // seed); passages that cannot reach it are pruned from the start.
-func (s *searcher) maxScore(sc *scorer, terms []qterm, k int, floor float32, n int) []Scored {
+func (s *searcher) maxScore(sc *scorer, terms []qterm, k int, floor float32, n int, done <-chan struct{}) []Scored {
 	m := &msRun{sc: sc, st: &s.st, cs: s.cursors(terms), top: topk{k: k, h: s.heap[:0]},
 		mode: s.modes[:0], ess: s.ess[:0], probes: s.probes[:0]}
 	for range terms {
@@ -77,6 +80,12 @@ func (s *searcher) maxScore(sc *scorer, terms []qterm, k int, floor float32, n i
 	w := s.window(len(terms))
 	mb := s.ub[:0]
 	for base := uint32(0); ; {
+		select {
+		case <-done:
+			s.ub = mb
+			return nil
+		default:
+		}
 		// Jump to the window of the first posting left in a walked list.
 		first := uint32(endDoc)
 		for _, c := range m.ess {

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/sleuth-research/sleuth/internal/atomicfile"
 	"github.com/sleuth-research/sleuth/search"
 )
 
@@ -175,19 +176,8 @@ func (s *Snapshot) writeObject(hash string, body []byte) error {
 	if _, err := os.Stat(p); err == nil {
 		return nil
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), hash+".tmp*")
-	if err != nil {
-		return fmt.Errorf("snapshot %s: %w", s.dir, err)
-	}
-	_, werr := tmp.Write(body)
-	cerr := tmp.Close()
-	if werr != nil || cerr != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("snapshot %s: write object %s: %w", s.dir, hash, errors.Join(werr, cerr))
-	}
-	if err := os.Rename(tmp.Name(), p); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("snapshot %s: %w", s.dir, err)
+	if err := atomicfile.Write(p, body); err != nil {
+		return fmt.Errorf("snapshot %s: object %s: %w", s.dir, hash, err)
 	}
 	return nil
 }

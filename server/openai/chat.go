@@ -98,7 +98,7 @@ func bytesOf(s string) []int {
 }
 
 func (s *Server) streamChat(w http.ResponseWriter, ctx context.Context, body chatRequest, req llm.Request) {
-	sw := newSSE(w)
+	sw := newSSE(w, s.cfg.Guard.WriteStall)
 	id, created := newID("chatcmpl-"), time.Now().Unix()
 	chunk := func(c chatChoice) error {
 		return sw.send(chatResponse{ID: id, Object: "chat.completion.chunk", Created: created, Model: s.cfg.Model, Choices: []chatChoice{c}})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sleuth-research/sleuth/llm"
+	"github.com/sleuth-research/sleuth/server/httpguard"
 )
 
 func (s *Server) handleCompletions(w http.ResponseWriter, r *http.Request) {
@@ -19,6 +20,9 @@ func (s *Server) handleCompletions(w http.ResponseWriter, r *http.Request) {
 	req, e := s.toRequest(body.sampling, body.MaxTokens)
 	if e == nil {
 		e = checkCompletion(body, s.cfg.MaxPrompts)
+	}
+	if e == nil && body.Prompt.count()*req.N > s.cfg.MaxSeqs {
+		e = badRequest("n", "%d prompts times n = %d is %d sequences; at most %d per request", body.Prompt.count(), req.N, body.Prompt.count()*req.N, s.cfg.MaxSeqs)
 	}
 	if e != nil {
 		writeError(w, e)
@@ -131,7 +135,7 @@ func addUsage(u *usage, resp llm.Response) {
 }
 
 func (s *Server) streamCompletions(w http.ResponseWriter, ctx context.Context, body completionRequest, reqs []llm.Request) {
-	sw := newSSE(w)
+	sw := newSSE(w, s.cfg.Guard.WriteStall)
 	id, created := newID("cmpl-"), time.Now().Unix()
 	chunk := func(c completionChoice) error {
 		return sw.send(completionResponse{ID: id, Object: "text_completion", Created: created, Model: s.cfg.Model, Choices: []completionChoice{c}})
@@ -178,13 +182,16 @@ func (s *Server) streamCompletions(w http.ResponseWriter, ctx context.Context, b
 }
 
 // sse writes server-sent events; the first event sends the headers, so an
-// error before any event can still be answered with a proper status.
+// error before any event can still be answered with a proper status. Each
+// write must finish within stall: a client that stops reading fails the
+// write, which cancels its generation, instead of holding the handler.
 type sse struct {
 	w       http.ResponseWriter
+	stall   time.Duration
 	started bool
 }
 
-func newSSE(w http.ResponseWriter) *sse { return &sse{w: w} }
+func newSSE(w http.ResponseWriter, stall time.Duration) *sse { return &sse{w: w, stall: stall} }
 
 func (s *sse) start() {
 	if s.started {
@@ -204,6 +211,7 @@ func (s *sse) send(v any) error {
 	if err != nil {
 		return fmt.Errorf("encode event: %w", err)
 	}
+	httpguard.SetWriteStall(s.w, s.stall)
 	if _, err := fmt.Fprintf(s.w, "data: %s\n\n", b); err != nil {
 		return err
 	}
@@ -226,6 +234,7 @@ func (s *sse) fail(e *apiError) {
 
 func (s *sse) done() {
 	s.start()
+	httpguard.SetWriteStall(s.w, s.stall)
 	fmt.Fprint(s.w, "data: [DONE]\n\n")
 	if f, ok := s.w.(http.Flusher); ok {
 		f.Flush()

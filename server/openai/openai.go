@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/sleuth-research/sleuth/llm"
+	"github.com/sleuth-research/sleuth/server/httpguard"
 )
 
 // Config tunes a Server. Zero fields take the defaults noted.
@@ -30,9 +31,15 @@ type Config struct {
 	MaxTokens        int           // largest max_tokens accepted (default 4096)
 	MaxN             int           // largest n accepted (default 64)
 	MaxPrompts       int           // largest number of prompts in one completions request (default 64)
+	MaxSeqs          int           // largest prompts times n in one request (default 256): each is a KV cache
 	MaxBodyBytes     int64         // request body limit (default 8 MiB)
 	Timeout          time.Duration // per-request generation limit (default 5 minutes)
 	Logger           *slog.Logger  // default slog.Default()
+	// Guard is the HTTP frame (timeouts, connection cap, work queue, Host
+	// checks, API key) used by ListenAndServe and Serve; /healthz and
+	// /v1/models skip its work queue. Its WriteStall bounds each write of
+	// a stream.
+	Guard httpguard.Config
 }
 
 func (c Config) withDefaults() Config {
@@ -51,6 +58,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxPrompts <= 0 {
 		c.MaxPrompts = 64
 	}
+	if c.MaxSeqs <= 0 {
+		c.MaxSeqs = 256
+	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = 8 << 20
 	}
@@ -60,6 +70,13 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.Guard.Unqueued == nil {
+		c.Guard.Unqueued = []string{"/healthz", "/v1/models"}
+	}
+	if c.Guard.Logger == nil {
+		c.Guard.Logger = c.Logger
+	}
+	c.Guard = c.Guard.Defaults()
 	return c
 }
 
@@ -78,9 +95,7 @@ func New(client llm.Client, cfg Config) *Server {
 	s.mux.HandleFunc("POST /v1/completions", s.handleCompletions)
 	s.mux.HandleFunc("POST /v1/chat/completions", s.handleChat)
 	s.mux.HandleFunc("GET /v1/models", s.handleModels)
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "model": s.cfg.Model})
-	})
+	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	return s
 }
 
@@ -108,24 +123,39 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // ListenAndServe serves on addr until ctx is cancelled, then shuts down
-// gracefully. It logs the bound address (useful with port 0).
+// gracefully. It logs the bound address (useful with port 0). It refuses
+// a non-loopback address unless Config.Guard has an API key or
+// InsecureNoAuth (see httpguard.Listen).
 func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
-	ln, err := net.Listen("tcp", addr)
+	ln, err := httpguard.Listen(ctx, addr, s.cfg.Guard)
 	if err != nil {
-		return fmt.Errorf("listen %s: %w", addr, err)
-	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	s.cfg.Logger.Info("serving OpenAI-compatible API", "addr", ln.Addr().String(), "model", s.cfg.Model)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	select {
-	case err := <-done:
 		return err
-	case <-ctx.Done():
-		shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		return srv.Shutdown(shutCtx)
 	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve is ListenAndServe on an existing listener, which it closes; the
+// server is wrapped by httpguard.Handler with Config.Guard.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	s.cfg.Logger.Info("serving OpenAI-compatible API", "addr", ln.Addr().String(), "model", s.cfg.Model)
+	return httpguard.Serve(ctx, ln, s, s.cfg.Guard)
+}
+
+// busyReporter is the optional capability of a backend that can say how
+// long its engine has been on one call (llm/local.Client).
+type busyReporter interface{ BusyFor() time.Duration }
+
+// handleHealth answers 200, or 503 when the backend's engine has been on
+// one call for longer than any request may take: it is wedged, and a load
+// balancer should stop sending work here.
+func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {
+	if b, ok := s.client.(busyReporter); ok {
+		if d := b.BusyFor(); d > s.cfg.Timeout+time.Minute {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "wedged", "model": s.cfg.Model, "busy_for": d.Round(time.Second).String()})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "model": s.cfg.Model})
 }
 
 func (s *Server) handleModels(w http.ResponseWriter, _ *http.Request) {
@@ -180,8 +210,8 @@ func (s *Server) toRequest(sp sampling, maxTokens *int) (llm.Request, *apiError)
 		req.TopK = max(*k, 0)
 	}
 	if n := sp.N; n != nil {
-		if *n < 1 || *n > s.cfg.MaxN {
-			return req, badRequest("n", "n must be between 1 and %d, got %d", s.cfg.MaxN, *n)
+		if *n < 1 || *n > min(s.cfg.MaxN, s.cfg.MaxSeqs) {
+			return req, badRequest("n", "n must be between 1 and %d, got %d", min(s.cfg.MaxN, s.cfg.MaxSeqs), *n)
 		}
 		req.N = *n
 	}

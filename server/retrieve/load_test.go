@@ -118,6 +118,9 @@ func TestLoad(t *testing.T) {
 				ci := (g*perClient + i) % len(cases)
 				lc := cases[ci]
 				req, _ := http.NewRequest(lc.method, base+lc.path, strings.NewReader(lc.body))
+				if lc.body != "" {
+					req.Header.Set("Content-Type", "application/json")
+				}
 				resp, err := c.Do(req)
 				if err != nil {
 					errs <- fmt.Errorf("client %d request %d: %w", g, i, err)

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"unicode"
 )
 
 // request is a validated POST /retrieve body.
@@ -15,6 +16,8 @@ type request struct {
 	Queries      []string
 	TopK         int
 	ReturnScores bool
+	// Retriever names one of Config.Retrievers; empty means the default.
+	Retriever string
 }
 
 // apiError is an error with the HTTP status and error type it is reported as.
@@ -91,6 +94,11 @@ func decodeRequest(body []byte, defaultTopK, maxTopK, maxQueries int) (request, 
 			return request{}, badRequest(`"return_scores" must be a boolean, got %s`, abbreviate(raw))
 		}
 	}
+	if raw, ok := fields["retriever"]; ok && !isNull(raw) {
+		if err := json.Unmarshal(raw, &req.Retriever); err != nil || req.Retriever == "" {
+			return request{}, badRequest(`"retriever" must be a non-empty string, got %s`, abbreviate(raw))
+		}
+	}
 	return req, nil
 }
 
@@ -120,6 +128,35 @@ func decodeQueries(raw json.RawMessage, maxQueries int) ([]string, *apiError) {
 		}
 	}
 	return qs, nil
+}
+
+// checkQueries bounds each query's size before it reaches the retriever:
+// a query of tens of thousands of terms costs an index far more than its
+// bytes suggest. Terms are counted as runs of letters and digits, in one
+// pass, so a hostile query is refused in time linear in its length.
+func checkQueries(qs []string, maxBytes, maxTerms int) *apiError {
+	for i, q := range qs {
+		if len(q) > maxBytes {
+			return badRequest(`"queries"[%d] is %d bytes long; at most %d bytes per query`, i, len(q), maxBytes)
+		}
+		if n := countTerms(q); n > maxTerms {
+			return badRequest(`"queries"[%d] has %d terms; at most %d terms per query`, i, n, maxTerms)
+		}
+	}
+	return nil
+}
+
+// countTerms counts the runs of letters and digits in s.
+func countTerms(s string) int {
+	n, in := 0, false
+	for _, r := range s {
+		word := unicode.IsLetter(r) || unicode.IsDigit(r)
+		if word && !in {
+			n++
+		}
+		in = word
+	}
+	return n
 }
 
 // decodeInt accepts a JSON integer or an integral float (3.0), as pydantic's

@@ -5,7 +5,9 @@
 // (Prometheus text format).
 //
 // A request is {"queries":[...],"topk":3,"return_scores":true}; topk is
-// optional (Config.DefaultTopK) and return_scores defaults to false. The
+// optional (Config.DefaultTopK) and return_scores defaults to false. A
+// sleuth extension, "retriever": NAME, picks one of Config.Retrievers (BM25,
+// dense or hybrid) for the request. The
 // answer is one list per query, in query order, byte-for-byte as Search-R1's
 // FastAPI server writes it for a wiki-18 style corpus:
 //
@@ -35,9 +37,12 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/sleuth-research/sleuth/search"
+	"github.com/sleuth-research/sleuth/server/httpguard"
 )
 
 const (
@@ -58,6 +63,14 @@ type Config struct {
 	MaxQueries int
 	// MaxBodyBytes bounds a request body. Default 1 MiB.
 	MaxBodyBytes int64
+	// MaxQueryBytes and MaxQueryTerms bound each query (default 4096 bytes
+	// and 256 terms, runs of letters and digits); a longer one gets a 400
+	// that names the limit.
+	MaxQueryBytes, MaxQueryTerms int
+	// Guard is the HTTP frame (timeouts, connection cap, work queue, Host
+	// checks, API key) used by ListenAndServe and Serve; /healthz and
+	// /metrics skip its work queue.
+	Guard httpguard.Config
 	// Timeout bounds one retriever call. Default 60 s; negative means none
 	// beyond the client's own disconnect.
 	Timeout time.Duration
@@ -66,6 +79,11 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Index describes the index for /healthz.
 	Index IndexInfo
+	// Retrievers are alternatives a request may pick by name with
+	// "retriever": NAME (for example "bm25", "dense", "hybrid"); a request
+	// without one is answered by the retriever given to New. /healthz lists
+	// the names. Must not be modified after New.
+	Retrievers map[string]search.Retriever
 	// Logger receives request errors, recovered panics and lifecycle lines.
 	// Default: discard.
 	Logger *slog.Logger
@@ -73,12 +91,17 @@ type Config struct {
 
 // IndexInfo is what /healthz reports about the index behind the server.
 type IndexInfo struct {
-	Backend   string `json:"backend,omitempty"` // e.g. "bm25"
-	Path      string `json:"path,omitempty"`
+	Backend string `json:"backend,omitempty"` // e.g. "bm25"
+	// Path is for the operator's logs; /healthz never shows it, since a
+	// filesystem path tells a stranger about the machine.
+	Path      string `json:"-"`
 	Documents int64  `json:"documents,omitempty"`
 }
 
 func (c Config) withDefaults() Config {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
 	if c.DefaultTopK <= 0 {
 		c.DefaultTopK = 3
 	}
@@ -94,14 +117,23 @@ func (c Config) withDefaults() Config {
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = 1 << 20
 	}
+	if c.MaxQueryBytes <= 0 {
+		c.MaxQueryBytes = 4096
+	}
+	if c.MaxQueryTerms <= 0 {
+		c.MaxQueryTerms = 256
+	}
+	if c.Guard.Unqueued == nil {
+		c.Guard.Unqueued = []string{pathHealth, pathMetrics}
+	}
+	if c.Guard.Logger == nil {
+		c.Guard.Logger = c.Logger
+	}
 	if c.Timeout == 0 {
 		c.Timeout = 60 * time.Second
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 10 * time.Second
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	return c
 }
@@ -125,23 +157,21 @@ func New(r search.Retriever, cfg Config) *Server {
 // ListenAndServe listens on addr (host:port; port 0 picks a free one) and
 // serves until ctx ends, then shuts down gracefully, letting requests in
 // flight finish within Config.ShutdownTimeout. It logs the bound address.
+//
+// It refuses a non-loopback address unless Config.Guard has an API key or
+// InsecureNoAuth (see httpguard.Listen).
 func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", addr)
+	ln, err := httpguard.Listen(ctx, addr, s.cfg.Guard)
 	if err != nil {
-		return fmt.Errorf("retrieval server listen %s: %w", addr, err)
+		return fmt.Errorf("retrieval server: %w", err)
 	}
 	return s.Serve(ctx, ln)
 }
 
-// Serve is ListenAndServe on an existing listener, which it closes.
+// Serve is ListenAndServe on an existing listener, which it closes. The
+// handler is wrapped by httpguard.Handler with Config.Guard.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
+	srv := httpguard.NewServer(httpguard.Handler(s, s.cfg.Guard), s.cfg.Guard)
 	s.log.Info("retrieval server listening", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String()+pathRetrieve)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -257,6 +287,9 @@ func (s *Server) handleRetrieve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req, aerr := decodeRequest(body, s.cfg.DefaultTopK, s.cfg.MaxTopK, s.cfg.MaxQueries)
+	if aerr == nil {
+		aerr = checkQueries(req.Queries, s.cfg.MaxQueryBytes, s.cfg.MaxQueryTerms)
+	}
 	if aerr != nil {
 		s.log.Debug("retrieval server: bad request", "status", aerr.Status, "err", aerr.Message)
 		writeError(w, aerr)
@@ -268,7 +301,16 @@ func (s *Server) handleRetrieve(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.Timeout)
 		defer cancel()
 	}
-	hits, err := s.r.Search(ctx, req.Queries, req.TopK)
+	retr := s.r
+	if req.Retriever != "" {
+		named, ok := s.cfg.Retrievers[req.Retriever]
+		if !ok {
+			writeError(w, badRequest(`unknown "retriever" %q; this server has %s`, req.Retriever, strings.Join(s.retrieverNames(), ", ")))
+			return
+		}
+		retr = named
+	}
+	hits, err := retr.Search(ctx, req.Queries, req.TopK)
 	if err == nil && len(hits) != len(req.Queries) {
 		err = fmt.Errorf("retriever returned %d result lists for %d queries", len(hits), len(req.Queries))
 	}
@@ -355,9 +397,20 @@ func responseSize(hits [][]search.Hit, k int) int {
 	return n + n/16 // room for escapes
 }
 
+// retrieverNames lists the names a request may pick, sorted.
+func (s *Server) retrieverNames() []string {
+	names := make([]string, 0, len(s.cfg.Retrievers))
+	for n := range s.cfg.Retrievers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
 type healthBody struct {
 	Status        string    `json:"status"`
 	Index         IndexInfo `json:"index"`
+	Retrievers    []string  `json:"retrievers,omitempty"`
 	DefaultTopK   int       `json:"default_topk"`
 	MaxTopK       int       `json:"max_topk"`
 	MaxQueries    int       `json:"max_queries"`
@@ -369,6 +422,7 @@ func (s *Server) handleHealth(w http.ResponseWriter) {
 	writeJSON(w, http.StatusOK, healthBody{
 		Status:        "ok",
 		Index:         s.cfg.Index,
+		Retrievers:    s.retrieverNames(),
 		DefaultTopK:   s.cfg.DefaultTopK,
 		MaxTopK:       s.cfg.MaxTopK,
 		MaxQueries:    s.cfg.MaxQueries,

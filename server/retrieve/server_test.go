@@ -245,9 +245,12 @@ func TestHealthz(t *testing.T) {
 		DefaultTopK int `json:"default_topk"`
 		MaxTopK     int `json:"max_topk"`
 		MaxQueries  int `json:"max_queries"`
-	}{"ok", retrieve.IndexInfo{Backend: "bm25", Path: "/idx", Documents: 6}, 3, 100, 512}
+	}{"ok", retrieve.IndexInfo{Backend: "bm25", Documents: 6}, 3, 100, 512}
 	if diff := cmp.Diff(want, h); diff != "" {
 		t.Errorf("healthz (-want +got):\n%s", diff)
+	}
+	if strings.Contains(string(got.body), "/idx") {
+		t.Errorf("healthz shows the index path: %s", got.body)
 	}
 }
 

@@ -1,0 +1,81 @@
+package bert
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/sleuth-research/sleuth/model/kernels"
+)
+
+// randomBase is a BERT-base-shaped model (12 layers, H=768, I=3072,
+// 12 heads) with random weights, for timing only.
+func randomBase(tb testing.TB) *Model {
+	tb.Helper()
+	c := Config{Vocab: 30522, Hidden: 768, Layers: 12, Heads: 12, Intermediate: 3072, MaxPositions: 512, TypeVocab: 2, LayerNormEps: 1e-12}
+	r := rand.New(rand.NewPCG(1, 2))
+	ts := map[string]tensor{}
+	add := func(name string, shape ...int) {
+		v := make([]float32, prod(shape))
+		for i := range v {
+			v[i] = float32(r.NormFloat64() * 0.02)
+		}
+		ts[name] = tensor{Shape: shape, Data: v}
+	}
+	h, in := c.Hidden, c.Intermediate
+	add("embeddings.word_embeddings.weight", c.Vocab, h)
+	add("embeddings.position_embeddings.weight", c.MaxPositions, h)
+	add("embeddings.token_type_embeddings.weight", 2, h)
+	ln := func(n string) { add(n+".weight", h); add(n+".bias", h) }
+	ln("embeddings.LayerNorm")
+	for l := range c.Layers {
+		p := fmt.Sprintf("encoder.layer.%d.", l)
+		for _, n := range []string{"attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"} {
+			add(p+n+".weight", h, h)
+			add(p+n+".bias", h)
+		}
+		add(p+"intermediate.dense.weight", in, h)
+		add(p+"intermediate.dense.bias", in)
+		add(p+"output.dense.weight", h, in)
+		add(p+"output.dense.bias", h)
+		ln(p + "attention.output.LayerNorm")
+		ln(p + "output.LayerNorm")
+	}
+	m, err := FromTensors(c, ts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m
+}
+
+// BenchmarkBERTBase times a forward of 8 sequences of 128 tokens (one
+// op = the batch), on one core and on every core. Compare with
+// bench/dense/encoder_torch.py on the same shape.
+func BenchmarkBERTBase(b *testing.B) {
+	m := randomBase(b)
+	ids := make([]int, 128)
+	for i := range ids {
+		ids[i] = 1000 + i
+	}
+	for _, workers := range []int{1, 0} {
+		name := "1core"
+		if workers == 0 {
+			name = "allcores"
+			m.Kernels = kernels.New(0)
+		}
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				for range 8 {
+					if _, err := m.Forward(ids); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(8*128*b.N)/b.Elapsed().Seconds(), "tokens/s")
+		})
+		if m.Kernels != nil {
+			m.Kernels.Close()
+			m.Kernels = nil
+		}
+	}
+}
