@@ -141,6 +141,9 @@ func (r *trainRun) writeReport() error {
 		add("rl KL to reference", m.Step, st.KL)
 		add("rl clip fraction", m.Step, st.ClipFraction)
 		add("rl groups without signal", m.Step, st.NoSignal)
+		for _, p := range rl.BehaviourCurvePoints(*st) {
+			add(p.Name, m.Step, p.Value)
+		}
 		rep.Warnings = append(rep.Warnings, m.Warnings...)
 	}
 	for _, n := range order {

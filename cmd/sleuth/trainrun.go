@@ -1359,7 +1359,7 @@ func (r *trainRun) runRL(ctx context.Context) error {
 		batch := make([]rl.Sample, c.Questions)
 		for i := range batch {
 			q := qs[rng.IntN(len(qs))]
-			batch[i] = rl.Sample{ID: q.ID, Question: q.Question, Gold: reward.Gold{Question: q.Question, Answers: q.Answers, Supporting: q.Supporting}}
+			batch[i] = rl.Sample{ID: q.ID, Question: q.Question, Hops: q.Hops, Gold: reward.Gold{Question: q.Question, Answers: q.Answers, Supporting: q.Supporting}}
 		}
 		st, err := loop.Step(ctx, step, batch)
 		if err != nil {
