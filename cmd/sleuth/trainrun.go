@@ -1378,17 +1378,13 @@ func (r *trainRun) runRL(ctx context.Context) error {
 
 // savePolicy writes the model and its tokenizer where sleuth ask --llm
 // local:DIR and sleuth serve --model DIR load them.
+// The directory is swapped whole, so a kill at any moment leaves the old
+// policy or the new one, never none.
 func (r *trainRun) savePolicy(dir string) error {
-	tmp := dir + ".tmp"
-	os.RemoveAll(tmp)
-	if err := r.tr.Model.Save(tmp); err != nil {
-		return err
-	}
-	if err := r.tok.Save(filepath.Join(tmp, "tokenizer.json")); err != nil {
-		return err
-	}
-	if err := os.RemoveAll(dir); err != nil {
-		return err
-	}
-	return os.Rename(tmp, dir)
+	return atomicfile.ReplaceDir(dir, func(tmp string) error {
+		if err := r.tr.Model.Save(tmp); err != nil {
+			return err
+		}
+		return r.tok.Save(filepath.Join(tmp, "tokenizer.json"))
+	})
 }
