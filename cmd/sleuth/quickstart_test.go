@@ -33,17 +33,20 @@ func TestQuickstartFast(t *testing.T) {
 			t.Errorf("%s: %d questions, by-hop figures %v %v", p.Policy, p.Questions, p.EMByHops, p.Searches)
 		}
 	}
-	if len(names) != 5 {
-		t.Fatalf("policies %v, want no retrieval, retrieve once, SFT, RL, oracle", names)
+	if len(names) != 6 {
+		t.Fatalf("policies %v, want no retrieval, retrieve once, SFT, best SFT, RL, oracle", names)
 	}
-	oracle := table.Policies[4]
+	if table.RLMinusBestSFT == nil || len(table.OneHop) != 4 {
+		t.Errorf("comparisons: RL − best SFT %v, %d 1-hop ones; want both", table.RLMinusBestSFT, len(table.OneHop))
+	}
+	oracle := table.Policies[5]
 	if oracle.EM.Mean != 1 || oracle.Searches["1"] != 1 || oracle.Searches["3"] != 3 {
 		t.Errorf("oracle: EM %.2f, searches %v; want 1 and one search per hop", oracle.EM.Mean, oracle.Searches)
 	}
 	if table.HeldOutSeed == 1 {
 		t.Error("held-out world has the training seed")
 	}
-	for _, p := range []string{"report.html", "train/policy/tokenizer.json", "train/sft/model.safetensors", "eval/sft/results.jsonl"} {
+	for _, p := range []string{"report.html", "train/policy/tokenizer.json", "train/sft/model.safetensors", "train/best-sft/model.safetensors", "eval/sft/results.jsonl", "train/run.json"} {
 		if _, err := os.Stat(filepath.Join(out, p)); err != nil {
 			t.Errorf("quickstart left no %s: %v", p, err)
 		}
