@@ -203,7 +203,7 @@ func buildTable(split string, seed int64, rows []policyRow) (evalTable, error) {
 		t.RLOverRetrieveOnce = rlRow.MultiHopEM.Mean / base
 	}
 	if best, ok := byRole["best-sft"]; ok {
-		d, err := (eval.Bootstrap{}).PairedDiff(ems(rlRow.results), ems(best.results))
+		d, err := (eval.Bootstrap{}).PairedDiff(emWhere(rlRow.results, anyHops), emWhere(best.results, anyHops))
 		if err != nil {
 			return t, err
 		}
@@ -211,7 +211,7 @@ func buildTable(split string, seed int64, rows []policyRow) (evalTable, error) {
 	}
 	for _, a := range []string{"sft", "rl"} {
 		for _, b := range []string{"once", "none"} {
-			d, err := (eval.Bootstrap{}).PairedDiff(hopsEM(byRole[a].results, 1), hopsEM(byRole[b].results, 1))
+			d, err := (eval.Bootstrap{}).PairedDiff(emWhere(byRole[a].results, oneHop), emWhere(byRole[b].results, oneHop))
 			if err != nil {
 				return t, err
 			}
@@ -225,24 +225,6 @@ func buildTable(split string, seed int64, rows []policyRow) (evalTable, error) {
 type comparison struct {
 	Name   string      `json:"name"`
 	Paired eval.Paired `json:"paired"`
-}
-
-func hopsEM(rs []eval.Result, hops int) []float64 {
-	var out []float64
-	for _, r := range rs {
-		if r.Hops == hops {
-			out = append(out, r.EM)
-		}
-	}
-	return out
-}
-
-func ems(rs []eval.Result) []float64 {
-	out := make([]float64, len(rs))
-	for i, r := range rs {
-		out[i] = r.EM
-	}
-	return out
 }
 
 // retrieveOnce is the classic pipeline: search once with the question, then
@@ -276,14 +258,22 @@ func b2f(b bool) float64 {
 	return 0
 }
 
-func multiHop(rs []eval.Result) []float64 {
+func anyHops(int) bool  { return true }
+func oneHop(h int) bool { return h == 1 }
+
+// emWhere is the exact match of the results whose hop count keep accepts.
+func emWhere(rs []eval.Result, keep func(hops int) bool) []float64 {
 	var out []float64
 	for _, r := range rs {
-		if r.Hops == 2 || r.Hops == 3 {
+		if keep(r.Hops) {
 			out = append(out, r.EM)
 		}
 	}
 	return out
+}
+
+func multiHop(rs []eval.Result) []float64 {
+	return emWhere(rs, func(h int) bool { return h == 2 || h == 3 })
 }
 
 func rowOf(name, role string, rs []eval.Result) policyRow {
