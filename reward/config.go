@@ -64,6 +64,7 @@ type TermConfig struct {
 	PerMB     float64 `yaml:"per_mb"`
 	PerDollar float64 `yaml:"per_dollar"`
 	PerSecond float64 `yaml:"per_second"`
+	Idle      float64 `yaml:"idle"` // progress: charge per search that finds no new supporting passage
 }
 
 // ParseConfig decodes a reward config; unknown fields are errors, so a
@@ -182,7 +183,10 @@ func (tc TermConfig) term(judge Func) (Term, error) {
 	case "retrieval":
 		t.Func = Retrieval{K: tc.K, Metric: metric}
 	case "progress":
-		t.Func = Progress{}
+		if tc.Idle < 0 {
+			return Term{}, fmt.Errorf("progress idle %g: a charge is ≥ 0", tc.Idle)
+		}
+		t.Func = Progress{Idle: tc.Idle}
 	case "judge":
 		if judge == nil {
 			return Term{}, errors.New("the judge needs an LLM client")

@@ -187,29 +187,49 @@ func (r Retrieval) Score(_ context.Context, ep *agent.Episode, g Gold) (Score, e
 // fraction of gold supporting passages seen, contributed by the hits of
 // turn t's tool calls. Total is their sum, the final coverage. Without gold
 // ids every value is zero.
-type Progress struct{}
+//
+// Idle, when set, charges each search after the episode's first that
+// finds no gold passage not seen before, at the turn that made it: the
+// superfluous search of a 1-hop question costs, the second hop's search
+// that finds its passage does not. A flat charge per search cannot tell
+// them apart, and RL then either over-searches or stops searching twice
+// depending on the seed (BENCHMARKS.md, "Session 9").
+type Progress struct{ Idle float64 }
 
-func (Progress) Score(_ context.Context, ep *agent.Episode, g Gold) (Score, error) {
+func (p Progress) Score(_ context.Context, ep *agent.Episode, g Gold) (Score, error) {
 	out := Score{PerTurn: make([]float64, len(ep.Turns))}
 	gold := set(g.Supporting)
 	if len(gold) == 0 {
 		return out, nil
 	}
 	found := map[string]bool{}
-	prev := 0.0
+	prev, searches, idle := 0.0, 0, 0
 	for i, t := range ep.Turns {
 		for _, c := range t.Calls {
+			fresh := 0
 			for _, h := range c.Hits {
-				if gold[h.ID] {
+				if gold[h.ID] && !found[h.ID] {
 					found[h.ID] = true
+					fresh++
+				}
+			}
+			if c.Tool == "search" || len(c.Hits) > 0 {
+				if searches++; searches > 1 && fresh == 0 {
+					idle++
+					out.PerTurn[i] -= p.Idle
 				}
 			}
 		}
 		cov := float64(len(found)) / float64(len(gold))
-		out.PerTurn[i] = cov - prev
+		out.PerTurn[i] += cov - prev
 		prev = cov
 	}
 	out.Total = prev
 	out.Components = []Component{{"progress", prev}}
+	if p.Idle > 0 {
+		charge := -p.Idle * float64(idle)
+		out.Total += charge
+		out.Components = append(out.Components, Component{"idle_searches", charge})
+	}
 	return out, nil
 }

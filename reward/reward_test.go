@@ -85,6 +85,9 @@ func TestComponents(t *testing.T) {
 			Components: []Component{{"retrieval_recall", 1}, {"retrieval_ndcg", (1/l2(3) + 1/l2(5)) / (1 + 1/l2(3))}}}},
 		// g1 first seen in turn 0, g2 in turn 2.
 		{"progress", Progress{}, episode(), gold, Score{Total: 1, Components: []Component{{"progress", 1}}, PerTurn: []float64{0.5, 0, 0.5, 0}}},
+		// turn 1 finds only g1 again: idle; turn 2 finds g2: not.
+		{"progress idle", Progress{Idle: 0.1}, episode(), gold, Score{Total: 0.9, Components: []Component{{"progress", 1}, {"idle_searches", -0.1}},
+			PerTurn: []float64{0.5, -0.1, 0.5, 0}}},
 		{"progress no gold", Progress{}, episode(), noGold, Score{PerTurn: []float64{0, 0, 0, 0}}},
 		{"turns", TurnPenalty{Free: 2, Per: 0.1}, episode(), gold, Score{Total: -0.2, Components: []Component{{"turn_penalty", -0.2}}}},
 		{"repeats", RepeatPenalty{Per: 0.5}, episode(), gold, Score{Total: -0.5, Components: []Component{{"repeat_penalty", -0.5}}}},
