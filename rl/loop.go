@@ -23,17 +23,18 @@ type Sample struct {
 
 // Config sets a training loop.
 type Config struct {
-	Estimator   Estimator  // default GRPO
-	Group       int        // episodes per question, G (default 4)
-	Loss        LossConfig // clip, aggregation, KL
-	Epochs      int        // PPO epochs over each batch of episodes (default 1)
-	Concurrency int        // episodes in flight during rollouts (default all of the step's)
-	Seed        int64      // episode sampling seed; step s uses Seed + s·1,000,003
+	Estimator   Estimator  `yaml:"algorithm"`             // default GRPO
+	Group       int        `yaml:"group"`                 // episodes per question, G (default 4)
+	Loss        LossConfig `yaml:",inline"`               // clip, aggregation, KL
+	Epochs      int        `yaml:"epochs"`                // PPO epochs over each batch of episodes (default 1)
+	Concurrency int        `yaml:"concurrency,omitempty"` // episodes in flight during rollouts (default all of the step's)
+	Seed        int64      `yaml:"-"`                     // episode sampling seed; step s uses Seed + s·1,000,003
 	// PPO's critic: GAE's γ and λ (defaults 1 and 0.95), the value head's
 	// learning rate and fitting steps per batch (1e-2, 50).
-	Gamma, Lambda float64
-	ValueLR       float64
-	ValueSteps    int
+	Gamma      float64 `yaml:"gamma,omitempty"`
+	Lambda     float64 `yaml:"lambda,omitempty"`
+	ValueLR    float64 `yaml:"value_lr,omitempty"`
+	ValueSteps int     `yaml:"value_steps,omitempty"`
 }
 
 // Loop trains Policy with reinforcement learning on agent episodes. The

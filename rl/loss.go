@@ -29,14 +29,17 @@ const (
 
 // LossConfig sets the clipped objective.
 type LossConfig struct {
-	ClipLow, ClipHigh float64 // ratio kept in [1−ClipLow, 1+ClipHigh]; 0.2 and 0.2 (0.28 for DAPO's clip-higher)
-	Aggregation       Aggregation
-	KL                KLEstimator
-	KLCoef            float64 // β
-	MaxLen            int     // SeqSum's constant; 0 uses the longest sequence
+	// The ratio is kept in [1−ClipLow, 1+ClipHigh]; 0.2 and 0.2 (0.28 for
+	// DAPO's clip-higher).
+	ClipLow     float64     `yaml:"clip_low"`
+	ClipHigh    float64     `yaml:"clip_high"`
+	Aggregation Aggregation `yaml:"aggregation"`
+	KL          KLEstimator `yaml:"kl"`
+	KLCoef      float64     `yaml:"kl_coef"`           // β
+	MaxLen      int         `yaml:"max_len,omitempty"` // SeqSum's constant; 0 uses the longest sequence
 	// Entropy is the entropy bonus's coefficient: the loss subtracts
 	// Entropy·H, with H estimated from the sampled tokens' surprisal.
-	Entropy float64
+	Entropy float64 `yaml:"entropy"`
 }
 
 // Seq is one sequence's policy tokens as the loss sees them. Mask is 1 on

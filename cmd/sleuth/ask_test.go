@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sleuth-research/sleuth/agent"
+	"github.com/sleuth-research/sleuth/corpus"
 	"github.com/sleuth-research/sleuth/llm"
 	"github.com/sleuth-research/sleuth/model"
 	"github.com/sleuth-research/sleuth/model/tokenizer"
@@ -32,7 +33,7 @@ func worldIndex(t testing.TB) (*world.World, string) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "index")
-	if _, err := bm25.Build(context.Background(), dir, passageSeq(w.Passages), bm25.BuildOptions{}); err != nil {
+	if _, err := bm25.Build(context.Background(), dir, corpus.Seq(w.Passages), bm25.BuildOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	return w, dir

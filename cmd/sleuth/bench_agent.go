@@ -13,9 +13,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sleuth-research/sleuth/agent"
+	"github.com/sleuth-research/sleuth/corpus"
 	"github.com/sleuth-research/sleuth/internal/progress"
 	"github.com/sleuth-research/sleuth/llm"
 	"github.com/sleuth-research/sleuth/search/bm25"
+	"github.com/sleuth-research/sleuth/train"
 	"github.com/sleuth-research/sleuth/world"
 )
 
@@ -118,7 +120,7 @@ func benchAgent(ctx context.Context, episodes, concurrency, turns int, cmd *cobr
 		return res, err
 	}
 	defer os.RemoveAll(dir)
-	if _, err := bm25.Build(ctx, dir, passageSeq(w.Passages), bm25.BuildOptions{}); err != nil {
+	if _, err := bm25.Build(ctx, dir, corpus.Seq(w.Passages), bm25.BuildOptions{}); err != nil {
 		return res, err
 	}
 	ix, err := bm25.Open(dir)
@@ -136,7 +138,7 @@ func benchAgent(ctx context.Context, episodes, concurrency, turns int, cmd *cobr
 		q := w.Questions[i%len(w.Questions)]
 		qs[i] = agent.Question{ID: fmt.Sprint(i), Text: q.Question}
 	}
-	r := &agent.Runner{Preset: p, Policy: scriptedPolicy{turns: turns}, Tools: searchTools(ix)}
+	r := &agent.Runner{Preset: p, Policy: scriptedPolicy{turns: turns}, Tools: train.SearchTools(ix)}
 	runtime.GC()
 	res.GoroutinesBefore = runtime.NumGoroutine()
 	rep := progress.New(stderr(cmd), "episodes", "episodes", int64(episodes))

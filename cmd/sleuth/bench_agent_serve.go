@@ -19,9 +19,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sleuth-research/sleuth/agent"
+	"github.com/sleuth-research/sleuth/corpus"
 	"github.com/sleuth-research/sleuth/llm"
 	"github.com/sleuth-research/sleuth/search/bm25"
 	"github.com/sleuth-research/sleuth/server/agentapi"
+	"github.com/sleuth-research/sleuth/train"
 	"github.com/sleuth-research/sleuth/world"
 )
 
@@ -92,7 +94,7 @@ func benchAgentServe(ctx context.Context, requests, concurrency, turns int, late
 		return res, err
 	}
 	defer os.RemoveAll(dir)
-	if _, err := bm25.Build(ctx, dir, passageSeq(w.Passages), bm25.BuildOptions{}); err != nil {
+	if _, err := bm25.Build(ctx, dir, corpus.Seq(w.Passages), bm25.BuildOptions{}); err != nil {
 		return res, err
 	}
 	ix, err := bm25.Open(dir)
@@ -105,7 +107,7 @@ func benchAgentServe(ctx context.Context, requests, concurrency, turns int, late
 		return res, err
 	}
 	p.Budget.MaxTurns, p.Budget.MaxToolCalls = turns, turns
-	api, err := agentapi.New([]agentapi.System{{Model: "sleuth-searchr1", Preset: p, Policy: latencyPolicy{scriptedPolicy{turns: turns}, latency}, Tools: searchTools(ix)}},
+	api, err := agentapi.New([]agentapi.System{{Model: "sleuth-searchr1", Preset: p, Policy: latencyPolicy{scriptedPolicy{turns: turns}, latency}, Tools: train.SearchTools(ix)}},
 		agentapi.Config{MaxConcurrent: concurrency, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return res, err

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"iter"
 	"os"
 	"runtime"
 	"slices"
@@ -97,7 +96,7 @@ func benchRetrieval(ctx context.Context, cmd *cobra.Command, dir string, n, nq, 
 	qs := zipf.Queries(cfg, nq)
 	c0 := cpuTime()
 	prog := progress.New(stderr(cmd), "indexing", "passages", int64(n))
-	st, err := bm25.Build(ctx, dir, slicePassages(ps), bm25.BuildOptions{Progress: func(d int) { prog.Set(int64(d)) }})
+	st, err := bm25.Build(ctx, dir, corpus.Seq(ps), bm25.BuildOptions{Progress: func(d int) { prog.Set(int64(d)) }})
 	prog.Finish()
 	if err != nil {
 		return rep, err
@@ -156,16 +155,6 @@ func benchRetrieval(ctx context.Context, cmd *cobra.Command, dir string, n, nq, 
 	rep.QPSRetriever = float64(len(qs)) / time.Since(t0).Seconds()
 	rep.RSSBytes, rep.PeakRSSBytes = procStatus("VmRSS"), procStatus("VmHWM")
 	return rep, nil
-}
-
-func slicePassages(ps []corpus.Passage) iter.Seq2[corpus.Passage, error] {
-	return func(yield func(corpus.Passage, error) bool) {
-		for _, p := range ps {
-			if !yield(p, nil) {
-				return
-			}
-		}
-	}
 }
 
 // procStatus reads a kB field of /proc/self/status in bytes (0 where

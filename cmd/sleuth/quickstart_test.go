@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sleuth-research/sleuth/train"
 )
 
 // TestQuickstartFast runs the README's main job at CI size: it must train
@@ -22,7 +24,7 @@ func TestQuickstartFast(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
-	var table evalTable
+	var table train.Table
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &table); err != nil {
 		t.Fatalf("last line is not the JSON table: %v\n%s", err, stdout)
 	}
@@ -53,5 +55,35 @@ func TestQuickstartFast(t *testing.T) {
 	}
 	if _, err := loadLocal(filepath.Join(out, "train", "policy"), "", "", false); err != nil {
 		t.Errorf("saved policy does not load: %v", err)
+	}
+}
+
+// TestQuickstartRefusesAnotherSeed: a quickstart into a directory made by
+// another seed refuses before training, and --force-new starts anew.
+func TestQuickstartRefusesAnotherSeed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a policy")
+	}
+	cfg := tinyConfig
+	out := filepath.Join(t.TempDir(), "qs")
+	args := []string{"quickstart", "--config", cfg, "--out", out, "--questions-per-hop", "2"}
+	if _, err := runCmd(t, append(args, "--seed", "1")...); err != nil {
+		t.Fatal(err)
+	}
+	_, err := runCmd(t, append(args, "--seed", "7")...)
+	if err == nil || !strings.Contains(err.Error(), "seed 1") || !strings.Contains(err.Error(), "--force-new") {
+		t.Fatalf("quickstart --seed 7 into seed 1's directory: %v, want a refusal naming seed 1 and --force-new", err)
+	}
+	if _, err := runCmd(t, append(args, "--seed", "1")...); err != nil {
+		t.Errorf("the same seed again (resume): %v", err)
+	}
+	stdout, err := runCmd(t, append(args, "--seed", "7", "--force-new", "--json")...)
+	if err != nil {
+		t.Fatalf("--force-new: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	var table train.Table
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &table); err != nil || table.HeldOutSeed != train.HeldOutSeed(7) {
+		t.Errorf("after --force-new: %v, held-out seed %d, want %d", err, table.HeldOutSeed, train.HeldOutSeed(7))
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/sleuth-research/sleuth/corpus"
 	"github.com/sleuth-research/sleuth/internal/shareddata"
 	"github.com/sleuth-research/sleuth/search/bm25"
 	"github.com/sleuth-research/sleuth/world"
@@ -37,7 +38,7 @@ func TestServeRetrieveWorld(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "index")
-	if _, err := bm25.Build(context.Background(), dir, passageSeq(w.Passages), bm25.BuildOptions{}); err != nil {
+	if _, err := bm25.Build(context.Background(), dir, corpus.Seq(w.Passages), bm25.BuildOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	h, closeFn, err := buildServeHandler(serveFlags{index: dir, topk: 3, maxTopK: 20, maxQueries: 8})

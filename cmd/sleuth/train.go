@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bufio"
-	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
-	"github.com/sleuth-research/sleuth/rl"
+	"github.com/sleuth-research/sleuth/examples"
+	"github.com/sleuth-research/sleuth/train"
 )
 
 type trainFlags struct {
@@ -46,7 +43,7 @@ uninterrupted run with the same config ends.`,
   sleuth train --config my.yaml --out runs/a --resume`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadTrainConfig(f.config)
+			cfg, err := train.LoadConfig(examples.Training, f.config)
 			if err != nil {
 				return err
 			}
@@ -57,22 +54,23 @@ uninterrupted run with the same config ends.`,
 				cfg.RL.Steps = f.rlSteps
 			}
 			if f.forceNew {
-				if err := discardRun(f.out, runEntries); err != nil {
+				if err := train.DiscardRun(f.out, train.RunEntries); err != nil {
 					return err
 				}
 			}
-			r := &trainRun{cfg: cfg, dir: f.out, errw: stderr(cmd)}
-			if err := trainAll(cmd.Context(), r, f.resume); err != nil {
+			r := &train.Run{Cfg: cfg, Dir: f.out, Log: stderr(cmd), BuiltinBase: examples.Base}
+			defer r.Close()
+			if err := r.TrainAll(cmd.Context(), f.resume); err != nil {
 				return err
 			}
 			if f.export != "" {
-				if err := r.exportBase(f.export, f.config); err != nil {
+				if err := r.ExportBase(f.export, f.config); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "base: %s\n", f.export)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "policy: %s\nreport: %s\ntry:    sleuth ask %q --preset %s --index %s --llm local:%s --trace\nserve:  sleuth serve --model %s\n",
-				r.path("policy"), r.path("report.html"), r.train[0].Question, r.path("preset.yaml"), r.path("index"), r.path("policy"), r.path("policy"))
+				r.Path("policy"), r.Path("report.html"), r.Questions()[0].Question, r.Path("preset.yaml"), r.Path("index"), r.Path("policy"), r.Path("policy"))
 			return nil
 		},
 	}
@@ -85,92 +83,4 @@ uninterrupted run with the same config ends.`,
 	fl.Int64Var(&f.seed, "seed", 1, "override the config's seed")
 	fl.IntVar(&f.rlSteps, "rl-steps", 0, "override the config's RL steps")
 	return cmd
-}
-
-// trainAll opens (or resumes) a run, trains what is left and writes its
-// report, also when stopped early.
-func trainAll(ctx context.Context, r *trainRun, resume bool) error {
-	defer r.close()
-	if err := r.open(ctx, resume); err != nil {
-		return err
-	}
-	err := r.run(ctx)
-	if rerr := r.writeReport(); rerr != nil && err == nil {
-		err = rerr
-	}
-	return err
-}
-
-// writeReport renders report.html from metrics.jsonl and samples.jsonl.
-func (r *trainRun) writeReport() error {
-	lines, err := readJSONL[metricLine](r.path("metrics.jsonl"))
-	if err != nil {
-		return err
-	}
-	samples, err := readJSONL[rl.TraceSample](r.path("samples.jsonl"))
-	if err != nil {
-		return err
-	}
-	rep := rl.Report{Title: "sleuth training run: " + r.dir,
-		Summary: []string{fmt.Sprintf("preset %s, reward %s, %s; model d=%d×%d layers; %d training worlds from seed %d (%d entities each); pre-training %d, SFT %d (≤ %d hops), RL %d steps (%d–%d hops, %d questions × %d episodes)",
-			r.cfg.Preset, r.cfg.Reward, r.cfg.RL.Algorithm, r.cfg.Model.Dim, r.cfg.Model.Layers, r.cfg.World.Count, r.cfg.Seed, r.cfg.World.Entities,
-			r.cfg.Pretrain.Steps, r.cfg.SFT.Steps, r.cfg.SFT.MaxHops, r.cfg.RL.Steps, r.cfg.RL.MinHops, r.cfg.RL.MaxHops, r.cfg.RL.Questions, r.cfg.RL.Group)},
-		Samples: samples, Pre: r.extra}
-	curves := map[string]*rl.Series{}
-	var order []string
-	add := func(name string, step int, v float64) {
-		s, ok := curves[name]
-		if !ok {
-			s = &rl.Series{Name: name}
-			curves[name] = s
-			order = append(order, name)
-		}
-		s.Steps, s.Values = append(s.Steps, step), append(s.Values, v)
-	}
-	for _, m := range lines {
-		if m.RL == nil {
-			add(m.Phase+" loss", m.Step, m.Loss)
-			continue
-		}
-		st := m.RL
-		add("rl reward", m.Step, st.Reward)
-		add("rl exact match", m.Step, st.EM)
-		add("rl searches per episode", m.Step, st.Searches)
-		add("rl response tokens", m.Step, st.ResponseLen)
-		add("rl entropy (nats/token)", m.Step, st.Entropy)
-		add("rl KL to reference", m.Step, st.KL)
-		add("rl clip fraction", m.Step, st.ClipFraction)
-		add("rl groups without signal", m.Step, st.NoSignal)
-		for _, p := range rl.BehaviourCurvePoints(*st) {
-			add(p.Name, m.Step, p.Value)
-		}
-		rep.Warnings = append(rep.Warnings, m.Warnings...)
-	}
-	for _, n := range order {
-		rep.Curves = append(rep.Curves, *curves[n])
-	}
-	return rl.WriteReport(r.path("report.html"), rep)
-}
-
-// readJSONL reads a JSONL file of T, skipping a torn last line; a missing
-// file is empty.
-func readJSONL[T any](path string) ([]T, error) {
-	f, err := os.Open(path)
-	if os.IsNotExist(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []T
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<26)
-	for sc.Scan() {
-		var v T
-		if json.Unmarshal(sc.Bytes(), &v) == nil {
-			out = append(out, v)
-		}
-	}
-	return out, sc.Err()
 }

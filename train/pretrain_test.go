@@ -1,7 +1,8 @@
-package main
+package train
 
 import (
 	"context"
+	"io"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,8 +17,8 @@ import (
 // and the same for the same step.
 func TestTraceRows(t *testing.T) {
 	r, w := tinyRunAndWorld(t, 77)
-	r.cfg.SFT.MaxHops, r.cfg.Pretrain.MaxHops = 1, 3 // traces of longer chains than SFT shows
-	c := r.cfg
+	r.Cfg.SFT.MaxHops, r.Cfg.Pretrain.MaxHops = 1, 3 // traces of longer chains than SFT shows
+	c := r.Cfg
 	rows, err := r.traceRows(context.Background(), w, r.stepRNG(phasePretrain, 1))
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +52,7 @@ func TestTraceRows(t *testing.T) {
 	if maxSearches > 3 || maxSearches < 2 {
 		t.Errorf("an episode searches up to %d times, want 2 or 3 (pretrain.max_hops 3)", maxSearches)
 	}
-	r.cfg.Pretrain.ReadRows = 2
+	r.Cfg.Pretrain.ReadRows = 2
 	reads := r.readRows(w, r.stepRNG(phasePretrain, 1))
 	if len(reads) != 2 {
 		t.Fatalf("%d reading rows, want 2", len(reads))
@@ -59,7 +60,7 @@ func TestTraceRows(t *testing.T) {
 	for i, row := range reads {
 		text := r.tok.Decode(row)
 		t.Logf("reading row %d: %d tokens\n%s", i, len(row), text)
-		if len(row) < r.cfg.Pretrain.TraceTokens || strings.Count(text, "<answer>") < 4 {
+		if len(row) < r.Cfg.Pretrain.TraceTokens || strings.Count(text, "<answer>") < 4 {
 			t.Errorf("reading row %d: %d tokens, %d answers", i, len(row), strings.Count(text, "<answer>"))
 		}
 	}
@@ -83,8 +84,8 @@ func TestTraceRows(t *testing.T) {
 // once.
 func TestReadChains(t *testing.T) {
 	r, w := tinyRunAndWorld(t, 78)
-	r.cfg.SFT.MaxHops, r.cfg.Pretrain.MaxHops = 1, 3
-	c := r.cfg
+	r.Cfg.SFT.MaxHops, r.Cfg.Pretrain.MaxHops = 1, 3
+	c := r.Cfg
 	byText := map[string]world.Question{}
 	for _, q := range w.Questions {
 		byText[q.Question] = q
@@ -135,14 +136,14 @@ func TestReadChains(t *testing.T) {
 
 // tinyRunAndWorld opens a run of the tiny config and generates a
 // pre-training-sized world (60 entities, 300 questions) of seed.
-func tinyRunAndWorld(t *testing.T, seed int64) (*trainRun, *world.World) {
+func tinyRunAndWorld(t *testing.T, seed int64) (*Run, *world.World) {
 	t.Helper()
-	c, err := parseTrainConfig("tiny", []byte(tinyTrain))
+	c, err := ParseConfig("tiny", []byte(tinyTrain(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &trainRun{cfg: c, dir: filepath.Join(t.TempDir(), "run")}
-	if err := r.open(context.Background(), false); err != nil {
+	r := &Run{Cfg: c, Dir: filepath.Join(t.TempDir(), "run"), Log: io.Discard}
+	if err := r.Open(context.Background(), false); err != nil {
 		t.Fatal(err)
 	}
 	w, err := world.Generate(world.Config{Seed: seed, Entities: 60, Questions: 300})
@@ -156,17 +157,17 @@ func tinyRunAndWorld(t *testing.T, seed int64) (*trainRun, *world.World) {
 // step demonstrates questions of its own world, searched in its own index.
 func TestSFTOnFreshWorlds(t *testing.T) {
 	r, _ := tinyRunAndWorld(t, 79)
-	r.cfg.SFT.Worlds = "fresh"
+	r.Cfg.SFT.Worlds = "fresh"
 	for step := range 2 {
 		if err := r.sftStep(context.Background(), step); err != nil {
 			t.Fatalf("step %d: %v", step, err)
 		}
 	}
-	lines, err := readJSONL[metricLine](r.path("metrics.jsonl"))
+	lines, err := readJSONL[metricLine](r.Path("metrics.jsonl"))
 	if err != nil || len(lines) != 2 || lines[1].Loss <= 0 || lines[1].Tokens == 0 {
 		t.Fatalf("metrics: %v, %+v", err, lines)
 	}
-	ix, err := bm25.Open(r.path("sft-index"))
+	ix, err := bm25.Open(r.Path("sft-index"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,151 @@
+package train
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/sleuth-research/sleuth/internal/atomicfile"
+	"github.com/sleuth-research/sleuth/model"
+	"github.com/sleuth-research/sleuth/model/tokenizer"
+)
+
+// BaseFiles are the files of a base checkpoint, hashed in its manifest.
+var BaseFiles = []string{"config.json", "model.safetensors", "tokenizer.json"}
+
+// BaseManifest is base.json: what made a base checkpoint and the hashes
+// that tie the files to it.
+type BaseManifest struct {
+	// Recipe is the training config's name and ConfigSHA256 the hash of
+	// the config as the run wrote it (config.yaml), seed included.
+	Recipe       string `json:"recipe"`
+	ConfigSHA256 string `json:"config_sha256"`
+	Seed         int64  `json:"seed"`
+	// Steps is how many pre-training steps the reading gate let it take;
+	// ProbeOpen and ProbeClosed the reading probe's losses at the end.
+	Steps       int               `json:"steps"`
+	ProbeOpen   float64           `json:"probe_open"`
+	ProbeClosed float64           `json:"probe_closed"`
+	Files       map[string]string `json:"files"` // name → SHA-256
+	Command     string            `json:"command"`
+}
+
+// baseModel is an opened base: its model, tokenizer and manifest.
+type baseModel struct {
+	model    *model.Model
+	tok      *tokenizer.BPE
+	manifest BaseManifest
+}
+
+func sha256Hex(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// openBase copies the base named by ref ("builtin": base/ in builtin, the
+// embedded examples/base; otherwise a directory) into dir, checks every file
+// against the manifest's hash and loads it. The run keeps its own copy so
+// that it still resumes when the base it named has changed.
+func openBase(ref, dir string, builtin fs.FS) (*baseModel, error) {
+	var src fs.FS
+	if ref == "builtin" {
+		if builtin == nil {
+			return nil, fmt.Errorf("base builtin: this program has no built-in base")
+		}
+		sub, err := fs.Sub(builtin, "base")
+		if err != nil {
+			return nil, err
+		}
+		src = sub
+	} else {
+		src = os.DirFS(ref)
+	}
+	mb, err := fs.ReadFile(src, "base.json")
+	if err != nil {
+		return nil, fmt.Errorf("base %s: %w", ref, err)
+	}
+	var man BaseManifest
+	if err := json.Unmarshal(mb, &man); err != nil {
+		return nil, fmt.Errorf("base %s: base.json: %w", ref, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("base %s: %w", ref, err)
+	}
+	for _, name := range BaseFiles {
+		b, err := fs.ReadFile(src, name)
+		if err != nil {
+			return nil, fmt.Errorf("base %s: %w", ref, err)
+		}
+		if got := sha256Hex(b); got != man.Files[name] {
+			return nil, fmt.Errorf("base %s: %s has SHA-256 %s, base.json says %s: the file is not the one the recipe made", ref, name, got, man.Files[name])
+		}
+		if err := atomicfile.Write(filepath.Join(dir, name), b); err != nil {
+			return nil, err
+		}
+	}
+	if err := atomicfile.Write(filepath.Join(dir, "base.json"), mb); err != nil {
+		return nil, err
+	}
+	m, err := model.Load(dir)
+	if err != nil {
+		return nil, fmt.Errorf("base %s: %w", ref, err)
+	}
+	t, err := tokenizer.Load(filepath.Join(dir, "tokenizer.json"))
+	if err != nil {
+		return nil, fmt.Errorf("base %s: %w", ref, err)
+	}
+	tok, ok := t.(*tokenizer.BPE)
+	if !ok {
+		return nil, fmt.Errorf("base %s: tokenizer.json is not a BPE tokenizer", ref)
+	}
+	return &baseModel{model: m, tok: tok, manifest: man}, nil
+}
+
+// ExportBase writes the run's policy with its manifest into dir: what
+// `sleuth train --config base --export examples/base` commits.
+func (r *Run) ExportBase(dir, recipe string) error {
+	if r.Cfg.SFT.Steps > 0 || r.Cfg.RL.Steps > 0 || r.Cfg.Base != "" {
+		return fmt.Errorf("export %s: only a pre-training run (no base, no SFT or RL steps) makes a base", dir)
+	}
+	cfgYAML, err := os.ReadFile(r.Path("config.yaml"))
+	if err != nil {
+		return err
+	}
+	lines, err := readJSONL[metricLine](r.Path("metrics.jsonl"))
+	if err != nil {
+		return err
+	}
+	steps := 0
+	for _, m := range lines {
+		if m.Phase == phasePretrain {
+			steps = max(steps, m.Step+1)
+		}
+	}
+	man := BaseManifest{Recipe: recipe, ConfigSHA256: sha256Hex(cfgYAML), Seed: r.Cfg.Seed, Steps: steps,
+		Files: map[string]string{}, Command: "sleuth train --config " + recipe + " --out DIR --export examples/base"}
+	if man.ProbeOpen, man.ProbeClosed, err = r.probeReading(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("export %s: %w", dir, err)
+	}
+	for _, name := range BaseFiles {
+		b, err := os.ReadFile(filepath.Join(r.Path("policy"), name))
+		if err != nil {
+			return fmt.Errorf("export %s: %w", dir, err)
+		}
+		man.Files[name] = sha256Hex(b)
+		if err := atomicfile.Write(filepath.Join(dir, name), b); err != nil {
+			return err
+		}
+	}
+	mb, err := json.MarshalIndent(man, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(filepath.Join(dir, "base.json"), append(mb, '\n'))
+}

@@ -1,0 +1,151 @@
+package train
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/sleuth-research/sleuth/examples"
+)
+
+// TestBuiltinBaseMatchesRecipe checks the committed base checkpoint
+// against its manifest and the manifest against the recipe: every file's
+// hash, and the hash of base.yaml as a run writes it (seed included).
+func TestBuiltinBaseMatchesRecipe(t *testing.T) {
+	mb, err := examples.Base.ReadFile("base/base.json")
+	if err != nil {
+		t.Fatalf("no committed base manifest: %v", err)
+	}
+	var man BaseManifest
+	if err := json.Unmarshal(mb, &man); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range BaseFiles {
+		b, err := examples.Base.ReadFile("base/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := sha256Hex(b); got != man.Files[name] {
+			t.Errorf("%s: SHA-256 %s, manifest %s", name, got, man.Files[name])
+		}
+		if name == "model.safetensors" && len(b) > 16<<20 {
+			t.Errorf("model.safetensors is %d bytes, over the 16 MB a committed checkpoint may have", len(b))
+		}
+	}
+	cfg, err := LoadConfig(examples.Training, "base")
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sha256Hex(y); got != man.ConfigSHA256 || cfg.Seed != man.Seed {
+		t.Errorf("base.yaml (seed %d) hashes to %s; the committed base was made by config %s, seed %d: run %s", cfg.Seed, got, man.ConfigSHA256, man.Seed, man.Command)
+	}
+	if man.ProbeOpen > cfg.Pretrain.GateProbe {
+		t.Errorf("the committed base's open-book probe %.3f is above the recipe's gate %.3f", man.ProbeOpen, cfg.Pretrain.GateProbe)
+	}
+	if dir := t.TempDir(); true {
+		if _, err := openBase("builtin", dir, examples.Base); err != nil {
+			t.Errorf("open the built-in base: %v", err)
+		}
+	}
+}
+
+// tinyVariant writes tinyTrain with each old→new pair of edits applied
+// (old must occur) into a new directory and returns the file's path.
+func tinyVariant(t *testing.T, edits ...string) string {
+	t.Helper()
+	cfg := tinyTrain(t)
+	for i := 0; i+1 < len(edits); i += 2 {
+		if !strings.Contains(cfg, edits[i]) {
+			t.Fatalf("tinyTrain has no %q", edits[i])
+		}
+		cfg = strings.Replace(cfg, edits[i], edits[i+1], 1)
+	}
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// tinyBase pre-trains the tiny config alone (with a reading gate that
+// passes at once) and exports it as a base checkpoint.
+func tinyBase(t *testing.T) string {
+	t.Helper()
+	path := tinyVariant(t, "sft: {steps: 3,", "sft: {steps: 0,", "rl: {steps: 3,", "rl: {steps: 0,",
+		"pretrain: {steps: 3,", "pretrain: {steps: 2, gate_probe: 100, max_steps: 4,")
+	dir := t.TempDir()
+	export := filepath.Join(dir, "export")
+	if err := trainAt(path, filepath.Join(dir, "run"), false, export); err != nil {
+		t.Fatal(err)
+	}
+	return export
+}
+
+// TestStartFromBase exports a base, trains SFT, RL and the best-SFT
+// baseline from it, and refuses a base whose file was changed.
+func TestStartFromBase(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a policy")
+	}
+	base := tinyBase(t)
+	var man BaseManifest
+	b, err := os.ReadFile(filepath.Join(base, "base.json"))
+	if err != nil || json.Unmarshal(b, &man) != nil || man.Steps != 2 || len(man.Files) != 3 {
+		t.Fatalf("manifest: %v %+v; want 2 steps (the gate passes at once) and three hashed files", err, man)
+	}
+	path := tinyVariant(t, "pretrain: {steps: 3,", "base: "+base+"\npretrain: {steps: 0,",
+		"sft: {steps: 3,", "sft: {steps: 3, continue_steps: 2, lr: 1.0e-3,")
+	dir := t.TempDir()
+	out := filepath.Join(dir, "run")
+	if err := trainAt(path, out, false, ""); err != nil {
+		t.Fatal(err)
+	}
+	phases := map[string]int{}
+	for _, m := range comparableMetrics(t, filepath.Join(out, "metrics.jsonl")) {
+		phases[m["phase"].(string)]++
+	}
+	if phases["pretrain"] != 0 || phases["sft"] != 3 || phases["rl"] != 3 || phases["best-sft"] != 2 {
+		t.Errorf("steps by phase %v, want no pre-training, 3 SFT, 3 RL, 2 best-SFT", phases)
+	}
+	for _, p := range []string{"sft", "policy", "best-sft"} {
+		if err := loadPolicy(filepath.Join(out, p)); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	tb, _ := os.ReadFile(filepath.Join(out, "tokenizer.json"))
+	if sha256Hex(tb) != man.Files["tokenizer.json"] {
+		t.Error("the run's tokenizer is not the base's")
+	}
+	// A changed file is refused by its hash.
+	if err := os.WriteFile(filepath.Join(base, "tokenizer.json"), append(tb, ' '), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := trainAt(path, filepath.Join(dir, "run2"), false, ""); err == nil || !strings.Contains(err.Error(), "SHA-256") {
+		t.Errorf("a base with a changed tokenizer: %v, want a hash refusal", err)
+	}
+}
+
+// TestReadingGate checks pre-training's gate: a gate no probe can pass
+// stops at max_steps, in whole blocks of checkpoint.every.
+func TestReadingGate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a policy")
+	}
+	path := tinyVariant(t, "pretrain: {steps: 3,", "pretrain: {steps: 2, gate_probe: 0.001, max_steps: 4,",
+		"sft: {steps: 3,", "sft: {steps: 0,", "rl: {steps: 3,", "rl: {steps: 0,")
+	out := filepath.Join(t.TempDir(), "run")
+	if err := trainAt(path, out, false, ""); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(comparableMetrics(t, filepath.Join(out, "metrics.jsonl"))); n != 4 {
+		t.Errorf("%d pre-training steps, want max_steps 4 (a gate of 0.001 is never passed)", n)
+	}
+}

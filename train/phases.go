@@ -1,0 +1,233 @@
+package train
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+
+	"github.com/sleuth-research/sleuth/internal/atomicfile"
+	"github.com/sleuth-research/sleuth/internal/progress"
+	"github.com/sleuth-research/sleuth/rl"
+)
+
+// openMetrics opens metrics.jsonl for appending, first dropping any line
+// past the checkpoint (steps a killed run did after its last save, which
+// the resumed run does again).
+func (r *Run) openMetrics() error {
+	path := r.Path("metrics.jsonl")
+	var kept bytes.Buffer
+	if f, err := os.Open(path); err == nil {
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 1<<20), 1<<26)
+		for sc.Scan() {
+			var m metricLine
+			if json.Unmarshal(sc.Bytes(), &m) != nil {
+				continue // a line cut off by the kill
+			}
+			if r.before(m.Phase, m.Step) {
+				kept.Write(sc.Bytes())
+				kept.WriteByte('\n')
+			}
+		}
+		f.Close()
+	}
+	if err := atomicfile.Write(path, kept.Bytes()); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	r.metrics = f
+	return nil
+}
+
+// before reports whether (phase, step) was done before the current state.
+func (r *Run) before(phase string, step int) bool {
+	pr, cr := phaseRank(phase), phaseRank(r.state.Phase)
+	return pr < cr || (pr == cr && step < r.state.Step)
+}
+
+func (r *Run) log(m metricLine) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	if _, err := r.metrics.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	return nil
+}
+
+// stepRNG is the randomness of one step: a function of the seed, the phase
+// and the step alone, which is what makes resuming exact.
+func (r *Run) stepRNG(phase string, step int) *rand.Rand {
+	return rand.New(rand.NewPCG(uint64(r.Cfg.Seed), uint64(phaseRank(phase))<<32|uint64(step)))
+}
+
+// checkpoint saves the trainer and state; step is the number of steps done
+// in the current phase.
+func (r *Run) checkpoint() error {
+	st := r.state
+	st.Value = r.value
+	_, err := rl.SaveCheckpoint(r.Path("checkpoints"), r.tr, st, r.Cfg.Checkpoint.Keep)
+	return err
+}
+
+// run does what is left of every phase.
+func (r *Run) Train(ctx context.Context) error {
+	phases := []struct {
+		name  string
+		steps int
+		step  func(context.Context, int) error
+	}{
+		{phasePretrain, r.Cfg.Pretrain.Steps, r.pretrainStep},
+		{phaseSFT, r.Cfg.SFT.Steps, r.sftStep},
+		{phaseRL, r.Cfg.RL.Steps, nil},
+		{phaseBestSFT, r.Cfg.SFT.ContinueSteps, nil},
+	}
+	for _, ph := range phases {
+		if phaseRank(ph.name) < phaseRank(r.state.Phase) {
+			continue
+		}
+		var err error
+		switch ph.name {
+		case phasePretrain:
+			err = r.runPretrain(ctx)
+		case phaseRL:
+			if err = r.runRL(ctx); err == nil {
+				err = r.savePolicy(r.Path("policy"))
+			}
+		case phaseBestSFT:
+			err = r.runBestSFT(ctx)
+		default:
+			if r.state.Phase == phasePretrain && r.Cfg.SFT.LR > 0 {
+				if r.tr, err = r.sftTrainer(r.tr.Model); err != nil {
+					return err
+				}
+			}
+			if err = r.runPhase(ctx, ph.name, ph.steps, ph.step); err == nil {
+				err = r.savePolicy(r.Path("sft"))
+			}
+			if err == nil && r.Cfg.SFT.ContinueSteps > 0 {
+				_, err = rl.SaveCheckpoint(r.Path("sft-state"), r.tr, rl.State{Phase: phaseSFT, Step: r.Cfg.SFT.Steps}, 2)
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	r.state = rl.State{Phase: phaseDone}
+	return r.checkpoint()
+}
+
+// runPretrain is pre-training: pretrain.steps, then, with a reading gate,
+// blocks of checkpoint.every more steps until the open-book probe passes
+// it or pretrain.max_steps is reached. The gate is read only at block
+// ends, so a resumed run stops where an uninterrupted one does.
+func (r *Run) runPretrain(ctx context.Context) error {
+	c, every := r.Cfg.Pretrain, r.Cfg.Checkpoint.Every
+	target := c.Steps
+	for {
+		if err := r.runPhase(ctx, phasePretrain, target, r.pretrainStep); err != nil {
+			return err
+		}
+		done := r.state.Step
+		if c.GateProbe <= 0 || done >= c.MaxSteps {
+			return nil
+		}
+		if done > target { // resumed inside a block: finish it first
+			target = min(c.MaxSteps, c.Steps+(done-c.Steps+every-1)/every*every)
+			continue
+		}
+		open, closed, err := r.probeReading()
+		if err != nil {
+			return err
+		}
+		if open <= c.GateProbe {
+			fmt.Fprintf(r.Log, "reading gate passed at step %d: open-book probe %.3f ≤ %.3f (closed-book %.3f)\n", done, open, c.GateProbe, closed)
+			return nil
+		}
+		target = min(c.MaxSteps, done+every)
+		fmt.Fprintf(r.Log, "reading gate not passed at step %d (open-book probe %.3f > %.3f): pre-training to step %d\n", done, open, c.GateProbe, target)
+	}
+}
+
+// runBestSFT trains the best-SFT baseline: SFT resumed from its last step
+// (sft-state, weights and optimiser) on the same stream of demonstrations
+// for sft.continue_steps more steps, saved as best-sft/.
+func (r *Run) runBestSFT(ctx context.Context) error {
+	n := r.Cfg.SFT.ContinueSteps
+	if n == 0 {
+		return nil
+	}
+	if r.state.Phase != phaseBestSFT {
+		tr, _, err := rl.LoadCheckpoint(r.Path("sft-state"))
+		if err != nil {
+			return fmt.Errorf("best-SFT baseline: %w", err)
+		}
+		tr.Model.SetMatmuls(r.k)
+		r.tr = tr
+	}
+	err := r.runPhase(ctx, phaseBestSFT, n, func(ctx context.Context, step int) error {
+		return r.sftStepAs(ctx, phaseBestSFT, step, r.Cfg.SFT.Steps+step)
+	})
+	if err != nil {
+		return err
+	}
+	return r.savePolicy(r.Path("best-sft"))
+}
+
+func (r *Run) runPhase(ctx context.Context, name string, steps int, step func(context.Context, int) error) error {
+	if r.state.Phase != name {
+		r.state = rl.State{Phase: name}
+	}
+	rep := progress.New(r.Log, name, "steps", int64(steps))
+	rep.Skip(r.state.Step)
+	for r.state.Step < steps {
+		if err := ctx.Err(); err != nil {
+			return r.interrupted(err)
+		}
+		if err := step(ctx, r.state.Step); err != nil {
+			if ctx.Err() != nil {
+				return r.interrupted(ctx.Err())
+			}
+			return fmt.Errorf("%s step %d: %w", name, r.state.Step, err)
+		}
+		r.state.Step++
+		rep.Add(1)
+		if r.state.Step%r.Cfg.Checkpoint.Every == 0 || r.state.Step == steps {
+			if err := r.checkpoint(); err != nil {
+				return err
+			}
+		}
+	}
+	rep.Finish()
+	return nil
+}
+
+// interrupted saves the state at the last finished step before giving up.
+func (r *Run) interrupted(cause error) error {
+	if err := r.checkpoint(); err != nil {
+		return fmt.Errorf("interrupted (%v), and the checkpoint failed: %w", cause, err)
+	}
+	return fmt.Errorf("interrupted at %s step %d (checkpoint saved; continue with --resume): %w", r.state.Phase, r.state.Step, cause)
+}
+
+// savePolicy writes the model and its tokenizer where sleuth ask --llm
+// local:DIR and sleuth serve --model DIR load them.
+// The directory is swapped whole, so a kill at any moment leaves the old
+// policy or the new one, never none.
+func (r *Run) savePolicy(dir string) error {
+	return atomicfile.ReplaceDir(dir, func(tmp string) error {
+		if err := r.tr.Model.Save(tmp); err != nil {
+			return err
+		}
+		return r.tok.Save(filepath.Join(tmp, "tokenizer.json"))
+	})
+}
