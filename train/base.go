@@ -1,6 +1,7 @@
 package train
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -16,6 +17,10 @@ import (
 
 // BaseFiles are the files of a base checkpoint, hashed in its manifest.
 var BaseFiles = []string{"config.json", "model.safetensors", "tokenizer.json"}
+
+// baseMetrics is the base's pre-training curve (metrics.jsonl without
+// timings): hashed in the manifest when there, not needed to load.
+const baseMetrics = "metrics.jsonl"
 
 // BaseManifest is base.json: what made a base checkpoint and the hashes
 // that tie the files to it.
@@ -87,6 +92,18 @@ func openBase(ref, dir string, builtin fs.FS) (*baseModel, error) {
 			return nil, err
 		}
 	}
+	if want, ok := man.Files[baseMetrics]; ok {
+		b, err := fs.ReadFile(src, baseMetrics)
+		if err != nil {
+			return nil, fmt.Errorf("base %s: %w", ref, err)
+		}
+		if got := sha256Hex(b); got != want {
+			return nil, fmt.Errorf("base %s: %s has SHA-256 %s, base.json says %s", ref, baseMetrics, got, want)
+		}
+		if err := atomicfile.Write(filepath.Join(dir, baseMetrics), b); err != nil {
+			return nil, err
+		}
+	}
 	if err := atomicfile.Write(filepath.Join(dir, "base.json"), mb); err != nil {
 		return nil, err
 	}
@@ -142,6 +159,24 @@ func (r *Run) ExportBase(dir, recipe string) error {
 		if err := atomicfile.Write(filepath.Join(dir, name), b); err != nil {
 			return err
 		}
+	}
+	// The pre-training curve goes with the weights, without its timings,
+	// so that regenerating the base reproduces every file byte for byte.
+	var curve bytes.Buffer
+	for _, m := range lines {
+		if m.Phase != phasePretrain {
+			continue
+		}
+		m.TokensPS = 0
+		b, err := json.Marshal(m)
+		if err != nil {
+			return err
+		}
+		curve.Write(append(b, '\n'))
+	}
+	man.Files[baseMetrics] = sha256Hex(curve.Bytes())
+	if err := atomicfile.Write(filepath.Join(dir, baseMetrics), curve.Bytes()); err != nil {
+		return err
 	}
 	mb, err := json.MarshalIndent(man, "", "  ")
 	if err != nil {

@@ -24,7 +24,7 @@ func TestBuiltinBaseMatchesRecipe(t *testing.T) {
 	if err := json.Unmarshal(mb, &man); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range BaseFiles {
+	for _, name := range append(BaseFiles[:len(BaseFiles):len(BaseFiles)], baseMetrics) {
 		b, err := examples.Base.ReadFile("base/" + name)
 		if err != nil {
 			t.Fatal(err)
@@ -46,6 +46,19 @@ func TestBuiltinBaseMatchesRecipe(t *testing.T) {
 	}
 	if got := sha256Hex(y); got != man.ConfigSHA256 || cfg.Seed != man.Seed {
 		t.Errorf("base.yaml (seed %d) hashes to %s; the committed base was made by config %s, seed %d: run %s", cfg.Seed, got, man.ConfigSHA256, man.Seed, man.Command)
+	}
+	// The committed curve ends where the manifest says the gate stopped.
+	curve, err := examples.Base.ReadFile("base/" + baseMetrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(curve)), "\n")
+	var last metricLine
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil {
+		t.Fatal(err)
+	}
+	if last.Phase != phasePretrain || last.Step+1 != man.Steps || last.TokensPS != 0 {
+		t.Errorf("metrics.jsonl ends at %s step %d (tokens/s %v); the manifest says %d pre-training steps, and a committed curve has no timings", last.Phase, last.Step, last.TokensPS, man.Steps)
 	}
 	if man.ProbeOpen > cfg.Pretrain.GateProbe {
 		t.Errorf("the committed base's open-book probe %.3f is above the recipe's gate %.3f", man.ProbeOpen, cfg.Pretrain.GateProbe)
@@ -98,8 +111,8 @@ func TestStartFromBase(t *testing.T) {
 	base := tinyBase(t)
 	var man BaseManifest
 	b, err := os.ReadFile(filepath.Join(base, "base.json"))
-	if err != nil || json.Unmarshal(b, &man) != nil || man.Steps != 2 || len(man.Files) != 3 {
-		t.Fatalf("manifest: %v %+v; want 2 steps (the gate passes at once) and three hashed files", err, man)
+	if err != nil || json.Unmarshal(b, &man) != nil || man.Steps != 2 || len(man.Files) != 4 {
+		t.Fatalf("manifest: %v %+v; want 2 steps (the gate passes at once) and four hashed files (metrics too)", err, man)
 	}
 	path := tinyVariant(t, "pretrain: {steps: 3,", "base: "+base+"\npretrain: {steps: 0,",
 		"sft: {steps: 3,", "sft: {steps: 3, continue_steps: 2, lr: 1.0e-3,")
