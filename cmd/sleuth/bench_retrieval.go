@@ -16,7 +16,6 @@ import (
 
 	"github.com/sleuth-research/sleuth/corpus"
 	"github.com/sleuth-research/sleuth/corpus/zipf"
-	"github.com/sleuth-research/sleuth/internal/progress"
 	"github.com/sleuth-research/sleuth/search/bm25"
 )
 
