@@ -13,3 +13,15 @@ func Seq(ps []Passage) iter.Seq2[Passage, error] {
 		}
 	}
 }
+
+// Stream is Seq for a generator: the passages of ps as they come, never an
+// error (a corpus generated while it is indexed, never held in memory).
+func Stream(ps iter.Seq[Passage]) iter.Seq2[Passage, error] {
+	return func(yield func(Passage, error) bool) {
+		for p := range ps {
+			if !yield(p, nil) {
+				return
+			}
+		}
+	}
+}

@@ -15,47 +15,69 @@ import (
 
 	"github.com/sleuth-research/sleuth/corpus"
 	"github.com/sleuth-research/sleuth/corpus/zipf"
-	"github.com/sleuth-research/sleuth/internal/progress"
 	"github.com/sleuth-research/sleuth/search/bm25"
 )
 
 // retrievalReport is what `sleuth bench retrieval` measures.
 type retrievalReport struct {
-	Passages          int     `json:"passages"`
-	Queries           int     `json:"queries"`
-	K                 int     `json:"k"`
-	BuildSeconds      float64 `json:"build_seconds"`
-	IndexBytes        int64   `json:"index_bytes"`
-	Terms             int     `json:"terms"`
-	QPSSingle         float64 `json:"qps_single_thread"`
-	QPSSingleCPU      float64 `json:"qps_single_thread_cpu"`
-	QPSExhaustiveCPU  float64 `json:"qps_exhaustive_cpu"`
-	BuildCPUSeconds   float64 `json:"build_cpu_seconds"`
-	OpenMillis        float64 `json:"open_ms"`
-	QPSExhaustive     float64 `json:"qps_exhaustive_single_thread"`
-	SpeedupVsExhaust  float64 `json:"speedup_vs_exhaustive"`
-	QPSBatch          float64 `json:"qps_batch_all_cores"`
-	QPSRetriever      float64 `json:"qps_retriever_with_text"`
-	Cores             int     `json:"cores"`
-	AgreementTop      float64 `json:"top_k_agreement"`
-	RSSBytes          int64   `json:"rss_bytes"`
-	PeakRSSBytes      int64   `json:"peak_rss_bytes"`
-	ExhaustiveQueries int     `json:"exhaustive_queries"`
-	QueryMinRank      int     `json:"query_min_rank,omitempty"`
+	Passages        int         `json:"passages"`
+	K               int         `json:"k"`
+	Cores           int         `json:"cores"`
+	MemBudget       int64       `json:"mem_budget_bytes"`
+	GenerateSeconds float64     `json:"generate_seconds"`
+	BuildSeconds    float64     `json:"build_seconds"`
+	BuildCPUSeconds float64     `json:"build_cpu_seconds"`
+	BuildPeakRSS    int64       `json:"build_peak_rss_bytes"`
+	Runs            int         `json:"runs"`
+	IndexBytes      int64       `json:"index_bytes"`
+	Terms           int         `json:"terms"`
+	OpenMillis      float64     `json:"open_ms"`
+	Mixes           []mixReport `json:"mixes"`
+	RSSBytes        int64       `json:"rss_bytes"`
+	PeakRSSBytes    int64       `json:"peak_rss_bytes"`
+}
+
+// mixReport is one query mix's figures.
+type mixReport struct {
+	Mix               zipf.Mix `json:"mix"`
+	MinRank           int      `json:"min_rank"`
+	MaxRank           int      `json:"max_rank,omitempty"`
+	Queries           int      `json:"queries"`
+	QPSSingle         float64  `json:"qps_single_thread"`
+	QPSSingleCPU      float64  `json:"qps_single_thread_cpu"`
+	QPSExhaustive     float64  `json:"qps_exhaustive_single_thread"`
+	QPSExhaustiveCPU  float64  `json:"qps_exhaustive_cpu"`
+	SpeedupVsExhaust  float64  `json:"speedup_vs_exhaustive"`
+	ExhaustiveQueries int      `json:"exhaustive_queries"`
+	AgreementTop      float64  `json:"top_k_agreement"`
+	QPSBatch          float64  `json:"qps_batch_all_cores"`
+	QPSRetriever      float64  `json:"qps_retriever_with_text"`
 }
 
 func newBenchRetrievalCmd() *cobra.Command {
-	var passages, queries, k, exhaustiveN, minRank int
+	var passages, queries, k, exhaustiveN int
 	var asJSON bool
-	var dir string
+	var dir, mem string
+	var mixes []string
 	cmd := &cobra.Command{
 		Use:   "retrieval",
-		Short: "Build a BM25 index over a Zipf corpus and measure build time, size and queries/s against exhaustive scoring",
+		Short: "Build a BM25 index over a streamed Zipf corpus and measure build time and memory, size, and queries/s on each query mix against exhaustive scoring",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if passages <= 0 || queries <= 0 || k <= 0 {
 				return fmt.Errorf("bench retrieval: --passages, --queries and -k must be positive")
 			}
-			rep, err := benchRetrieval(cmd.Context(), cmd, dir, passages, queries, k, exhaustiveN, minRank)
+			budget, err := parseMem(mem)
+			if err != nil {
+				return fmt.Errorf("bench retrieval: %w", err)
+			}
+			ms := make([]zipf.Mix, len(mixes))
+			for i, m := range mixes {
+				if _, err := (zipf.Config{}).WithMix(zipf.Mix(m)); err != nil {
+					return fmt.Errorf("bench retrieval: %w", err)
+				}
+				ms[i] = zipf.Mix(m)
+			}
+			rep, err := benchRetrieval(cmd.Context(), cmd, dir, budget, passages, queries, k, exhaustiveN, ms)
 			if err != nil {
 				return err
 			}
@@ -67,18 +89,19 @@ func newBenchRetrievalCmd() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.IntVar(&passages, "passages", 200_000, "Zipf passages to index")
-	f.IntVar(&queries, "queries", 5000, "Zipf queries to time")
+	f.IntVar(&passages, "passages", 200_000, "Zipf passages to index (generated as they are indexed, never all in memory)")
+	f.IntVar(&queries, "queries", 5000, "Zipf queries to time, per mix")
 	f.IntVarP(&k, "k", "k", 10, "hits per query")
-	f.IntVar(&exhaustiveN, "exhaustive", 0, "queries checked against exhaustive scoring (0 = all)")
-	f.IntVar(&minRank, "query-min-rank", 0, "draw query words from frequency ranks >= this (100 ≈ stopwords removed); 0 uses the whole Zipf distribution")
+	f.IntVar(&exhaustiveN, "exhaustive", 1000, "queries of each mix checked against exhaustive scoring (0 = all)")
+	f.StringSliceVar(&mixes, "mix", []string{"head", "content", "mid"}, "query mixes: head (whole Zipf distribution), content (100 most frequent words dropped), mid (words in 0.05–2% of passages)")
+	f.StringVar(&mem, "mem", "", "memory budget of the build (default: a quarter of RAM, 256MiB–4GiB)")
 	f.StringVar(&dir, "dir", "", "index directory (default: a temporary one, removed afterwards)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return cmd
 }
 
-func benchRetrieval(ctx context.Context, cmd *cobra.Command, dir string, n, nq, k, nex, minRank int) (retrievalReport, error) {
-	rep := retrievalReport{Passages: n, Queries: nq, K: k, Cores: runtime.GOMAXPROCS(0), QueryMinRank: minRank}
+func benchRetrieval(ctx context.Context, cmd *cobra.Command, dir string, budget int64, n, nq, k, nex int, mixes []zipf.Mix) (retrievalReport, error) {
+	rep := retrievalReport{Passages: n, K: k, Cores: runtime.GOMAXPROCS(0), MemBudget: budget}
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "sleuth-bench-bm25-")
 		if err != nil {
@@ -87,37 +110,61 @@ func benchRetrieval(ctx context.Context, cmd *cobra.Command, dir string, n, nq, 
 		defer os.RemoveAll(tmp)
 		dir = tmp
 	}
-	cfg := zipf.Config{Passages: n, QueryMinRank: minRank}
-	// Generate first so the build time is the index's alone.
-	ps := make([]corpus.Passage, 0, n)
-	for p := range zipf.Passages(cfg) {
-		ps = append(ps, p)
+	cfg := zipf.Config{Passages: n}
+	// Generation alone, timed, so that the build figures (which include
+	// generating the stream they read) can be read net of it.
+	t0 := time.Now()
+	for range zipf.Passages(cfg) {
 	}
-	qs := zipf.Queries(cfg, nq)
+	rep.GenerateSeconds = time.Since(t0).Seconds()
+	restore := limitHeap(budget)
 	c0 := cpuTime()
-	prog := progress.New(stderr(cmd), "indexing", "passages", int64(n))
-	st, err := bm25.Build(ctx, dir, corpus.Seq(ps), bm25.BuildOptions{Progress: func(d int) { prog.Set(int64(d)) }})
-	prog.Finish()
+	opt, finish := buildProgress(cmd, int64(n))
+	opt.MemBudget = budget
+	st, err := bm25.Build(ctx, dir, corpus.Stream(zipf.Passages(cfg)), opt)
+	finish()
+	restore()
 	if err != nil {
 		return rep, err
 	}
-	ps = nil
-	runtime.GC()
 	rep.BuildCPUSeconds = (cpuTime() - c0).Seconds()
-	rep.BuildSeconds, rep.IndexBytes, rep.Terms = st.Seconds, st.Bytes, st.Terms
-	t0 := time.Now()
+	rep.BuildPeakRSS = procStatus("VmHWM")
+	rep.BuildSeconds, rep.IndexBytes, rep.Terms, rep.Runs = st.Seconds, st.Bytes, st.Terms, st.Runs
+	runtime.GC()
+	t0 = time.Now()
 	ix, err := bm25.Open(dir)
 	if err != nil {
 		return rep, err
 	}
 	defer ix.Close()
 	rep.OpenMillis = float64(time.Since(t0).Microseconds()) / 1000
+	for _, m := range mixes {
+		mc, err := cfg.WithMix(m)
+		if err != nil {
+			return rep, err
+		}
+		mr, err := benchMix(ctx, ix, zipf.Queries(mc, nq), k, nex)
+		if err != nil {
+			return rep, err
+		}
+		mr.Mix, mr.MinRank, mr.MaxRank = m, mc.QueryMinRank, mc.QueryMaxRank
+		rep.Mixes = append(rep.Mixes, mr)
+	}
+	rep.RSSBytes, rep.PeakRSSBytes = procStatus("VmRSS"), procStatus("VmHWM")
+	return rep, nil
+}
 
+// benchMix times one mix's queries: one at a time on one core, the first
+// nex again exhaustively (every pruned top k must equal the exhaustive
+// one, ids and scores), then as one batch on all cores and through the
+// Retriever with passage text.
+func benchMix(ctx context.Context, ix *bm25.Index, qs []string, k, nex int) (mixReport, error) {
+	rep := mixReport{Queries: len(qs)}
 	prev := runtime.GOMAXPROCS(1)
 	for _, q := range qs[:min(len(qs), 200)] { // warm the page cache and pools
 		ix.TopK(q, k)
 	}
-	t0, c0 = time.Now(), cpuTime()
+	t0, c0 := time.Now(), cpuTime()
 	got := make([][]bm25.Scored, len(qs))
 	for i, q := range qs {
 		got[i] = ix.TopK(q, k)
@@ -153,7 +200,6 @@ func benchRetrieval(ctx context.Context, cmd *cobra.Command, dir string, n, nq, 
 		}
 	}
 	rep.QPSRetriever = float64(len(qs)) / time.Since(t0).Seconds()
-	rep.RSSBytes, rep.PeakRSSBytes = procStatus("VmRSS"), procStatus("VmHWM")
 	return rep, nil
 }
 
@@ -178,15 +224,24 @@ func procStatus(field string) int64 {
 func printRetrieval(cmd *cobra.Command, r retrievalReport) {
 	w := cmd.OutOrStdout()
 	mb := func(b int64) float64 { return float64(b) / 1e6 }
-	fmt.Fprintf(w, "corpus            %d Zipf passages, %d queries, top-%d\n", r.Passages, r.Queries, r.K)
-	fmt.Fprintf(w, "build             %.2f s wall, %.2f s CPU (%.0f passages/s), %d terms\n", r.BuildSeconds, r.BuildCPUSeconds, float64(r.Passages)/r.BuildSeconds, r.Terms)
+	fmt.Fprintf(w, "corpus            %d Zipf passages (streamed), top-%d, %d cores\n", r.Passages, r.K, r.Cores)
+	fmt.Fprintf(w, "generation alone  %.2f s\n", r.GenerateSeconds)
+	fmt.Fprintf(w, "build             %.2f s wall, %.2f s CPU (including generation; %.0f passages/s), %d terms\n", r.BuildSeconds, r.BuildCPUSeconds, float64(r.Passages)/r.BuildSeconds, r.Terms)
+	fmt.Fprintf(w, "build memory      peak RSS %.0f MB, budget %.0f MB, %d runs spilled and merged\n", mb(r.BuildPeakRSS), mb(r.MemBudget), r.Runs)
 	fmt.Fprintf(w, "open              %.1f ms (map, checksums, structure checks)\n", r.OpenMillis)
 	fmt.Fprintf(w, "index size        %.1f MB (postings, dictionary and zstd-compressed text)\n", mb(r.IndexBytes))
-	fmt.Fprintf(w, "single thread     %.0f queries/s wall, %.0f per CPU-second\n", r.QPSSingle, r.QPSSingleCPU)
-	fmt.Fprintf(w, "exhaustive        %.0f queries/s wall, %.0f per CPU-second (same index, every posting scored)\n", r.QPSExhaustive, r.QPSExhaustiveCPU)
-	fmt.Fprintf(w, "speedup           %.1fx over exhaustive\n", r.SpeedupVsExhaust)
-	fmt.Fprintf(w, "batch, %d cores    %.0f queries/s (%.2fx single thread)\n", r.Cores, r.QPSBatch, r.QPSBatch/r.QPSSingle)
-	fmt.Fprintf(w, "retriever + text  %.0f queries/s (batches of 100, passages fetched)\n", r.QPSRetriever)
-	fmt.Fprintf(w, "agreement         %.2f%% of %d queries identical to exhaustive (ids and scores)\n", 100*r.AgreementTop, r.ExhaustiveQueries)
-	fmt.Fprintf(w, "memory            RSS %.0f MB, peak %.0f MB\n", mb(r.RSSBytes), mb(r.PeakRSSBytes))
+	for _, m := range r.Mixes {
+		ranks := fmt.Sprintf("ranks %d+", m.MinRank)
+		if m.MaxRank > 0 {
+			ranks = fmt.Sprintf("ranks %d–%d", m.MinRank, m.MaxRank-1)
+		}
+		fmt.Fprintf(w, "mix %-8s       %d queries, words of %s\n", m.Mix, m.Queries, ranks)
+		fmt.Fprintf(w, "  single thread   %.0f queries/s wall, %.0f per CPU-second\n", m.QPSSingle, m.QPSSingleCPU)
+		fmt.Fprintf(w, "  exhaustive      %.0f queries/s wall, %.0f per CPU-second (same index, every posting scored)\n", m.QPSExhaustive, m.QPSExhaustiveCPU)
+		fmt.Fprintf(w, "  speedup         %.1fx over exhaustive\n", m.SpeedupVsExhaust)
+		fmt.Fprintf(w, "  batch, %d cores  %.0f queries/s\n", r.Cores, m.QPSBatch)
+		fmt.Fprintf(w, "  retriever+text  %.0f queries/s (batches of 100, passages fetched)\n", m.QPSRetriever)
+		fmt.Fprintf(w, "  agreement       %.2f%% of %d queries identical to exhaustive (ids and scores)\n", 100*m.AgreementTop, m.ExhaustiveQueries)
+	}
+	fmt.Fprintf(w, "memory            RSS serving %.0f MB, peak %.0f MB\n", mb(r.RSSBytes), mb(r.PeakRSSBytes))
 }

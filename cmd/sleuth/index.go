@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sleuth-research/sleuth/corpus"
-	"github.com/sleuth-research/sleuth/internal/progress"
 	"github.com/sleuth-research/sleuth/search/bm25"
 )
 
@@ -35,6 +34,7 @@ func newIndexCmd() *cobra.Command {
 		stem, stop      bool
 		prefixIDs       bool
 		k1, b           float64
+		mem             string
 	)
 	cmd := &cobra.Command{
 		Use:   "index --corpus FILE... --out DIR",
@@ -50,16 +50,17 @@ func newIndexCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("index: %w", err)
 			}
+			budget, err := parseMem(mem)
+			if err != nil {
+				return fmt.Errorf("index: %w", err)
+			}
+			defer limitHeap(budget)()
 			start := time.Now()
 			skipped := 0
-			prog := progress.New(stderr(cmd), "indexing", "passages", 0)
-			opt := bm25.BuildOptions{
-				Analyzer: bm25.AnalyzerConfig{Stem: stem, Stopwords: stop},
-				BM25:     bm25.Params{K1: k1, B: b},
-				Progress: func(done int) { prog.Set(int64(done)) },
-			}
+			opt, finish := buildProgress(cmd, 0)
+			opt.Analyzer, opt.BM25, opt.MemBudget = bm25.AnalyzerConfig{Stem: stem, Stopwords: stop}, bm25.Params{K1: k1, B: b}, budget
 			st, err := bm25.Build(cmd.Context(), out, readCorpora(files, corpus.Options{Format: f, SkipBad: skipBad}, prefixIDs, &skipped), opt)
-			prog.Finish()
+			finish()
 			if err != nil {
 				return err
 			}
@@ -86,6 +87,7 @@ func newIndexCmd() *cobra.Command {
 	fl.BoolVar(&stop, "stopwords", false, "drop Lucene's English stopwords")
 	fl.Float64Var(&k1, "k1", 0.9, "BM25 k1")
 	fl.Float64Var(&b, "b", 0.4, "BM25 b")
+	fl.StringVar(&mem, "mem", "", "memory budget of the build, such as 4GiB: postings beyond a third of it are spilled to disk and merged (default: a quarter of RAM, 256MiB–4GiB)")
 	fl.BoolVar(&asJSON, "json", false, "print the summary as JSON")
 	return cmd
 }

@@ -5,8 +5,11 @@
 package zipf
 
 import (
+	"fmt"
 	"iter"
+	"math"
 	"math/rand/v2"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -25,6 +28,68 @@ type Config struct {
 	// that a search front end drops (0: queries use the whole distribution,
 	// so many are made only of words found in most passages).
 	QueryMinRank int
+	// QueryMaxRank, when positive, draws query words only from frequency
+	// ranks < QueryMaxRank.
+	QueryMaxRank int
+}
+
+// Mix names a kind of query (see WithMix).
+type Mix string
+
+// The query mixes the benchmarks measure.
+const (
+	// MixHead draws query words from the whole distribution, so many
+	// queries are made only of words found in most passages.
+	MixHead Mix = "head"
+	// MixContent drops the 100 most frequent words, as a search front end
+	// drops stopwords.
+	MixContent Mix = "content"
+	// MixMid draws every query word from the words expected in 0.05% to
+	// 2% of the passages, as the content words of real questions mostly are.
+	MixMid Mix = "mid"
+)
+
+// Mixes lists every mix, in the order benchmarks report them.
+var Mixes = []Mix{MixHead, MixContent, MixMid}
+
+// WithMix returns cfg with its query ranks set for mix m.
+func (c Config) WithMix(m Mix) (Config, error) {
+	c.QueryMinRank, c.QueryMaxRank = 0, 0
+	switch m {
+	case MixHead:
+	case MixContent:
+		c.QueryMinRank = 100
+	case MixMid:
+		c.QueryMinRank, c.QueryMaxRank = DocFractionRanks(c, 0.02, 0.0005)
+	default:
+		return c, fmt.Errorf("query mix %q: want one of head, content, mid", m)
+	}
+	return c, nil
+}
+
+// DocFractionRanks returns the frequency ranks [lo, hi) of the words
+// expected in at most hiFrac and at least loFrac of the passages' texts,
+// from the distribution itself: word k has probability p = (k+1)^-s / H,
+// and a passage of L words lacks it with probability (1-p)^L, averaged
+// over the uniform lengths.
+func DocFractionRanks(cfg Config, hiFrac, loFrac float64) (lo, hi int) {
+	cfg = cfg.withDefaults()
+	var h float64
+	for k := range cfg.Vocab {
+		h += math.Pow(float64(k+1), -cfg.S)
+	}
+	minL, n := cfg.MeanWords/2, cfg.MeanWords+1
+	frac := func(k int) float64 {
+		q := 1 - math.Pow(float64(k+1), -cfg.S)/h
+		absent := 0.0
+		for l := minL; l < minL+n; l++ {
+			absent += math.Pow(q, float64(l))
+		}
+		return 1 - absent/float64(n)
+	}
+	lo = sort.Search(cfg.Vocab, func(k int) bool { return frac(k) <= hiFrac })
+	hi = sort.Search(cfg.Vocab, func(k int) bool { return frac(k) < loFrac })
+	return lo, max(hi, lo+1)
 }
 
 func (c Config) withDefaults() Config {
@@ -122,7 +187,7 @@ func Queries(cfg Config, n int) []string {
 		parts := make([]string, 0, terms)
 		for len(parts) < terms {
 			w := g.z.Uint64()
-			if seen[w] || int(w) < cfg.QueryMinRank {
+			if seen[w] || int(w) < cfg.QueryMinRank || (cfg.QueryMaxRank > 0 && int(w) >= cfg.QueryMaxRank) {
 				continue
 			}
 			seen[w] = true

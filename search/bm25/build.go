@@ -50,7 +50,23 @@ type BuildOptions struct {
 	// Progress, when set, is called from the building goroutine with the
 	// number of passages indexed so far.
 	Progress func(done int)
+	// MergeProgress, when set, is called from the building goroutine with
+	// the passages' postings merged and encoded so far, out of all of
+	// them (tokens counted once per distinct term a passage has).
+	MergeProgress func(done, total int64)
+	// MemBudget bounds the memory the build aims to use, in bytes: the
+	// postings held in memory are spilled to a sorted run on disk (inside
+	// the generation being written) when their estimated size passes a
+	// third of it, and the runs are merged at the end (Go's collector may
+	// take twice the live heap; the rest is for the pipeline and the
+	// per-passage tables, about 20 bytes and the id's length a passage).
+	// 0 means DefaultMemBudget. The index is byte for byte the same
+	// whatever the budget.
+	MemBudget int64
 }
+
+// DefaultMemBudget is the build's memory budget when BuildOptions gives none.
+const DefaultMemBudget = 1 << 30
 
 // Stats describe a finished build.
 type Stats struct {
@@ -60,6 +76,9 @@ type Stats struct {
 	Bytes      int64   `json:"bytes"`
 	Seconds    float64 `json:"seconds"`
 	Generation string  `json:"generation"`
+	// Runs is the number of segments spilled to disk and merged (0 when
+	// the postings fitted the memory budget).
+	Runs int `json:"runs"`
 }
 
 // meta is the JSON meta section: everything needed to query the index the
@@ -93,6 +112,7 @@ type batch struct {
 	passages []corpus.Passage
 	// filled in by a worker
 	worker   int
+	epoch    int      // of the worker's term map
 	newTerms []string // the worker's local terms first seen in this batch
 	terms    []uint32 // local term ids, per doc in docOff ranges
 	tfs      []uint32
@@ -139,7 +159,8 @@ func Build(ctx context.Context, dir string, passages iter.Seq2[corpus.Passage, e
 		return Stats{}, fmt.Errorf("index %s: %w", dir, err)
 	}
 	defer f.Close()
-	b := &builder{opt: opt, params: params, fw: newFileWriter(f), dict: map[string]uint32{}}
+	b := newBuilder(opt, params, newFileWriter(f), gdir)
+	defer b.removeRuns()
 	if err := b.fw.start(secStoreBlob); err != nil {
 		return Stats{}, fmt.Errorf("write %s: %w", path, err)
 	}
@@ -147,10 +168,10 @@ func Build(ctx context.Context, dir string, passages iter.Seq2[corpus.Passage, e
 		return Stats{}, fmt.Errorf("index %s: %w", dir, err)
 	}
 	inverted := time.Now()
-	if err := b.write(); err != nil {
+	if err := b.write(ctx); err != nil {
 		return Stats{}, fmt.Errorf("write %s: %w", path, err)
 	}
-	slog.Debug("bm25 build", "dir", dir, "passages", len(b.docLen), "invert", inverted.Sub(start), "write", time.Since(inverted))
+	slog.Debug("bm25 build", "dir", dir, "passages", len(b.docLen), "runs", len(b.runs), "invert", inverted.Sub(start), "write", time.Since(inverted))
 	if err := f.Sync(); err != nil {
 		return Stats{}, fmt.Errorf("sync %s: %w", path, err)
 	}
@@ -161,36 +182,58 @@ func Build(ctx context.Context, dir string, passages iter.Seq2[corpus.Passage, e
 		return Stats{}, err
 	}
 	published = true
-	return Stats{Passages: len(b.docLen), Terms: len(b.termStr), Tokens: b.tokens, Bytes: b.fw.off,
-		Seconds: time.Since(start).Seconds(), Generation: gen}, nil
+	return Stats{Passages: len(b.docLen), Terms: b.terms, Tokens: b.tokens, Bytes: b.fw.off,
+		Seconds: time.Since(start).Seconds(), Generation: gen, Runs: b.spilled}, nil
 }
 
-// builder holds the in-memory inversion.
+// builder holds the inversion: the postings of the current segment in
+// memory, the runs spilled before it, and the per-passage tables.
 type builder struct {
 	opt    BuildOptions
 	params Params
 	fw     *fileWriter
+	dir    string // the generation's directory, where runs are spilled
+	// segLimit is the estimated size at which the segment is spilled;
+	// localLimit the terms a worker's map may hold before it starts over.
+	segLimit   int64
+	localLimit int
 
-	dict     map[string]uint32 // term -> global id
-	termStr  []string
-	docs     [][]uint32 // per global term
-	tfs      [][]uint32
-	l2g      [][]uint32 // per worker: local id -> global id
+	seg  *segment
+	runs []string // spilled runs, in doc order
+	// Per worker: the terms of its current map by local id (l2gStr) and
+	// their ids in the current segment plus one (l2g; 0: not yet there).
+	l2gStr   [][]string
+	l2g      [][]uint32
+	epoch    []int
 	docLen   []uint32
 	idOff    []uint32
 	idBlob   []byte
 	storeOff []uint64
 	maxRaw   int
 	tokens   int64
+	postings int64 // (passage, term) pairs
+	terms    int   // distinct terms, known after write
+	spilled  int   // runs written
+}
+
+func newBuilder(opt BuildOptions, params Params, fw *fileWriter, dir string) *builder {
+	budget := opt.MemBudget
+	if budget <= 0 {
+		budget = DefaultMemBudget
+	}
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	opt.Workers = workers
+	return &builder{opt: opt, params: params, fw: fw, dir: dir, segLimit: budget / 3,
+		localLimit: int(max(1024, budget/8/int64(workers)/termCost)), seg: newSegment()}
 }
 
 // invert runs the pipeline: one goroutine reads, Workers analyse and
 // compress, and this goroutine merges batches in input order.
 func (b *builder) invert(ctx context.Context, passages iter.Seq2[corpus.Passage, error]) error {
 	workers := b.opt.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	in := make(chan *batch, 2*workers)
@@ -201,12 +244,12 @@ func (b *builder) invert(ctx context.Context, passages iter.Seq2[corpus.Passage,
 		readErr = readBatches(ctx, passages, in)
 	}()
 	var wg sync.WaitGroup
-	b.l2g = make([][]uint32, workers)
+	b.l2g, b.l2gStr, b.epoch = make([][]uint32, workers), make([][]string, workers), make([]int, workers)
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			analyseWorker(ctx, w, b.opt.Analyzer, in, out)
+			analyseWorker(ctx, w, b.opt.Analyzer, b.localLimit, in, out)
 		}()
 	}
 	go func() { wg.Wait(); close(out) }()
@@ -277,10 +320,14 @@ func readBatches(ctx context.Context, passages iter.Seq2[corpus.Passage, error],
 	return nil
 }
 
-func analyseWorker(ctx context.Context, w int, cfg AnalyzerConfig, in <-chan *batch, out chan<- *batch) {
+// analyseWorker analyses batches into local term ids. Its term map starts
+// over (a new epoch) once it holds localLimit terms, so that its memory
+// stays bounded however large the vocabulary.
+func analyseWorker(ctx context.Context, w int, cfg AnalyzerConfig, localLimit int, in <-chan *batch, out chan<- *batch) {
 	an := newAnalyzer(cfg)
 	local := map[string]uint32{}
 	lc := new(termCache)
+	epoch := 0
 	var counts []uint32
 	var touched []uint32
 	enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderCRC(true),
@@ -290,7 +337,11 @@ func analyseWorker(ctx context.Context, w int, cfg AnalyzerConfig, in <-chan *ba
 		if err != nil {
 			bt.err = err
 		} else {
-			bt.worker = w
+			if len(local) >= localLimit {
+				local, counts, epoch = map[string]uint32{}, counts[:0], epoch+1
+				*lc = termCache{}
+			}
+			bt.worker, bt.epoch = w, epoch
 			rec = rec[:0]
 			inFrame := 0
 			for _, p := range bt.passages {
@@ -368,31 +419,36 @@ func appendPassage(dst []byte, p corpus.Passage) []byte {
 	return dst
 }
 
-// merge appends one analysed batch, in input order.
+// merge appends one analysed batch, in input order, spilling the segment
+// when it has grown past its limit.
 func (b *builder) merge(bt *batch) error {
-	l2g := b.l2g[bt.worker]
-	for _, t := range bt.newTerms {
-		g, ok := b.dict[t]
-		if !ok {
-			g = uint32(len(b.termStr))
-			b.dict[t] = g
-			b.termStr = append(b.termStr, t)
-			b.docs = append(b.docs, nil)
-			b.tfs = append(b.tfs, nil)
-		}
-		l2g = append(l2g, g)
+	w := bt.worker
+	if bt.epoch != b.epoch[w] {
+		b.epoch[w], b.l2gStr[w], b.l2g[w] = bt.epoch, b.l2gStr[w][:0], b.l2g[w][:0]
 	}
-	b.l2g[bt.worker] = l2g
+	b.l2gStr[w] = append(b.l2gStr[w], bt.newTerms...)
+	for range bt.newTerms {
+		b.l2g[w] = append(b.l2g[w], 0)
+	}
+	l2g, l2gStr, seg := b.l2g[w], b.l2gStr[w], b.seg
 	for i, dl := range bt.docLen {
 		doc := uint32(len(b.docLen))
 		if len(b.docLen) == math.MaxUint32-1 {
 			return errors.New("too many passages for one index")
 		}
 		for j := bt.docOff[i]; j < bt.docOff[i+1]; j++ {
-			g := l2g[bt.terms[j]]
-			b.docs[g] = append(b.docs[g], doc)
-			b.tfs[g] = append(b.tfs[g], bt.tfs[j])
+			l := bt.terms[j]
+			g := l2g[l]
+			if g == 0 {
+				g = seg.id(l2gStr[l]) + 1
+				l2g[l] = g
+			}
+			seg.docs[g-1] = append(seg.docs[g-1], doc)
+			seg.tfs[g-1] = append(seg.tfs[g-1], bt.tfs[j])
 		}
+		n := bt.docOff[i+1] - bt.docOff[i]
+		seg.postings += int64(n)
+		b.postings += int64(n)
 		b.docLen = append(b.docLen, dl)
 		b.tokens += int64(dl)
 		b.idBlob = append(b.idBlob, bt.passages[i].ID...)
@@ -407,6 +463,9 @@ func (b *builder) merge(bt *batch) error {
 			return err
 		}
 		b.storeOff = append(b.storeOff, uint64(b.fw.secs[secStoreBlob].n))
+	}
+	if seg.size() > b.segLimit {
+		return b.spill()
 	}
 	return nil
 }

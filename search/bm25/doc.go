@@ -59,6 +59,12 @@
 //     Where the passages have at most 256 distinct lengths, their length
 //     norms are one-byte codes into a table of them.
 //
+// A query whose lists hold at most N/16 postings in all (typical of the
+// content words of real questions) skips both steps: its postings are
+// added term at a time, in query order, to a per-passage accumulator
+// (kept by the searcher and left zero between queries), which gives
+// exhaustive scoring's own sums for a fraction of pruning's fixed costs.
+//
 // Zipf queries made only of very common words are the hard case: their
 // weights saturate (the layer cut is ~3/4 of the term maximum), so
 // thousands of near-tied passages must still be scored exactly.
@@ -79,6 +85,23 @@
 // verifies the CRC-32C of every section but the passage store, whose zstd
 // frames carry their own checksums, and checks every offset, so a damaged
 // file gives an error naming it rather than a panic.
+//
+// # Building in bounded memory
+//
+// Build reads the passages once, as a stream. Workers analyse and compress
+// batches in parallel; the store's frames go straight to the file. The
+// postings of consecutive passages collect in an in-memory segment until
+// its estimated size passes a third of BuildOptions.MemBudget; the segment
+// is then written, its terms in byte order, as a run file inside the new
+// generation, and a new segment starts (the workers' own term maps start
+// over too once they hold enough terms). At the end the runs and the last
+// segment are merged term by term, each term encoded on all cores and
+// streamed into the postings section, and the dictionary and doc tables
+// follow it. The file is byte for byte the same whatever the budget; what
+// stays in memory is about 20 bytes and the id a passage, the dictionary,
+// and the largest term's postings. Runs are deleted once merged; a killed
+// build leaves them in its unpublished generation, which the next build
+// removes with it.
 //
 // An *Index is safe for concurrent use. Only one Build may run on a
 // directory at a time.

@@ -28,6 +28,9 @@ type searcher struct {
 	seedW     []float32
 	seedBest  []Scored
 	win       winScratch
+	acc       []float32 // per passage, zero between queries (taat)
+	touched   []uint32
+	blk       block
 }
 
 // queryStats count the work of the last queries on a searcher (for
@@ -143,7 +146,12 @@ func (ix *Index) topK(ctx context.Context, query string, k int) ([]Scored, error
 	if len(terms) == 0 {
 		return nil, nil
 	}
-	rs := s.maxScore(ix.sc, terms, k, s.seed(ix.sc, terms, k), ix.meta.Passages, ctx.Done())
+	var rs []Scored
+	if useTAAT(terms, ix.meta.Passages) {
+		rs = s.taat(ix.sc, terms, k, ix.meta.Passages)
+	} else {
+		rs = s.maxScore(ix.sc, terms, k, s.seed(ix.sc, terms, k), ix.meta.Passages, ctx.Done())
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

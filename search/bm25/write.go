@@ -1,54 +1,54 @@
 package bm25
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"math"
-	"runtime"
 	"slices"
-	"strings"
 	"sync"
 )
 
-// write encodes the dictionary, postings, doc table and meta after the
-// store, then the header.
-func (b *builder) write() error {
+// write merges the spilled runs and the segment in memory term by term,
+// encodes each term's postings on all cores and streams them into the
+// postings section, then writes the dictionary, doc table and meta after
+// it, then the header.
+func (b *builder) write(ctx context.Context) error {
 	n := len(b.docLen)
 	avgdl := 1.0
 	if n > 0 && b.tokens > 0 {
 		avgdl = float64(b.tokens) / float64(n)
 	}
 	sc := newScorer(b.params, avgdl, b.docLen)
-
-	order := make([]uint32, len(b.termStr))
-	for i := range order {
-		order[i] = uint32(i)
+	var srcs []termSource
+	for _, p := range b.runs {
+		r, err := openRun(p)
+		if err != nil {
+			return fmt.Errorf("merge postings: %w", err)
+		}
+		srcs = append(srcs, r)
 	}
-	slices.SortFunc(order, func(x, y uint32) int { return strings.Compare(b.termStr[x], b.termStr[y]) })
-
-	infos, chunks := b.encodePostings(order, sc, n)
-	var off uint64 // each term's offset within the postings section
-	ti := make([]byte, 0, len(order)*termInfoSize)
-	for i := range order {
-		info := infos[i]
-		info.Offset = off
-		off += uint64(len(chunks[i]))
-		ti = binary.LittleEndian.AppendUint32(ti, info.DF)
-		ti = binary.LittleEndian.AppendUint32(ti, info.Blocks)
-		ti = binary.LittleEndian.AppendUint64(ti, info.Offset)
-		ti = binary.LittleEndian.AppendUint32(ti, math.Float32bits(info.MaxScore))
-		ti = binary.LittleEndian.AppendUint32(ti, math.Float32bits(info.IDF))
+	srcs = append(srcs, &memSource{s: b.seg, order: b.seg.sorted(), i: -1})
+	m, err := newMerger(srcs)
+	if m != nil {
+		defer m.close()
 	}
-	termOff := make([]byte, 0, 4*(len(order)+1))
-	var blob []byte
-	termOff = binary.LittleEndian.AppendUint32(termOff, 0)
-	for _, g := range order {
-		blob = append(blob, b.termStr[g]...)
-		termOff = binary.LittleEndian.AppendUint32(termOff, uint32(len(blob)))
+	if err != nil {
+		return fmt.Errorf("merge postings: %w", err)
 	}
-	m := meta{Version: formatVersion, Analyzer: b.opt.Analyzer, BM25: b.params, Passages: n,
-		Terms: len(order), Tokens: b.tokens, AvgDL: avgdl, StoreBlock: storeBlock, StoreBlocks: len(b.storeOff) - 1, MaxStoreRaw: b.maxRaw}
-	mj, err := json.Marshal(m)
+	if err := b.fw.start(secPostings); err != nil {
+		return err
+	}
+	dict, err := b.encodePostings(ctx, m, sc, n)
+	if err != nil {
+		return err
+	}
+	b.terms = dict.terms
+	m2 := meta{Version: formatVersion, Analyzer: b.opt.Analyzer, BM25: b.params, Passages: n,
+		Terms: dict.terms, Tokens: b.tokens, AvgDL: avgdl, StoreBlock: storeBlock, StoreBlocks: len(b.storeOff) - 1, MaxStoreRaw: b.maxRaw}
+	mj, err := json.Marshal(m2)
 	if err != nil {
 		return err
 	}
@@ -57,10 +57,9 @@ func (b *builder) write() error {
 		chunks [][]byte
 	}{
 		{secMeta, [][]byte{mj}},
-		{secTermOff, [][]byte{termOff}},
-		{secTermBlob, [][]byte{blob}},
-		{secTermInfo, [][]byte{ti}},
-		{secPostings, chunks},
+		{secTermOff, [][]byte{dict.termOff}},
+		{secTermBlob, [][]byte{dict.blob}},
+		{secTermInfo, [][]byte{dict.info}},
 		{secDocLen, [][]byte{u32bytes(b.docLen)}},
 		{secIDOff, [][]byte{u32bytes(b.idOff)}},
 		{secIDBlob, [][]byte{b.idBlob}},
@@ -74,28 +73,151 @@ func (b *builder) write() error {
 	return b.fw.finish()
 }
 
-// encodePostings encodes each term (in dictionary order) on all cores.
-// Every chunk's length is a multiple of 4 so the next term's arrays stay
-// aligned.
-func (b *builder) encodePostings(order []uint32, sc *scorer, n int) ([]termInfo, [][]byte) {
-	infos := make([]termInfo, len(order))
-	chunks := make([][]byte, len(order))
-	workers := runtime.GOMAXPROCS(0)
+// dictWriter accumulates the dictionary sections as terms are written.
+type dictWriter struct {
+	terms           int
+	termOff, blob   []byte
+	info            []byte
+	off             uint64 // next term's offset within the postings section
+	postingsWritten int64
+}
+
+func (d *dictWriter) add(term string, info termInfo, chunk []byte) {
+	d.terms++
+	d.blob = append(d.blob, term...)
+	d.termOff = binary.LittleEndian.AppendUint32(d.termOff, uint32(len(d.blob)))
+	info.Offset = d.off
+	d.off += uint64(len(chunk))
+	d.info = binary.LittleEndian.AppendUint32(d.info, info.DF)
+	d.info = binary.LittleEndian.AppendUint32(d.info, info.Blocks)
+	d.info = binary.LittleEndian.AppendUint64(d.info, info.Offset)
+	d.info = binary.LittleEndian.AppendUint32(d.info, math.Float32bits(info.MaxScore))
+	d.info = binary.LittleEndian.AppendUint32(d.info, math.Float32bits(info.IDF))
+	d.postingsWritten += int64(info.DF)
+}
+
+// encJob is a run of consecutive terms encoded by one worker.
+type encJob struct {
+	seq    int
+	terms  []string
+	docs   [][]uint32
+	tfs    [][]uint32
+	infos  []termInfo
+	chunks [][]byte
+}
+
+// Jobs close at this many terms or postings, so that a worker's share is
+// worth a channel hand-off yet the terms in flight stay few.
+const (
+	jobTerms    = 1024
+	jobPostings = 1 << 16
+)
+
+// encodePostings takes the merged terms in byte order, encodes them on
+// all cores and writes them in order to the postings section.
+func (b *builder) encodePostings(ctx context.Context, m *merger, sc *scorer, n int) (*dictWriter, error) {
+	workers := b.opt.Workers
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := make(chan *encJob, workers)
+	done := make(chan *encJob, 2*workers)
+	var mergeErr error
+	go func() {
+		defer close(jobs)
+		mergeErr = produceJobs(ctx, m, jobs)
+	}()
 	var wg sync.WaitGroup
-	for w := range workers {
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			scratch := &encScratch{block: make([]uint32, blockSize)}
-			for i := w; i < len(order); i += workers {
-				g := order[i]
-				infos[i], chunks[i] = encodeTerm(b.docs[g], b.tfs[g], sc, n, scratch)
-				b.docs[g], b.tfs[g] = nil, nil
+			es := &encScratch{block: make([]uint32, blockSize)}
+			for j := range jobs {
+				j.infos, j.chunks = make([]termInfo, len(j.terms)), make([][]byte, len(j.terms))
+				for i := range j.terms {
+					j.infos[i], j.chunks[i] = encodeTerm(j.docs[i], j.tfs[i], sc, n, es)
+					j.docs[i], j.tfs[i] = nil, nil
+				}
+				select {
+				case done <- j:
+				case <-ctx.Done():
+					return
+				}
 			}
 		}()
 	}
-	wg.Wait()
-	return infos, chunks
+	go func() { wg.Wait(); close(done) }()
+	d := &dictWriter{termOff: binary.LittleEndian.AppendUint32(nil, 0)}
+	pending := map[int]*encJob{}
+	next := 0
+	var werr error
+	for j := range done {
+		if werr != nil {
+			continue
+		}
+		pending[j.seq] = j
+		for pending[next] != nil {
+			cur := pending[next]
+			delete(pending, next)
+			next++
+			for i, t := range cur.terms {
+				if werr = b.fw.write(secPostings, cur.chunks[i]); werr != nil {
+					cancel()
+					break
+				}
+				d.add(t, cur.infos[i], cur.chunks[i])
+			}
+			if b.opt.MergeProgress != nil {
+				b.opt.MergeProgress(d.postingsWritten, b.postings)
+			}
+		}
+	}
+	if werr != nil {
+		return nil, werr
+	}
+	if mergeErr != nil {
+		return nil, fmt.Errorf("merge postings: %w", mergeErr)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if len(pending) != 0 {
+		return nil, errors.New("internal error: terms lost in the merge")
+	}
+	return d, nil
+}
+
+// produceJobs sends the merged terms in jobs, numbered in order.
+func produceJobs(ctx context.Context, m *merger, jobs chan<- *encJob) error {
+	cur := &encJob{}
+	postings := 0
+	send := func() bool {
+		select {
+		case jobs <- cur:
+			cur, postings = &encJob{seq: cur.seq + 1}, 0
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	for {
+		t, docs, tfs, ok, err := m.next()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		cur.terms, cur.docs, cur.tfs = append(cur.terms, t), append(cur.docs, docs), append(cur.tfs, tfs)
+		postings += len(docs)
+		if (len(cur.terms) == jobTerms || postings >= jobPostings) && !send() {
+			return ctx.Err()
+		}
+	}
+	if len(cur.terms) > 0 && !send() {
+		return ctx.Err()
+	}
+	return nil
 }
 
 // encScratch is one encoding worker's reusable memory.

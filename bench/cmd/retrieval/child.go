@@ -52,7 +52,13 @@ type serveResult struct {
 }
 
 func zipfConfig(c config) zipf.Config {
-	return zipf.Config{Passages: c.Passages, Seed: c.Seed, QueryMinRank: c.QueryMinRank}
+	zc := zipf.Config{Passages: c.Passages, Seed: c.Seed, QueryMinRank: c.QueryMinRank}
+	if c.Mix != "" {
+		if m, err := zc.WithMix(zipf.Mix(c.Mix)); err == nil { // parseFlags checked it
+			zc = m
+		}
+	}
+	return zc
 }
 
 // runBuild generates the corpus in memory first, so that generating it is not

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/sleuth-research/sleuth/corpus/zipf"
 )
 
 // config is what every process of one run shares: the parent passes it to
@@ -26,12 +28,15 @@ import (
 type config struct {
 	Passages int `json:"passages"`
 	// QueryMinRank drops the most frequent words from queries (see zipf.Config).
-	QueryMinRank int    `json:"query_min_rank,omitempty"`
-	Queries      int    `json:"queries"`
-	K            int    `json:"k"`
-	Seed         uint64 `json:"seed"`
-	Rounds       int    `json:"rounds"`
-	Overlap      int    `json:"overlap_queries"`
+	QueryMinRank int `json:"query_min_rank,omitempty"`
+	// Mix, when set, picks the queries' words by zipf.Config.WithMix
+	// (head, content, mid) instead of QueryMinRank.
+	Mix     string `json:"mix,omitempty"`
+	Queries int    `json:"queries"`
+	K       int    `json:"k"`
+	Seed    uint64 `json:"seed"`
+	Rounds  int    `json:"rounds"`
+	Overlap int    `json:"overlap_queries"`
 	// Budget caps each timed pass: a pass stops after the query that
 	// crosses it, so slow engines are timed on a prefix of the queries.
 	Budget time.Duration `json:"budget_per_pass"`
@@ -64,6 +69,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	fs.IntVar(&o.cfg.Passages, "passages", 200_000, "zipf passages to index")
 	fs.IntVar(&o.cfg.QueryMinRank, "query-min-rank", 0, "draw query words from frequency ranks >= this (100 ≈ stopwords removed); 0 uses the whole distribution")
+	fs.StringVar(&o.cfg.Mix, "mix", "", "query mix: head, content (100 most frequent words dropped) or mid (words in 0.05–2% of passages); overrides -query-min-rank")
 	fs.IntVar(&o.cfg.Queries, "queries", 5000, "zipf queries to time")
 	fs.IntVar(&o.cfg.K, "k", 10, "hits per query")
 	fs.Uint64Var(&o.cfg.Seed, "seed", 1, "zipf corpus seed")
@@ -85,6 +91,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.cfg.Passages <= 0 || o.cfg.Queries <= 0 || o.cfg.K <= 0 || o.cfg.Rounds <= 0 || o.cfg.Overlap <= 0 || o.cfg.Budget <= 0 {
 		return o, fmt.Errorf("-passages, -queries, -k, -rounds, -overlap and -budget must be positive")
+	}
+	if o.cfg.Mix != "" {
+		if _, err := (zipf.Config{}).WithMix(zipf.Mix(o.cfg.Mix)); err != nil {
+			return o, err
+		}
 	}
 	o.cfg.Overlap = min(o.cfg.Overlap, o.cfg.Queries)
 	return o, nil

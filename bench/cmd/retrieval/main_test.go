@@ -21,6 +21,8 @@ func TestParseFlags(t *testing.T) {
 		{"zero k", []string{"-k", "0"}, config{}, "must be positive"},
 		{"zero budget", []string{"-budget", "0s"}, config{}, "must be positive"},
 		{"stray arg", []string{"extra"}, config{}, "unexpected arguments"},
+		{"mid mix", []string{"-mix", "mid"}, config{Passages: 200_000, Mix: "mid", Queries: 5000, K: 10, Seed: 1, Rounds: 3, Overlap: 100, Budget: 20 * time.Second}, ""},
+		{"unknown mix", []string{"-mix", "tail"}, config{}, "query mix"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -140,7 +140,7 @@ func runChild(ctx context.Context, o options, phase, name, dir string, stderr io
 		"-passages", strconv.Itoa(c.Passages), "-queries", strconv.Itoa(c.Queries),
 		"-k", strconv.Itoa(c.K), "-seed", strconv.FormatUint(c.Seed, 10),
 		"-rounds", strconv.Itoa(c.Rounds), "-overlap", strconv.Itoa(c.Overlap),
-		"-budget", c.Budget.String())
+		"-budget", c.Budget.String(), "-query-min-rank", strconv.Itoa(c.QueryMinRank), "-mix", c.Mix)
 	var buf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &buf, stderr
 	if err := cmd.Run(); err != nil {
