@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -31,6 +30,7 @@ type serveFlags struct {
 func newServeCmd() *cobra.Command {
 	var f serveFlags
 	var af agentServeFlags
+	var ef envServeFlags
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve retrieval (Search-R1 /retrieve) and/or a model (OpenAI-compatible /v1) over HTTP",
@@ -43,16 +43,21 @@ as vLLM and Ollama do, backed by the in-process engine.
 With --agent PRESETS --llm URL|local:PATH: the presets as models
 (sleuth-PRESET) at POST /v1/chat/completions, streamed or not, answering
 with the episode's answer and sources (server/agentapi; README "Use the
-agent"), with /retrieve beside them when --index is given.`,
+agent"), with /retrieve beside them when --index is given.
+With --env PRESETS: episode sessions for outside trainers (verl, SkyRL) at
+/env/ (server/env; README "Training at scale"): create a session from a
+question and its gold, call the preset's tools in it, score the episode
+with the preset's reward; beside any of the above.`,
 		Example: `  sleuth serve --index /tmp/idx --addr 127.0.0.1:8000
   sleuth serve --model model.bin --tokenizer tok.bin --addr 127.0.0.1:8001
-  sleuth serve --agent searchr1,rag --llm http://127.0.0.1:8001/v1 --index /tmp/idx --addr 127.0.0.1:8002`,
+  sleuth serve --agent searchr1,rag --llm http://127.0.0.1:8001/v1 --index /tmp/idx --addr 127.0.0.1:8002
+  sleuth serve --env searchr1,deepresearcher --index /tmp/idx --addr 127.0.0.1:8003`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if f.index == "" && f.dense.denseIndex == "" && f.model == "" && af.presets == "" {
-				return errors.New("nothing to serve: give --index, --dense-index, --model or --agent")
+			if f.index == "" && f.dense.denseIndex == "" && f.model == "" && af.presets == "" && ef.presets == "" {
+				return errNothingToServe
 			}
-			gc, err := f.guard.config("/healthz", "/metrics", "/v1/models")
+			gc, err := f.guard.config("/healthz", "/metrics", "/v1/models", "/env/healthz", "/env/metrics")
 			if err != nil {
 				return err
 			}
@@ -60,11 +65,20 @@ agent"), with /retrieve beside them when --index is given.`,
 			if af.presets != "" {
 				build = func(f serveFlags) (http.Handler, func(), error) { return buildAgentServeHandler(f, af) }
 			}
-			h, closeFn, err := build(f)
-			if err != nil {
-				return err
+			var h http.Handler
+			if af.presets != "" || f.index != "" || f.dense.denseIndex != "" || f.model != "" {
+				hh, closeFn, err := build(f)
+				if err != nil {
+					return err
+				}
+				defer closeFn()
+				h = hh
 			}
-			defer closeFn()
+			if ef.presets != "" {
+				es := newEnvServer(f, ef) // serve_env.go
+				defer es.Close()
+				h = withEnv(h, es)
+			}
 			return serveHTTP(cmd.Context(), f.addr, h, cmd, gc)
 		},
 	}
@@ -81,6 +95,7 @@ agent"), with /retrieve beside them when --index is given.`,
 	f.guard.register(cmd)
 	f.dense.register(fl)
 	af.register(cmd)
+	ef.register(cmd)
 	return cmd
 }
 
