@@ -14,6 +14,7 @@ import (
 	"github.com/sleuth-research/sleuth/model"
 	"github.com/sleuth-research/sleuth/model/kernels"
 	"github.com/sleuth-research/sleuth/model/tokenizer"
+	"github.com/sleuth-research/sleuth/search"
 	"github.com/sleuth-research/sleuth/search/bm25"
 	"github.com/sleuth-research/sleuth/server/openai"
 	"github.com/sleuth-research/sleuth/server/retrieve"
@@ -22,6 +23,7 @@ import (
 type serveFlags struct {
 	index, model, tokenizer, addr, name, chatTemplate string
 	topk, maxTopK, maxQueries                         int
+	batch, batchQueue                                 int
 	guard                                             guardFlags
 
 	dense denseFlags // dense.go
@@ -92,6 +94,8 @@ with the preset's reward; beside any of the above.`,
 	fl.IntVar(&f.topk, "topk", 3, "default topk when a /retrieve request gives none")
 	fl.IntVar(&f.maxTopK, "max-topk", 100, "largest topk a /retrieve request may ask for")
 	fl.IntVar(&f.maxQueries, "max-queries", 512, "most queries in one /retrieve request")
+	fl.IntVar(&f.batch, "batch", 0, "merge concurrent /retrieve requests into batched searches of up to this many queries (0: each request searches alone)")
+	fl.IntVar(&f.batchQueue, "batch-queue", 4096, "with --batch: queries waiting for a batch; beyond it a request gets 503 with Retry-After")
 	f.guard.register(cmd)
 	f.dense.register(fl)
 	af.register(cmd)
@@ -113,9 +117,10 @@ func buildServeHandler(f serveFlags) (http.Handler, func(), error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		closeFn = func() { ix.Close() }
-		retr = retrieve.New(ix, retrieve.Config{DefaultTopK: f.topk, MaxTopK: f.maxTopK, MaxQueries: f.maxQueries, Logger: slog.Default(),
-			Index: retrieve.IndexInfo{Backend: "bm25", Path: f.index, Documents: int64(ix.Len())}})
+		rs := retrieve.New(ix, retrieve.Config{DefaultTopK: f.topk, MaxTopK: f.maxTopK, MaxQueries: f.maxQueries, Logger: slog.Default(),
+			Index: retrieve.IndexInfo{Backend: "bm25", Path: f.index, Documents: int64(ix.Len())}, Batch: f.batchConfig()})
+		closeFn = func() { rs.Close(); ix.Close() }
+		retr = rs
 	}
 	if f.model != "" {
 		client, err := loadLocal(f.model, f.tokenizer, f.chatTemplate, false)
@@ -140,6 +145,14 @@ func buildServeHandler(f serveFlags) (http.Handler, func(), error) {
 		mux.Handle("/", api)
 	}
 	return mux, closeFn, nil
+}
+
+// batchConfig is the micro-batcher --batch asks for, or nil.
+func (f serveFlags) batchConfig() *search.CoalesceConfig {
+	if f.batch <= 0 {
+		return nil
+	}
+	return &search.CoalesceConfig{MaxBatch: f.batch, MaxQueue: f.batchQueue}
 }
 
 // loadLocal loads a checkpoint and its tokenizer into an in-process client.
