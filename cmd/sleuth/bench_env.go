@@ -120,7 +120,7 @@ func benchClient(n int) *http.Client {
 	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConns: 2 * n, MaxIdleConnsPerHost: 2 * n}}
 }
 
-func postJSON(c *http.Client, url string, body any, out any) error {
+func benchPost(c *http.Client, url string, body any, out any) error {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return err
@@ -194,19 +194,19 @@ func benchEnvSessions(ctx context.Context, es *env.Server, n int, d time.Duratio
 		s := &st[w]
 		if s.session == "" {
 			var cr env.CreateResponse
-			if err := postJSON(c, ts.URL+"/env/sessions", env.CreateRequest{Preset: "searchr1", Question: fmt.Sprintf("question %d of worker %d", i, w)}, &cr); err != nil {
+			if err := benchPost(c, ts.URL+"/env/sessions", env.CreateRequest{Preset: "searchr1", Question: fmt.Sprintf("question %d of worker %d", i, w)}, &cr); err != nil {
 				return 0, err
 			}
 			s.session, s.calls = cr.Session, 0
 		}
 		q := words[(w+i)%len(words)] + " " + words[(w*7+i)%len(words)]
-		if err := postJSON(c, ts.URL+"/env/sessions/"+s.session+"/call", env.CallRequest{Tool: "search", Input: q}, nil); err != nil {
+		if err := benchPost(c, ts.URL+"/env/sessions/"+s.session+"/call", env.CallRequest{Tool: "search", Input: q}, nil); err != nil {
 			s.session = ""
 			return 0, err
 		}
 		if s.calls++; s.calls == 5 {
 			ans := "x"
-			err := postJSON(c, ts.URL+"/env/sessions/"+s.session+"/score", env.ScoreRequest{Answer: &ans}, nil)
+			err := benchPost(c, ts.URL+"/env/sessions/"+s.session+"/score", env.ScoreRequest{Answer: &ans}, nil)
 			s.session = ""
 			if err != nil {
 				return 0, err
@@ -227,6 +227,6 @@ func benchRetrieve(ctx context.Context, rs *retrieve.Server, n int, d time.Durat
 	words := []string{"river", "city", "founder", "born", "company", "museum", "capital", "author", "war", "song"}
 	return runLoad(ctx, n, d, func(w, i int) (int, error) {
 		q := words[(w+i)%len(words)] + " " + words[(w*3+i*7)%len(words)]
-		return 1, postJSON(c, ts.URL+"/retrieve", map[string]any{"query": q, "topk": 3, "return_scores": true}, nil)
+		return 1, benchPost(c, ts.URL+"/retrieve", map[string]any{"query": q, "topk": 3, "return_scores": true}, nil)
 	})
 }
