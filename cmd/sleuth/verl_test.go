@@ -204,7 +204,8 @@ func TestVerlEpisodesThroughEnvServer(t *testing.T) {
 				break
 			}
 		}
-		if len(r.Numbers) != 3*r.Searches || r.Session != r.RequestID {
+		// A search by a title may match fewer than 3 passages.
+		if len(r.Numbers) < r.Searches || len(r.Numbers) > 3*r.Searches || r.Session != r.RequestID {
 			t.Errorf("%s: %d documents over %d searches, session %q for request %q", r.ID, len(r.Numbers), r.Searches, r.Session, r.RequestID)
 		}
 	}
