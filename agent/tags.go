@@ -464,27 +464,12 @@ func (p *tagParser) parseToolCalls(turn string, a Action) Action {
 			a.Kind, a.Error = "none", "tool call without a name"
 			return a
 		}
-		inputs, err := toolInputs(tc)
+		calls, err := callsOf(tc, p.maxQuery)
 		if err != nil {
 			a.Kind, a.Error = "none", err.Error()
 			return a
 		}
-		args := map[string]string{}
-		for k, v := range tc.Arguments {
-			if s, ok := v.(string); ok && k != "query" && k != "url" {
-				args[k] = s
-			}
-		}
-		if len(args) == 0 {
-			args = nil
-		}
-		for _, in := range inputs {
-			if len(in) > p.maxQuery {
-				a.Kind, a.Error = "none", fmt.Sprintf("%s input of %d bytes exceeds %d", tc.Name, len(in), p.maxQuery)
-				return a
-			}
-			a.Calls = append(a.Calls, Call{Tool: tc.Name, Input: in, Args: args})
-		}
+		a.Calls = append(a.Calls, calls...)
 	}
 	if len(a.Calls) == 0 {
 		a.Kind, a.Error = "none", "tool call with no input"
@@ -492,6 +477,32 @@ func (p *tagParser) parseToolCalls(turn string, a Action) Action {
 	}
 	a.Query = a.Calls[0].Input
 	return a
+}
+
+// callsOf turns one JSON tool call into calls, one per input; its other
+// string arguments (a browse goal) go to every call's Args.
+func callsOf(tc toolCallJSON, maxQuery int) ([]Call, error) {
+	inputs, err := toolInputs(tc)
+	if err != nil {
+		return nil, err
+	}
+	args := map[string]string{}
+	for k, v := range tc.Arguments {
+		if s, ok := v.(string); ok && k != "query" && k != "url" {
+			args[k] = s
+		}
+	}
+	if len(args) == 0 {
+		args = nil
+	}
+	calls := make([]Call, 0, len(inputs))
+	for _, in := range inputs {
+		if len(in) > maxQuery {
+			return nil, fmt.Errorf("%s input of %d bytes exceeds %d", tc.Name, len(in), maxQuery)
+		}
+		calls = append(calls, Call{Tool: tc.Name, Input: in, Args: args})
+	}
+	return calls, nil
 }
 
 // toolInputs pulls the inputs out of a call's arguments: the first of

@@ -9,5 +9,6 @@ func benchSubcommands() []*cobra.Command {
 		newBenchModelCmd(),
 		newBenchAgentCmd(),
 		newBenchDenseCmd(),
+		newBenchEnvCmd(),
 	}
 }

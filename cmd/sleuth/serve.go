@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 	"github.com/sleuth-research/sleuth/model"
 	"github.com/sleuth-research/sleuth/model/kernels"
 	"github.com/sleuth-research/sleuth/model/tokenizer"
+	"github.com/sleuth-research/sleuth/search"
 	"github.com/sleuth-research/sleuth/search/bm25"
 	"github.com/sleuth-research/sleuth/server/openai"
 	"github.com/sleuth-research/sleuth/server/retrieve"
@@ -23,6 +23,7 @@ import (
 type serveFlags struct {
 	index, model, tokenizer, addr, name, chatTemplate string
 	topk, maxTopK, maxQueries                         int
+	batch, batchQueue                                 int
 	guard                                             guardFlags
 
 	dense denseFlags // dense.go
@@ -31,6 +32,7 @@ type serveFlags struct {
 func newServeCmd() *cobra.Command {
 	var f serveFlags
 	var af agentServeFlags
+	var ef envServeFlags
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve retrieval (Search-R1 /retrieve) and/or a model (OpenAI-compatible /v1) over HTTP",
@@ -43,16 +45,21 @@ as vLLM and Ollama do, backed by the in-process engine.
 With --agent PRESETS --llm URL|local:PATH: the presets as models
 (sleuth-PRESET) at POST /v1/chat/completions, streamed or not, answering
 with the episode's answer and sources (server/agentapi; README "Use the
-agent"), with /retrieve beside them when --index is given.`,
+agent"), with /retrieve beside them when --index is given.
+With --env PRESETS: episode sessions for outside trainers (verl, SkyRL) at
+/env/ (server/env; README "Training at scale"): create a session from a
+question and its gold, call the preset's tools in it, score the episode
+with the preset's reward; beside any of the above.`,
 		Example: `  sleuth serve --index /tmp/idx --addr 127.0.0.1:8000
   sleuth serve --model model.bin --tokenizer tok.bin --addr 127.0.0.1:8001
-  sleuth serve --agent searchr1,rag --llm http://127.0.0.1:8001/v1 --index /tmp/idx --addr 127.0.0.1:8002`,
+  sleuth serve --agent searchr1,rag --llm http://127.0.0.1:8001/v1 --index /tmp/idx --addr 127.0.0.1:8002
+  sleuth serve --env searchr1,deepresearcher --index /tmp/idx --addr 127.0.0.1:8003`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if f.index == "" && f.dense.denseIndex == "" && f.model == "" && af.presets == "" {
-				return errors.New("nothing to serve: give --index, --dense-index, --model or --agent")
+			if f.index == "" && f.dense.denseIndex == "" && f.model == "" && af.presets == "" && ef.presets == "" {
+				return errNothingToServe
 			}
-			gc, err := f.guard.config("/healthz", "/metrics", "/v1/models")
+			gc, err := f.guard.config("/healthz", "/metrics", "/v1/models", "/env/healthz", "/env/metrics")
 			if err != nil {
 				return err
 			}
@@ -60,11 +67,20 @@ agent"), with /retrieve beside them when --index is given.`,
 			if af.presets != "" {
 				build = func(f serveFlags) (http.Handler, func(), error) { return buildAgentServeHandler(f, af) }
 			}
-			h, closeFn, err := build(f)
-			if err != nil {
-				return err
+			var h http.Handler
+			if af.presets != "" || f.index != "" || f.dense.denseIndex != "" || f.model != "" {
+				hh, closeFn, err := build(f)
+				if err != nil {
+					return err
+				}
+				defer closeFn()
+				h = hh
 			}
-			defer closeFn()
+			if ef.presets != "" {
+				es := newEnvServer(f, ef) // serve_env.go
+				defer es.Close()
+				h = withEnv(h, es)
+			}
 			return serveHTTP(cmd.Context(), f.addr, h, cmd, gc)
 		},
 	}
@@ -78,9 +94,12 @@ agent"), with /retrieve beside them when --index is given.`,
 	fl.IntVar(&f.topk, "topk", 3, "default topk when a /retrieve request gives none")
 	fl.IntVar(&f.maxTopK, "max-topk", 100, "largest topk a /retrieve request may ask for")
 	fl.IntVar(&f.maxQueries, "max-queries", 512, "most queries in one /retrieve request")
+	fl.IntVar(&f.batch, "batch", 0, "merge concurrent /retrieve requests into batched searches of up to this many queries (0: each request searches alone)")
+	fl.IntVar(&f.batchQueue, "batch-queue", 4096, "with --batch: queries waiting for a batch; beyond it a request gets 503 with Retry-After")
 	f.guard.register(cmd)
 	f.dense.register(fl)
 	af.register(cmd)
+	ef.register(cmd)
 	return cmd
 }
 
@@ -98,9 +117,10 @@ func buildServeHandler(f serveFlags) (http.Handler, func(), error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		closeFn = func() { ix.Close() }
-		retr = retrieve.New(ix, retrieve.Config{DefaultTopK: f.topk, MaxTopK: f.maxTopK, MaxQueries: f.maxQueries, Logger: slog.Default(),
-			Index: retrieve.IndexInfo{Backend: "bm25", Path: f.index, Documents: int64(ix.Len())}})
+		rs := retrieve.New(ix, retrieve.Config{DefaultTopK: f.topk, MaxTopK: f.maxTopK, MaxQueries: f.maxQueries, Logger: slog.Default(),
+			Index: retrieve.IndexInfo{Backend: "bm25", Path: f.index, Documents: int64(ix.Len())}, Batch: f.batchConfig()})
+		closeFn = func() { rs.Close(); ix.Close() }
+		retr = rs
 	}
 	if f.model != "" {
 		client, err := loadLocal(f.model, f.tokenizer, f.chatTemplate, false)
@@ -125,6 +145,14 @@ func buildServeHandler(f serveFlags) (http.Handler, func(), error) {
 		mux.Handle("/", api)
 	}
 	return mux, closeFn, nil
+}
+
+// batchConfig is the micro-batcher --batch asks for, or nil.
+func (f serveFlags) batchConfig() *search.CoalesceConfig {
+	if f.batch <= 0 {
+		return nil
+	}
+	return &search.CoalesceConfig{MaxBatch: f.batch, MaxQueue: f.batchQueue}
 }
 
 // loadLocal loads a checkpoint and its tokenizer into an in-process client.

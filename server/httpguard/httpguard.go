@@ -382,3 +382,7 @@ func KeyFromEnv(name string, getenv func(string) string) (string, error) {
 	}
 	return k, nil
 }
+
+// WriteError answers with the JSON error body every sleuth server shares:
+// {"error": {"message": msg, "type": typ}}.
+func WriteError(w http.ResponseWriter, status int, typ, msg string) { refuse(w, status, typ, msg) }

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sleuth-research/sleuth/search"
 )
 
 // Metrics are exposed in the Prometheus text format (version 0.0.4), written
@@ -29,15 +32,22 @@ type requestKey struct {
 type metrics struct {
 	start time.Time
 
+	batch *search.Coalescer // nil without micro-batching
+
 	inFlight atomic.Int64 // /retrieve requests being served
 	queries  atomic.Int64 // queries answered with 200
 	panics   atomic.Int64
 
 	mu       sync.Mutex
 	requests map[requestKey]uint64
-	buckets  [len(latencyBuckets)]uint64 // non-cumulative counts per bucket
-	count    uint64
-	sum      float64
+	// recent holds the latest /retrieve latencies (a ring), for the p50
+	// and p99 gauges: quantiles of what the server does now, not since it
+	// started.
+	recent  [1024]time.Duration
+	nRecent int
+	buckets [len(latencyBuckets)]uint64 // non-cumulative counts per bucket
+	count   uint64
+	sum     float64
 }
 
 func newMetrics(start time.Time) *metrics {
@@ -53,6 +63,8 @@ func (m *metrics) observe(path string, code int, d time.Duration) {
 	if path != pathRetrieve {
 		return
 	}
+	m.recent[m.nRecent%len(m.recent)] = d
+	m.nRecent++
 	sec := d.Seconds()
 	m.count++
 	m.sum += sec
@@ -62,6 +74,29 @@ func (m *metrics) observe(path string, code int, d time.Duration) {
 			break
 		}
 	}
+}
+
+// writeBatchStats renders the micro-batcher's queue and batch sizes.
+func writeBatchStats(b *bytes.Buffer, st search.CoalesceStats) {
+	b.WriteString("# HELP sleuth_retrieve_queue_depth Queries waiting to be batched.\n")
+	b.WriteString("# TYPE sleuth_retrieve_queue_depth gauge\n")
+	fmt.Fprintf(b, "sleuth_retrieve_queue_depth %d\n", st.QueueDepth)
+	b.WriteString("# HELP sleuth_retrieve_overloaded_total Requests refused with 503 because the batch queue was full.\n")
+	b.WriteString("# TYPE sleuth_retrieve_overloaded_total counter\n")
+	fmt.Fprintf(b, "sleuth_retrieve_overloaded_total %d\n", st.Rejected)
+	b.WriteString("# HELP sleuth_retrieve_batch_size Queries per batched search.\n")
+	b.WriteString("# TYPE sleuth_retrieve_batch_size histogram\n")
+	var cum int64
+	for i, ub := range search.BatchSizeBuckets {
+		cum += st.BatchSizes[i]
+		if i == len(search.BatchSizeBuckets)-1 {
+			break // the last bucket also holds larger batches: it is +Inf
+		}
+		fmt.Fprintf(b, "sleuth_retrieve_batch_size_bucket{le=\"%d\"} %d\n", ub, cum)
+	}
+	fmt.Fprintf(b, "sleuth_retrieve_batch_size_bucket{le=\"+Inf\"} %d\n", cum)
+	fmt.Fprintf(b, "sleuth_retrieve_batch_size_sum %d\n", st.Queries)
+	fmt.Fprintf(b, "sleuth_retrieve_batch_size_count %d\n", st.Batches)
 }
 
 // write renders every metric in the text exposition format.
@@ -93,7 +128,21 @@ func (m *metrics) write(w io.Writer) error {
 	fmt.Fprintf(&b, "sleuth_retrieve_request_duration_seconds_bucket{le=\"+Inf\"} %d\n", m.count)
 	fmt.Fprintf(&b, "sleuth_retrieve_request_duration_seconds_sum %s\n", strconv.FormatFloat(m.sum, 'g', -1, 64))
 	fmt.Fprintf(&b, "sleuth_retrieve_request_duration_seconds_count %d\n", m.count)
+	lat := slices.Clone(m.recent[:min(m.nRecent, len(m.recent))])
 	m.mu.Unlock()
+	slices.Sort(lat)
+	b.WriteString("# HELP sleuth_retrieve_latency_seconds Quantiles of the latest (up to 1024) POST /retrieve latencies.\n")
+	b.WriteString("# TYPE sleuth_retrieve_latency_seconds gauge\n")
+	for _, q := range []float64{0.5, 0.99} {
+		v := 0.0
+		if len(lat) > 0 {
+			v = lat[min(int(q*float64(len(lat))), len(lat)-1)].Seconds()
+		}
+		fmt.Fprintf(&b, "sleuth_retrieve_latency_seconds{quantile=\"%g\"} %s\n", q, strconv.FormatFloat(v, 'g', 6, 64))
+	}
+	if m.batch != nil {
+		writeBatchStats(&b, m.batch.Stats())
+	}
 
 	b.WriteString("# HELP sleuth_retrieve_queries_total Queries answered in successful /retrieve requests.\n")
 	b.WriteString("# TYPE sleuth_retrieve_queries_total counter\n")

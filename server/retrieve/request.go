@@ -40,6 +40,7 @@ const (
 	errTypeTimeout          = "timeout"
 	errTypeCanceled         = "client_closed_request"
 	errTypeInternal         = "internal_error"
+	errTypeOverloaded       = "overloaded"
 )
 
 func badRequest(format string, args ...any) *apiError {
@@ -70,22 +71,26 @@ func decodeRequest(body []byte, defaultTopK, maxTopK, maxQueries int) (request, 
 		return request{}, badRequest("request body must be a JSON object, got null")
 	}
 	req := request{TopK: defaultTopK}
-	raw, ok := fields["queries"]
-	if !ok || isNull(raw) {
-		return request{}, badRequest(`missing required field "queries" (a list of strings)`)
-	}
-	qs, aerr := decodeQueries(raw, maxQueries)
+	qs, aerr := decodeQueryFields(fields, maxQueries)
 	if aerr != nil {
 		return request{}, aerr
 	}
 	req.Queries = qs
-	if raw, ok := fields["topk"]; ok && !isNull(raw) {
-		k, err := decodeInt(raw)
+	// topk is Search-R1's name, top_k rLLM's; one request gives one of them.
+	kname, kraw := "topk", fields["topk"]
+	if raw, ok := fields["top_k"]; ok && !isNull(raw) {
+		if kraw != nil && !isNull(kraw) {
+			return request{}, badRequest(`give "topk" or "top_k", not both`)
+		}
+		kname, kraw = "top_k", raw
+	}
+	if kraw != nil && !isNull(kraw) {
+		k, err := decodeInt(kraw)
 		if err != nil {
-			return request{}, badRequest(`"topk" must be an integer: %v`, err)
+			return request{}, badRequest(`%q must be an integer: %v`, kname, err)
 		}
 		if k < 1 || k > int64(maxTopK) {
-			return request{}, badRequest(`"topk" must be between 1 and %d, got %d`, maxTopK, k)
+			return request{}, badRequest(`%q must be between 1 and %d, got %d`, kname, maxTopK, k)
 		}
 		req.TopK = int(k)
 	}
@@ -100,6 +105,31 @@ func decodeRequest(body []byte, defaultTopK, maxTopK, maxQueries int) (request, 
 		}
 	}
 	return req, nil
+}
+
+// decodeQueryFields reads the queries of any of the three request shapes
+// trainers send: Search-R1's list ("queries"), or one query ("query", as
+// SkyRL and rLLM send it), answered as a list of one.
+func decodeQueryFields(fields map[string]json.RawMessage, maxQueries int) ([]string, *apiError) {
+	list, hasList := fields["queries"]
+	one, hasOne := fields["query"]
+	hasList, hasOne = hasList && !isNull(list), hasOne && !isNull(one)
+	switch {
+	case hasList && hasOne:
+		return nil, badRequest(`give "queries" (a list of strings) or "query" (a string), not both`)
+	case hasOne:
+		if len(one) == 0 || one[0] != '"' {
+			return nil, badRequest(`"query" must be a string, got %s`, abbreviate(one))
+		}
+		var q string
+		if err := json.Unmarshal(one, &q); err != nil {
+			return nil, badRequest(`"query": %v`, err)
+		}
+		return []string{q}, nil
+	case hasList:
+		return decodeQueries(list, maxQueries)
+	}
+	return nil, badRequest(`missing required field "queries" (a list of strings) or "query" (a string)`)
 }
 
 func decodeQueries(raw json.RawMessage, maxQueries int) ([]string, *apiError) {

@@ -29,6 +29,15 @@ func TestDecodeRequest(t *testing.T) {
 		{name: "unicode escapes", body: `{"queries":["caf\u00e9 \ud83d\ude00"]}`, want: request{Queries: []string{"café 😀"}, TopK: def}},
 		{name: "white space around", body: " \n{\"queries\":[\"q\"]}\n ", want: request{Queries: []string{"q"}, TopK: def}},
 
+		{name: "skyrl single query", body: `{"query":"who","topk":3,"return_scores":true}`, want: request{Queries: []string{"who"}, TopK: 3, ReturnScores: true}},
+		{name: "rllm top_k", body: `{"query":"who","top_k":10}`, want: request{Queries: []string{"who"}, TopK: 10}},
+		{name: "top_k with queries", body: `{"queries":["a"],"top_k":2}`, want: request{Queries: []string{"a"}, TopK: 2}},
+		{name: "null query beside queries", body: `{"queries":["a"],"query":null}`, want: request{Queries: []string{"a"}, TopK: def}},
+		{name: "query and queries", body: `{"queries":["a"],"query":"b"}`, wantStatus: http.StatusBadRequest, wantMsg: "not both"},
+		{name: "topk and top_k", body: `{"query":"a","topk":2,"top_k":3}`, wantStatus: http.StatusBadRequest, wantMsg: "not both"},
+		{name: "query list", body: `{"query":["a"]}`, wantStatus: http.StatusBadRequest, wantMsg: `"query" must be a string`},
+		{name: "top_k zero", body: `{"query":"a","top_k":0}`, wantStatus: http.StatusBadRequest, wantMsg: `"top_k" must be between 1 and 10`},
+
 		{name: "empty body", body: ``, wantStatus: http.StatusBadRequest, wantMsg: "malformed JSON"},
 		{name: "malformed", body: `{"queries":["q"]`, wantStatus: http.StatusBadRequest, wantMsg: "malformed JSON"},
 		{name: "trailing data", body: `{"queries":["q"]} {}`, wantStatus: http.StatusBadRequest, wantMsg: "malformed JSON"},

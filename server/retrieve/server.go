@@ -84,6 +84,12 @@ type Config struct {
 	// without one is answered by the retriever given to New. /healthz lists
 	// the names. Must not be modified after New.
 	Retrievers map[string]search.Retriever
+	// Batch, when set, merges the queries of concurrent requests to the
+	// default retriever into batched searches (search.Coalescer): the
+	// agents of a trainer send one query per request. A request that
+	// finds the queue full gets 503 with Retry-After. /metrics shows the
+	// queue depth and batch sizes. Close stops its workers.
+	Batch *search.CoalesceConfig
 	// Logger receives request errors, recovered panics and lifecycle lines.
 	// Default: discard.
 	Logger *slog.Logger
@@ -151,7 +157,20 @@ type Server struct {
 // r.Search call carrying all its queries and the request's context.
 func New(r search.Retriever, cfg Config) *Server {
 	cfg = cfg.withDefaults()
-	return &Server{r: r, cfg: cfg, log: cfg.Logger, m: newMetrics(time.Now())}
+	s := &Server{r: r, cfg: cfg, log: cfg.Logger, m: newMetrics(time.Now())}
+	if cfg.Batch != nil {
+		s.m.batch = search.NewCoalescer(r, *cfg.Batch)
+		s.r = s.m.batch
+	}
+	return s
+}
+
+// Close stops the micro-batcher's workers, if any, after the queued
+// searches are answered.
+func (s *Server) Close() {
+	if s.m.batch != nil {
+		s.m.batch.Close()
+	}
 }
 
 // ListenAndServe listens on addr (host:port; port 0 picks a free one) and
@@ -341,6 +360,9 @@ func (s *Server) retrieverFailed(w http.ResponseWriter, r *http.Request, n int, 
 	case r.Context().Err() != nil:
 		s.log.Debug("retrieval server: client went away", "queries", n, "err", err)
 		writeError(w, &apiError{Status: 499, Type: errTypeCanceled, Message: "client closed request"})
+	case errors.Is(err, search.ErrOverloaded):
+		w.Header().Set("Retry-After", "1")
+		writeError(w, &apiError{Status: http.StatusServiceUnavailable, Type: errTypeOverloaded, Message: "search queue full: retry after a second"})
 	case errors.Is(err, context.DeadlineExceeded):
 		s.log.Warn("retrieval server: search timed out", "queries", n, "timeout", s.cfg.Timeout, "err", err)
 		writeError(w, &apiError{Status: http.StatusGatewayTimeout, Type: errTypeTimeout, Message: fmt.Sprintf("search timed out after %s", s.cfg.Timeout)})

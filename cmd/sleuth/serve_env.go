@@ -1,0 +1,108 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sleuth-research/sleuth/agent"
+	"github.com/sleuth-research/sleuth/reward"
+	"github.com/sleuth-research/sleuth/server/env"
+)
+
+// envServeFlags are serve's flags for the environment server (server/env).
+type envServeFlags struct {
+	presets     string
+	maxSessions int
+	ttl         time.Duration
+}
+
+func (f *envServeFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.presets, "env", "", "serve episode sessions for these presets to outside trainers at /env/ (comma-separated; \"all\" for every built-in preset an outside policy can step), their tools searching --index")
+	fl.IntVar(&f.maxSessions, "env-max-sessions", 10_000, "with --env: most sessions open at once; creates beyond it get 503")
+	fl.DurationVar(&f.ttl, "env-ttl", 15*time.Minute, "with --env: a session ends this long after its last request")
+}
+
+// envPresets lists the presets --env names.
+func (f *envServeFlags) envPresets() []string {
+	if strings.TrimSpace(f.presets) == "all" {
+		return nil // any preset the opener accepts
+	}
+	var out []string
+	for _, p := range strings.Split(f.presets, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// newEnvServer builds the environment server; its opener builds each
+// preset's tools as ask and eval do (toolFlags.build) over serve's index.
+func newEnvServer(sf serveFlags, f envServeFlags) *env.Server {
+	return env.New(env.Config{
+		Open:        envOpener(sf.index),
+		Presets:     f.envPresets(),
+		MaxSessions: f.maxSessions,
+		TTL:         f.ttl,
+		Logger:      slog.Default(),
+	})
+}
+
+// envOpener returns the env.Opener over index: the preset, its tools
+// (without a browse tool: the server holds no model to read pages) and
+// its reward, the built-in reward config of the same name or, for presets
+// without one (rag, direct), answer F1 with EM and cover-EM beside it.
+func envOpener(index string) env.Opener {
+	return func(name string) (env.System, func(), error) {
+		p, err := agent.LoadPreset(name)
+		if err != nil {
+			return env.System{}, nil, err
+		}
+		rf, err := presetReward(p.Name)
+		if err != nil {
+			return env.System{}, nil, err
+		}
+		tf := toolFlags{index: index, pageSide: agent.DefaultMaxSide}
+		tools, closeTools, err := tf.build(p, nil)
+		if err != nil {
+			return env.System{}, nil, err
+		}
+		return env.System{Runner: &agent.Runner{Preset: p, Tools: tools}, Reward: rf}, closeTools, nil
+	}
+}
+
+// presetReward is the reward a preset is scored with outside training
+// configs: its built-in reward config, else reward.Answer (F1).
+func presetReward(preset string) (reward.Func, error) {
+	if !slices.Contains(reward.Presets(), preset) {
+		return reward.Answer{}, nil
+	}
+	rc, err := reward.LoadConfig(preset)
+	if err != nil {
+		return nil, err
+	}
+	if rc.NeedsJudge() {
+		return nil, fmt.Errorf("preset %s: its reward asks an LLM judge, which the environment server does not hold", preset)
+	}
+	return rc.Build(nil)
+}
+
+// withEnv mounts the environment server at /env/ beside h (nil: alone).
+func withEnv(h http.Handler, es *env.Server) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/env/", es)
+	if h != nil {
+		mux.Handle("/", h)
+	}
+	return mux
+}
+
+var errNothingToServe = errors.New("nothing to serve: give --index, --dense-index, --model, --agent or --env")
