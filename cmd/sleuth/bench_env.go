@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sleuth-research/sleuth/search"
+	"github.com/sleuth-research/sleuth/corpus"
 	"github.com/sleuth-research/sleuth/search/bm25"
 	"github.com/sleuth-research/sleuth/server/env"
 	"github.com/sleuth-research/sleuth/server/retrieve"
@@ -66,7 +67,7 @@ to the unbatched one, in turn, for --seconds each.`,
 					return err
 				}
 				index = filepath.Join(dir, "index")
-				if _, err := bm25.Build(ctx, index, passageSeq(w.Passages), bm25.BuildOptions{}); err != nil {
+				if _, err := bm25.Build(ctx, index, corpus.Seq(w.Passages), bm25.BuildOptions{}); err != nil {
 					return err
 				}
 				fmt.Fprintf(stderr(cmd), "bench env: built a %d-passage world index\n", len(w.Passages))
