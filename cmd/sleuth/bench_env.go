@@ -17,8 +17,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sleuth-research/sleuth/search"
 	"github.com/sleuth-research/sleuth/corpus"
+	"github.com/sleuth-research/sleuth/search"
 	"github.com/sleuth-research/sleuth/search/bm25"
 	"github.com/sleuth-research/sleuth/server/env"
 	"github.com/sleuth-research/sleuth/server/retrieve"
