@@ -62,6 +62,7 @@ func newRootCmd() *cobra.Command {
 		newScoreCmd(),
 		newFetchCmd(),
 		newWebCmd(),
+		newGuardCmd(),
 	)
 	return root
 }
