@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sleuth-research/sleuth/fetch"
+	"github.com/sleuth-research/sleuth/guard"
 	"github.com/sleuth-research/sleuth/llm"
 )
 
@@ -27,6 +28,11 @@ type BrowseTool struct {
 	SegmentChars int // segment size (default 3000 characters)
 	MaxSegments  int // segments read per page at most (default 4)
 	MaxTokens    int // per browser reply (default 160)
+	// Guard screens each part of the page before the browser reads it
+	// (Off: parts are read raw), rewriting flagged parts as the mode says;
+	// Screener judges them (nil: the guard package's rules).
+	Guard    guard.Mode
+	Screener guard.Screener
 }
 
 // Name is "browse".
@@ -69,6 +75,7 @@ func (b BrowseTool) Call(ctx context.Context, c Call) (Observation, error) {
 	}
 	segs := fetch.Segments(page.Text, size, fetch.Chars)
 	var notes, log []string
+	nflagged := 0
 	if page.ExtractNote != "" {
 		log = append(log, "page text cut short: "+page.ExtractNote)
 	}
@@ -81,7 +88,12 @@ func (b BrowseTool) Call(ctx context.Context, c Call) (Observation, error) {
 		if len(notes) > 0 {
 			noteText = "- " + strings.Join(notes, "\n- ")
 		}
-		prompt := fmt.Sprintf(browserPrompt, c.Question, goal, noteText, page.FinalURL, i+1, len(segs), seg.Text)
+		text, flagged := b.screen(ctx, seg.Text)
+		if flagged != nil {
+			nflagged++
+			log = append(log, fmt.Sprintf("part %d/%d flagged by the guard (%s)", i+1, len(segs), strings.Join(flagged, ", ")))
+		}
+		prompt := fmt.Sprintf(browserPrompt, c.Question, goal, noteText, page.FinalURL, i+1, len(segs), text)
 		seed := int64(i)
 		resp, err := b.LLM.Generate(ctx, llm.Request{Prompt: prompt, MaxTokens: toks, Temperature: 0, Seed: &seed})
 		if err != nil {
@@ -99,13 +111,31 @@ func (b BrowseTool) Call(ctx context.Context, c Call) (Observation, error) {
 		}
 	}
 	var out strings.Builder
-	fmt.Fprintf(&out, "URL: %s\nTitle: %s\n", page.FinalURL, page.Title)
+	title := page.Title
+	if b.Guard != guard.Off {
+		title = guard.Clean(title)
+	}
+	fmt.Fprintf(&out, "URL: %s\nTitle: %s\n", page.FinalURL, title)
 	if len(notes) == 0 {
 		out.WriteString("Notes: nothing relevant found.\n")
 	} else {
 		out.WriteString("Notes:\n- " + strings.Join(notes, "\n- ") + "\n")
 	}
-	return Observation{Text: out.String(), Bytes: page.Bytes, Log: log}, nil
+	return Observation{Text: out.String(), Bytes: page.Bytes, Log: log, Flagged: nflagged}, nil
+}
+
+// screen applies the browser's guard to one part of a page: the text the
+// browser reads, and the rules that flagged it (nil when none did). A
+// failing classifier falls back to the rules.
+func (b BrowseTool) screen(ctx context.Context, text string) (string, []string) {
+	if b.Guard == guard.Off {
+		return text, nil
+	}
+	v := guard.Check(ctx, b.Screener, text)
+	if !v.Flagged {
+		return guard.Clean(text), nil
+	}
+	return guard.Rewrite(b.Guard, guard.Clean(text), v), v.Rules
 }
 
 // browserNotes reads a browser reply: "- fact" lines, NONE, STOP.

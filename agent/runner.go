@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sleuth-research/sleuth/corpus"
 	"github.com/sleuth-research/sleuth/guard"
 	"github.com/sleuth-research/sleuth/llm"
 	"github.com/sleuth-research/sleuth/search"
@@ -621,7 +622,8 @@ func (s *state) record(ctx context.Context, turn int, iv *invoked, dst *strings.
 	if name == "search" {
 		s.ep.Queries = append(reserveFor(s.ep.Queries, calls), query)
 	}
-	call := ToolCall{Tool: name, Input: query, Duration: took, Log: obs.Log}
+	call := ToolCall{Tool: name, Input: query, Duration: took, Log: obs.Log, Flagged: obs.Flagged}
+	s.ep.Flagged += obs.Flagged
 	s.calls = reserveFor(s.calls, calls)
 	if err != nil {
 		call.Error = err.Error()
@@ -642,7 +644,7 @@ func (s *state) record(ctx context.Context, turn int, iv *invoked, dst *strings.
 	at := w.Len()
 	for _, h := range obs.Hits {
 		if p.Guard != guard.Off {
-			h.Passage.Text = s.screen(ctx, &call, h.Passage.Text)
+			h.Passage = s.screenPassage(ctx, &call, h.Passage)
 		}
 		ref := HitRef{ID: h.Passage.ID, Title: h.Passage.Title, Score: h.Score, New: s.firstSight(h.Passage.ID)}
 		s.refs = append(s.refs, ref)
@@ -736,21 +738,51 @@ func writeDoc(b *strings.Builder, h search.Hit, n int, p *tagParser) {
 }
 
 // screen runs the guard over one untrusted text and rewrites it as the
-// preset says, counting flags. A failing classifier falls back to rules.
+// preset says, counting flags: the text is shown without its invisible
+// characters. A failing classifier falls back to rules.
 func (s *state) screen(ctx context.Context, call *ToolCall, text string) string {
-	var sc guard.Screener = guard.Rules{}
-	if s.r.Screener != nil {
-		sc = s.r.Screener
-	}
-	v, err := sc.Screen(ctx, text)
-	if err != nil {
-		v = guard.Screen(text)
-	}
+	v := s.verdict(ctx, text)
 	if v.Flagged {
 		call.Flagged++
 		s.ep.Flagged++
 	}
-	return guard.Rewrite(s.r.Preset.Guard, text, v)
+	return guard.Rewrite(s.r.Preset.Guard, guard.Clean(text), v)
+}
+
+// screenPassage screens a hit's title, URL and text (a web result's
+// snippet) as one text, so an injection split across them is seen whole;
+// all three are shown cleaned, and when the preset drops flagged text the
+// title goes too.
+func (s *state) screenPassage(ctx context.Context, call *ToolCall, p corpus.Passage) corpus.Passage {
+	u := p.Meta["url"]
+	v := s.verdict(ctx, p.Title+"\n"+u+"\n"+p.Text)
+	if v.Flagged {
+		call.Flagged++
+		s.ep.Flagged++
+	}
+	mode := s.r.Preset.Guard
+	p.Text = guard.Rewrite(mode, guard.Clean(p.Text), v)
+	p.Title = guard.Clean(p.Title)
+	if v.Flagged && mode == guard.Drop {
+		p.Title = "[withheld]"
+	}
+	if c := guard.Clean(u); c != u || (v.Flagged && mode == guard.Drop) {
+		m := make(map[string]string, len(p.Meta))
+		for k, x := range p.Meta {
+			m[k] = x
+		}
+		m["url"] = c
+		if v.Flagged && mode == guard.Drop {
+			delete(m, "url")
+		}
+		p.Meta = m
+	}
+	return p
+}
+
+// verdict asks the runner's screener (the guard's rules by default).
+func (s *state) verdict(ctx context.Context, text string) guard.Verdict {
+	return guard.Check(ctx, s.r.Screener, text)
 }
 
 // resolveEvidence maps cited document numbers ("1", "Doc 2") to the ids of

@@ -27,6 +27,7 @@ type Observation struct {
 	Text    string // when set, used as is (still escaped); otherwise hits are formatted
 	Bytes   int64  // bytes fetched from outside, for budgets and cost
 	Dollars float64
+	Flagged int // texts the tool's own guard flagged inside (the browser's page parts)
 	// Images are the images shown (page images, crops); Text is then their
 	// stand-in for text-only models. Image tools also record them in the
 	// episode's image memory (images.go), which is what chat models get.

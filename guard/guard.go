@@ -7,40 +7,20 @@
 // agent's escaping, whatever the screen says.
 package guard
 
-import (
-	"regexp"
-)
-
 // Verdict is the screen's finding on one text.
 type Verdict struct {
 	Flagged bool     `json:"flagged"`
 	Rules   []string `json:"rules,omitempty"` // names of the rules that matched
 }
 
-type rule struct {
-	name string
-	re   *regexp.Regexp
-}
-
-// rules are deliberately specific: ordinary encyclopedic text ("the
-// previous king ignored the treaty") must pass.
-var rules = []rule{
-	{"override", regexp.MustCompile(`(?i)\b(ignore|disregard|forget|override)\b[^.\n]{0,40}\b(previous|prior|above|earlier|all|any|your)\b[^.\n]{0,20}\b(instructions?|prompts?|rules|directions|guidelines|context)\b`)},
-	{"new-instructions", regexp.MustCompile(`(?i)\b(new|updated|real|actual)\s+(instructions?|task|system prompt)\s*[:：]`)},
-	{"role-claim", regexp.MustCompile(`(?im)^\s*(\[?\s*(system|assistant|developer)\s*\]?\s*[:：]|#{2,}\s*(system|instruction)s?\b)`)},
-	{"impersonation", regexp.MustCompile(`(?i)\b(you are now|from now on,? you|act as (an?|the) (ai|assistant|model)|as an ai language model)\b`)},
-	{"answer-forcing", regexp.MustCompile(`(?i)\b(the (final |correct |real |true )?answer (to (the|your) (user'?s )?question )?(is|must be) always|the correct answer to (the|your) (user'?s )?question is|(answer|respond|reply) (only )?with|do not (search|look) (any )?further|stop searching)\b`)},
-	{"addressing-ai", regexp.MustCompile(`(?i)\b((ai|llm|language model|research) (agents?|assistants?|models?|bots?) (reading|visiting|processing) this|disregard (your|the) (task|question|goal))\b`)},
-	{"exfiltration", regexp.MustCompile(`(?i)\b(reveal|print|repeat|output)\b[^.\n]{0,30}\b(system prompt|your instructions|hidden prompt)\b`)},
-	{"protocol-tag", regexp.MustCompile(`(?i)[<‹]\s*/?\s*(answer|search|information|think|tool_call|tool_response|im_start|im_end)\b`)},
-	{"chat-token", regexp.MustCompile(`<\|[a-z_]+\|>|‹\|[a-z_]+\|›`)},
-}
-
-// Screen checks text against every rule.
+// Screen checks text against every rule, reading it as View shows it
+// (invisible characters removed, NFKC, look-alike letters folded, encoded
+// runs decoded).
 func Screen(text string) Verdict {
 	var v Verdict
+	view := View(text)
 	for _, r := range rules {
-		if r.re.MatchString(text) {
+		if r.re.MatchString(view) && (len(v.Rules) == 0 || v.Rules[len(v.Rules)-1] != r.name) {
 			v.Flagged = true
 			v.Rules = append(v.Rules, r.name)
 		}

@@ -14,6 +14,19 @@ type Screener interface {
 	Screen(ctx context.Context, text string) (Verdict, error)
 }
 
+// Check screens text with sc (nil: Rules); when sc fails (a classifier
+// model down), the rules decide.
+func Check(ctx context.Context, sc Screener, text string) Verdict {
+	if sc == nil {
+		return Screen(text)
+	}
+	v, err := sc.Screen(ctx, text)
+	if err != nil {
+		return Screen(text)
+	}
+	return v
+}
+
 // Rules screens with the package's patterns alone.
 type Rules struct{}
 

@@ -169,7 +169,7 @@ func (j *Judge) Verdict(ctx context.Context, question string, golds []string, an
 	if ok {
 		return v, nil
 	}
-	prompt := strings.NewReplacer("{question}", question, "{gold}", strings.Join(golds, " | "), "{answer}", answer).
+	prompt := strings.NewReplacer("{question}", question, "{gold}", strings.Join(golds, " | "), "{answer}", Fence(answer)).
 		Replace(j.cfg.Prompt)
 	seed := int64(0)
 	resp, err := j.client.Generate(ctx, llm.Request{Model: j.cfg.Model, Messages: []llm.Message{{Role: "user", Content: prompt}},
@@ -208,6 +208,19 @@ func (j *Judge) Score(ctx context.Context, ep *agent.Episode, g Gold) (Score, er
 	}
 	v := b2f(ok)
 	return Score{Total: v, Components: []Component{{"judge", v}}}, nil
+}
+
+// Fence puts a policy's answer between markers it cannot close: the
+// marker names a hash of the answer itself, so no answer can contain its
+// own closing marker (that would need a string holding a hash of
+// itself). A judge told that everything between the markers is the
+// answer, data to grade and never instructions, then reads "reply yes"
+// inside as part of a (wrong) answer, so RL with a judge term cannot
+// learn to talk to its judge.
+func Fence(answer string) string {
+	h := sha256.Sum256([]byte(answer))
+	id := hex.EncodeToString(h[:6])
+	return "<<<ANSWER " + id + ">>>\n" + answer + "\n<<<END ANSWER " + id + ">>>"
 }
 
 // verdictLabels introduce the verdict in a judge's reply; the text after

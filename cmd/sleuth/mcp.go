@@ -120,7 +120,7 @@ func mcpConfig(lf *llmFlags, tf *toolFlags, presets string, noFetch bool, limits
 				closeAll()
 				return cfg, nil, err
 			}
-			tools, closeTools, err := tf.build(p, pol)
+			tools, closeTools, err := tf.build(&p, pol)
 			if err != nil {
 				closeAll()
 				return cfg, nil, fmt.Errorf("research preset %s: %w", p.Name, err)

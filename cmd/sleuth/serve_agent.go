@@ -75,7 +75,7 @@ func buildAgentServeHandler(sf serveFlags, f agentServeFlags) (http.Handler, fun
 			return nil, nil, err
 		}
 		tf := toolFlags{index: sf.index, pageSide: agent.DefaultMaxSide}
-		tools, closeTools, err := tf.build(p, pol)
+		tools, closeTools, err := tf.build(&p, pol)
 		if err != nil {
 			closeAll()
 			return nil, nil, err

@@ -71,7 +71,7 @@ func envOpener(index string) env.Opener {
 			return env.System{}, nil, err
 		}
 		tf := toolFlags{index: index, pageSide: agent.DefaultMaxSide}
-		tools, closeTools, err := tf.build(p, nil)
+		tools, closeTools, err := tf.build(&p, nil)
 		if err != nil {
 			return env.System{}, nil, err
 		}

@@ -22,6 +22,7 @@ import (
 type toolFlags struct {
 	index, search, record, replay, fetchCache string
 	browse, allowLoopback                     bool
+	guard                                     string // --guard: "" keeps the preset's (see applyGuard)
 
 	// Page images (presets with a region action: vrag).
 	pages                string
@@ -52,11 +53,33 @@ func (f *toolFlags) register(cmd *cobra.Command) {
 	fl.IntVar(&f.pageSide, "page-side", agent.DefaultMaxSide, "longer side in pixels of page images and zoomed crops shown to the policy")
 	fl.BoolVar(&f.imageOnly, "image-only", false, "show pages and crops as images only, without their text (for vision models)")
 	fl.BoolVar(&f.imageChat, "image-chat", false, "send prompts as chat messages with the page images attached (OpenAI vision format; needs a vision chat model)")
+	fl.StringVar(&f.guard, "guard", "", "prompt-injection guard over untrusted text: off, annotate, quote or drop (default: the preset's; annotate when the preset sets none and the agent reads the web: --search, --replay or --browse)")
 	f.dense.register(fl)
 }
 
-// build returns the tools for preset p; the closer releases them.
-func (f *toolFlags) build(p agent.Preset, pol llm.Client) (map[string]agent.Tool, func(), error) {
+// applyGuard sets p's guard from --guard, or turns it on (annotate) for an
+// agent that reads the web under a preset that sets none: web pages and
+// search snippets are written by strangers.
+func (f *toolFlags) applyGuard(p *agent.Preset) error {
+	switch m := guard.Mode(f.guard); {
+	case f.guard == "off":
+		p.Guard = guard.Off
+	case m == guard.Annotate || m == guard.Quote || m == guard.Drop:
+		p.Guard = m
+	case f.guard != "":
+		return fmt.Errorf("--guard %q: want off, annotate, quote or drop", f.guard)
+	case p.Guard == guard.Off && (f.search != "" || f.replay != "" || f.browse):
+		p.Guard = guard.Annotate
+	}
+	return nil
+}
+
+// build returns the tools for preset p, setting its guard (applyGuard);
+// the closer releases them.
+func (f *toolFlags) build(p *agent.Preset, pol llm.Client) (map[string]agent.Tool, func(), error) {
+	if err := f.applyGuard(p); err != nil {
+		return nil, nil, err
+	}
 	tools := map[string]agent.Tool{}
 	var closers []func()
 	closeAll := func() {
@@ -109,7 +132,7 @@ func (f *toolFlags) build(p agent.Preset, pol llm.Client) (map[string]agent.Tool
 			f.deniedFetch = &agent.DeniedFetcher{Inner: fetcher, List: f.deny}
 			fetcher = f.deniedFetch
 		}
-		tools["browse"] = agent.BrowseTool{Fetch: fetcher, LLM: pol}
+		tools["browse"] = agent.BrowseTool{Fetch: fetcher, LLM: pol, Guard: p.Guard}
 	}
 	return tools, closeAll, nil
 }
@@ -203,7 +226,7 @@ func newRunner(cmd *cobra.Command, p agent.Preset, lf *llmFlags, tf *toolFlags, 
 	if err != nil {
 		return nil, nil, err
 	}
-	tools, closeTools, err := tf.build(p, pol)
+	tools, closeTools, err := tf.build(&p, pol)
 	if err != nil {
 		return nil, nil, err
 	}

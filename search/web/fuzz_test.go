@@ -46,7 +46,7 @@ func FuzzParseIndex(f *testing.F) {
 	f.Add([]byte("\n\n{\"kind\":\"page\",\"key\":\"\",\"hash\":\"" + h + "\"}\n{"))
 	f.Add([]byte(`{"kind":"page","key":"a","hash":"../x"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		idx, err := parseIndex(bytes.NewReader(b), "index.jsonl")
+		idx, _, err := parseIndex(bytes.NewReader(b), "index.jsonl")
 		if err != nil {
 			return
 		}

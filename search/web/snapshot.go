@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -40,6 +41,7 @@ type Snapshot struct {
 
 	mu    sync.Mutex
 	index map[snapKey]string
+	good  int64    // bytes of index.jsonl up to its last whole line
 	log   *os.File // index.jsonl opened for append; nil when read-only
 }
 
@@ -64,6 +66,14 @@ func CreateSnapshot(dir string) (*Snapshot, error) {
 	f, err := os.OpenFile(s.indexPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("create snapshot %s: %w", dir, err)
+	}
+	// Cut a torn last line (load dropped it), so the next line starts on
+	// a line of its own.
+	if st, err := f.Stat(); err == nil && st.Size() > s.good {
+		if err := f.Truncate(s.good); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("create snapshot %s: cut the torn index line: %w", dir, err)
+		}
 	}
 	s.log = f
 	return s, nil
@@ -91,40 +101,87 @@ func (s *Snapshot) load() error {
 		return fmt.Errorf("open snapshot %s: %w", s.dir, err)
 	}
 	defer f.Close()
-	idx, err := parseIndex(f, s.indexPath())
+	idx, good, err := parseIndex(f, s.indexPath())
 	if err != nil {
 		return err
 	}
-	s.index = idx
+	s.index, s.good = idx, good
 	return nil
 }
 
-// parseIndex reads index.jsonl lines; name is used in errors.
-func parseIndex(r io.Reader, name string) (map[snapKey]string, error) {
-	idx := map[snapKey]string{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	for line := 1; sc.Scan(); line++ {
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 {
-			continue
+// parseIndex reads index.jsonl lines; name is used in errors. A last line
+// that does not parse is what a crash in the middle of an append leaves:
+// it is dropped with a warning, and good is the length of the lines
+// before it, where recording must go on. A bad line anywhere else is an
+// error.
+func parseIndex(r io.Reader, name string) (idx map[snapKey]string, good int64, err error) {
+	idx = map[snapKey]string{}
+	br := bufio.NewReaderSize(r, 64<<10)
+	var off int64
+	var bad error
+	for line := 1; ; line++ {
+		raw, rerr := br.ReadSlice('\n')
+		if rerr == bufio.ErrBufferFull {
+			var long []byte
+			long, rerr = readLongLine(br, raw, 16<<20)
+			raw = long
 		}
-		var l indexLine
-		if err := json.Unmarshal(b, &l); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
+		if rerr != nil && rerr != io.EOF {
+			return nil, 0, fmt.Errorf("%s:%d: %w", name, line, rerr)
 		}
-		if l.Kind == "" {
-			return nil, fmt.Errorf("%s:%d: missing kind", name, line)
+		if len(raw) == 0 && rerr == io.EOF {
+			break
 		}
-		if !validHash(l.Hash) {
-			return nil, fmt.Errorf("%s:%d: hash %q is not 64 lower-case hex digits", name, line, l.Hash)
+		if b := bytes.TrimSpace(raw); len(b) > 0 {
+			if bad != nil {
+				return nil, 0, bad // a bad line with good ones after it
+			}
+			if e := parseIndexLine(b, idx); e != nil {
+				bad = fmt.Errorf("%s:%d: %w", name, line, e)
+			}
 		}
-		idx[snapKey{l.Kind, l.Key}] = l.Hash
+		if bad == nil {
+			off += int64(len(raw))
+		}
+		if rerr == io.EOF {
+			break
+		}
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+	if bad != nil {
+		slog.Warn("snapshot index: dropped a torn last line (a crash while recording)", "err", bad)
 	}
-	return idx, nil
+	return idx, off, nil
+}
+
+// readLongLine finishes a line longer than br's buffer, up to max bytes.
+func readLongLine(br *bufio.Reader, first []byte, max int) ([]byte, error) {
+	out := append([]byte(nil), first...)
+	for {
+		more, err := br.ReadSlice('\n')
+		out = append(out, more...)
+		if len(out) > max {
+			return nil, fmt.Errorf("line longer than %d bytes", max)
+		}
+		if err != bufio.ErrBufferFull {
+			return out, err
+		}
+	}
+}
+
+// parseIndexLine adds one index line to idx.
+func parseIndexLine(b []byte, idx map[snapKey]string) error {
+	var l indexLine
+	if err := json.Unmarshal(b, &l); err != nil {
+		return err
+	}
+	if l.Kind == "" {
+		return errors.New("missing kind")
+	}
+	if !validHash(l.Hash) {
+		return fmt.Errorf("hash %q is not 64 lower-case hex digits", l.Hash)
+	}
+	idx[snapKey{l.Kind, l.Key}] = l.Hash
+	return nil
 }
 
 func validHash(h string) bool {

@@ -146,10 +146,12 @@ func TestSnapshotPutGet(t *testing.T) {
 
 func TestSnapshotBadIndex(t *testing.T) {
 	t.Parallel()
+	good := "{\"kind\":\"page\",\"key\":\"a\",\"hash\":\"" + strings.Repeat("a", 64) + "\"}\n"
+	// A bad line with a good one after it is damage, not a torn append.
 	tests := []struct{ name, index, want string }{
-		{"bad json", "{\"kind\":\"page\",\"key\":\"a\",\"hash\":\"" + strings.Repeat("a", 64) + "\"}\n{oops\n", "index.jsonl:2: invalid character"},
-		{"bad hash", `{"kind":"page","key":"a","hash":"../../etc/passwd"}`, "index.jsonl:1: hash"},
-		{"no kind", `{"key":"a","hash":"` + strings.Repeat("0", 64) + `"}`, "index.jsonl:1: missing kind"},
+		{"bad json", good + "{oops\n" + good, "index.jsonl:2: invalid character"},
+		{"bad hash", `{"kind":"page","key":"a","hash":"../../etc/passwd"}` + "\n" + good, "index.jsonl:1: hash"},
+		{"no kind", `{"key":"a","hash":"` + strings.Repeat("0", 64) + `"}` + "\n\n" + good, "index.jsonl:1: missing kind"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -166,6 +168,61 @@ func TestSnapshotBadIndex(t *testing.T) {
 	}
 	if _, err := OpenSnapshot(filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Error("opening a missing snapshot for replay succeeded")
+	}
+}
+
+// TestSnapshotTornLastLine: a crash in the middle of an index append
+// leaves a torn last line; the snapshot still replays what came before,
+// and recording cuts the torn line and goes on.
+func TestSnapshotTornLastLine(t *testing.T) {
+	t.Parallel()
+	for _, torn := range []string{`{"kind":"page","key":"c","ha`, "{\"kind\":\"page\"}\n", "{oops"} {
+		dir := t.TempDir()
+		s, err := CreateSnapshot(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"a", "b"} {
+			if _, err := s.Put("page", k, []byte("body "+k)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.Close()
+		idx := filepath.Join(dir, "index.jsonl")
+		f, err := os.OpenFile(idx, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString(torn)
+		f.Close()
+
+		r, err := OpenSnapshot(dir)
+		if err != nil {
+			t.Fatalf("torn %q: replay refused: %v", torn, err)
+		}
+		if b, err := r.Get("page", "b"); err != nil || string(b) != "body b" || r.Len() != 2 {
+			t.Errorf("torn %q: replayed %q, %v (%d entries)", torn, b, err, r.Len())
+		}
+		w, err := CreateSnapshot(dir)
+		if err != nil {
+			t.Fatalf("torn %q: recording refused: %v", torn, err)
+		}
+		if _, err := w.Put("page", "c", []byte("body c")); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		r, err = OpenSnapshot(dir)
+		if err != nil {
+			t.Fatalf("torn %q: after recording: %v", torn, err)
+		}
+		for _, k := range []string{"a", "b", "c"} {
+			if b, err := r.Get("page", k); err != nil || string(b) != "body "+k {
+				t.Errorf("torn %q: %s = %q, %v", torn, k, b, err)
+			}
+		}
+		if b, _ := os.ReadFile(idx); strings.Count(string(b), "\n") != 3 || !strings.HasSuffix(string(b), "\n") {
+			t.Errorf("torn %q: index after recording:\n%s", torn, b)
+		}
 	}
 }
 
