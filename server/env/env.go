@@ -254,15 +254,26 @@ type CreateResponse struct {
 	TTL     float64  `json:"ttl_s"`
 }
 
-func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
+// request reads and parses a request body; false when it failed and the
+// error was answered.
+func request[T any](s *Server, w http.ResponseWriter, r *http.Request, parse func([]byte) (T, error)) (T, bool) {
+	var zero T
 	b, err := s.body(w, r)
 	if err != nil {
 		fail(w, err)
-		return
+		return zero, false
 	}
-	req, err := ParseCreate(b)
+	req, err := parse(b)
 	if err != nil {
 		fail(w, badRequest(err))
+		return zero, false
+	}
+	return req, true
+}
+
+func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
+	req, ok := request(s, w, r, ParseCreate)
+	if !ok {
 		return
 	}
 	resp, err := s.create(r.Context(), req)
@@ -430,14 +441,8 @@ type CallResponse struct {
 }
 
 func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
-	b, err := s.body(w, r)
-	if err != nil {
-		fail(w, err)
-		return
-	}
-	req, err := ParseCall(b)
-	if err != nil {
-		fail(w, badRequest(err))
+	req, ok := request(s, w, r, ParseCall)
+	if !ok {
 		return
 	}
 	se, err := s.locked(r)
