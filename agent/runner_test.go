@@ -11,9 +11,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/sleuth-research/sleuth/corpus"
 	"github.com/sleuth-research/sleuth/llm"
-	"github.com/sleuth-research/sleuth/search"
+	"github.com/sleuth-research/sleuth/search/searchtest"
 )
 
 // byteTok tokenises text as its bytes: exact, reversible, and enough to
@@ -94,30 +93,8 @@ func (s *script) Generate(_ context.Context, req llm.Request) (llm.Response, err
 	return resp, nil
 }
 
-// memIndex is a retriever over a few passages: a passage matches when it
-// shares a word with the query, ranked by shared words.
-type memIndex []corpus.Passage
-
-func (m memIndex) Search(_ context.Context, qs []string, k int) ([][]search.Hit, error) {
-	out := make([][]search.Hit, len(qs))
-	for i, q := range qs {
-		for _, p := range m {
-			score := 0.0
-			for _, w := range strings.Fields(strings.ToLower(q)) {
-				if strings.Contains(strings.ToLower(p.Title+" "+p.Text), w) {
-					score++
-				}
-			}
-			if score > 0 {
-				out[i] = append(out[i], search.Hit{Passage: p, Score: score})
-			}
-		}
-		if len(out[i]) > k {
-			out[i] = out[i][:k]
-		}
-	}
-	return out, nil
-}
+// memIndex is the tests' word-overlap retriever.
+type memIndex = searchtest.Words
 
 var passages = memIndex{
 	{ID: "p1", Title: "Varnel Labs", Text: "Varnel Labs was founded by Ada Quill."},

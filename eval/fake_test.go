@@ -6,9 +6,9 @@ import (
 	"sync"
 
 	"github.com/sleuth-research/sleuth/agent"
-	"github.com/sleuth-research/sleuth/corpus"
 	"github.com/sleuth-research/sleuth/llm"
 	"github.com/sleuth-research/sleuth/search"
+	"github.com/sleuth-research/sleuth/search/searchtest"
 )
 
 // scripted is a text-only policy for eval tests: reply maps the prompt
@@ -52,29 +52,8 @@ func questionOf(prompt string) string {
 	return strings.TrimSpace(q)
 }
 
-// wordIndex matches a passage when it shares a word with the query.
-type wordIndex []corpus.Passage
-
-func (m wordIndex) Search(_ context.Context, qs []string, k int) ([][]search.Hit, error) {
-	out := make([][]search.Hit, len(qs))
-	for i, q := range qs {
-		for _, p := range m {
-			score := 0.0
-			for _, w := range strings.Fields(strings.ToLower(q)) {
-				if strings.Contains(strings.ToLower(p.Title+" "+p.Text), w) {
-					score++
-				}
-			}
-			if score > 0 {
-				out[i] = append(out[i], search.Hit{Passage: p, Score: score})
-			}
-		}
-		if len(out[i]) > k {
-			out[i] = out[i][:k]
-		}
-	}
-	return out, nil
-}
+// wordIndex is the tests' word-overlap retriever.
+type wordIndex = searchtest.Words
 
 func newTestRunner(preset string, pol llm.Client, idx search.Retriever) (*agent.Runner, error) {
 	p, err := agent.LoadPreset(preset)

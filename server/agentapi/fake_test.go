@@ -9,9 +9,8 @@ import (
 	"time"
 
 	"github.com/sleuth-research/sleuth/agent"
-	"github.com/sleuth-research/sleuth/corpus"
 	"github.com/sleuth-research/sleuth/llm"
-	"github.com/sleuth-research/sleuth/search"
+	"github.com/sleuth-research/sleuth/search/searchtest"
 )
 
 // script is a policy that plays each question's turns in order (the
@@ -84,29 +83,8 @@ func (s *script) Generate(ctx context.Context, req llm.Request) (llm.Response, e
 
 var errBackend = errors.New("backend down")
 
-// memIndex matches a passage when it shares a word with the query.
-type memIndex []corpus.Passage
-
-func (m memIndex) Search(_ context.Context, qs []string, k int) ([][]search.Hit, error) {
-	out := make([][]search.Hit, len(qs))
-	for i, q := range qs {
-		for _, p := range m {
-			score := 0.0
-			for _, w := range strings.Fields(strings.ToLower(q)) {
-				if strings.Contains(strings.ToLower(p.Title+" "+p.Text), w) {
-					score++
-				}
-			}
-			if score > 0 {
-				out[i] = append(out[i], search.Hit{Passage: p, Score: score})
-			}
-		}
-		if len(out[i]) > k {
-			out[i] = out[i][:k]
-		}
-	}
-	return out, nil
-}
+// memIndex is the tests' word-overlap retriever.
+type memIndex = searchtest.Words
 
 var passages = memIndex{
 	{ID: "p1", Title: "Varnel Labs", Text: "Varnel Labs was founded by Ada Quill.", Meta: map[string]string{"url": "https://example.org/varnel"}},

@@ -24,6 +24,7 @@ import (
 	"github.com/sleuth-research/sleuth/internal/nodetest"
 	"github.com/sleuth-research/sleuth/llm"
 	"github.com/sleuth-research/sleuth/search"
+	"github.com/sleuth-research/sleuth/search/searchtest"
 	"github.com/sleuth-research/sleuth/server/agentapi"
 )
 
@@ -74,28 +75,16 @@ func (p *policy) cancellations() int {
 	return p.cancelled
 }
 
+// memIndex is searchtest.Words ranked by score, as a real index ranks.
 type memIndex []corpus.Passage
 
-func (m memIndex) Search(_ context.Context, qs []string, k int) ([][]search.Hit, error) {
-	out := make([][]search.Hit, len(qs))
-	for i, q := range qs {
-		for _, p := range m {
-			score := 0.0
-			for _, w := range strings.Fields(strings.ToLower(q)) {
-				if strings.Contains(strings.ToLower(p.Title+" "+p.Text), w) {
-					score++
-				}
-			}
-			if score > 0 {
-				out[i] = append(out[i], search.Hit{Passage: p, Score: score})
-			}
-		}
+func (m memIndex) Search(ctx context.Context, qs []string, k int) ([][]search.Hit, error) {
+	out, err := searchtest.Words(m).Search(ctx, qs, len(m))
+	for i := range out {
 		slices.SortStableFunc(out[i], func(a, b search.Hit) int { return cmp.Compare(b.Score, a.Score) })
-		if len(out[i]) > k {
-			out[i] = out[i][:k]
-		}
+		out[i] = out[i][:min(k, len(out[i]))]
 	}
-	return out, nil
+	return out, err
 }
 
 var passages = memIndex{
