@@ -111,28 +111,11 @@ taking --latency per turn, and reports what the server adds to each episode
 
 func benchAgent(ctx context.Context, episodes, concurrency, turns int, cmd *cobra.Command) (benchAgentResult, error) {
 	res := benchAgentResult{Episodes: episodes, Concurrency: concurrency}
-	w, err := world.Generate(world.Config{Seed: 1})
+	w, ix, p, done, err := benchSearchR1(ctx, turns)
 	if err != nil {
 		return res, err
 	}
-	dir, err := os.MkdirTemp("", "sleuth-bench-agent-")
-	if err != nil {
-		return res, err
-	}
-	defer os.RemoveAll(dir)
-	if _, err := bm25.Build(ctx, dir, corpus.Seq(w.Passages), bm25.BuildOptions{}); err != nil {
-		return res, err
-	}
-	ix, err := bm25.Open(dir)
-	if err != nil {
-		return res, err
-	}
-	defer ix.Close()
-	p, err := agent.LoadPreset("searchr1")
-	if err != nil {
-		return res, err
-	}
-	p.Budget.MaxTurns, p.Budget.MaxToolCalls = turns, turns
+	defer done()
 	qs := make([]agent.Question, episodes)
 	for i := range qs {
 		q := w.Questions[i%len(w.Questions)]
@@ -234,4 +217,36 @@ func (s scriptedPolicy) Generate(_ context.Context, req llm.Request) (llm.Respon
 		text, stop = " <answer> unknown ", "</answer>"
 	}
 	return llm.Response{Choices: []llm.Choice{{Text: text, FinishReason: "stop", StopString: stop}}, Usage: llm.Usage{CompletionTokens: 8}}, nil
+}
+
+// benchSearchR1 is what the agent benchmarks run over: world 1, its BM25
+// index in a temporary directory, and the searchr1 preset with a budget of
+// turns; done closes the index and removes it.
+func benchSearchR1(ctx context.Context, turns int) (*world.World, *bm25.Index, agent.Preset, func(), error) {
+	w, err := world.Generate(world.Config{Seed: 1})
+	if err != nil {
+		return nil, nil, agent.Preset{}, nil, err
+	}
+	dir, err := os.MkdirTemp("", "sleuth-bench-agent-")
+	if err != nil {
+		return nil, nil, agent.Preset{}, nil, err
+	}
+	fail := func(err error) (*world.World, *bm25.Index, agent.Preset, func(), error) {
+		os.RemoveAll(dir)
+		return nil, nil, agent.Preset{}, nil, err
+	}
+	if _, err := bm25.Build(ctx, dir, corpus.Seq(w.Passages), bm25.BuildOptions{}); err != nil {
+		return fail(err)
+	}
+	ix, err := bm25.Open(dir)
+	if err != nil {
+		return fail(err)
+	}
+	p, err := agent.LoadPreset("searchr1")
+	if err != nil {
+		ix.Close()
+		return fail(err)
+	}
+	p.Budget.MaxTurns, p.Budget.MaxToolCalls = turns, turns
+	return w, ix, p, func() { ix.Close(); os.RemoveAll(dir) }, nil
 }

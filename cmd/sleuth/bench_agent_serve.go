@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -19,12 +18,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sleuth-research/sleuth/agent"
-	"github.com/sleuth-research/sleuth/corpus"
 	"github.com/sleuth-research/sleuth/llm"
-	"github.com/sleuth-research/sleuth/search/bm25"
 	"github.com/sleuth-research/sleuth/server/agentapi"
 	"github.com/sleuth-research/sleuth/train"
-	"github.com/sleuth-research/sleuth/world"
 )
 
 // benchServeResult is what `sleuth bench agent --serve --json` prints.
@@ -85,28 +81,11 @@ func runBenchAgentServe(cmd *cobra.Command, requests, concurrency, turns int, la
 
 func benchAgentServe(ctx context.Context, requests, concurrency, turns int, latency time.Duration) (benchServeResult, error) {
 	res := benchServeResult{Requests: requests, Concurrency: concurrency, Turns: turns, LatencyMillis: float64(latency) / 1e6}
-	w, err := world.Generate(world.Config{Seed: 1})
+	w, ix, p, done, err := benchSearchR1(ctx, turns)
 	if err != nil {
 		return res, err
 	}
-	dir, err := os.MkdirTemp("", "sleuth-bench-serve-")
-	if err != nil {
-		return res, err
-	}
-	defer os.RemoveAll(dir)
-	if _, err := bm25.Build(ctx, dir, corpus.Seq(w.Passages), bm25.BuildOptions{}); err != nil {
-		return res, err
-	}
-	ix, err := bm25.Open(dir)
-	if err != nil {
-		return res, err
-	}
-	defer ix.Close()
-	p, err := agent.LoadPreset("searchr1")
-	if err != nil {
-		return res, err
-	}
-	p.Budget.MaxTurns, p.Budget.MaxToolCalls = turns, turns
+	defer done()
 	api, err := agentapi.New([]agentapi.System{{Model: "sleuth-searchr1", Preset: p, Policy: latencyPolicy{scriptedPolicy{turns: turns}, latency}, Tools: train.SearchTools(ix)}},
 		agentapi.Config{MaxConcurrent: concurrency, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
