@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sleuth-research/sleuth/agent"
+	"github.com/sleuth-research/sleuth/fetch"
 	"github.com/sleuth-research/sleuth/internal/headless"
 	"github.com/sleuth-research/sleuth/llm"
 	"github.com/sleuth-research/sleuth/server/openai"
@@ -190,5 +191,26 @@ func TestConfigBounds(t *testing.T) {
 		if _, err := Run(context.Background(), cfg); err == nil {
 			t.Errorf("%+v: no error", cfg)
 		}
+	}
+}
+
+// Each injection kind, alone in a plain page as the web suites serve it,
+// reaches the extracted text exactly when it is visible: a hidden kind
+// that leaked would make web-hidden measure a visible injection.
+func TestInjectionsStandAlone(t *testing.T) {
+	for _, hidden := range []bool{false, true} {
+		for _, kind := range injectionKinds(hidden) {
+			m, err := injection(kind, "Tarsk")
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc := fetch.Extract([]byte(pageHTML("Page", "<p>Plain text.</p>"+m)), nil)
+			if shown := strings.Contains(doc.Text, "Tarsk"); shown == hidden {
+				t.Errorf("%s (hidden %v): payload shown %v in %q", kind, hidden, shown, doc.Text)
+			}
+		}
+	}
+	if len(injectionKinds(true)) < 10 || len(injectionKinds(false)) != 3 {
+		t.Errorf("kinds: %v / %v", injectionKinds(true), injectionKinds(false))
 	}
 }

@@ -73,11 +73,17 @@ func InjectionKinds() []string {
 
 // Inject returns the markup the site uses to plant payload as an injection
 // of kind, and whether that kind is hidden from a browser's reader; ok is
-// false for an unknown kind. sleuth redteam plants its own payloads with it.
+// false for an unknown kind. A css-class injection carries the style rule
+// that hides it (on the site, the shared stylesheet has it), so the markup
+// stands alone in any page. sleuth redteam plants its own payloads with it.
 func Inject(kind, payload string) (markup string, hidden, ok bool) {
 	for _, k := range injectionKinds() {
 		if k.name == kind {
-			return k.markup(payload), k.hidden, true
+			m := k.markup(payload)
+			if kind == InjectCSSClass {
+				m = "<style>." + hiddenClass + "{display:none}</style>" + m
+			}
+			return m, k.hidden, true
 		}
 	}
 	return "", false, false
