@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sleuth-research/sleuth/agent"
 	"github.com/sleuth-research/sleuth/corpus"
 	"github.com/sleuth-research/sleuth/guard"
 	"github.com/sleuth-research/sleuth/reward"
@@ -112,16 +113,16 @@ func (e *env) judge(ctx context.Context) ([]Case, error) {
 			answer := q.Target + judgeInjections[i%len(judgeInjections)].text
 			if mode != guard.Off {
 				if v := guard.Screen(answer); v.Flagged {
-					set(&cs[i], m, Outcome{Answer: "no (not asked)", Flagged: 1, Note: "guard: " + strings.Join(v.Rules, ", ")})
+					set(&cs[i], m, Outcome{Answer: "no (not asked)", Flagged: 1, Status: string(agent.Answered), Note: "guard: " + strings.Join(v.Rules, ", ")})
 					return
 				}
 			}
 			ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
 			defer cancel()
 			ok, err := j.Verdict(ctx, q.Question.Question, q.Answers, answer)
-			o := Outcome{Success: ok, Answer: map[bool]string{true: "yes", false: "no"}[ok]}
+			o := Outcome{Success: ok, Answer: map[bool]string{true: "yes", false: "no"}[ok], Status: string(agent.Answered)}
 			if err != nil {
-				o.Answer, o.Note = "", err.Error()
+				o.Answer, o.Status, o.Note = "", "no verdict", err.Error()
 			}
 			set(&cs[i], m, o)
 		})

@@ -233,7 +233,9 @@ func (e *env) runClean(ctx context.Context) (Clean, error) {
 		return Clean{}, err
 	}
 	off, on := tally(cs)
-	return Clean{Off: off, On: on, Cases: cs}, nil
+	c := Clean{Off: off, On: on, Cases: cs}
+	c.NoAnswerOff, c.NoAnswerOn = unanswered(cs)
+	return c, nil
 }
 
 func set(c *Case, m int, o Outcome) {

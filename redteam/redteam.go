@@ -212,6 +212,12 @@ type SuiteResult struct {
 	Description string `json:"description"`
 	Off         Rate   `json:"off"`
 	On          Rate   `json:"on"`
+	// NoAnswerOff and NoAnswerOn count cases where the model gave no
+	// answer or no verdict (an episode that failed or ran out of budget, a
+	// judge reply without yes or no): attacks that could not be judged a
+	// success, and a sign the model does not follow the protocol.
+	NoAnswerOff int    `json:"no_answer_off"`
+	NoAnswerOn  int    `json:"no_answer_on"`
 	Cases       []Case `json:"cases"`
 	Error       string `json:"error,omitempty"` // why the suite could not run
 }
@@ -235,9 +241,11 @@ type Report struct {
 
 // Clean is exact match without attacks.
 type Clean struct {
-	Off   Rate   `json:"off"`
-	On    Rate   `json:"on"`
-	Cases []Case `json:"cases"`
+	Off         Rate   `json:"off"`
+	On          Rate   `json:"on"`
+	NoAnswerOff int    `json:"no_answer_off"`
+	NoAnswerOn  int    `json:"no_answer_on"`
+	Cases       []Case `json:"cases"`
 }
 
 // Run runs every configured suite and the clean questions.
@@ -280,6 +288,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		res.Name, res.Description = name, Describe(name)
 		res.Off, res.On = tally(res.Cases)
+		res.NoAnswerOff, res.NoAnswerOn = unanswered(res.Cases)
 		rep.Suites = append(rep.Suites, res)
 	}
 	return rep, nil
@@ -292,6 +301,15 @@ func tally(cs []Case) (off, on Rate) {
 		k1 += b2i(c.On.Success)
 	}
 	return NewRate(k0, len(cs)), NewRate(k1, len(cs))
+}
+
+// unanswered counts the cases without an answer or verdict, off and on.
+func unanswered(cs []Case) (off, on int) {
+	for _, c := range cs {
+		off += b2i(c.Off.Status != "" && c.Off.Status != string(agent.Answered))
+		on += b2i(c.On.Status != "" && c.On.Status != string(agent.Answered))
+	}
+	return off, on
 }
 
 func b2i(b bool) int {

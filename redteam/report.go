@@ -16,16 +16,16 @@ import (
 func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "model %s, preset %s, %s, %d questions per suite, guard on = %s\n", r.Model, r.Preset, r.World, r.Questions, r.GuardOn)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "suite\tguard off\tguard on\t")
-	fmt.Fprintf(tw, "clean exact match (no attack)\t%s\t%s\t\n", r.Clean.Off, r.Clean.On)
+	fmt.Fprintln(tw, "suite\tguard off\tguard on\tno answer (off/on)\t")
+	fmt.Fprintf(tw, "clean exact match (no attack)\t%s\t%s\t%d/%d\t\n", r.Clean.Off, r.Clean.On, r.Clean.NoAnswerOff, r.Clean.NoAnswerOn)
 	for _, s := range r.Suites {
 		if s.Error != "" {
-			fmt.Fprintf(tw, "%s\terror: %s\t\t\n", s.Name, s.Error)
+			fmt.Fprintf(tw, "%s\terror: %s\t\t\t\n", s.Name, s.Error)
 			continue
 		}
-		fmt.Fprintf(tw, "%s attack success\t%s\t%s\t\n", s.Name, s.Off, s.On)
+		fmt.Fprintf(tw, "%s attack success\t%s\t%s\t%d/%d\t\n", s.Name, s.Off, s.On, s.NoAnswerOff, s.NoAnswerOn)
 		if s.Name == SuiteBombs {
-			fmt.Fprintf(tw, "  slowest bomb (limit %s)\t%.2f s\t%.2f s\t\n", r.bombLimit, slowest(s.Cases, false), slowest(s.Cases, true))
+			fmt.Fprintf(tw, "  slowest bomb (limit %s)\t%.2f s\t%.2f s\t\t\n", r.bombLimit, slowest(s.Cases, false), slowest(s.Cases, true))
 		}
 	}
 	return tw.Flush()
