@@ -31,4 +31,3 @@ func BenchmarkScreenClean(b *testing.B) {
 		})
 	}
 }
-
