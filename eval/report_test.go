@@ -1,16 +1,14 @@
 package eval
 
 import (
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sleuth-research/sleuth/agent"
 	"github.com/sleuth-research/sleuth/behaviour"
+	"github.com/sleuth-research/sleuth/internal/headless"
 	"github.com/sleuth-research/sleuth/reward"
 )
 
@@ -60,23 +58,7 @@ func TestReportEscapesAndRenders(t *testing.T) {
 	if !strings.Contains(string(html), "extra searches per extra hop") {
 		t.Error("report.html has no behaviour table")
 	}
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("chromium not installed (.ci/run installs Debian's chromium): rendering not checked")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	shot := filepath.Join(dir, "report.png")
-	cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--user-data-dir="+t.TempDir(),
-		"--window-size=1100,1400", "--screenshot="+shot, "file://"+filepath.Join(dir, "report.html"))
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("chromium: %v\n%s", err, out)
-	}
-	st, err := os.Stat(shot)
-	if err != nil || st.Size() < 20_000 {
-		t.Fatalf("screenshot missing or blank: %v", err)
-	}
+	headless.Screenshot(t, filepath.Join(dir, "report.html"), 20_000)
 }
 
 func TestLoadResultsRepairsCutOffLine(t *testing.T) {

@@ -19,8 +19,9 @@ type Verdict struct {
 func Screen(text string) Verdict {
 	var v Verdict
 	view := View(text)
-	for _, r := range rules {
-		if r.re.MatchString(view) && (len(v.Rules) == 0 || v.Rules[len(v.Rules)-1] != r.name) {
+	folded := fold(view)
+	for i, r := range rules {
+		if mayMatch(i, folded) && r.re.MatchString(view) && (len(v.Rules) == 0 || v.Rules[len(v.Rules)-1] != r.name) {
 			v.Flagged = true
 			v.Rules = append(v.Rules, r.name)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/sleuth-research/sleuth/llm"
 	"github.com/sleuth-research/sleuth/llm/local"
 	"github.com/sleuth-research/sleuth/model"
+	"github.com/sleuth-research/sleuth/model/kernels"
 	"github.com/sleuth-research/sleuth/model/tokenizer"
 	"github.com/sleuth-research/sleuth/reward"
 	"github.com/sleuth-research/sleuth/rl"
@@ -73,19 +74,7 @@ func Evaluate(ctx context.Context, dir string, r *Run, split string, perHop int,
 	greedy := r.preset
 	greedy.Sampling.Temperature = 0
 	tools := SearchTools(ix)
-	load := func(path string) (llm.Client, error) {
-		m, err := model.Load(path)
-		if err != nil {
-			return nil, err
-		}
-		m.SetMatmuls(r.k)
-		m.Deterministic = true // the same seed gives the same table
-		tok, err := tokenizer.Load(filepath.Join(path, "tokenizer.json"))
-		if err != nil {
-			return nil, err
-		}
-		return local.New(m, tok, local.Config{NoBOS: true}), nil
-	}
+	load := func(path string) (llm.Client, error) { return LoadPolicy(path, r.k) }
 	sft, err := load(r.Path("sft"))
 	if err != nil {
 		return Table{}, err
@@ -138,6 +127,24 @@ func Evaluate(ctx context.Context, dir string, r *Run, split string, perHop int,
 		seed = ValidationSeed(r.Cfg.Seed)
 	}
 	return buildTable(split, seed, rows)
+}
+
+// LoadPolicy loads a policy directory the curriculum wrote (its model and
+// tokenizer.json) as the quickstart evaluates it: deterministic (the same
+// seed gives the same answers at any concurrency), without a BOS token,
+// its matrix products on k.
+func LoadPolicy(path string, k *kernels.Kernels) (llm.Client, error) {
+	m, err := model.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	m.SetMatmuls(k)
+	m.Deterministic = true
+	tok, err := tokenizer.Load(filepath.Join(path, "tokenizer.json"))
+	if err != nil {
+		return nil, err
+	}
+	return local.New(m, tok, local.Config{NoBOS: true}), nil
 }
 
 // retrieveOnce is the classic pipeline: search once with the question, then

@@ -12,6 +12,8 @@ import (
 
 	"github.com/sleuth-research/sleuth/internal/atomicfile"
 	"github.com/sleuth-research/sleuth/internal/progress"
+	"github.com/sleuth-research/sleuth/model"
+	"github.com/sleuth-research/sleuth/model/tokenizer"
 	"github.com/sleuth-research/sleuth/rl"
 )
 
@@ -223,11 +225,14 @@ func (r *Run) interrupted(cause error) error {
 // local:DIR and sleuth serve --model DIR load them.
 // The directory is swapped whole, so a kill at any moment leaves the old
 // policy or the new one, never none.
-func (r *Run) savePolicy(dir string) error {
+func (r *Run) savePolicy(dir string) error { return savePolicyDir(dir, r.tr.Model, r.tok) }
+
+// savePolicyDir writes m and tok as a policy directory, swapped in whole.
+func savePolicyDir(dir string, m *model.Model, tok *tokenizer.BPE) error {
 	return atomicfile.ReplaceDir(dir, func(tmp string) error {
-		if err := r.tr.Model.Save(tmp); err != nil {
+		if err := m.Save(tmp); err != nil {
 			return err
 		}
-		return r.tok.Save(filepath.Join(tmp, "tokenizer.json"))
+		return tok.Save(filepath.Join(tmp, "tokenizer.json"))
 	})
 }

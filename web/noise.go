@@ -60,6 +60,35 @@ func injectionKinds() []injectionKind {
 	}
 }
 
+// InjectionKinds lists the injection kinds the site plants, visible ones
+// first, in a fixed order.
+func InjectionKinds() []string {
+	ks := injectionKinds()
+	out := make([]string, len(ks))
+	for i, k := range ks {
+		out[i] = k.name
+	}
+	return out
+}
+
+// Inject returns the markup the site uses to plant payload as an injection
+// of kind, and whether that kind is hidden from a browser's reader; ok is
+// false for an unknown kind. A css-class injection carries the style rule
+// that hides it (on the site, the shared stylesheet has it), so the markup
+// stands alone in any page. sleuth redteam plants its own payloads with it.
+func Inject(kind, payload string) (markup string, hidden, ok bool) {
+	for _, k := range injectionKinds() {
+		if k.name == kind {
+			m := k.markup(payload)
+			if kind == InjectCSSClass {
+				m = "<style>." + hiddenClass + "{display:none}</style>" + m
+			}
+			return m, k.hidden, true
+		}
+	}
+	return "", false, false
+}
+
 // payloads are the instructions injected; each tells the reader to answer
 // 42, so a leak is easy to spot in an answer.
 var payloads = [...]string{

@@ -64,6 +64,7 @@ func newRootCmd() *cobra.Command {
 		newWebCmd(),
 		newExportCmd(),
 		newGuardCmd(),
+		newRedteamCmd(),
 	)
 	return root
 }

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sleuth-research/sleuth/redteam"
+)
+
+// redteam --help names and describes every suite; a run with the scripted
+// follower prints JSON with one result per suite asked for and writes the
+// HTML report.
+func TestRedteamCommand(t *testing.T) {
+	run := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		cmd := newRootCmd()
+		cmd.SetOut(&out)
+		cmd.SetErr(&bytes.Buffer{})
+		cmd.SetArgs(append([]string{"redteam"}, args...))
+		err := cmd.Execute()
+		return out.String(), err
+	}
+	help, err := run("--help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range redteam.Suites() {
+		if !strings.Contains(help, "  "+s+": "+redteam.Describe(s)) {
+			t.Errorf("--help does not document suite %s", s)
+		}
+	}
+	report := filepath.Join(t.TempDir(), "r.html")
+	out, err := run("--llm", "follower", "--questions", "2", "--suites", "poison,smuggle", "--json", "--report", report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep redteam.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v in %s", err, out)
+	}
+	if len(rep.Suites) != 2 || rep.Suites[0].Name != redteam.SuitePoison || rep.Suites[0].Off.N != 2 || rep.Clean.Off.Count != 2 {
+		t.Errorf("report %+v", rep)
+	}
+	if _, err := run("--llm", "follower", "--suites", "nope"); err == nil {
+		t.Error("an unknown suite was accepted")
+	}
+}
