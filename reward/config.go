@@ -64,7 +64,8 @@ type TermConfig struct {
 	PerMB     float64 `yaml:"per_mb"`
 	PerDollar float64 `yaml:"per_dollar"`
 	PerSecond float64 `yaml:"per_second"`
-	Idle      float64 `yaml:"idle"` // progress: charge per search that finds no new supporting passage
+	Idle      float64 `yaml:"idle"`   // progress: charge per search that finds no new supporting passage
+	Excess    float64 `yaml:"excess"` // progress: charge per search beyond the number of supporting passages
 }
 
 // ParseConfig decodes a reward config; unknown fields are errors, so a
@@ -183,10 +184,10 @@ func (tc TermConfig) term(judge Func) (Term, error) {
 	case "retrieval":
 		t.Func = Retrieval{K: tc.K, Metric: metric}
 	case "progress":
-		if tc.Idle < 0 {
-			return Term{}, fmt.Errorf("progress idle %g: a charge is ≥ 0", tc.Idle)
+		if tc.Idle < 0 || tc.Excess < 0 {
+			return Term{}, fmt.Errorf("progress idle %g, excess %g: a charge is ≥ 0", tc.Idle, tc.Excess)
 		}
-		t.Func = Progress{Idle: tc.Idle}
+		t.Func = Progress{Idle: tc.Idle, Excess: tc.Excess}
 	case "judge":
 		if judge == nil {
 			return Term{}, errors.New("the judge needs an LLM client")

@@ -32,6 +32,7 @@ terms:
   - {kind: format, name: fmt}
 `, total: 1 + 0.25 + 0.5 - 0.2 - 0.5 - 0.03 + 0.2 + 1},
 		{name: "idle searches", yaml: "terms: [{kind: progress, idle: 0.25}]\n", total: 1 - 0.25},
+		{name: "excess searches", yaml: "terms: [{kind: progress, excess: 0.25}]\n", total: 1 - 0.25},
 		{name: "roles", yaml: "terms: [{kind: answer_f1}]\nroles: [{role: selector, duplicate_evidence: 1}]\n", total: 1,
 			wantRoles: map[string]float64{"selector": 0}},
 	}
@@ -83,6 +84,7 @@ func TestConfigErrors(t *testing.T) {
 		{"judge without client", "terms: [{kind: judge}]", "needs an LLM client"},
 		{"bad schedule", "terms: [{kind: progress, schedule: {kind: linear, start: 3, end: 1}}]", "end 1 must be after start 3"},
 		{"negative idle charge", "terms: [{kind: progress, idle: -0.1}]", "a charge is ≥ 0"},
+		{"negative excess charge", "terms: [{kind: progress, excess: -0.1}]", "a charge is ≥ 0"},
 		{"empty", "", "no terms"},
 		{"role without name", "terms: [{kind: format}]\nroles: [{format_error: 1}]", "has no role"},
 	}

@@ -194,7 +194,12 @@ func (r Retrieval) Score(_ context.Context, ep *agent.Episode, g Gold) (Score, e
 // that finds its passage does not. A flat charge per search cannot tell
 // them apart, and RL then either over-searches or stops searching twice
 // depending on the seed (BENCHMARKS.md, "Session 9").
-type Progress struct{ Idle float64 }
+//
+// Excess, when set, charges each search beyond the number of gold
+// passages (the question's hop count in a synthetic world), at its turn.
+// Unlike Idle it never charges a search a chain needs, even one that
+// missed its passage, so it leaves the reason to search again intact.
+type Progress struct{ Idle, Excess float64 }
 
 func (p Progress) Score(_ context.Context, ep *agent.Episode, g Gold) (Score, error) {
 	out := Score{PerTurn: make([]float64, len(ep.Turns))}
@@ -203,7 +208,7 @@ func (p Progress) Score(_ context.Context, ep *agent.Episode, g Gold) (Score, er
 		return out, nil
 	}
 	found := map[string]bool{}
-	prev, searches, idle := 0.0, 0, 0
+	prev, searches, idle, excess := 0.0, 0, 0, 0
 	for i, t := range ep.Turns {
 		for _, c := range t.Calls {
 			fresh := 0
@@ -214,9 +219,14 @@ func (p Progress) Score(_ context.Context, ep *agent.Episode, g Gold) (Score, er
 				}
 			}
 			if c.Tool == "search" || len(c.Hits) > 0 {
-				if searches++; searches > 1 && fresh == 0 {
+				searches++
+				if searches > 1 && fresh == 0 {
 					idle++
 					out.PerTurn[i] -= p.Idle
+				}
+				if searches > len(gold) {
+					excess++
+					out.PerTurn[i] -= p.Excess
 				}
 			}
 		}
@@ -230,6 +240,11 @@ func (p Progress) Score(_ context.Context, ep *agent.Episode, g Gold) (Score, er
 		charge := -p.Idle * float64(idle)
 		out.Total += charge
 		out.Components = append(out.Components, Component{"idle_searches", charge})
+	}
+	if p.Excess > 0 {
+		charge := -p.Excess * float64(excess)
+		out.Total += charge
+		out.Components = append(out.Components, Component{"excess_searches", charge})
 	}
 	return out, nil
 }

@@ -88,6 +88,10 @@ func TestComponents(t *testing.T) {
 		// turn 1 finds only g1 again: idle; turn 2 finds g2: not.
 		{"progress idle", Progress{Idle: 0.1}, episode(), gold, Score{Total: 0.9, Components: []Component{{"progress", 1}, {"idle_searches", -0.1}},
 			PerTurn: []float64{0.5, -0.1, 0.5, 0}}},
+		// three searches for two gold passages: the third (turn 2) is
+		// excess although it finds g2; turn 1's idle search is not.
+		{"progress excess", Progress{Excess: 0.2}, episode(), gold, Score{Total: 0.8, Components: []Component{{"progress", 1}, {"excess_searches", -0.2}},
+			PerTurn: []float64{0.5, 0, 0.3, 0}}},
 		{"progress no gold", Progress{}, episode(), noGold, Score{PerTurn: []float64{0, 0, 0, 0}}},
 		{"turns", TurnPenalty{Free: 2, Per: 0.1}, episode(), gold, Score{Total: -0.2, Components: []Component{{"turn_penalty", -0.2}}}},
 		{"repeats", RepeatPenalty{Per: 0.5}, episode(), gold, Score{Total: -0.5, Components: []Component{{"repeat_penalty", -0.5}}}},
