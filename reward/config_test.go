@@ -150,6 +150,8 @@ func TestPresets(t *testing.T) {
 		"deepresearcher":    {1, -1},
 		"searchr1-f1":       {1, -0.5},
 		"searchr1-progress": {1 + 1, 0},
+		// three searches for two gold passages: one excess search.
+		"searchr1-progress-excess": {1 + 1 - 0.1, 0},
 		"arena":             {0.5 + 1 + 0.25*0.5, 0},
 		"imrag":             {1 + 0.5, 1 + 0.5},
 		"mmoa":              {1, 1},

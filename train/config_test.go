@@ -69,10 +69,10 @@ func TestEveryExampleConfigLoads(t *testing.T) {
 func TestConfigYAMLStable(t *testing.T) {
 	want := map[string]string{
 		"base":       "a648e1d025734f3285d8d386ef85d5b6cb1d9ababb4a63a3929c2678998e37e4",
-		"fast":       "438bd5538568e4afd16b8133df14c718220ad8cf9e2e0cccc35e3d1afe9feb6b",
+		"fast":       "4fe313b32cc8a7cb4374eeda5955e7d60e2c8ffcd82b17bb6cdb3323cee8a21e",
 		"fresh-sft":  "d64b12321687cc3da3cde09e2995be4389d94bf5f7edc0869154cda1c25383ac",
 		"progress":   "437396f835a101c649f542bd8e9f2b846d0b68d67ca8277788b6b1926cc6f21e",
-		"quickstart": "b60c70aad0921186931b8b7d12e6e97ce3f4859fbec4c2d881eb053c3a63e45f",
+		"quickstart": "f6790e66ebcffa4714defe3b0f849d773243271d8ebe66e7fdedfd2b5bf81167",
 		"reading":    "5c63b984fe5b20f74124abb59488eccb0873802186043d1b6f11213f2413414c",
 	}
 	for name, h := range want {
