@@ -1,0 +1,188 @@
+package atropos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/sleuth-research/sleuth/rollout"
+)
+
+// Config sets up an environment. Zero fields take the defaults noted,
+// which are BaseEnvConfig's.
+type Config struct {
+	Name           string  // desired_name (default "sleuth")
+	GroupSize      int     // episodes per group (default 4)
+	MaxTokenLength int     // max_token_length registered (default 2048)
+	Weight         float64 // inference weight (default 1)
+	// Groups is how many groups to roll out; 0 runs until the trainer has
+	// taken its steps.
+	Groups int
+	// TotalSteps stops the environment once the trainer's step plus the
+	// queued batches pass it; 0 takes the API's num_steps.
+	TotalSteps int
+	// MaxBatchesOffPolicy is how many batches may wait in the API's queue
+	// before the environment pauses (default 3).
+	MaxBatchesOffPolicy int
+	// KeepEqualScores posts groups whose scores are all equal; by default
+	// they are skipped, as BaseEnv does (ensure_scores_are_not_same): they
+	// carry no advantage.
+	KeepEqualScores bool
+	Poll            time.Duration // wait while the queue is full (default 1s)
+	// MaxFailures stops the run after this many groups in a row could not
+	// be rolled out (default 3): a policy server that is down ends the run.
+	MaxFailures int
+	Logger      *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.Name == "" {
+		c.Name = "sleuth"
+	}
+	if c.GroupSize <= 0 {
+		c.GroupSize = 4
+	}
+	if c.MaxTokenLength <= 0 {
+		c.MaxTokenLength = 2048
+	}
+	if c.Weight == 0 {
+		c.Weight = 1
+	}
+	if c.MaxBatchesOffPolicy <= 0 {
+		c.MaxBatchesOffPolicy = 3
+	}
+	if c.Poll <= 0 {
+		c.Poll = time.Second
+	}
+	if c.MaxFailures <= 0 {
+		c.MaxFailures = 3
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// Source rolls out the n-th group: GroupSize scored episodes of one
+// question.
+type Source func(ctx context.Context, n int) ([]rollout.Scored, error)
+
+// Stats counts what a run did.
+type Stats struct {
+	EnvID   int `json:"env_id"`
+	Groups  int `json:"groups"`  // rolled out
+	Posted  int `json:"posted"`  // accepted by the API
+	Skipped int `json:"skipped"` // equal scores, too long, or an episode without policy tokens
+	Failed  int `json:"failed"`  // the source failed
+}
+
+// Run registers with the API, then rolls out groups from src and posts
+// them until cfg.Groups are done, the trainer's steps are reached or ctx
+// ends, and disconnects. A group whose episodes lack token ids ends the
+// run with ErrNoTokenIDs: training on re-tokenised text is refused.
+func Run(ctx context.Context, c *Client, cfg Config, role string, src Source) (Stats, error) {
+	cfg = cfg.withDefaults()
+	log := cfg.Logger
+	reg, err := c.Register(ctx, Registration{MaxTokenLength: cfg.MaxTokenLength, DesiredName: cfg.Name, Weight: cfg.Weight, GroupSize: cfg.GroupSize})
+	if err != nil {
+		return Stats{}, err
+	}
+	st := Stats{EnvID: reg.EnvID}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := c.Disconnect(dctx, reg.EnvID); err != nil {
+			log.Warn("atropos: disconnect failed", "err", err)
+		}
+	}()
+	info, err := c.Info(ctx)
+	if err != nil {
+		return st, err
+	}
+	batch := info.BatchSize
+	if batch < cfg.GroupSize {
+		batch = cfg.GroupSize // unknown (-1) or smaller than a group: one group is a batch
+	}
+	total := cfg.TotalSteps
+	if total == 0 {
+		total = reg.NumSteps
+	}
+	log.Info("atropos: registered", "env_id", reg.EnvID, "name", reg.WandbName, "step", reg.StartingStep, "batch_size", info.BatchSize, "max_token_len", info.MaxTokenLen, "num_steps", total)
+	failures := 0
+	for cfg.Groups == 0 || st.Groups < cfg.Groups {
+		s, err := c.Status(ctx, reg.EnvID)
+		if err != nil {
+			return st, err
+		}
+		if total > 0 && s.CurrentStep+s.QueueSize*cfg.GroupSize/batch > total {
+			log.Info("atropos: the trainer has its steps", "step", s.CurrentStep, "queue", s.QueueSize)
+			return st, nil
+		}
+		if s.QueueSize*cfg.GroupSize >= cfg.MaxBatchesOffPolicy*batch {
+			select { // enough waits in the queue: let the trainer catch up
+			case <-time.After(cfg.Poll):
+				continue
+			case <-ctx.Done():
+				return st, ctx.Err()
+			}
+		}
+		n := st.Groups
+		st.Groups++
+		eps, err := src(ctx, n)
+		if err != nil {
+			if ctx.Err() != nil {
+				return st, ctx.Err()
+			}
+			st.Failed++
+			failures++
+			log.Warn("atropos: group failed", "group", n, "err", err)
+			if failures >= cfg.MaxFailures {
+				return st, fmt.Errorf("atropos: %d groups in a row failed, the last: %w", failures, err)
+			}
+			continue
+		}
+		failures = 0
+		d, err := Group(eps, role)
+		switch {
+		case errors.Is(err, ErrNoTokenIDs):
+			return st, err
+		case err != nil:
+			st.Skipped++
+			log.Warn("atropos: group skipped", "group", n, "err", err)
+			continue
+		}
+		if why := skip(d, info.MaxTokenLen, cfg.KeepEqualScores); why != "" {
+			st.Skipped++
+			log.Info("atropos: group skipped", "group", n, "why", why)
+			continue
+		}
+		d.EnvID = &reg.EnvID
+		if err := c.Post(ctx, d); err != nil {
+			return st, err
+		}
+		st.Posted++
+		log.Debug("atropos: group posted", "group", n, "scores", d.Scores)
+	}
+	return st, nil
+}
+
+// skip says why BaseEnv.handle_send_to_api would drop group d, or "".
+func skip(d ScoredData, maxLen int, keepEqual bool) string {
+	if !keepEqual {
+		same := true
+		for _, s := range d.Scores[1:] {
+			same = same && s == d.Scores[0]
+		}
+		if same {
+			return "all scores are equal"
+		}
+	}
+	for _, t := range d.Tokens {
+		if maxLen > 0 && len(t) >= maxLen {
+			return fmt.Sprintf("a sequence of %d tokens reaches the trainer's limit of %d", len(t), maxLen)
+		}
+	}
+	return ""
+}
