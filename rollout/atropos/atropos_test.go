@@ -134,7 +134,7 @@ func TestFakeRejectsMalformed(t *testing.T) {
 	}
 	other := 7
 	for _, tc := range []struct {
-		name  string
+		name   string
 		break_ func(*atropos.ScoredData)
 	}{
 		{"mask shorter than tokens", func(d *atropos.ScoredData) { d.Masks[0] = d.Masks[0][1:] }},
@@ -146,7 +146,9 @@ func TestFakeRejectsMalformed(t *testing.T) {
 			}
 		}},
 		{"scores of another group size", func(d *atropos.ScoredData) { d.Scores = d.Scores[:1] }},
-		{"group of the wrong size", func(d *atropos.ScoredData) { d.Tokens, d.Masks, d.Scores, d.InferenceLogprobs = d.Tokens[:1], d.Masks[:1], d.Scores[:1], d.InferenceLogprobs[:1] }},
+		{"group of the wrong size", func(d *atropos.ScoredData) {
+			d.Tokens, d.Masks, d.Scores, d.InferenceLogprobs = d.Tokens[:1], d.Masks[:1], d.Scores[:1], d.InferenceLogprobs[:1]
+		}},
 		{"no env_id", func(d *atropos.ScoredData) { d.EnvID = nil }},
 		{"unknown env_id", func(d *atropos.ScoredData) { d.EnvID = &other }},
 		{"positive logprob at a trained position", func(d *atropos.ScoredData) { d.InferenceLogprobs[0][2] = 0.5 }},
