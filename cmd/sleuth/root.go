@@ -63,6 +63,7 @@ func newRootCmd() *cobra.Command {
 		newFetchCmd(),
 		newWebCmd(),
 		newExportCmd(),
+		newAtroposCmd(),
 		newGuardCmd(),
 	)
 	return root
