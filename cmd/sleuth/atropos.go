@@ -62,9 +62,7 @@ trainer has taken its steps.`,
 			if err != nil {
 				return err
 			}
-			if cmd.Flags().Changed("temperature") || p.Sampling.Temperature == 0 {
-				p.Sampling.Temperature = temperature // a group of greedy episodes is one episode
-			}
+			setTemperature(cmd, &p, temperature)
 			qs, err := eval.LoadQuestions(data)
 			if err != nil {
 				return err

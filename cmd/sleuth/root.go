@@ -64,6 +64,7 @@ func newRootCmd() *cobra.Command {
 		newWebCmd(),
 		newExportCmd(),
 		newAtroposCmd(),
+		newRolloutCmd(),
 		newGuardCmd(),
 	)
 	return root
