@@ -2,9 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"gopkg.in/yaml.v3"
+
+	"github.com/sleuth-research/sleuth/eval"
 	"github.com/sleuth-research/sleuth/rollout/gateway"
 	"github.com/sleuth-research/sleuth/rollout/gateway/gatewaytest"
 	"github.com/sleuth-research/sleuth/server/openai"
@@ -101,5 +106,49 @@ func TestRolloutAGL(t *testing.T) {
 	}
 	if n := len(gw.Events("ro-1")); n != 1 {
 		t.Fatalf("%d reward events, want 1", n)
+	}
+}
+
+// TestAGLJobTemplate renders the shipped Job template as Agent
+// Lightning's controller does (agentlightning/k8s.py: Jinja2 with job_name
+// and input, yaml_escape as json.dumps of the string) and checks the task
+// reaches the container in a form `rollout agl` reads.
+func TestAGLJobTemplate(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "integrations", "agentlightning", "job-template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	input := map[string]any{"id": "q7", "question": `Who wrote "Dune"? Answer: {{ not a template }}`, "golden_answers": []string{"Frank Herbert"}}
+	js, _ := json.Marshal(input)       // tojson
+	esc, _ := json.Marshal(string(js)) // yaml_escape
+	if n := strings.Count(string(b), "{{"); n != 2 {
+		t.Fatalf("the template has %d substitutions, want job_name and input", n)
+	}
+	text := strings.ReplaceAll(string(b), "{{ job_name }}", "agl-rollout-r7")
+	text = strings.ReplaceAll(text, "{{ input | tojson | yaml_escape }}", string(esc))
+	var job struct {
+		Kind     string
+		Metadata struct{ Name string }
+		Spec     struct {
+			Template struct {
+				Spec struct {
+					Containers []struct {
+						Name string
+						Env  []struct{ Name, Value string }
+					}
+				}
+			}
+		}
+	}
+	if err := yaml.Unmarshal([]byte(text), &job); err != nil {
+		t.Fatal(err)
+	}
+	cs := job.Spec.Template.Spec.Containers
+	if job.Kind != "Job" || job.Metadata.Name != "agl-rollout-r7" || len(cs) != 1 || len(cs[0].Env) != 1 || cs[0].Env[0].Name != "SLEUTH_TASK" {
+		t.Fatalf("rendered job %+v", job)
+	}
+	qs, err := eval.ParseQuestions([]byte(cs[0].Env[0].Value), "SLEUTH_TASK")
+	if err != nil || len(qs) != 1 || qs[0].ID != "q7" || qs[0].Question != input["question"] || qs[0].Answers[0] != "Frank Herbert" {
+		t.Fatalf("task %+v, err %v", qs, err)
 	}
 }
