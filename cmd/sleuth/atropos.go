@@ -117,6 +117,7 @@ trainer has taken its steps.`,
 	fl.IntVar(&cfg.GroupSize, "group-size", 4, "episodes per question and group")
 	fl.IntVar(&cfg.MaxTokenLength, "max-token-length", 2048, "max_token_length registered with the API")
 	fl.Float64Var(&cfg.Weight, "weight", 1, "inference weight registered with the API")
+	fl.IntVar(&cfg.Concurrency, "concurrency", 4, "groups rolled out at once")
 	fl.IntVar(&cfg.Groups, "groups", 0, "groups to roll out, then stop (0: until the trainer has taken its steps)")
 	fl.IntVar(&cfg.TotalSteps, "total-steps", 0, "stop once the trainer's step and the queue pass this (0: the API's num_steps)")
 	fl.IntVar(&cfg.MaxBatchesOffPolicy, "max-batches-off-policy", 3, "batches allowed to wait in the API's queue before rolling out pauses")

@@ -61,7 +61,7 @@ func (f *harnessFlags) system(cmd *cobra.Command) (gateway.System, func(), error
 		return gateway.System{}, nil, err
 	}
 	sys := gateway.System{Preset: p, Tools: tools, Reward: rf, Chat: f.chat || f.tf.imageChat,
-		LLM: llm.HTTPConfig{Model: f.model, MaxRetries: f.retries, Timeout: f.timeout, APIKeyEnv: "SLEUTH_GATEWAY_NO_KEY"}}
+		LLM: llm.HTTPConfig{Model: f.model, MaxRetries: f.retries, Timeout: f.timeout}}
 	if cmd.Flags().Changed("seed") {
 		sys.Seed = &f.seed
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -72,9 +73,9 @@ func TestRunRegistersPostsAndDisconnects(t *testing.T) {
 	defer api.Close()
 	c := atropos.NewClient(api.URL, nil)
 	c.Wait = time.Millisecond
-	calls := 0
+	var calls atomic.Int32
 	src := func(_ context.Context, n int) ([]rollout.Scored, error) {
-		calls++
+		calls.Add(1)
 		if n == 1 { // equal scores: skipped, as BaseEnv does
 			return []rollout.Scored{episode("x", 0.5), episode("y", 0.5)}, nil
 		}
@@ -84,8 +85,8 @@ func TestRunRegistersPostsAndDisconnects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (atropos.Stats{EnvID: 0, Groups: 4, Posted: 3, Skipped: 1}); st != want || calls != 4 {
-		t.Fatalf("stats %+v after %d calls, want %+v", st, calls, want)
+	if want := (atropos.Stats{EnvID: 0, Groups: 4, Posted: 3, Skipped: 1}); st != want || calls.Load() != 4 {
+		t.Fatalf("stats %+v after %d calls, want %+v", st, calls.Load(), want)
 	}
 	if len(api.Posted()) != 3 || len(api.Rejected()) != 0 {
 		t.Fatalf("posted %d, rejected %v", len(api.Posted()), api.Rejected())
@@ -93,6 +94,36 @@ func TestRunRegistersPostsAndDisconnects(t *testing.T) {
 	regs, connected := api.Registered()
 	if len(regs) != 1 || regs[0].DesiredName != "sleuth-test" || regs[0].GroupSize != 2 || regs[0].MaxTokenLength != 2048 || connected[0] {
 		t.Fatalf("registered %+v, connected %v", regs, connected)
+	}
+}
+
+// TestRunConcurrent rolls out groups several at a time: every group is
+// rolled out once and posted, never more than Concurrency at once.
+func TestRunConcurrent(t *testing.T) {
+	api := atropostest.New(atropostest.Config{BatchSize: 64})
+	defer api.Close()
+	var now, most atomic.Int32
+	seen := make([]atomic.Int32, 9)
+	src := func(_ context.Context, n int) ([]rollout.Scored, error) {
+		seen[n].Add(1)
+		c := now.Add(1)
+		for m := most.Load(); c > m && !most.CompareAndSwap(m, c); m = most.Load() {
+		}
+		defer now.Add(-1)
+		time.Sleep(5 * time.Millisecond)
+		return []rollout.Scored{episode("x", 1), episode("y", 0)}, nil
+	}
+	st, err := atropos.Run(context.Background(), atropos.NewClient(api.URL, nil), atropos.Config{GroupSize: 2, Groups: 9, Concurrency: 3}, agent.MainRole, src)
+	if err != nil || st.Posted != 9 || len(api.Posted()) != 9 {
+		t.Fatalf("stats %+v, err %v, %d posted", st, err, len(api.Posted()))
+	}
+	for n := range seen {
+		if seen[n].Load() != 1 {
+			t.Errorf("group %d rolled out %d times", n, seen[n].Load())
+		}
+	}
+	if most.Load() > 3 {
+		t.Errorf("%d groups at once, want at most 3", most.Load())
 	}
 }
 

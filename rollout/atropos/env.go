@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/sleuth-research/sleuth/rollout"
@@ -31,6 +32,9 @@ type Config struct {
 	// carry no advantage.
 	KeepEqualScores bool
 	Poll            time.Duration // wait while the queue is full (default 1s)
+	// Concurrency is how many groups are rolled out at once (default 1;
+	// BaseEnv runs 8 workers per inference server).
+	Concurrency int
 	// MaxFailures stops the run after this many groups in a row could not
 	// be rolled out (default 3): a policy server that is down ends the run.
 	MaxFailures int
@@ -56,6 +60,9 @@ func (c Config) withDefaults() Config {
 	if c.Poll <= 0 {
 		c.Poll = time.Second
 	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = 1
+	}
 	if c.MaxFailures <= 0 {
 		c.MaxFailures = 3
 	}
@@ -78,10 +85,11 @@ type Stats struct {
 	Failed  int `json:"failed"`  // the source failed
 }
 
-// Run registers with the API, then rolls out groups from src and posts
-// them until cfg.Groups are done, the trainer's steps are reached or ctx
-// ends, and disconnects. A group whose episodes lack token ids ends the
-// run with ErrNoTokenIDs: training on re-tokenised text is refused.
+// Run registers with the API, then rolls out groups from src,
+// cfg.Concurrency at a time, and posts them until cfg.Groups are done, the
+// trainer's steps are reached or ctx ends, and disconnects. A group whose
+// episodes lack token ids ends the run with ErrNoTokenIDs: training on
+// re-tokenised text is refused.
 func Run(ctx context.Context, c *Client, cfg Config, role string, src Source) (Stats, error) {
 	cfg = cfg.withDefaults()
 	log := cfg.Logger
@@ -89,7 +97,6 @@ func Run(ctx context.Context, c *Client, cfg Config, role string, src Source) (S
 	if err != nil {
 		return Stats{}, err
 	}
-	st := Stats{EnvID: reg.EnvID}
 	defer func() {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
@@ -99,7 +106,7 @@ func Run(ctx context.Context, c *Client, cfg Config, role string, src Source) (S
 	}()
 	info, err := c.Info(ctx)
 	if err != nil {
-		return st, err
+		return Stats{EnvID: reg.EnvID}, err
 	}
 	batch := info.BatchSize
 	if batch < cfg.GroupSize {
@@ -110,62 +117,133 @@ func Run(ctx context.Context, c *Client, cfg Config, role string, src Source) (S
 		total = reg.NumSteps
 	}
 	log.Info("atropos: registered", "env_id", reg.EnvID, "name", reg.WandbName, "step", reg.StartingStep, "batch_size", info.BatchSize, "max_token_len", info.MaxTokenLen, "num_steps", total)
-	failures := 0
-	for cfg.Groups == 0 || st.Groups < cfg.Groups {
-		s, err := c.Status(ctx, reg.EnvID)
+
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r := &run{c: c, cfg: cfg, role: role, src: src, envID: reg.EnvID, maxLen: info.MaxTokenLen, cancel: cancel, st: Stats{EnvID: reg.EnvID}}
+	inflight := make(chan struct{}, cfg.Concurrency)
+	var wg sync.WaitGroup
+loop:
+	for started := 0; cfg.Groups == 0 || started < cfg.Groups; {
+		s, err := c.Status(rctx, reg.EnvID)
 		if err != nil {
-			return st, err
+			r.fail(err)
+			break
 		}
-		if total > 0 && s.CurrentStep+s.QueueSize*cfg.GroupSize/batch > total {
+		// Groups still being rolled out will join the queue: count them.
+		queued := s.QueueSize + len(inflight)
+		if total > 0 && s.CurrentStep+queued*cfg.GroupSize/batch > total {
 			log.Info("atropos: the trainer has its steps", "step", s.CurrentStep, "queue", s.QueueSize)
-			return st, nil
+			break
 		}
-		if s.QueueSize*cfg.GroupSize >= cfg.MaxBatchesOffPolicy*batch {
+		if queued*cfg.GroupSize >= cfg.MaxBatchesOffPolicy*batch {
 			select { // enough waits in the queue: let the trainer catch up
 			case <-time.After(cfg.Poll):
 				continue
-			case <-ctx.Done():
-				return st, ctx.Err()
+			case <-rctx.Done():
+				break loop
 			}
 		}
-		n := st.Groups
-		st.Groups++
-		eps, err := src(ctx, n)
-		if err != nil {
-			if ctx.Err() != nil {
-				return st, ctx.Err()
-			}
-			st.Failed++
-			failures++
-			log.Warn("atropos: group failed", "group", n, "err", err)
-			if failures >= cfg.MaxFailures {
-				return st, fmt.Errorf("atropos: %d groups in a row failed, the last: %w", failures, err)
-			}
-			continue
+		select {
+		case inflight <- struct{}{}:
+		case <-rctx.Done():
+			break loop
 		}
-		failures = 0
-		d, err := Group(eps, role)
-		switch {
-		case errors.Is(err, ErrNoTokenIDs):
-			return st, err
-		case err != nil:
-			st.Skipped++
-			log.Warn("atropos: group skipped", "group", n, "err", err)
-			continue
-		}
-		if why := skip(d, info.MaxTokenLen, cfg.KeepEqualScores); why != "" {
-			st.Skipped++
-			log.Info("atropos: group skipped", "group", n, "why", why)
-			continue
-		}
-		d.EnvID = &reg.EnvID
-		if err := c.Post(ctx, d); err != nil {
-			return st, err
-		}
-		st.Posted++
-		log.Debug("atropos: group posted", "group", n, "scores", d.Scores)
+		n := started
+		started++
+		r.mu.Lock()
+		r.st.Groups++
+		r.mu.Unlock()
+		wg.Go(func() {
+			defer func() { <-inflight }()
+			r.group(rctx, n)
+		})
 	}
-	return st, nil
+	wg.Wait()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil {
+		return r.st, r.err
+	}
+	return r.st, ctx.Err()
+}
+
+// run is one Run's shared state; mu guards st, failures and err.
+type run struct {
+	c      *Client
+	cfg    Config
+	role   string
+	src    Source
+	envID  int
+	maxLen int
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	st       Stats
+	failures int   // groups failed in a row
+	err      error // the first error that ends the run
+}
+
+// fail ends the run with err (the first one wins).
+func (r *run) fail(err error) {
+	r.mu.Lock()
+	if r.err == nil {
+		r.err = err
+	}
+	r.mu.Unlock()
+	r.cancel()
+}
+
+// group rolls out, builds and posts group n.
+func (r *run) group(ctx context.Context, n int) {
+	log := r.cfg.Logger
+	eps, err := r.src(ctx, n)
+	if err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		log.Warn("atropos: group failed", "group", n, "err", err)
+		r.mu.Lock()
+		r.st.Failed++
+		r.failures++
+		stop := r.failures >= r.cfg.MaxFailures
+		r.mu.Unlock()
+		if stop {
+			r.fail(fmt.Errorf("atropos: %d groups in a row failed, the last: %w", r.cfg.MaxFailures, err))
+		}
+		return
+	}
+	r.mu.Lock()
+	r.failures = 0
+	r.mu.Unlock()
+	d, err := Group(eps, r.role)
+	if err == nil {
+		if why := skip(d, r.maxLen, r.cfg.KeepEqualScores); why != "" {
+			err = errors.New(why)
+		}
+	}
+	switch {
+	case errors.Is(err, ErrNoTokenIDs):
+		r.fail(err)
+		return
+	case err != nil:
+		log.Info("atropos: group skipped", "group", n, "why", err)
+		r.mu.Lock()
+		r.st.Skipped++
+		r.mu.Unlock()
+		return
+	}
+	d.EnvID = &r.envID
+	if err := r.c.Post(ctx, d); err != nil {
+		if ctx.Err() == nil {
+			r.fail(err)
+		}
+		return
+	}
+	log.Debug("atropos: group posted", "group", n, "scores", d.Scores)
+	r.mu.Lock()
+	r.st.Posted++
+	r.mu.Unlock()
 }
 
 // skip says why BaseEnv.handle_send_to_api would drop group d, or "".

@@ -81,6 +81,9 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 func (s System) play(ctx context.Context, base, key string, t Task) (rollout.Scored, error) {
 	cfg := s.LLM
 	cfg.BaseURL = base
+	// The gateway's key travels by transport; the caller's $OPENAI_API_KEY
+	// (llm's default) must never go to a gateway.
+	cfg.APIKeyEnv = "SLEUTH_GATEWAY_UNSET_KEY"
 	if key != "" {
 		cfg.HTTPClient = &http.Client{Transport: bearer{key: key, next: http.DefaultTransport}}
 	}
