@@ -196,20 +196,31 @@ func TestFakeRejectsMalformed(t *testing.T) {
 			}
 		})
 	}
-	// Types a pydantic model would refuse.
-	for _, body := range []string{
-		`{"tokens": [["a"]], "masks": [[-100]], "scores": [1], "env_id": 0}`,
-		`{"tokens": [[1, 2]], "masks": [[-100, 2]], "env_id": 0}`,
-		`[1, 2]`,
+	// Bodies a pydantic model would refuse, for every message the
+	// environment sends.
+	for _, tc := range []struct{ method, path, body string }{
+		{"POST", "/scored_data", `{"tokens": [["a"]], "masks": [[-100]], "scores": [1], "env_id": 0}`},
+		{"POST", "/scored_data", `{"tokens": [[1, 2]], "masks": [[-100, 2]], "env_id": 0}`},
+		{"POST", "/scored_data", `[1, 2]`},
+		{"POST", "/register-env", `{"max_token_length": 2048, "desired_name": "m", "weight": 1}`},
+		{"POST", "/register-env", `{"max_token_length": "long", "desired_name": "m", "weight": 1, "group_size": 2}`},
+		{"GET", "/status-env", `{}`},
+		{"GET", "/status-env", `{"env_id": 9}`},
+		{"POST", "/disconnect-env", `{"env_id": "0"}`},
 	} {
-		resp, err := http.Post(api.URL+"/scored_data", "application/json", bytes.NewBufferString(body))
+		req, _ := http.NewRequest(tc.method, api.URL+tc.path, bytes.NewBufferString(tc.body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusUnprocessableEntity {
-			t.Errorf("%s: status %d, want 422", body, resp.StatusCode)
+			t.Errorf("%s %s %s: status %d, want 422", tc.method, tc.path, tc.body, resp.StatusCode)
 		}
+	}
+	if _, err := c.Status(ctx, reg.EnvID); err != nil {
+		t.Fatalf("a well-formed status request was refused: %v", err)
 	}
 	if n := len(api.Posted()); n != 1 {
 		t.Fatalf("%d groups accepted, want the one well-formed group", n)
