@@ -36,7 +36,7 @@ func (f *harnessFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.preset, "preset", "searchr1", "preset ("+strings.Join(agent.Presets(), ", ")+") or a preset YAML file")
 	fl.StringVar(&f.model, "model", "", "model name sent to the gateway")
-	fl.IntVar(&f.retries, "llm-retries", 4, "retries of a model call the gateway refused for now (429, 5xx: a pause for a weight update)")
+	fl.IntVar(&f.retries, "llm-retries", 8, "retries of a model call the gateway refused for now (429, 5xx), waiting as Retry-After says and doubling from 0.5s: the default rides out about two minutes of a gateway paused for a weight sync")
 	fl.DurationVar(&f.timeout, "llm-timeout", 5*time.Minute, "time limit of one model call")
 	fl.Float64Var(&f.temperature, "temperature", 1, "sampling temperature (used when the preset's is greedy, or when given)")
 	fl.Int64Var(&f.seed, "seed", 0, "sampling seed (when given)")

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -45,7 +46,7 @@ func system(t *testing.T) gateway.System {
 		t.Fatal(err)
 	}
 	words := searchtest.Words{{ID: "p1", Title: "France", Text: "Paris is the capital of France."}, corpus.Passage{ID: "p2", Title: "Spain", Text: "Madrid is in Spain."}}
-	return gateway.System{Preset: p, Tools: map[string]agent.Tool{"search": agent.SearchTool{R: words}}, Reward: reward.Answer{}, LLM: llm.HTTPConfig{MaxRetries: -1}}
+	return gateway.System{Preset: p, Tools: map[string]agent.Tool{"search": agent.SearchTool{R: words}}, Reward: reward.Answer{}, LLM: llm.HTTPConfig{MaxRetries: -1, Backoff: time.Millisecond}}
 }
 
 func task(id string) gateway.Task {
@@ -166,6 +167,20 @@ func TestAGLRollout(t *testing.T) {
 	}
 	if got := gw.Calls()[3]; got != "model r2 chat/completions" {
 		t.Fatalf("call %q, want a chat call", got)
+	}
+
+	// A pause for a weight sync (429 with Retry-After) is waited out, not
+	// counted as a failed episode.
+	env = gw.AddRollout("r3")
+	a, _ = gateway.AGLFromEnv(func(k string) string { return env[k] })
+	gw.Pause(2)
+	sys = system(t)
+	sys.LLM.MaxRetries = 4
+	if res, err := a.Run(context.Background(), sys, task("q3")); err != nil || res.Status != agent.Answered || !res.Reported {
+		t.Fatalf("through a pause: %+v, %v", res, err)
+	}
+	if got := strings.Join(gw.Calls()[len(gw.Calls())-5:], "|"); got != "paused r3 completions|paused r3 completions|model r3 completions|model r3 completions|event r3 reward" {
+		t.Fatalf("calls %q", got)
 	}
 
 	if _, err := gateway.AGLFromEnv(func(string) string { return "" }); err == nil {

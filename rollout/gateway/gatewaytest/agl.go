@@ -16,6 +16,7 @@ type AGL struct {
 	backend http.Handler
 
 	mu       sync.Mutex
+	paused   int // model calls still to refuse as paused
 	rollouts map[string]bool
 	calls    []string
 	events   map[string][]AGLEvent
@@ -78,6 +79,16 @@ func (g *AGL) auth(h http.Handler) http.Handler {
 	})
 }
 
+// Pause answers the next n model calls as a paused gateway does while
+// the trainer syncs weights (server/proxy.py forward_request): 429 with
+// Retry-After and X-Agl-Paused. The stand-in asks for no wait (Retry-After:
+// 0; the real default is 5 seconds) to keep tests fast.
+func (g *AGL) Pause(n int) {
+	g.mu.Lock()
+	g.paused = n
+	g.mu.Unlock()
+}
+
 func (g *AGL) known(id string) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -100,6 +111,19 @@ func (g *AGL) proxy(w http.ResponseWriter, r *http.Request) {
 	_, body, err := object(r)
 	if err != nil {
 		detail(w, http.StatusBadRequest, "Request body must be a JSON object")
+		return
+	}
+	g.mu.Lock()
+	paused := g.paused > 0
+	if paused {
+		g.paused--
+		g.calls = append(g.calls, fmt.Sprintf("paused %s %s", rid, path))
+	}
+	g.mu.Unlock()
+	if paused {
+		w.Header().Set("Retry-After", "0")
+		w.Header().Set("X-Agl-Paused", "true")
+		reply(w, http.StatusTooManyRequests, map[string]any{"error": "gateway paused", "reason": "weight sync"})
 		return
 	}
 	if forward(g.backend, w, r, "/v1/"+path, body) == http.StatusOK {
