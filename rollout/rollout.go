@@ -37,6 +37,16 @@ func Play(ctx context.Context, r *agent.Runner, rf reward.Func, q agent.Question
 	return Scored{Episode: ep, Score: sc}, nil
 }
 
+// Broken says why an episode's reward would mean nothing, or nil: one
+// that failed (a model or tool call broke) or was cancelled says nothing
+// about the policy, so trainers must not be given its reward.
+func (s Scored) Broken() error {
+	if ep := s.Episode; ep.Status == agent.Failed || ep.Status == agent.Cancelled {
+		return fmt.Errorf("episode %s %s: %s", ep.ID, ep.Status, ep.Reason)
+	}
+	return nil
+}
+
 // HTTPError is a non-2xx answer from a trainer's API.
 type HTTPError struct {
 	Method, URL string

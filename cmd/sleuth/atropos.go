@@ -198,9 +198,7 @@ func groupSource(r *agent.Runner, rf reward.Func, qs []eval.Question, size int, 
 				aq := agent.Question{ID: fmt.Sprintf("%s#%d", q.ID, i), Text: q.Question}
 				out[i], errs[i] = rollout.Play(ctx, r, rf, aq, q.Gold(), n*size+i)
 				if errs[i] == nil {
-					if ep := out[i].Episode; ep.Status == agent.Failed || ep.Status == agent.Cancelled {
-						errs[i] = fmt.Errorf("episode %s %s: %s", ep.ID, ep.Status, ep.Reason)
-					}
+					errs[i] = out[i].Broken()
 				}
 			})
 		}

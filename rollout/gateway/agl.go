@@ -59,7 +59,7 @@ func (a AGL) Run(ctx context.Context, sys System, t Task) (Result, error) {
 	}
 	res := result(sc)
 	if err == nil {
-		err = trainable(sc.Episode)
+		err = sc.Broken()
 	}
 	if err != nil {
 		return res, err

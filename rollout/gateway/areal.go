@@ -90,7 +90,7 @@ func (a AReaL) Run(ctx context.Context, sys System, t Task) (Result, error) {
 		res.Session = s.ID
 	}
 	if err == nil && sc.Episode != nil {
-		err = trainable(sc.Episode)
+		err = sc.Broken()
 		if err == nil && len(sc.Episode.Turns) == 0 {
 			err = fmt.Errorf("episode %s made no model call", sc.Episode.ID)
 		}

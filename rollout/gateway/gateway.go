@@ -17,6 +17,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -106,24 +107,14 @@ func result(sc rollout.Scored) Result {
 		Reward: sc.Score.Total, Components: sc.Score.Components}
 }
 
-// trainable says whether an episode's reward means something: one that
-// failed (a model or tool call broke) or was cancelled says nothing about
-// the policy, so its reward is not reported.
-func trainable(ep *agent.Episode) error {
-	if ep.Status == agent.Failed || ep.Status == agent.Cancelled {
-		return fmt.Errorf("episode %s %s: %s", ep.ID, ep.Status, ep.Reason)
-	}
-	return nil
-}
-
 // retry calls f until it succeeds, fails with anything but 429, or ctx
 // ends, waiting wait (doubled each time, at most 30s) between tries:
 // gateways answer 429 while they have no capacity.
 func retry(ctx context.Context, wait time.Duration, f func() error) error {
 	for {
 		err := f()
-		he, ok := err.(*rollout.HTTPError)
-		if err == nil || !ok || he.Status != http.StatusTooManyRequests {
+		var he *rollout.HTTPError
+		if err == nil || !errors.As(err, &he) || he.Status != http.StatusTooManyRequests {
 			return err
 		}
 		select {
