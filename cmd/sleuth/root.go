@@ -63,6 +63,8 @@ func newRootCmd() *cobra.Command {
 		newFetchCmd(),
 		newWebCmd(),
 		newExportCmd(),
+		newAtroposCmd(),
+		newRolloutCmd(),
 		newGuardCmd(),
 		newRedteamCmd(),
 	)

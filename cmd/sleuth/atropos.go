@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sleuth-research/sleuth/agent"
+	"github.com/sleuth-research/sleuth/eval"
+	"github.com/sleuth-research/sleuth/llm"
+	"github.com/sleuth-research/sleuth/model/tokenizer"
+	"github.com/sleuth-research/sleuth/reward"
+	"github.com/sleuth-research/sleuth/rollout"
+	"github.com/sleuth-research/sleuth/rollout/atropos"
+)
+
+func newAtroposCmd() *cobra.Command {
+	var (
+		lf          llmFlags
+		tf          toolFlags
+		cfg         atropos.Config
+		api, preset string
+		data        string
+		temperature float64
+		seed        int64
+		jsonOut     bool
+	)
+	cmd := &cobra.Command{
+		Use:   "atropos --api URL --llm URL --tokenizer FILE --preset P --data FILE",
+		Short: "Be an Atropos environment: roll out groups of a preset's episodes against the policy server and post them scored",
+		Long: `atropos registers with Atropos's API server (POST /register-env, waiting
+until the trainer has started), then, group after group, runs --group-size
+episodes of one question of --data against the policy's OpenAI-compatible
+server, scores each with the preset's reward, and posts the group
+(POST /scored_data): every episode's token stream as the episode holds it,
+masks with -100 on prompt and tool-output tokens and the token id on the
+policy's own, the reward as the score, and the policy's logprobs.
+
+Token ids are never rebuilt from text: the policy server must return them
+(vLLM's and sleuth's return_token_ids, asked for here), and sleuth encodes
+the environment's text with the policy's tokenizer (--tokenizer, the
+model's tokenizer.json) and sends whole prompts as token ids. A server that
+returns text only is refused before the first group. Groups whose scores
+are all equal are skipped, as Atropos's BaseEnv does, unless
+--keep-equal-scores; the queue is left to drain while it holds
+--max-batches-off-policy batches. It stops after --groups groups, or when the
+trainer has taken its steps.`,
+		Example: `  sleuth atropos --api http://127.0.0.1:8000 --llm http://127.0.0.1:9001/v1 --model Qwen/Qwen2.5-3B-Instruct \
+      --tokenizer qwen/tokenizer.json --preset searchr1 --index idx --data train.jsonl --group-size 8`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if data == "" {
+				return errors.New("atropos: --data is required")
+			}
+			p, err := agent.LoadPreset(preset)
+			if err != nil {
+				return err
+			}
+			setTemperature(cmd, &p, temperature)
+			qs, err := eval.LoadQuestions(data)
+			if err != nil {
+				return err
+			}
+			if len(qs) == 0 {
+				return fmt.Errorf("atropos: %s holds no questions", data)
+			}
+			rf, err := presetReward(p.Name)
+			if err != nil {
+				return err
+			}
+			lf.tokenIDs = true
+			pol, err := tokenPolicyFor(&lf)
+			if err != nil {
+				return err
+			}
+			if err := probeTokenIDs(cmd.Context(), pol); err != nil {
+				return err
+			}
+			tools, closeTools, err := tf.build(&p, pol)
+			if err != nil {
+				return err
+			}
+			defer closeTools()
+			r := &agent.Runner{Preset: p, Policy: pol, Tools: tools}
+			if cmd.Flags().Changed("seed") {
+				r.Seed = &seed
+			}
+			if cfg.Name == "" {
+				cfg.Name = "sleuth-" + p.Name
+			}
+			cfg.Logger = slog.Default()
+			src := groupSource(r, rf, qs, cfg.GroupSize, seed)
+			st, err := atropos.Run(cmd.Context(), atropos.NewClient(api, nil), cfg, agent.MainRole, src)
+			if jsonOut {
+				if werr := writeJSON(cmd.OutOrStdout(), st); werr != nil && err == nil {
+					err = werr
+				}
+			} else {
+				fmt.Fprintf(cmd.OutOrStdout(), "environment %d: %d groups rolled out, %d posted, %d skipped, %d failed\n", st.EnvID, st.Groups, st.Posted, st.Skipped, st.Failed)
+			}
+			return err
+		},
+	}
+	lf.register(cmd)
+	tf.register(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&api, "api", "http://localhost:8000", "Atropos API server (run-api)")
+	fl.StringVar(&preset, "preset", "searchr1", "preset ("+strings.Join(agent.Presets(), ", ")+") or a preset YAML file")
+	fl.StringVar(&data, "data", "", "question file with gold answers (any format sleuth eval reads); questions are drawn in a shuffled cycle")
+	fl.StringVar(&cfg.Name, "name", "", "environment name registered (default sleuth-PRESET)")
+	fl.IntVar(&cfg.GroupSize, "group-size", 4, "episodes per question and group")
+	fl.IntVar(&cfg.MaxTokenLength, "max-token-length", 2048, "max_token_length registered with the API")
+	fl.Float64Var(&cfg.Weight, "weight", 1, "inference weight registered with the API")
+	fl.IntVar(&cfg.Concurrency, "concurrency", 4, "groups rolled out at once")
+	fl.IntVar(&cfg.Groups, "groups", 0, "groups to roll out, then stop (0: until the trainer has taken its steps)")
+	fl.IntVar(&cfg.TotalSteps, "total-steps", 0, "stop once the trainer's step and the queue pass this (0: the API's num_steps)")
+	fl.IntVar(&cfg.MaxBatchesOffPolicy, "max-batches-off-policy", 3, "batches allowed to wait in the API's queue before rolling out pauses")
+	fl.BoolVar(&cfg.KeepEqualScores, "keep-equal-scores", false, "post groups whose episodes all scored the same (skipped by default: no advantage)")
+	fl.Float64Var(&temperature, "temperature", 1, "sampling temperature of the policy (used when the preset's is greedy, or when given)")
+	fl.Int64Var(&seed, "seed", 0, "seed of the question order and, when given, of sampling")
+	fl.BoolVar(&jsonOut, "json", false, "print the run's counts as JSON")
+	return cmd
+}
+
+// tokenPolicy makes every request ask for logprobs and encodes the
+// environment's text with the policy's own tokenizer, so that an episode
+// against a remote server holds exact token streams: prompts go out as
+// token ids, completions come back as token ids.
+type tokenPolicy struct {
+	llm.Client
+	tok func(string) []int
+}
+
+func (p tokenPolicy) Generate(ctx context.Context, req llm.Request) (llm.Response, error) {
+	req.Logprobs = true
+	return p.Client.Generate(ctx, req)
+}
+
+// Tokenize implements llm.Tokenizer.
+func (p tokenPolicy) Tokenize(text string) []int { return p.tok(text) }
+
+// tokenPolicyFor opens the policy the flags name with token ids: a local
+// model with its own tokenizer, or a server with --tokenizer.
+func tokenPolicyFor(lf *llmFlags) (tokenPolicy, error) {
+	pol, err := lf.open()
+	if err != nil {
+		return tokenPolicy{}, err
+	}
+	if t, ok := pol.(llm.Tokenizer); ok && t.Tokenize("a") != nil {
+		return tokenPolicy{Client: pol, tok: t.Tokenize}, nil
+	}
+	if lf.tokenizer == "" {
+		return tokenPolicy{}, errors.New("--tokenizer is required with a policy server: the policy's tokenizer.json, to encode prompts and tool output as the policy's token ids (sleuth never rebuilds ids from text)")
+	}
+	tok, err := tokenizer.Load(lf.tokenizer)
+	if err != nil {
+		return tokenPolicy{}, err
+	}
+	return tokenPolicy{Client: pol, tok: tok.Encode}, nil
+}
+
+// probeTokenIDs asks the policy for one token of a prompt given as ids and
+// refuses a server that answers without token ids or logprobs.
+func probeTokenIDs(ctx context.Context, pol tokenPolicy) error {
+	ids := pol.Tokenize("Hello")
+	resp, err := pol.Generate(ctx, llm.Request{PromptIDs: ids, MaxTokens: 1})
+	if err != nil {
+		return fmt.Errorf("probe the policy server: %w", err)
+	}
+	if len(resp.Choices) == 0 || len(resp.Choices[0].TokenIDs) == 0 {
+		return errors.New("the policy server returned text without token ids: training needs the ids it generated (vLLM ≥ 0.10.2 or sleuth serve --model answer return_token_ids)")
+	}
+	if len(resp.Choices[0].Logprobs) != len(resp.Choices[0].TokenIDs) {
+		return errors.New("the policy server returned token ids without a logprob for each")
+	}
+	return nil
+}
+
+// groupSource rolls out group n as size episodes of one question, taken
+// in a cycle through qs shuffled by seed, run concurrently. An episode that
+// failed (its model call or a tool broke) fails the group: its reward would
+// not say how well the policy did.
+func groupSource(r *agent.Runner, rf reward.Func, qs []eval.Question, size int, seed int64) atropos.Source {
+	order := rand.New(rand.NewPCG(uint64(seed), 0x5eed)).Perm(len(qs))
+	return func(ctx context.Context, n int) ([]rollout.Scored, error) {
+		q := qs[order[n%len(qs)]]
+		out := make([]rollout.Scored, size)
+		errs := make([]error, size)
+		var wg sync.WaitGroup
+		for i := range size {
+			wg.Go(func() {
+				aq := agent.Question{ID: fmt.Sprintf("%s#%d", q.ID, i), Text: q.Question}
+				out[i], errs[i] = rollout.Play(ctx, r, rf, aq, q.Gold(), n*size+i)
+				if errs[i] == nil {
+					errs[i] = out[i].Broken()
+				}
+			})
+		}
+		wg.Wait()
+		return out, errors.Join(errs...)
+	}
+}
