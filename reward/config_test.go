@@ -152,10 +152,10 @@ func TestPresets(t *testing.T) {
 		"searchr1-progress": {1 + 1, 0},
 		// three searches for two gold passages: one excess search.
 		"searchr1-progress-excess": {1 + 1 - 0.1, 0},
-		"arena":             {0.5 + 1 + 0.25*0.5, 0},
-		"imrag":             {1 + 0.5, 1 + 0.5},
-		"mmoa":              {1, 1},
-		"vrag":              {0.2 + 0.3*((1/math.Log2(3)+1/math.Log2(5))/(1+1/math.Log2(3))) + 1, 0.3 * ((1/math.Log2(3) + 1/math.Log2(5)) / (1 + 1/math.Log2(3)))},
+		"arena":                    {0.5 + 1 + 0.25*0.5, 0},
+		"imrag":                    {1 + 0.5, 1 + 0.5},
+		"mmoa":                     {1, 1},
+		"vrag":                     {0.2 + 0.3*((1/math.Log2(3)+1/math.Log2(5))/(1+1/math.Log2(3))) + 1, 0.3 * ((1/math.Log2(3) + 1/math.Log2(5)) / (1 + 1/math.Log2(3)))},
 	}
 	if len(Presets()) != len(want) {
 		t.Errorf("presets %v", Presets())
