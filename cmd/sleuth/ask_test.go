@@ -143,18 +143,26 @@ func randomPolicy(t testing.TB, w *world.World) string {
 	return dir
 }
 
-// TestEveryPresetAgainstServedModel runs each preset against `sleuth
-// serve --model` over loopback with token ids end to end: whatever the
-// random model writes, every episode ends well-formed and its token
-// streams hold together.
-func TestEveryPresetAgainstServedModel(t *testing.T) {
+// servedRandomModel is `sleuth serve --model` over a random policy for
+// worldIndex's world: the world, its index, the policy directory and the
+// server's handler (closed when the test ends).
+func servedRandomModel(t *testing.T) (*world.World, string, string, http.Handler) {
 	w, index := worldIndex(t)
 	modelDir := randomPolicy(t, w)
 	h, closeFn, err := buildServeHandler(serveFlags{model: modelDir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer closeFn()
+	t.Cleanup(closeFn)
+	return w, index, modelDir, h
+}
+
+// TestEveryPresetAgainstServedModel runs each preset against `sleuth
+// serve --model` over loopback with token ids end to end: whatever the
+// random model writes, every episode ends well-formed and its token
+// streams hold together.
+func TestEveryPresetAgainstServedModel(t *testing.T) {
+	w, index, _, h := servedRandomModel(t)
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	ix, err := bm25.Open(index)

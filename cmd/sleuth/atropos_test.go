@@ -139,13 +139,7 @@ func questionFile(t *testing.T, w *world.World, n int) string {
 // token ids and logprobs over HTTP) and the Atropos stand-in, which holds
 // every posted group against what the server generated.
 func TestAtroposAgainstServedModel(t *testing.T) {
-	w, index := worldIndex(t)
-	modelDir := randomPolicy(t, w)
-	h, closeFn, err := buildServeHandler(serveFlags{model: modelDir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeFn()
+	w, index, modelDir, h := servedRandomModel(t)
 	var gens generations
 	llmSrv := httptest.NewServer(gens.wrap(h))
 	defer llmSrv.Close()
