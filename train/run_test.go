@@ -3,7 +3,6 @@ package train
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sleuth-research/sleuth/examples"
+	"github.com/sleuth-research/sleuth/internal/testchild"
 	"github.com/sleuth-research/sleuth/model"
 	"github.com/sleuth-research/sleuth/model/tokenizer"
 	"github.com/sleuth-research/sleuth/rl"
@@ -28,15 +28,10 @@ import (
 const trainChildEnv = "SLEUTH_TRAIN_TEST_CHILD"
 
 func TestMain(m *testing.M) {
-	if v := os.Getenv(trainChildEnv); v != "" {
+	testchild.Main(m, trainChildEnv, func(v string) error {
 		cfg, out, _ := strings.Cut(v, "\n")
-		if err := trainAt(cfg, out, false, ""); err != nil {
-			fmt.Fprintln(os.Stderr, "train:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
+		return trainAt(cfg, out, false, "")
+	})
 }
 
 // testdata holds tiny.yaml, a config small enough for unit tests.

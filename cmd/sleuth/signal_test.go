@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sleuth-research/sleuth/internal/testchild"
 )
 
 // mainChildEnv, when set, makes the test binary run sleuth's main with
@@ -20,12 +22,11 @@ import (
 const mainChildEnv = "SLEUTH_TEST_MAIN_ARGS"
 
 func TestMain(m *testing.M) {
-	if args := os.Getenv(mainChildEnv); args != "" {
+	testchild.Main(m, mainChildEnv, func(args string) error {
 		os.Args = append([]string{"sleuth"}, strings.Split(args, "\x1f")...)
 		main()
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
+		return nil
+	})
 }
 
 // SIGTERM stops `sleuth fetch` of a page whose body never ends (a tarpit

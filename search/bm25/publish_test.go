@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sleuth-research/sleuth/corpus"
+	"github.com/sleuth-research/sleuth/internal/testchild"
 )
 
 // crashBuildEnv makes the test binary act as a child that builds an index
@@ -22,14 +23,10 @@ import (
 const crashBuildEnv = "SLEUTH_BM25_CRASH_BUILD_DIR"
 
 func TestMain(m *testing.M) {
-	if dir := os.Getenv(crashBuildEnv); dir != "" {
-		ps := zipfPassages(30000)
-		if _, err := Build(context.Background(), dir, seqOf(ps), BuildOptions{}); err != nil {
-			os.Exit(2)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
+	testchild.Main(m, crashBuildEnv, func(dir string) error {
+		_, err := Build(context.Background(), dir, seqOf(zipfPassages(30000)), BuildOptions{})
+		return err
+	})
 }
 
 // TestKilledBuildKeepsPreviousIndex kills builds at random points; the

@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sleuth-research/sleuth/corpus"
+	"github.com/sleuth-research/sleuth/internal/testchild"
 	"github.com/sleuth-research/sleuth/search/dense/densetest"
 )
 
@@ -26,14 +27,10 @@ import (
 const crashBuildEnv = "SLEUTH_DENSE_CRASH_BUILD_DIR"
 
 func TestMain(m *testing.M) {
-	if dir := os.Getenv(crashBuildEnv); dir != "" {
-		vecs := densetest.Clustered(60000, 64, 50, 9)
-		if _, err := Build(context.Background(), dir, 64, itemsOf(vecs), BuildOptions{}); err != nil {
-			os.Exit(2)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
+	testchild.Main(m, crashBuildEnv, func(dir string) error {
+		_, err := Build(context.Background(), dir, 64, itemsOf(densetest.Clustered(60000, 64, 50, 9)), BuildOptions{})
+		return err
+	})
 }
 
 func itemsOf(vecs [][]float32) iter.Seq2[Item, error] {
