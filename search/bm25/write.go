@@ -106,9 +106,9 @@ func (b *builder) finishOut(o *shardOut, avgdl float64) error {
 
 // dictWriter accumulates the dictionary sections as terms are written.
 type dictWriter struct {
-	terms           int
-	termOff, blob   []byte
-	info            []byte
+	terms         int
+	termOff, blob []byte
+	info          []byte
 	off           uint64 // next term's offset within the postings section
 }
 
