@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sleuth-research/sleuth/search"
-	"github.com/sleuth-research/sleuth/search/bm25"
 )
 
 // searchFields are the hit fields --fields may name.
@@ -54,7 +53,7 @@ func newSearchCmd() *cobra.Command {
 			} else if len(args) == 0 {
 				return errors.New("search: no query (give QUERY... or --queries FILE)")
 			}
-			ix, err := bm25.Open(dir)
+			ix, err := openIndex(cmd.Context(), dir)
 			if err != nil {
 				return err
 			}

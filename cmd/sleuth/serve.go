@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -15,7 +16,6 @@ import (
 	"github.com/sleuth-research/sleuth/model/kernels"
 	"github.com/sleuth-research/sleuth/model/tokenizer"
 	"github.com/sleuth-research/sleuth/search"
-	"github.com/sleuth-research/sleuth/search/bm25"
 	"github.com/sleuth-research/sleuth/server/openai"
 	"github.com/sleuth-research/sleuth/server/retrieve"
 )
@@ -113,12 +113,12 @@ func buildServeHandler(f serveFlags) (http.Handler, func(), error) {
 		}
 		retr, closeFn = h, c
 	} else if f.index != "" {
-		ix, err := bm25.Open(f.index)
+		ix, err := openIndex(context.Background(), f.index)
 		if err != nil {
 			return nil, nil, err
 		}
 		rs := retrieve.New(ix, retrieve.Config{DefaultTopK: f.topk, MaxTopK: f.maxTopK, MaxQueries: f.maxQueries, Logger: slog.Default(),
-			Index: retrieve.IndexInfo{Backend: "bm25", Path: f.index, Documents: int64(ix.Len())}, Batch: f.batchConfig()})
+			Index: retrieve.IndexInfo{Backend: ix.Backend, Path: f.index, Documents: ix.Documents}, Batch: f.batchConfig()})
 		closeFn = func() { rs.Close(); ix.Close() }
 		retr = rs
 	}

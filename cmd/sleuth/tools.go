@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -13,7 +14,6 @@ import (
 	"github.com/sleuth-research/sleuth/guard"
 	"github.com/sleuth-research/sleuth/llm"
 	"github.com/sleuth-research/sleuth/search"
-	"github.com/sleuth-research/sleuth/search/bm25"
 	sweb "github.com/sleuth-research/sleuth/search/web"
 	"github.com/sleuth-research/sleuth/vision"
 )
@@ -180,11 +180,11 @@ func (f *toolFlags) retriever() (search.Retriever, func(), error) {
 	case f.index != "" && f.search != "":
 		return nil, nil, errors.New("give --index or --search, not both")
 	case f.index != "":
-		ix, err := bm25.Open(f.index)
+		ix, err := openIndex(context.Background(), f.index)
 		if err != nil {
 			return nil, nil, err
 		}
-		return ix, func() { ix.Close() }, nil
+		return ix, ix.Close, nil
 	case f.search == "":
 		return nil, func() {}, nil
 	}
