@@ -2,6 +2,7 @@ package elastic
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -351,5 +352,29 @@ func TestParseSpec(t *testing.T) {
 		if err != nil || cfg.Flavor != tc.want.Flavor || cfg.URL != tc.want.URL || cfg.Index != tc.want.Index {
 			t.Errorf("ParseSpec(%q) = %+v, %v; want %+v", tc.spec, cfg, err, tc.want)
 		}
+	}
+}
+
+// TestSettingsInREADME keeps the index settings the README documents
+// equal to those Load sends.
+func TestSettingsInREADME(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Skip("README.md not found:", err)
+	}
+	_, sec, ok := strings.Cut(string(b), "## Pointing sleuth at Elasticsearch or OpenSearch")
+	_, block, ok2 := strings.Cut(sec, "```json\n")
+	block, _, ok3 := strings.Cut(block, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("README has no settings block under its Elasticsearch section")
+	}
+	var doc, want any
+	if err := json.Unmarshal([]byte(block), &doc); err != nil {
+		t.Fatalf("README settings: %v", err)
+	}
+	json.Unmarshal(Settings(bm25.Params{}, bm25.AnalyzerConfig{Stem: true, Stopwords: true}), &want)
+	if d := cmp.Diff(want, doc); d != "" {
+		t.Errorf("README settings differ from Settings (-sent +README):\n%s", d)
 	}
 }
