@@ -55,7 +55,7 @@ type mixReport struct {
 	// QPSOneAtATime is queries one after another with all cores: the
 	// latency view, where a sharded index searches its shards in parallel.
 	QPSOneAtATime float64 `json:"qps_one_at_a_time_all_cores"`
-	QPSRetriever      float64  `json:"qps_retriever_with_text"`
+	QPSRetriever  float64 `json:"qps_retriever_with_text"`
 }
 
 func newBenchRetrievalCmd() *cobra.Command {
