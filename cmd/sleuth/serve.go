@@ -85,7 +85,7 @@ with the preset's reward; beside any of the above.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.index, "index", "", "BM25 index directory to serve at /retrieve")
+	fl.StringVar(&f.index, "index", "", "BM25 index directory to serve at /retrieve (sharded or not), or es:URL/INDEX, os:URL/INDEX")
 	fl.StringVar(&f.model, "model", "", "model checkpoint to serve at /v1 (llama2.c .bin, or a directory with config.json and model.safetensors)")
 	fl.StringVar(&f.tokenizer, "tokenizer", "", "tokenizer (llama2.c tokenizer.bin or tokenizer.json); default: tokenizer.json beside the model, if any")
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:8000", "address to listen on (port 0 picks a free port)")

@@ -42,7 +42,7 @@ type toolFlags struct {
 
 func (f *toolFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.index, "index", "", "BM25 index directory to search")
+	fl.StringVar(&f.index, "index", "", "BM25 index directory to search (sharded or not), or es:URL/INDEX, os:URL/INDEX (Elasticsearch, OpenSearch)")
 	fl.StringVar(&f.search, "search", "", "web search instead of an index: searxng:URL, brave, serper or tavily (API keys from BRAVE_API_KEY, SERPER_API_KEY, TAVILY_API_KEY)")
 	fl.StringVar(&f.record, "record", "", "record every web search result into this snapshot directory")
 	fl.StringVar(&f.replay, "replay", "", "answer web searches from this snapshot alone (fails on anything not recorded)")
