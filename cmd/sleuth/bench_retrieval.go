@@ -24,6 +24,7 @@ type retrievalReport struct {
 	K               int         `json:"k"`
 	Cores           int         `json:"cores"`
 	MemBudget       int64       `json:"mem_budget_bytes"`
+	Shards          int         `json:"shards,omitempty"`
 	GenerateSeconds float64     `json:"generate_seconds"`
 	BuildSeconds    float64     `json:"build_seconds"`
 	BuildCPUSeconds float64     `json:"build_cpu_seconds"`
@@ -51,11 +52,14 @@ type mixReport struct {
 	ExhaustiveQueries int      `json:"exhaustive_queries"`
 	AgreementTop      float64  `json:"top_k_agreement"`
 	QPSBatch          float64  `json:"qps_batch_all_cores"`
-	QPSRetriever      float64  `json:"qps_retriever_with_text"`
+	// QPSOneAtATime is queries one after another with all cores: the
+	// latency view, where a sharded index searches its shards in parallel.
+	QPSOneAtATime float64 `json:"qps_one_at_a_time_all_cores"`
+	QPSRetriever  float64 `json:"qps_retriever_with_text"`
 }
 
 func newBenchRetrievalCmd() *cobra.Command {
-	var passages, queries, k, exhaustiveN int
+	var passages, queries, k, exhaustiveN, shards int
 	var asJSON bool
 	var dir, mem string
 	var mixes []string
@@ -77,7 +81,7 @@ func newBenchRetrievalCmd() *cobra.Command {
 				}
 				ms[i] = zipf.Mix(m)
 			}
-			rep, err := benchRetrieval(cmd.Context(), cmd, dir, budget, passages, queries, k, exhaustiveN, ms)
+			rep, err := benchRetrieval(cmd.Context(), cmd, dir, budget, shards, passages, queries, k, exhaustiveN, ms)
 			if err != nil {
 				return err
 			}
@@ -95,12 +99,13 @@ func newBenchRetrievalCmd() *cobra.Command {
 	f.IntVar(&exhaustiveN, "exhaustive", 1000, "queries of each mix checked against exhaustive scoring (0 = all)")
 	f.StringSliceVar(&mixes, "mix", []string{"head", "content", "mid"}, "query mixes: head (whole Zipf distribution), content (100 most frequent words dropped), mid (words in 0.05–2% of passages)")
 	f.StringVar(&mem, "mem", "", "memory budget of the build (default: a quarter of RAM, 256MiB–4GiB)")
+	f.IntVar(&shards, "shards", 0, "build the index in this many shards (searched in parallel, exact global statistics)")
 	f.StringVar(&dir, "dir", "", "index directory (default: a temporary one, removed afterwards)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return cmd
 }
 
-func benchRetrieval(ctx context.Context, cmd *cobra.Command, dir string, budget int64, n, nq, k, nex int, mixes []zipf.Mix) (retrievalReport, error) {
+func benchRetrieval(ctx context.Context, cmd *cobra.Command, dir string, budget int64, shards, n, nq, k, nex int, mixes []zipf.Mix) (retrievalReport, error) {
 	rep := retrievalReport{Passages: n, K: k, Cores: runtime.GOMAXPROCS(0), MemBudget: budget}
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "sleuth-bench-bm25-")
@@ -120,7 +125,7 @@ func benchRetrieval(ctx context.Context, cmd *cobra.Command, dir string, budget 
 	restore := limitHeap(budget)
 	c0 := cpuTime()
 	opt, finish := buildProgress(cmd, int64(n))
-	opt.MemBudget = budget
+	opt.MemBudget, opt.Shards = budget, shards
 	st, err := bm25.Build(ctx, dir, corpus.Stream(zipf.Passages(cfg)), opt)
 	finish()
 	restore()
@@ -129,10 +134,10 @@ func benchRetrieval(ctx context.Context, cmd *cobra.Command, dir string, budget 
 	}
 	rep.BuildCPUSeconds = (cpuTime() - c0).Seconds()
 	rep.BuildPeakRSS = procStatus("VmHWM")
-	rep.BuildSeconds, rep.IndexBytes, rep.Terms, rep.Runs = st.Seconds, st.Bytes, st.Terms, st.Runs
+	rep.BuildSeconds, rep.IndexBytes, rep.Terms, rep.Runs, rep.Shards = st.Seconds, st.Bytes, st.Terms, st.Runs, st.Shards
 	runtime.GC()
 	t0 = time.Now()
-	ix, err := bm25.Open(dir)
+	ix, err := bm25.OpenSharded(dir)
 	if err != nil {
 		return rep, err
 	}
@@ -158,7 +163,7 @@ func benchRetrieval(ctx context.Context, cmd *cobra.Command, dir string, budget 
 // nex again exhaustively (every pruned top k must equal the exhaustive
 // one, ids and scores), then as one batch on all cores and through the
 // Retriever with passage text.
-func benchMix(ctx context.Context, ix *bm25.Index, qs []string, k, nex int) (mixReport, error) {
+func benchMix(ctx context.Context, ix *bm25.Sharded, qs []string, k, nex int) (mixReport, error) {
 	rep := mixReport{Queries: len(qs)}
 	prev := runtime.GOMAXPROCS(1)
 	for _, q := range qs[:min(len(qs), 200)] { // warm the page cache and pools
@@ -193,6 +198,11 @@ func benchMix(ctx context.Context, ix *bm25.Index, qs []string, k, nex int) (mix
 		return rep, err
 	}
 	rep.QPSBatch = float64(len(qs)) / time.Since(t0).Seconds()
+	t0 = time.Now()
+	for _, q := range qs {
+		ix.TopK(q, k)
+	}
+	rep.QPSOneAtATime = float64(len(qs)) / time.Since(t0).Seconds()
 	t0 = time.Now()
 	for i := 0; i < len(qs); i += 100 {
 		if _, err := ix.Search(ctx, qs[i:min(i+100, len(qs))], k); err != nil {
@@ -230,6 +240,9 @@ func printRetrieval(cmd *cobra.Command, r retrievalReport) {
 	fmt.Fprintf(w, "build memory      peak RSS %.0f MB, budget %.0f MB, %d runs spilled and merged\n", mb(r.BuildPeakRSS), mb(r.MemBudget), r.Runs)
 	fmt.Fprintf(w, "open              %.1f ms (map, checksums, structure checks)\n", r.OpenMillis)
 	fmt.Fprintf(w, "index size        %.1f MB (postings, dictionary and zstd-compressed text)\n", mb(r.IndexBytes))
+	if r.Shards > 1 {
+		fmt.Fprintf(w, "shards            %d (searched in parallel, the whole corpus's statistics)\n", r.Shards)
+	}
 	for _, m := range r.Mixes {
 		ranks := fmt.Sprintf("ranks %d+", m.MinRank)
 		if m.MaxRank > 0 {
@@ -240,6 +253,7 @@ func printRetrieval(cmd *cobra.Command, r retrievalReport) {
 		fmt.Fprintf(w, "  exhaustive      %.0f queries/s wall, %.0f per CPU-second (same index, every posting scored)\n", m.QPSExhaustive, m.QPSExhaustiveCPU)
 		fmt.Fprintf(w, "  speedup         %.1fx over exhaustive\n", m.SpeedupVsExhaust)
 		fmt.Fprintf(w, "  batch, %d cores  %.0f queries/s\n", r.Cores, m.QPSBatch)
+		fmt.Fprintf(w, "  one at a time   %.0f queries/s on %d cores (shards in parallel)\n", m.QPSOneAtATime, r.Cores)
 		fmt.Fprintf(w, "  retriever+text  %.0f queries/s (batches of 100, passages fetched)\n", m.QPSRetriever)
 		fmt.Fprintf(w, "  agreement       %.2f%% of %d queries identical to exhaustive (ids and scores)\n", 100*m.AgreementTop, m.ExhaustiveQueries)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,7 +17,6 @@ import (
 	"github.com/sleuth-research/sleuth/internal/progress"
 	"github.com/sleuth-research/sleuth/model/kernels"
 	"github.com/sleuth-research/sleuth/search"
-	"github.com/sleuth-research/sleuth/search/bm25"
 	"github.com/sleuth-research/sleuth/search/dense"
 	"github.com/sleuth-research/sleuth/search/dense/bert"
 	"github.com/sleuth-research/sleuth/server/retrieve"
@@ -122,7 +122,7 @@ func (f *denseFlags) open(bm25Dir string) (search.Retriever, func(), error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		ix, err := bm25.Open(bm25Dir)
+		ix, err := openIndex(context.Background(), bm25Dir)
 		if err != nil {
 			closeDense()
 			return nil, nil, err
@@ -273,7 +273,7 @@ func serveRetrievers(f serveFlags) (http.Handler, func(), error) {
 	closeFn := closeDense
 	info := retrieve.IndexInfo{Backend: "dense", Path: f.dense.denseIndex, Documents: int64(d.Index.Len())}
 	if f.index != "" {
-		ix, err := bm25.Open(f.index)
+		ix, err := openIndex(context.Background(), f.index)
 		if err != nil {
 			closeDense()
 			return nil, nil, err

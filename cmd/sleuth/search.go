@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sleuth-research/sleuth/search"
-	"github.com/sleuth-research/sleuth/search/bm25"
 )
 
 // searchFields are the hit fields --fields may name.
@@ -25,7 +24,7 @@ func newSearchCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "search --index DIR [-k 10] [--json] [--fields id,score] (QUERY... | --queries FILE)",
-		Short: "Query the embedded BM25 index",
+		Short: "Query a BM25 index (sleuth's own, or Elasticsearch/OpenSearch)",
 		Long: "Query the embedded BM25 index. With --queries FILE every line is one query and the\n" +
 			"output is JSONL, one line of hits per query, in order.",
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -54,7 +53,7 @@ func newSearchCmd() *cobra.Command {
 			} else if len(args) == 0 {
 				return errors.New("search: no query (give QUERY... or --queries FILE)")
 			}
-			ix, err := bm25.Open(dir)
+			ix, err := openIndex(cmd.Context(), dir)
 			if err != nil {
 				return err
 			}
@@ -80,7 +79,7 @@ func newSearchCmd() *cobra.Command {
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&dir, "index", "", "index directory (built by sleuth index)")
+	fl.StringVar(&dir, "index", "", "index directory built by sleuth index (sharded or not), or es:URL/INDEX, os:URL/INDEX")
 	fl.IntVarP(&k, "k", "k", 10, "hits per query")
 	fl.BoolVar(&asJSON, "json", false, "print hits as JSON (always on with --queries)")
 	fl.StringSliceVar(&fields, "fields", nil, "print only these hit fields as JSON: id,title,text,score,rank")

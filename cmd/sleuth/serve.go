@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -15,7 +16,6 @@ import (
 	"github.com/sleuth-research/sleuth/model/kernels"
 	"github.com/sleuth-research/sleuth/model/tokenizer"
 	"github.com/sleuth-research/sleuth/search"
-	"github.com/sleuth-research/sleuth/search/bm25"
 	"github.com/sleuth-research/sleuth/server/openai"
 	"github.com/sleuth-research/sleuth/server/retrieve"
 )
@@ -85,7 +85,7 @@ with the preset's reward; beside any of the above.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.index, "index", "", "BM25 index directory to serve at /retrieve")
+	fl.StringVar(&f.index, "index", "", "BM25 index directory to serve at /retrieve (sharded or not), or es:URL/INDEX, os:URL/INDEX")
 	fl.StringVar(&f.model, "model", "", "model checkpoint to serve at /v1 (llama2.c .bin, or a directory with config.json and model.safetensors)")
 	fl.StringVar(&f.tokenizer, "tokenizer", "", "tokenizer (llama2.c tokenizer.bin or tokenizer.json); default: tokenizer.json beside the model, if any")
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:8000", "address to listen on (port 0 picks a free port)")
@@ -113,12 +113,12 @@ func buildServeHandler(f serveFlags) (http.Handler, func(), error) {
 		}
 		retr, closeFn = h, c
 	} else if f.index != "" {
-		ix, err := bm25.Open(f.index)
+		ix, err := openIndex(context.Background(), f.index)
 		if err != nil {
 			return nil, nil, err
 		}
 		rs := retrieve.New(ix, retrieve.Config{DefaultTopK: f.topk, MaxTopK: f.maxTopK, MaxQueries: f.maxQueries, Logger: slog.Default(),
-			Index: retrieve.IndexInfo{Backend: "bm25", Path: f.index, Documents: int64(ix.Len())}, Batch: f.batchConfig()})
+			Index: retrieve.IndexInfo{Backend: ix.Backend, Path: f.index, Documents: ix.Documents}, Batch: f.batchConfig()})
 		closeFn = func() { rs.Close(); ix.Close() }
 		retr = rs
 	}

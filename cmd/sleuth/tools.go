@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -13,7 +14,6 @@ import (
 	"github.com/sleuth-research/sleuth/guard"
 	"github.com/sleuth-research/sleuth/llm"
 	"github.com/sleuth-research/sleuth/search"
-	"github.com/sleuth-research/sleuth/search/bm25"
 	sweb "github.com/sleuth-research/sleuth/search/web"
 	"github.com/sleuth-research/sleuth/vision"
 )
@@ -42,7 +42,7 @@ type toolFlags struct {
 
 func (f *toolFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.index, "index", "", "BM25 index directory to search")
+	fl.StringVar(&f.index, "index", "", "BM25 index directory to search (sharded or not), or es:URL/INDEX, os:URL/INDEX (Elasticsearch, OpenSearch)")
 	fl.StringVar(&f.search, "search", "", "web search instead of an index: searxng:URL, brave, serper or tavily (API keys from BRAVE_API_KEY, SERPER_API_KEY, TAVILY_API_KEY)")
 	fl.StringVar(&f.record, "record", "", "record every web search result into this snapshot directory")
 	fl.StringVar(&f.replay, "replay", "", "answer web searches from this snapshot alone (fails on anything not recorded)")
@@ -180,11 +180,11 @@ func (f *toolFlags) retriever() (search.Retriever, func(), error) {
 	case f.index != "" && f.search != "":
 		return nil, nil, errors.New("give --index or --search, not both")
 	case f.index != "":
-		ix, err := bm25.Open(f.index)
+		ix, err := openIndex(context.Background(), f.index)
 		if err != nil {
 			return nil, nil, err
 		}
-		return ix, func() { ix.Close() }, nil
+		return ix, ix.Close, nil
 	case f.search == "":
 		return nil, func() {}, nil
 	}

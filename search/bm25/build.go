@@ -63,6 +63,12 @@ type BuildOptions struct {
 	// 0 means DefaultMemBudget. The index is byte for byte the same
 	// whatever the budget.
 	MemBudget int64
+	// Shards, when more than 1, splits the index into that many shards of
+	// consecutive passages (fewer when there are fewer than 8 passages a
+	// shard), searched in parallel as one index by OpenSharded. Every
+	// shard is weighed with the statistics of the whole corpus, so results
+	// equal an unsharded index's, ids and scores. 0 or 1: one index file.
+	Shards int
 }
 
 // DefaultMemBudget is the build's memory budget when BuildOptions gives none.
@@ -79,6 +85,8 @@ type Stats struct {
 	// Runs is the number of segments spilled to disk and merged (0 when
 	// the postings fitted the memory budget).
 	Runs int `json:"runs"`
+	// Shards is the number of shards written (0 for an unsharded index).
+	Shards int `json:"shards,omitempty"`
 }
 
 // meta is the JSON meta section: everything needed to query the index the
@@ -96,6 +104,21 @@ type meta struct {
 	// MaxStoreRaw is the largest uncompressed store block, which bounds
 	// the memory a (possibly corrupt) frame may make the decoder take.
 	MaxStoreRaw int `json:"max_store_raw"`
+	// Shard is set in the shards of a sharded index: Passages and Terms
+	// above count this shard's, while AvgDL and every idf are the whole
+	// corpus's.
+	Shard *shardMeta `json:"shard,omitempty"`
+}
+
+// shardMeta places a shard in its sharded index.
+type shardMeta struct {
+	Index  int `json:"index"`
+	Shards int `json:"shards"`
+	// Base is the corpus position of the shard's first passage.
+	Base int `json:"base"`
+	// Passages and Tokens are the whole corpus's (N for idf, and avgdl).
+	Passages int   `json:"passages"`
+	Tokens   int64 `json:"tokens"`
 }
 
 // storeBlock passages share one zstd frame: small, so that fetching one
@@ -153,7 +176,14 @@ func Build(ctx context.Context, dir string, passages iter.Seq2[corpus.Passage, e
 			os.RemoveAll(gdir)
 		}
 	}()
-	path := filepath.Join(gdir, indexFile)
+	// The passage store is written as the passages stream in: straight
+	// into index.bin, or, for shards (whose boundaries are known only at
+	// the end), into a temporary file each shard copies its part from.
+	name := indexFile
+	if opt.Shards > 1 {
+		name = storeTmpFile
+	}
+	path := filepath.Join(gdir, name)
 	f, err := os.Create(path)
 	if err != nil {
 		return Stats{}, fmt.Errorf("index %s: %w", dir, err)
@@ -168,22 +198,38 @@ func Build(ctx context.Context, dir string, passages iter.Seq2[corpus.Passage, e
 		return Stats{}, fmt.Errorf("index %s: %w", dir, err)
 	}
 	inverted := time.Now()
-	if err := b.write(ctx); err != nil {
-		return Stats{}, fmt.Errorf("write %s: %w", path, err)
+	st := Stats{Passages: len(b.docLen), Tokens: b.tokens, Generation: gen}
+	if opt.Shards > 1 {
+		if st.Bytes, st.Shards, err = b.writeShards(ctx, f, opt.Shards); err != nil {
+			return Stats{}, fmt.Errorf("index %s: %w", dir, err)
+		}
+	} else {
+		if err := b.write(ctx, []*shardOut{{fw: b.fw, hi: len(b.docLen)}}); err != nil {
+			return Stats{}, fmt.Errorf("write %s: %w", path, err)
+		}
+		if err := syncClose(f); err != nil {
+			return Stats{}, err
+		}
+		st.Bytes = b.fw.off
 	}
-	slog.Debug("bm25 build", "dir", dir, "passages", len(b.docLen), "runs", len(b.runs), "invert", inverted.Sub(start), "write", time.Since(inverted))
-	if err := f.Sync(); err != nil {
-		return Stats{}, fmt.Errorf("sync %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return Stats{}, fmt.Errorf("close %s: %w", path, err)
-	}
+	slog.Debug("bm25 build", "dir", dir, "passages", len(b.docLen), "runs", len(b.runs), "shards", st.Shards, "invert", inverted.Sub(start), "write", time.Since(inverted))
 	if err := publish(dir, gen); err != nil {
 		return Stats{}, err
 	}
 	published = true
-	return Stats{Passages: len(b.docLen), Terms: b.terms, Tokens: b.tokens, Bytes: b.fw.off,
-		Seconds: time.Since(start).Seconds(), Generation: gen, Runs: b.spilled}, nil
+	st.Terms, st.Runs, st.Seconds = b.terms, b.spilled, time.Since(start).Seconds()
+	return st, nil
+}
+
+// syncClose flushes f to disk and closes it.
+func syncClose(f *os.File) error {
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", f.Name(), err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", f.Name(), err)
+	}
+	return nil
 }
 
 // builder holds the inversion: the postings of the current segment in

@@ -103,6 +103,17 @@
 // build leaves them in its unpublished generation, which the next build
 // removes with it.
 //
+// # Shards
+//
+// With BuildOptions.Shards the same inversion is written as one index
+// file per shard of consecutive passages (cut on store frames), with a
+// manifest, in one generation. Each shard's idfs are computed from the
+// whole corpus's N and df and its length norms from the whole corpus's
+// avgdl, so every posting weight, and each passage's float32 sum in query
+// term order, is the unsharded index's bit for bit; the searches of the
+// shards are then merged by score and corpus position. OpenSharded opens
+// either layout; Open refuses a sharded one.
+//
 // An *Index is safe for concurrent use. Only one Build may run on a
 // directory at a time.
 package bm25

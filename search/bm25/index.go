@@ -47,7 +47,14 @@ func Open(dir string) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	path := filepath.Join(gdir, indexFile)
+	if _, err := os.Stat(filepath.Join(gdir, manifestFile)); err == nil {
+		return nil, fmt.Errorf("open index %s: it is sharded: open it with OpenSharded (as sleuth's --index does)", dir)
+	}
+	return openFile(filepath.Join(gdir, indexFile))
+}
+
+// openFile maps and opens one index file.
+func openFile(path string) (*Index, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open index %s: %w", path, err)

@@ -60,11 +60,20 @@ const MaxQueryTerms = 256
 // analyse returns the distinct query terms found in the index, in query
 // order, each with its count in the query, at most MaxQueryTerms of them.
 // It takes time linear in the query's length.
-func (ix *Index) analyse(s *searcher, query string) []qterm {
+func (ix *Index) analyse(s *searcher, query string) []qterm { return ix.analyseKept(s, query, nil) }
+
+// analyseKept is analyse keeping only the terms in keep, when keep is not
+// nil (a sharded index passes the terms the whole corpus keeps).
+func (ix *Index) analyseKept(s *searcher, query string, keep map[string]struct{}) []qterm {
 	s.terms = s.terms[:0]
 	ids := make([]int, 0, 8)
 	var pos map[int]int // term id -> index in s.terms, once a linear scan gets long
 	s.an.each(query, func(t []byte) {
+		if keep != nil {
+			if _, ok := keep[string(t)]; !ok {
+				return
+			}
+		}
 		id := ix.lookup(t)
 		if id < 0 {
 			return
@@ -126,14 +135,16 @@ func (ix *Index) TopK(query string, k int) []Scored {
 	if k <= 0 {
 		return nil
 	}
-	rs, _ := ix.topK(context.Background(), query, k)
+	rs, _ := ix.topK(context.Background(), query, k, nil)
 	return rs
 }
 
 // topK is TopK that gives up, with ctx's error, when ctx ends; it checks
 // between windows of passages, so a long query stops within about a
 // window's work.
-func (ix *Index) topK(ctx context.Context, query string, k int) ([]Scored, error) {
+//
+// keep, when not nil, limits the query to those terms (see analyseKept).
+func (ix *Index) topK(ctx context.Context, query string, k int, keep map[string]struct{}) ([]Scored, error) {
 	if k <= 0 {
 		return nil, nil
 	}
@@ -142,7 +153,7 @@ func (ix *Index) topK(ctx context.Context, query string, k int) ([]Scored, error
 	}
 	s := ix.getSearcher()
 	defer ix.searcher.Put(s)
-	terms := ix.analyse(s, query)
+	terms := ix.analyseKept(s, query, keep)
 	if len(terms) == 0 {
 		return nil, nil
 	}
@@ -162,12 +173,18 @@ func (ix *Index) topK(ctx context.Context, query string, k int) ([]Scored, error
 // reference TopK is tested and benchmarked against. Its results are
 // identical to TopK's.
 func (ix *Index) TopKExhaustive(query string, k int) []Scored {
+	return ix.topKExhaustive(query, k, nil)
+}
+
+// topKExhaustive is TopKExhaustive keeping only the terms in keep, when
+// keep is not nil (see analyseKept).
+func (ix *Index) topKExhaustive(query string, k int, keep map[string]struct{}) []Scored {
 	if k <= 0 {
 		return nil
 	}
 	s := ix.getSearcher()
 	defer ix.searcher.Put(s)
-	terms := ix.analyse(s, query)
+	terms := ix.analyseKept(s, query, keep)
 	if len(terms) == 0 {
 		return nil
 	}
@@ -180,7 +197,7 @@ func (ix *Index) SearchBatch(ctx context.Context, queries []string, k int) ([][]
 	out := make([][]Scored, len(queries))
 	err := parallel(ctx, len(queries), func(i int) error {
 		var err error
-		out[i], err = ix.topK(ctx, queries[i], k)
+		out[i], err = ix.topK(ctx, queries[i], k, nil)
 		return err
 	})
 	return out, err
@@ -191,7 +208,7 @@ func (ix *Index) SearchBatch(ctx context.Context, queries []string, k int) ([][]
 func (ix *Index) Search(ctx context.Context, queries []string, k int) ([][]search.Hit, error) {
 	out := make([][]search.Hit, len(queries))
 	err := parallel(ctx, len(queries), func(i int) error {
-		rs, err := ix.topK(ctx, queries[i], k)
+		rs, err := ix.topK(ctx, queries[i], k, nil)
 		if err != nil {
 			return err
 		}
@@ -261,10 +278,14 @@ func (ix *Index) Explain(query string, doc uint32) (Explanation, error) {
 	terms := ix.analyse(s, query)
 	p := ix.meta.BM25
 	dl := ix.docLen[doc]
+	n := ix.meta.Passages
+	if ix.meta.Shard != nil { // idf and avgdl are the whole corpus's
+		n = ix.meta.Shard.Passages
+	}
 	var b strings.Builder
 	ex := Explanation{Doc: doc, ID: ix.ID(doc)}
 	fmt.Fprintf(&b, "score = sum over query terms of qtf * idf * tf*(k1+1) / (tf + k1*(1 - b + b*dl/avgdl)), k1=%g b=%g dl=%d avgdl=%g N=%d\n",
-		p.K1, p.B, dl, ix.meta.AvgDL, ix.meta.Passages)
+		p.K1, p.B, dl, ix.meta.AvgDL, n)
 	for _, q := range terms {
 		var tf uint32
 		var blk block

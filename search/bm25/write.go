@@ -11,17 +11,36 @@ import (
 	"sync"
 )
 
+// shardOut is one file the write phase produces: passages [lo, hi) of
+// the build, renumbered from 0. An unsharded build has one, holding all.
+type shardOut struct {
+	fw     *fileWriter
+	lo, hi int
+	shard  *shardMeta // nil for an unsharded index
+	sc     *scorer
+	dict   *dictWriter
+}
+
 // write merges the spilled runs and the segment in memory term by term,
 // encodes each term's postings on all cores and streams them into the
-// postings section, then writes the dictionary, doc table and meta after
-// it, then the header.
-func (b *builder) write(ctx context.Context) error {
+// postings section of every output, then writes the dictionary, doc table
+// and meta after it, then the header. Every output's postings are weighed
+// with the statistics of the whole build (N, df, avgdl), so a shard
+// scores a passage exactly as an unsharded index would. The outputs'
+// store sections must be written already.
+func (b *builder) write(ctx context.Context, outs []*shardOut) error {
 	n := len(b.docLen)
 	avgdl := 1.0
 	if n > 0 && b.tokens > 0 {
 		avgdl = float64(b.tokens) / float64(n)
 	}
-	sc := newScorer(b.params, avgdl, b.docLen)
+	for _, o := range outs {
+		o.sc = newScorer(b.params, avgdl, b.docLen[o.lo:o.hi])
+		o.dict = &dictWriter{termOff: binary.LittleEndian.AppendUint32(nil, 0)}
+		if err := o.fw.start(secPostings); err != nil {
+			return err
+		}
+	}
 	var srcs []termSource
 	for _, p := range b.runs {
 		r, err := openRun(p)
@@ -38,48 +57,59 @@ func (b *builder) write(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("merge postings: %w", err)
 	}
-	if err := b.fw.start(secPostings); err != nil {
+	if err := b.encodePostings(ctx, m, outs, n); err != nil {
 		return err
 	}
-	dict, err := b.encodePostings(ctx, m, sc, n)
-	if err != nil {
-		return err
+	for _, o := range outs {
+		if err := b.finishOut(o, avgdl); err != nil {
+			return err
+		}
 	}
-	b.terms = dict.terms
-	m2 := meta{Version: formatVersion, Analyzer: b.opt.Analyzer, BM25: b.params, Passages: n,
-		Terms: dict.terms, Tokens: b.tokens, AvgDL: avgdl, StoreBlock: storeBlock, StoreBlocks: len(b.storeOff) - 1, MaxStoreRaw: b.maxRaw}
+	return nil
+}
+
+// finishOut writes the sections after the postings of o, and its header.
+func (b *builder) finishOut(o *shardOut, avgdl float64) error {
+	var tokens int64
+	for _, dl := range b.docLen[o.lo:o.hi] {
+		tokens += int64(dl)
+	}
+	fLo, fHi := o.lo/storeBlock, (o.hi+storeBlock-1)/storeBlock
+	m2 := meta{Version: formatVersion, Analyzer: b.opt.Analyzer, BM25: b.params, Passages: o.hi - o.lo,
+		Terms: o.dict.terms, Tokens: tokens, AvgDL: avgdl, StoreBlock: storeBlock, StoreBlocks: fHi - fLo,
+		MaxStoreRaw: b.maxRaw, Shard: o.shard}
 	mj, err := json.Marshal(m2)
 	if err != nil {
 		return err
 	}
+	idOff := b.idOff[o.lo : o.hi+1]
 	steps := []struct {
 		kind   int
 		chunks [][]byte
 	}{
 		{secMeta, [][]byte{mj}},
-		{secTermOff, [][]byte{dict.termOff}},
-		{secTermBlob, [][]byte{dict.blob}},
-		{secTermInfo, [][]byte{dict.info}},
-		{secDocLen, [][]byte{u32bytes(b.docLen)}},
-		{secIDOff, [][]byte{u32bytes(b.idOff)}},
-		{secIDBlob, [][]byte{b.idBlob}},
-		{secStoreOff, [][]byte{u64bytes(b.storeOff)}},
+		{secTermOff, [][]byte{o.dict.termOff}},
+		{secTermBlob, [][]byte{o.dict.blob}},
+		{secTermInfo, [][]byte{o.dict.info}},
+		{secDocLen, [][]byte{u32bytes(b.docLen[o.lo:o.hi])}},
+		{secIDOff, [][]byte{u32rebased(idOff, idOff[0])}},
+		{secIDBlob, [][]byte{b.idBlob[idOff[0]:idOff[len(idOff)-1]]}},
+		{secStoreOff, [][]byte{u64rebased(b.storeOff[fLo:fHi+1], b.storeOff[fLo])}},
 	}
 	for _, s := range steps {
-		if err := b.fw.section(s.kind, s.chunks...); err != nil {
+		if err := o.fw.section(s.kind, s.chunks...); err != nil {
 			return err
 		}
 	}
-	return b.fw.finish()
+	return o.fw.finish()
 }
 
 // dictWriter accumulates the dictionary sections as terms are written.
 type dictWriter struct {
-	terms           int
-	termOff, blob   []byte
-	info            []byte
-	off             uint64 // next term's offset within the postings section
-	postingsWritten int64
+	terms         int
+	termOff, blob []byte
+	info          []byte
+	off           uint64 // next term's offset within the postings section
 }
 
 func (d *dictWriter) add(term string, info termInfo, chunk []byte) {
@@ -93,7 +123,6 @@ func (d *dictWriter) add(term string, info termInfo, chunk []byte) {
 	d.info = binary.LittleEndian.AppendUint64(d.info, info.Offset)
 	d.info = binary.LittleEndian.AppendUint32(d.info, math.Float32bits(info.MaxScore))
 	d.info = binary.LittleEndian.AppendUint32(d.info, math.Float32bits(info.IDF))
-	d.postingsWritten += int64(info.DF)
 }
 
 // encJob is a run of consecutive terms encoded by one worker.
@@ -102,8 +131,8 @@ type encJob struct {
 	terms  []string
 	docs   [][]uint32
 	tfs    [][]uint32
-	infos  []termInfo
-	chunks [][]byte
+	infos  [][]termInfo // per term, per output
+	chunks [][][]byte   // per term, per output; nil where the output has no postings
 }
 
 // Jobs close at this many terms or postings, so that a worker's share is
@@ -113,9 +142,10 @@ const (
 	jobPostings = 1 << 16
 )
 
-// encodePostings takes the merged terms in byte order, encodes them on
-// all cores and writes them in order to the postings section.
-func (b *builder) encodePostings(ctx context.Context, m *merger, sc *scorer, n int) (*dictWriter, error) {
+// encodePostings takes the merged terms in byte order, encodes each
+// output's part of them on all cores and writes them in order to the
+// outputs' postings sections.
+func (b *builder) encodePostings(ctx context.Context, m *merger, outs []*shardOut, n int) error {
 	workers := b.opt.Workers
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -133,9 +163,9 @@ func (b *builder) encodePostings(ctx context.Context, m *merger, sc *scorer, n i
 			defer wg.Done()
 			es := &encScratch{block: make([]uint32, blockSize)}
 			for j := range jobs {
-				j.infos, j.chunks = make([]termInfo, len(j.terms)), make([][]byte, len(j.terms))
+				j.infos, j.chunks = make([][]termInfo, len(j.terms)), make([][][]byte, len(j.terms))
 				for i := range j.terms {
-					j.infos[i], j.chunks[i] = encodeTerm(j.docs[i], j.tfs[i], sc, n, es)
+					j.infos[i], j.chunks[i] = encodeParts(j.docs[i], j.tfs[i], outs, n, es)
 					j.docs[i], j.tfs[i] = nil, nil
 				}
 				select {
@@ -147,9 +177,9 @@ func (b *builder) encodePostings(ctx context.Context, m *merger, sc *scorer, n i
 		}()
 	}
 	go func() { wg.Wait(); close(done) }()
-	d := &dictWriter{termOff: binary.LittleEndian.AppendUint32(nil, 0)}
 	pending := map[int]*encJob{}
 	next := 0
+	var written int64
 	var werr error
 	for j := range done {
 		if werr != nil {
@@ -160,31 +190,65 @@ func (b *builder) encodePostings(ctx context.Context, m *merger, sc *scorer, n i
 			cur := pending[next]
 			delete(pending, next)
 			next++
+		terms:
 			for i, t := range cur.terms {
-				if werr = b.fw.write(secPostings, cur.chunks[i]); werr != nil {
-					cancel()
-					break
+				b.terms++
+				for s, o := range outs {
+					c := cur.chunks[i][s]
+					if c == nil {
+						continue
+					}
+					if werr = o.fw.write(secPostings, c); werr != nil {
+						cancel()
+						break terms
+					}
+					o.dict.add(t, cur.infos[i][s], c)
+					written += int64(cur.infos[i][s].DF)
 				}
-				d.add(t, cur.infos[i], cur.chunks[i])
 			}
 			if b.opt.MergeProgress != nil {
-				b.opt.MergeProgress(d.postingsWritten, b.postings)
+				b.opt.MergeProgress(written, b.postings)
 			}
 		}
 	}
 	if werr != nil {
-		return nil, werr
+		return werr
 	}
 	if mergeErr != nil {
-		return nil, fmt.Errorf("merge postings: %w", mergeErr)
+		return fmt.Errorf("merge postings: %w", mergeErr)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
 	}
 	if len(pending) != 0 {
-		return nil, errors.New("internal error: terms lost in the merge")
+		return errors.New("internal error: terms lost in the merge")
 	}
-	return d, nil
+	return nil
+}
+
+// encodeParts encodes one term's postings (docs of the whole build) for
+// each output that holds some of them, weighing them with the idf of the
+// whole build.
+func encodeParts(docs, tfs []uint32, outs []*shardOut, n int, es *encScratch) ([]termInfo, [][]byte) {
+	w := idf(n, len(docs))
+	infos, chunks := make([]termInfo, len(outs)), make([][]byte, len(outs))
+	for s, o := range outs {
+		lo, _ := slices.BinarySearch(docs, uint32(o.lo))
+		hi, _ := slices.BinarySearch(docs, uint32(o.hi))
+		if lo == hi {
+			continue
+		}
+		local := docs[lo:hi]
+		if o.lo > 0 {
+			es.local = slices.Grow(es.local[:0], hi-lo)
+			for _, d := range local {
+				es.local = append(es.local, d-uint32(o.lo))
+			}
+			local = es.local
+		}
+		infos[s], chunks[s] = encodeTerm(local, tfs[lo:hi], w, o.sc, o.hi-o.lo, es)
+	}
+	return infos, chunks
 }
 
 // produceJobs sends the merged terms in jobs, numbered in order.
@@ -225,11 +289,13 @@ type encScratch struct {
 	block       []uint32
 	ws, sel, hw []float32
 	hdocs, htfs []uint32
+	local       []uint32 // a shard's docs, renumbered
 }
 
-func encodeTerm(docs, tfs []uint32, sc *scorer, n int, es *encScratch) (termInfo, []byte) {
+// encodeTerm encodes one term's postings (docs numbered within the n
+// passages that sc normalises) with the given idf.
+func encodeTerm(docs, tfs []uint32, idf float32, sc *scorer, n int, es *encScratch) (termInfo, []byte) {
 	df := len(docs)
-	idf := idf(n, df)
 	scratch := es.block
 	ws := slices.Grow(es.ws[:0], df)[:df]
 	es.ws = ws
@@ -390,10 +456,20 @@ func u32bytes(v []uint32) []byte {
 	return out
 }
 
-func u64bytes(v []uint64) []byte {
+// u32rebased returns v's values less base, as bytes.
+func u32rebased(v []uint32, base uint32) []byte {
+	out := make([]byte, 0, 4*len(v))
+	for _, x := range v {
+		out = binary.LittleEndian.AppendUint32(out, x-base)
+	}
+	return out
+}
+
+// u64rebased returns v's values less base, as bytes.
+func u64rebased(v []uint64, base uint64) []byte {
 	out := make([]byte, 0, 8*len(v))
 	for _, x := range v {
-		out = binary.LittleEndian.AppendUint64(out, x)
+		out = binary.LittleEndian.AppendUint64(out, x-base)
 	}
 	return out
 }
