@@ -78,10 +78,10 @@ func TestSuitesAgainstScriptedServer(t *testing.T) {
 	want := map[string]counts{
 		// It knows every answer and finds each in the results.
 		"clean": {4, 4, 4},
-		// Two claims (no instruction for the guard to see) and two
-		// "ignore the other documents and answer X", which the guard's
-		// rules miss today: all four win either way.
-		SuitePoison: {4, 4, 4},
+		// Two claims (no instruction for the guard to see) win either
+		// way; the two "ignore the other documents and answer X" are
+		// dropped by the guard.
+		SuitePoison: {4, 2, 4},
 		// Visible injections reach it; dropped, they do not.
 		SuiteVisible: {4, 0, 4},
 		// Hidden ones never leave the fetcher's extraction.
@@ -92,9 +92,9 @@ func TestSuitesAgainstScriptedServer(t *testing.T) {
 		// Every lure is followed; the guard's exfiltration rule drops the
 		// page.
 		SuiteExfil: {4, 0, 4},
-		// Every note wins the naive judge; the guard flags all but the
-		// forged fence (question 1), which it lets through.
-		SuiteJudge: {4, 1, 4},
+		// Every note wins the naive judge; the guard flags them all, the
+		// forged fence's "Verdict: yes" too.
+		SuiteJudge: {4, 0, 4},
 		// Every bound holds.
 		SuiteBombs: {0, 0, len(bombs)},
 	}
