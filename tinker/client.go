@@ -258,11 +258,20 @@ func (c *Client) sync(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("tinker: sampler weights: %w", err)
 	}
-	if m.Config != c.Policy.Config || len(m.Params) != len(c.Policy.Params) {
+	if !sameLayout(m.Config, c.Policy.Config) || len(m.Params) != len(c.Policy.Params) {
 		return fmt.Errorf("tinker: the server's model (%+v) is not shaped as the local policy (%+v)", m.Config, c.Policy.Config)
 	}
 	copy(c.Policy.Params, m.Params)
 	return nil
+}
+
+// sameLayout reports whether parameters of a and b lie in one buffer
+// the same way (a loaded model also names its architecture, which a new
+// one may leave empty).
+func sameLayout(a, b model.Config) bool {
+	return a.Dim == b.Dim && a.HiddenDim == b.HiddenDim && a.Layers == b.Layers && a.Heads == b.Heads &&
+		a.KVHeads == b.KVHeads && a.Vocab == b.Vocab && a.RopeLayout == b.RopeLayout &&
+		a.TiedEmbeddings == b.TiedEmbeddings && a.QKVBias == b.QKVBias
 }
 
 // untarGz writes the archive's regular files, flat, into dir; at most

@@ -65,8 +65,9 @@ func TestTrainTinkerMatchesLocal(t *testing.T) {
 	}
 }
 
-// timing names the metrics that measure wall-clock time.
-var timing = regexp.MustCompile(`_ns$|_per_s$|_share$`)
+// timing names the metrics that measure wall-clock time (behaviour's
+// seconds is the episodes' mean duration).
+var timing = regexp.MustCompile(`_ns$|_per_s$|_share$|^seconds$`)
 
 // readMetrics reads a run's metrics.jsonl without its timings.
 func readMetrics(t *testing.T, dir string) []map[string]any {
