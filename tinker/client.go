@@ -29,6 +29,7 @@ type Client struct {
 	Policy *model.Model
 
 	url       string // up to and without /api/v1/
+	key       string // sent as X-API-Key when set
 	http      *http.Client
 	modelID   string
 	cfg       model.TrainConfig
@@ -47,12 +48,14 @@ type savedSchedule struct {
 	step int
 }
 
-// Dial opens a session on the server at url (http://HOST:PORT), creates a
+// Dial opens a session on the server at url (http://HOST:PORT), with key,
+// when set, as X-API-Key (the Tinker SDK's header; sleuth serve takes it
+// too), creates a
 // model from base (the server's name for it: sleuth serve --tinker
 // knows "builtin") to train with cfg's schedule and AdamW constants, and
 // copies its weights into policy, which must have the same shape.
-func Dial(ctx context.Context, url, base string, policy *model.Model, cfg model.TrainConfig) (*Client, error) {
-	c := &Client{Policy: policy, url: strings.TrimSuffix(url, "/"), http: &http.Client{Timeout: 10 * time.Minute},
+func Dial(ctx context.Context, url, key, base string, policy *model.Model, cfg model.TrainConfig) (*Client, error) {
+	c := &Client{Policy: policy, url: strings.TrimSuffix(url, "/"), key: key, http: &http.Client{Timeout: 10 * time.Minute},
 		cfg: cfg, saved: map[string]savedSchedule{}, pollLimit: 10 * time.Minute}
 	var sess createSessionResponse
 	if err := c.post(ctx, "create_session", createSessionRequest{Tags: []string{"sleuth"}, SDKVersion: "sleuth"}, &sess); err != nil {
@@ -238,6 +241,7 @@ func (c *Client) sync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	c.authorize(req)
 	resp, err := c.http.Do(req) // follows the redirect to the download
 	if err != nil {
 		return fmt.Errorf("tinker: sampler weights: %w", err)
@@ -354,6 +358,7 @@ func (c *Client) post(ctx context.Context, op string, req, out any) error {
 		return err
 	}
 	hr.Header.Set("Content-Type", "application/json")
+	c.authorize(hr)
 	resp, err := c.http.Do(hr)
 	if err != nil {
 		return err
@@ -366,6 +371,12 @@ func (c *Client) post(ctx context.Context, op string, req, out any) error {
 		return fmt.Errorf("reading the answer: %w", err)
 	}
 	return nil
+}
+
+func (c *Client) authorize(r *http.Request) {
+	if c.key != "" {
+		r.Header.Set("X-API-Key", c.key)
+	}
 }
 
 // readError is an error answer's detail (FastAPI's shape) or its text.

@@ -56,7 +56,7 @@ func TestClientMatchesTrainer(t *testing.T) {
 	}
 	mirror := tinyModel(t)
 	clear(mirror.Params) // Dial must fill it from the server
-	c, err := Dial(context.Background(), ts.URL, "tiny", mirror, tc)
+	c, err := Dial(context.Background(), ts.URL, "", "tiny", mirror, tc)
 	if err != nil {
 		t.Fatal(err)
 	}

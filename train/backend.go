@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 
 	"gopkg.in/yaml.v3"
 
@@ -75,6 +76,10 @@ func (b Backend) validate(c Config) error {
 	return nil
 }
 
+// TinkerKeyEnv names the environment variable whose value, when set, a
+// run sends to its Tinker backend as the API key.
+const TinkerKeyEnv = "TINKER_API_KEY"
+
 // learner makes the engine for m with tc: a fresh in-process trainer, or
 // a model created on the Tinker server from the run's base, whose weights
 // are then copied into m.
@@ -82,7 +87,7 @@ func (r *Run) learner(ctx context.Context, m *model.Model, tc model.TrainConfig)
 	if r.Cfg.Backend.Tinker == "" {
 		return model.NewTrainer(m, tc, uint64(r.Cfg.Seed))
 	}
-	c, err := tinker.Dial(ctx, r.Cfg.Backend.Tinker, r.Cfg.Base, m, tc)
+	c, err := tinker.Dial(ctx, r.Cfg.Backend.Tinker, os.Getenv(TinkerKeyEnv), r.Cfg.Base, m, tc)
 	if err != nil {
 		return nil, err
 	}
