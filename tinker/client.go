@@ -224,6 +224,16 @@ func (c *Client) LoadState(ctx context.Context, name string) error {
 	return c.sync(ctx)
 }
 
+// Close unloads the model from the server (unload_model), freeing its
+// place there.
+func (c *Client) Close(ctx context.Context) error {
+	var out unloadModelResponse
+	if err := c.post(ctx, "unload_model", unloadModelRequest{ModelID: c.modelID}, &out); err != nil {
+		return fmt.Errorf("tinker unload_model: %w", err)
+	}
+	return nil
+}
+
 // sync saves the weights for the sampler and copies them into Policy
 // through the checkpoint archive.
 func (c *Client) sync(ctx context.Context) error {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/sleuth-research/sleuth/model"
@@ -20,14 +21,14 @@ import (
 // Config sets a Server. Zero fields take the defaults noted.
 type Config struct {
 	// Base loads the model a create_model names (base_model), a fresh copy
-	// each call; sleuth serve --tinker resolves "builtin" and the run
-	// directories it was given.
+	// each call; sleuth serve --tinker resolves the bases it was given
+	// (builtin, base directories).
 	Base func(name string) (*model.Model, error)
 	// Matmuls, when set, runs every model's matrix products (kernels.New).
 	Matmuls model.Matmuls
 
-	MaxSessions  int   // default 64
-	MaxModels    int   // models held at once; default 4
+	MaxSessions  int   // default 1024; the API has no call that ends one, a restart clears them
+	MaxModels    int   // models held at once (unload_model frees one); default 4
 	MaxFutures   int   // results kept for retrieve_future; default 1024, oldest dropped
 	MaxSaved     int   // sampler and training checkpoints kept per model; default 4, oldest dropped
 	MaxRows      int   // datums in one forward_backward; default 4096
@@ -41,7 +42,7 @@ func (c Config) defaults() Config {
 			*v = d
 		}
 	}
-	set(&c.MaxSessions, 64)
+	set(&c.MaxSessions, 1024)
 	set(&c.MaxModels, 4)
 	set(&c.MaxFutures, 1024)
 	set(&c.MaxSaved, 4)
@@ -102,6 +103,7 @@ func NewServer(cfg Config) *Server {
 	mux.HandleFunc("POST "+API+"save_weights_for_sampler", s.heavy(s.saveForSampler))
 	mux.HandleFunc("POST "+API+"save_weights", s.heavy(s.saveWeights))
 	mux.HandleFunc("POST "+API+"load_weights", s.heavy(s.loadWeights))
+	mux.HandleFunc("POST "+API+"unload_model", s.unloadModel)
 	mux.HandleFunc("POST "+API+"retrieve_future", s.retrieveFuture)
 	mux.HandleFunc("GET "+API+"training_runs/{model}/checkpoints/{id}/archive", s.archive)
 	mux.HandleFunc("GET "+API+"training_runs/{model}/checkpoints/{id}/download", s.download)
@@ -214,6 +216,24 @@ func (s *Server) createModel(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, createModelResponse{ModelID: id, BaseModel: req.BaseModel, LoraConfig: req.LoraConfig, Status: "created", RequestID: fid})
 }
 
+// unloadModel frees a model and its checkpoints (skyrl's unload_model).
+func (s *Server) unloadModel(w http.ResponseWriter, r *http.Request) {
+	var req unloadModelRequest
+	if err := s.decode(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.models[req.ModelID] == nil {
+		writeError(w, errStatus(http.StatusNotFound, "model not found"))
+		return
+	}
+	delete(s.models, req.ModelID)
+	fid := s.complete(unloadModelResponse{ModelID: req.ModelID, Type: "unload_model"}, nil)
+	writeJSON(w, http.StatusOK, unloadModelResponse{RequestID: fid, ModelID: req.ModelID})
+}
+
 // heavy wraps a call that answers with a future: op runs under the lock
 // and its result (or error) is stored for retrieve_future. A body that
 // cannot be read or names no model is refused at once, as SkyRL does.
@@ -240,8 +260,7 @@ func (s *Server) heavy(op func(w http.ResponseWriter, r *http.Request) (func(*he
 // complete stores a finished future and drops the oldest beyond the
 // bound. The caller holds s.mu.
 func (s *Server) complete(res any, err error) string {
-	id := strconv.Itoa(s.next + 1)
-	s.next++
+	id := s.newID("")
 	if err != nil {
 		s.failures[id] = err.Error()
 	} else {
@@ -488,7 +507,7 @@ func (s *Server) keep(hm *heldModel, key string) {
 	}
 	hm.saved = append(hm.saved, key)
 	for len(hm.saved) > s.cfg.MaxSaved {
-		kind, id, _ := cutKey(hm.saved[0])
+		kind, id, _ := strings.Cut(hm.saved[0], "/")
 		if kind == "weights" {
 			delete(hm.states, id)
 		} else {
@@ -496,15 +515,6 @@ func (s *Server) keep(hm *heldModel, key string) {
 		}
 		hm.saved = hm.saved[1:]
 	}
-}
-
-func cutKey(k string) (kind, id string, ok bool) {
-	for i := range len(k) {
-		if k[i] == '/' {
-			return k[:i], k[i+1:], true
-		}
-	}
-	return "", k, false
 }
 
 // archive answers as SkyRL does: a redirect to the download.

@@ -131,6 +131,12 @@ func TestClientMatchesTrainer(t *testing.T) {
 	if slices.Equal(local.Model.Params, mirror.Params) {
 		t.Error("LoadState left the weights of the last step")
 	}
+	if err := c.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Loss(make([]int, c.B*c.T), make([]int, c.B*c.T), nil); err == nil || !strings.Contains(err.Error(), "model not found") {
+		t.Errorf("a call after Close: %v, want model not found", err)
+	}
 }
 
 // TestServerRefuses sends bad requests: each gets a 4xx JSON error and

@@ -15,6 +15,7 @@
 //	POST optim_step                    {model_id, adam_params:{learning_rate, beta1, beta2, eps, weight_decay, grad_clip_norm}} → future
 //	POST save_weights_for_sampler      {model_id, path} → future of {path:"tinker://M/sampler_weights/P"}
 //	POST save_weights, load_weights    {model_id, path} → future (weights and optimiser state, by name)
+//	POST unload_model                  {model_id} → {request_id, model_id}
 //	POST retrieve_future               {request_id} → the result, or {"detail"} with 400/404/408
 //	GET  training_runs/M/checkpoints/P/archive   302 to …/download, a tar.gz of the sampler weights
 //
@@ -63,6 +64,18 @@ type createModelResponse struct {
 	LoraConfig loraConfig `json:"lora_config"`
 	Status     string     `json:"status"`
 	RequestID  string     `json:"request_id"`
+}
+
+type unloadModelRequest struct {
+	ModelID string `json:"model_id"`
+}
+
+// unloadModelResponse is both the call's answer (request_id) and its
+// future's result (type).
+type unloadModelResponse struct {
+	RequestID string `json:"request_id,omitempty"`
+	ModelID   string `json:"model_id"`
+	Type      string `json:"type,omitempty"`
 }
 
 // chunk is one piece of a model input; only encoded_text is served.

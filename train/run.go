@@ -18,6 +18,7 @@ import (
 	"github.com/sleuth-research/sleuth/model/tokenizer"
 	"github.com/sleuth-research/sleuth/rl"
 	"github.com/sleuth-research/sleuth/search/bm25"
+	"github.com/sleuth-research/sleuth/tinker"
 	"github.com/sleuth-research/sleuth/world"
 )
 
@@ -217,6 +218,11 @@ func (r *Run) sftTrainer(ctx context.Context, m *model.Model) (rl.Learner, error
 }
 
 func (r *Run) Close() {
+	if c, ok := r.tr.(*tinker.Client); ok {
+		if err := c.Close(context.Background()); err != nil {
+			fmt.Fprintf(r.Log, "warning: %v\n", err)
+		}
+	}
 	if r.metrics != nil {
 		r.metrics.Close()
 	}
