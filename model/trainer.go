@@ -253,3 +253,12 @@ func adamw(p, g, m, v []float32, scale, lr, b1, b2, bc1, bc2, eps, decay float32
 
 // Params is the model's flat parameter buffer.
 func (t *Trainer) Params() []float32 { return t.Model.Params }
+
+// OptimStep is Update as a training loop that may drive a remote engine
+// sees it (rl.Learner): the in-process step cannot fail.
+func (t *Trainer) OptimStep() (UpdateStats, error) { return t.Update(), nil }
+
+// Settings is the configuration the following steps use; a caller may
+// change the learning-rate schedule between steps (RL runs at a constant
+// rate), not the shape.
+func (t *Trainer) Settings() *TrainConfig { return &t.Cfg }

@@ -3,8 +3,6 @@ package rl
 import (
 	"cmp"
 	"slices"
-
-	"github.com/sleuth-research/sleuth/model"
 )
 
 // microBatch is a group of sequences laid out as one (B,T) trainer call:
@@ -67,7 +65,7 @@ func (mb microBatch) weights(ws [][]float32) []float32 {
 
 // logprobs runs the forward pass of mb on tr and stores each sequence's
 // per-token log-probabilities (token t ← target t−1) where pick says.
-func (mb microBatch) logprobs(tr *model.Trainer, seqs []trainSeq, pick func(*Seq) *[]float64) error {
+func (mb microBatch) logprobs(tr Learner, seqs []trainSeq, pick func(*Seq) *[]float64) error {
 	if err := tr.SetShape(mb.B, mb.T); err != nil {
 		return err
 	}
@@ -87,7 +85,7 @@ func (mb microBatch) logprobs(tr *model.Trainer, seqs []trainSeq, pick func(*Seq
 }
 
 // forwardBackward adds the gradients of Σ w·(−log p) over mb to tr.
-func (mb microBatch) forwardBackward(tr *model.Trainer, ws [][]float32) (float64, error) {
+func (mb microBatch) forwardBackward(tr Learner, ws [][]float32) (float64, error) {
 	if err := tr.SetShape(mb.B, mb.T); err != nil {
 		return 0, err
 	}
@@ -98,6 +96,6 @@ func (mb microBatch) forwardBackward(tr *model.Trainer, ws [][]float32) (float64
 // matrix products to run at speed, little enough that the attention
 // activations (B·heads·T² a layer) stay small; at least one full-length
 // sequence.
-func microTokens(tr *model.Trainer) int {
-	return max(4096, tr.Cfg.SeqLen)
+func microTokens(tr Learner) int {
+	return max(4096, tr.Settings().SeqLen)
 }

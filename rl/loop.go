@@ -43,7 +43,7 @@ type Config struct {
 type Loop struct {
 	Policy  *model.Model
 	Ref     *model.Model // frozen reference for the KL penalty; nil without KL
-	Trainer *model.Trainer
+	Trainer Learner      // the policy's engine: its weights are Policy's, or copied into Policy after every step
 	Runner  *agent.Runner
 	Reward  reward.Func
 	Cfg     Config
@@ -283,7 +283,7 @@ func byTurn(seqs []trainSeq, perTurn, turnAdv [][]float64) {
 // sequences turns episodes into loss inputs. Episodes without a complete
 // token stream (failed ones, text-only backends) are left out.
 func (l *Loop) sequences(eps []*agent.Episode, role string, adv, rewards []float64) ([]trainSeq, int) {
-	limit := l.Trainer.Cfg.SeqLen + 1 // T inputs predict T targets
+	limit := l.Trainer.Settings().SeqLen + 1 // T inputs predict T targets
 	var out []trainSeq
 	tokens := 0
 	for i, ep := range eps {
@@ -325,13 +325,13 @@ func (l *Loop) sequences(eps []*agent.Episode, role string, adv, rewards []float
 // forward passes where needed, weights, then forward-backward and one
 // optimizer step per epoch.
 func (l *Loop) update(seqs []trainSeq, _ int, cfg Config, st *StepStats) error {
-	plan := planBatches(seqs, microTokens(l.Trainer), l.Trainer.Cfg.SeqLen)
+	plan := planBatches(seqs, microTokens(l.Trainer), l.Trainer.Settings().SeqLen)
 	if cfg.Loss.KL != KLNone {
 		if l.Ref == nil {
 			return fmt.Errorf("a KL penalty needs a reference model")
 		}
 		if l.refTrainer == nil {
-			rt, err := model.NewTrainer(l.Ref, l.Trainer.Cfg, 0)
+			rt, err := model.NewTrainer(l.Ref, *l.Trainer.Settings(), 0)
 			if err != nil {
 				return fmt.Errorf("reference: %w", err)
 			}
@@ -369,7 +369,10 @@ func (l *Loop) update(seqs []trainSeq, _ int, cfg Config, st *StepStats) error {
 			}
 			st.TrainTokens += mb.B * mb.T
 		}
-		us := l.Trainer.Update()
+		us, err := l.Trainer.OptimStep()
+		if err != nil {
+			return err
+		}
 		st.Loss, st.ClipFraction, st.KL, st.GradNorm, st.LR = ls.Loss, ls.ClipFraction, ls.KL, us.GradNorm, us.LR
 		if epoch == 0 {
 			st.Entropy = ls.Entropy

@@ -24,13 +24,17 @@ func (l *Loop) ppoAdvantages(seqs []trainSeq, cfg Config) (float64, error) {
 	if l.Value == nil {
 		l.Value = NewValueHead(dim, cfg.ValueLR)
 	}
+	hidden, ok := l.Trainer.(interface{ Hidden() []float32 })
+	if !ok {
+		return 0, fmt.Errorf("ppo: the value head reads the policy's hidden states, which only the in-process engine exposes")
+	}
 	feats := make([][][]float32, len(seqs)) // per sequence, per policy token
 	pos := make([][]int, len(seqs))
-	for _, mb := range planBatches(seqs, microTokens(l.Trainer), l.Trainer.Cfg.SeqLen) {
+	for _, mb := range planBatches(seqs, microTokens(l.Trainer), l.Trainer.Settings().SeqLen) {
 		if err := mb.logprobs(l.Trainer, seqs, func(s *Seq) *[]float64 { return &s.Logp }); err != nil {
 			return 0, fmt.Errorf("ppo: %w", err)
 		}
-		hid := l.Trainer.Hidden()
+		hid := hidden.Hidden()
 		for b, k := range mb.idx {
 			for t, m := range seqs[k].seq.Mask {
 				if m == 0 || t == 0 || t > mb.T {

@@ -4,14 +4,13 @@ import (
 	"fmt"
 
 	"github.com/sleuth-research/sleuth/agent"
-	"github.com/sleuth-research/sleuth/model"
 )
 
 // SFTStep trains on episodes by supervised fine-tuning: cross-entropy on
 // every token the policy (or, for multi-agent episodes, role) generated,
 // averaged over those tokens, none on environment tokens; one optimizer
 // step. It returns the mean loss per policy token.
-func SFTStep(t *model.Trainer, eps []*agent.Episode, role string) (float64, error) {
+func SFTStep(t Learner, eps []*agent.Episode, role string) (float64, error) {
 	return SFTMixStep(t, eps, role, nil)
 }
 
@@ -21,7 +20,7 @@ func SFTStep(t *model.Trainer, eps []*agent.Episode, role string) (float64, erro
 // protocol. The episodes' mean loss and the documents' are added, each
 // averaged over its own tokens, so neither drowns the other; the loss
 // returned is that sum.
-func SFTMixStep(t *model.Trainer, eps []*agent.Episode, role string, docs [][]int) (float64, error) {
+func SFTMixStep(t Learner, eps []*agent.Episode, role string, docs [][]int) (float64, error) {
 	var seqs []trainSeq
 	total := 0
 	for _, ep := range eps {
@@ -29,7 +28,7 @@ func SFTMixStep(t *model.Trainer, eps []*agent.Episode, role string, docs [][]in
 		if err != nil {
 			return 0, fmt.Errorf("sft: %w", err)
 		}
-		n := min(len(ids), t.Cfg.SeqLen+1)
+		n := min(len(ids), t.Settings().SeqLen+1)
 		if n < 2 {
 			continue
 		}
@@ -52,10 +51,10 @@ func SFTMixStep(t *model.Trainer, eps []*agent.Episode, role string, docs [][]in
 	}
 	docTotal := 0
 	for _, d := range docs {
-		docTotal += max(0, min(len(d), t.Cfg.SeqLen+1)-1)
+		docTotal += max(0, min(len(d), t.Settings().SeqLen+1)-1)
 	}
 	for _, d := range docs {
-		n := min(len(d), t.Cfg.SeqLen+1)
+		n := min(len(d), t.Settings().SeqLen+1)
 		if n < 2 {
 			continue
 		}
@@ -66,14 +65,16 @@ func SFTMixStep(t *model.Trainer, eps []*agent.Episode, role string, docs [][]in
 		seqs, ws = append(seqs, trainSeq{ids: d[:n]}), append(ws, w)
 	}
 	loss := 0.0
-	for _, mb := range planBatches(seqs, microTokens(t), t.Cfg.SeqLen) {
+	for _, mb := range planBatches(seqs, microTokens(t), t.Settings().SeqLen) {
 		l, err := mb.forwardBackward(t, ws)
 		if err != nil {
 			return 0, fmt.Errorf("sft: %w", err)
 		}
 		loss += l
 	}
-	t.Update()
+	if _, err := t.OptimStep(); err != nil {
+		return 0, err
+	}
 	return loss, nil
 }
 
@@ -82,11 +83,11 @@ func SFTMixStep(t *model.Trainer, eps []*agent.Episode, role string, docs [][]in
 // that gives a policy trained from scratch its words and the habit of
 // copying names it has seen, before SFT teaches it a protocol. It returns
 // the mean loss per predicted token.
-func LMStep(t *model.Trainer, docs [][]int) (float64, error) {
+func LMStep(t Learner, docs [][]int) (float64, error) {
 	var seqs []trainSeq
 	total := 0
 	for _, d := range docs {
-		n := min(len(d), t.Cfg.SeqLen+1)
+		n := min(len(d), t.Settings().SeqLen+1)
 		if n < 2 {
 			continue
 		}
@@ -104,26 +105,28 @@ func LMStep(t *model.Trainer, docs [][]int) (float64, error) {
 		}
 	}
 	loss := 0.0
-	for _, mb := range planBatches(seqs, microTokens(t), t.Cfg.SeqLen) {
+	for _, mb := range planBatches(seqs, microTokens(t), t.Settings().SeqLen) {
 		l, err := mb.forwardBackward(t, ws)
 		if err != nil {
 			return 0, fmt.Errorf("lm: %w", err)
 		}
 		loss += l
 	}
-	t.Update()
+	if _, err := t.OptimStep(); err != nil {
+		return 0, err
+	}
 	return loss, nil
 }
 
 // EvalLoss is the mean −log p of the tokens whose weight in masks is not
 // zero (masks[i][k] for token k of docs[i]), by forward passes alone: a
 // probe that leaves the trainer's weights and gradients as they were.
-func EvalLoss(t *model.Trainer, docs [][]int, masks [][]float32) (float64, error) {
+func EvalLoss(t Learner, docs [][]int, masks [][]float32) (float64, error) {
 	var seqs []trainSeq
 	var ws [][]float32
 	n := 0
 	for i, d := range docs {
-		m := min(len(d), t.Cfg.SeqLen+1, len(masks[i]))
+		m := min(len(d), t.Settings().SeqLen+1, len(masks[i]))
 		if m < 2 {
 			continue
 		}
@@ -140,7 +143,7 @@ func EvalLoss(t *model.Trainer, docs [][]int, masks [][]float32) (float64, error
 		return 0, fmt.Errorf("eval loss: no masked tokens in %d documents", len(docs))
 	}
 	loss := 0.0
-	for _, mb := range planBatches(seqs, microTokens(t), t.Cfg.SeqLen) {
+	for _, mb := range planBatches(seqs, microTokens(t), t.Settings().SeqLen) {
 		if err := t.SetShape(mb.B, mb.T); err != nil {
 			return 0, err
 		}

@@ -164,6 +164,10 @@ type Config struct {
 		Every int `yaml:"every"`
 		Keep  int `yaml:"keep"`
 	} `yaml:"checkpoint"`
+	// Backend is the engine that holds the policy's weights and optimiser
+	// (backend.go): local (the default, in-process) or {tinker: URL}, a
+	// Tinker-API server such as sleuth serve --tinker.
+	Backend Backend `yaml:"backend,omitempty"`
 }
 
 // LoadConfig reads a config file, or a built-in one by name from configs
@@ -317,6 +321,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("rl gamma %g and lambda %g must be between 0 and 1 (0: the default), value_lr, value_steps, concurrency and max_len not negative", c.RL.Gamma, c.RL.Lambda)
 	case c.RL.Group < 2 && c.RL.Estimator != rl.PPO:
 		return fmt.Errorf("rl group %d: group-relative advantages need at least 2 episodes per question", c.RL.Group)
+	}
+	if err := c.Backend.validate(c); err != nil {
+		return err
 	}
 	if _, err := rl.ParseEstimator(string(c.RL.Estimator)); err != nil {
 		return err

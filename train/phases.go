@@ -15,6 +15,7 @@ import (
 	"github.com/sleuth-research/sleuth/model"
 	"github.com/sleuth-research/sleuth/model/tokenizer"
 	"github.com/sleuth-research/sleuth/rl"
+	"github.com/sleuth-research/sleuth/tinker"
 )
 
 // openMetrics opens metrics.jsonl for appending, first dropping any line
@@ -75,9 +76,13 @@ func (r *Run) stepRNG(phase string, step int) *rand.Rand {
 // checkpoint saves the trainer and state; step is the number of steps done
 // in the current phase.
 func (r *Run) checkpoint() error {
+	tr, ok := r.tr.(*model.Trainer)
+	if !ok {
+		return nil // a remote optimiser cannot be saved here: such runs are not resumable (backend.go)
+	}
 	st := r.state
 	st.Value = r.value
-	_, err := rl.SaveCheckpoint(r.Path("checkpoints"), r.tr, st, r.Cfg.Checkpoint.Keep)
+	_, err := rl.SaveCheckpoint(r.Path("checkpoints"), tr, st, r.Cfg.Checkpoint.Keep)
 	return err
 }
 
@@ -109,7 +114,7 @@ func (r *Run) Train(ctx context.Context) error {
 			err = r.runBestSFT(ctx)
 		default:
 			if r.state.Phase == phasePretrain && r.Cfg.SFT.LR > 0 {
-				if r.tr, err = r.sftTrainer(r.tr.Model); err != nil {
+				if r.tr, err = r.sftTrainer(ctx, r.pol); err != nil {
 					return err
 				}
 			}
@@ -117,7 +122,7 @@ func (r *Run) Train(ctx context.Context) error {
 				err = r.savePolicy(r.Path("sft"))
 			}
 			if err == nil && r.Cfg.SFT.ContinueSteps > 0 {
-				_, err = rl.SaveCheckpoint(r.Path("sft-state"), r.tr, rl.State{Phase: phaseSFT, Step: r.Cfg.SFT.Steps}, 2)
+				err = r.saveSFTState(ctx)
 			}
 		}
 		if err != nil {
@@ -169,12 +174,9 @@ func (r *Run) runBestSFT(ctx context.Context) error {
 		return nil
 	}
 	if r.state.Phase != phaseBestSFT {
-		tr, _, err := rl.LoadCheckpoint(r.Path("sft-state"))
-		if err != nil {
+		if err := r.loadSFTState(ctx); err != nil {
 			return fmt.Errorf("best-SFT baseline: %w", err)
 		}
-		tr.Model.SetMatmuls(r.k)
-		r.tr = tr
 	}
 	err := r.runPhase(ctx, phaseBestSFT, n, func(ctx context.Context, step int) error {
 		return r.sftStepAs(ctx, phaseBestSFT, step, r.Cfg.SFT.Steps+step)
@@ -225,7 +227,35 @@ func (r *Run) interrupted(cause error) error {
 // local:DIR and sleuth serve --model DIR load them.
 // The directory is swapped whole, so a kill at any moment leaves the old
 // policy or the new one, never none.
-func (r *Run) savePolicy(dir string) error { return savePolicyDir(dir, r.tr.Model, r.tok) }
+func (r *Run) savePolicy(dir string) error { return savePolicyDir(dir, r.pol, r.tok) }
+
+// sftStateName is the server's name for SFT's last state on a remote
+// backend.
+const sftStateName = "sft-state"
+
+// saveSFTState keeps SFT's last weights and optimiser for the best-SFT
+// baseline: in sft-state/ locally, under a name on a Tinker server.
+func (r *Run) saveSFTState(ctx context.Context) error {
+	if c, ok := r.tr.(*tinker.Client); ok {
+		return c.SaveState(ctx, sftStateName)
+	}
+	_, err := rl.SaveCheckpoint(r.Path("sft-state"), r.tr.(*model.Trainer), rl.State{Phase: phaseSFT, Step: r.Cfg.SFT.Steps}, 2)
+	return err
+}
+
+// loadSFTState goes back to what saveSFTState kept.
+func (r *Run) loadSFTState(ctx context.Context) error {
+	if c, ok := r.tr.(*tinker.Client); ok {
+		return c.LoadState(ctx, sftStateName)
+	}
+	tr, _, err := rl.LoadCheckpoint(r.Path("sft-state"))
+	if err != nil {
+		return err
+	}
+	tr.Model.SetMatmuls(r.k)
+	r.tr, r.pol = tr, tr.Model
+	return nil
+}
 
 // savePolicyDir writes m and tok as a policy directory, swapped in whole.
 func savePolicyDir(dir string, m *model.Model, tok *tokenizer.BPE) error {

@@ -54,7 +54,8 @@ func (r *Run) runRL(ctx context.Context) error {
 		ref.SetMatmuls(r.k)
 	}
 	// RL runs at a constant, lower learning rate.
-	r.tr.Cfg.LR, r.tr.Cfg.MinLR, r.tr.Cfg.WarmupSteps, r.tr.Cfg.DecaySteps = c.LR, c.LR, 0, 0
+	tc := r.tr.Settings()
+	tc.LR, tc.MinLR, tc.WarmupSteps, tc.DecaySteps = c.LR, c.LR, 0, 0
 	qs, ix, err := r.rlWorld(ctx)
 	if err != nil {
 		return err
@@ -67,11 +68,11 @@ func (r *Run) runRL(ctx context.Context) error {
 	}
 	p := r.preset
 	p.Sampling.Temperature = c.Temperature
-	r.tr.Model.Deterministic = true // a rollout must not depend on how requests were batched
-	client := local.New(r.tr.Model, r.tok, local.Config{NoBOS: true})
+	r.pol.Deterministic = true // a rollout must not depend on how requests were batched
+	client := local.New(r.pol, r.tok, local.Config{NoBOS: true})
 	cfg := c.Config // validated: the estimator is known
 	cfg.Seed = r.Cfg.Seed
-	loop := &rl.Loop{Policy: r.tr.Model, Ref: ref, Trainer: r.tr, Reward: fn, Value: r.value,
+	loop := &rl.Loop{Policy: r.pol, Ref: ref, Trainer: r.tr, Reward: fn, Value: r.value,
 		Runner: &agent.Runner{Preset: p, Policy: client, Tools: SearchTools(ix)}, Cfg: cfg}
 	samples, err := os.OpenFile(r.Path("samples.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {

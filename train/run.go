@@ -18,6 +18,7 @@ import (
 	"github.com/sleuth-research/sleuth/model/tokenizer"
 	"github.com/sleuth-research/sleuth/rl"
 	"github.com/sleuth-research/sleuth/search/bm25"
+	"github.com/sleuth-research/sleuth/tinker"
 	"github.com/sleuth-research/sleuth/world"
 )
 
@@ -65,7 +66,8 @@ type Run struct {
 	train   []world.Question
 	ix      *bm25.Index // of every training world's passages
 	tok     *tokenizer.BPE
-	tr      *model.Trainer
+	tr      rl.Learner   // the engine: in-process, or a Tinker server (backend.go)
+	pol     *model.Model // the policy's weights here: tr's own, or copied from the server after every step
 	k       *kernels.Kernels
 	preset  agent.Preset
 	state   rl.State
@@ -102,6 +104,9 @@ func (r *Run) Open(ctx context.Context, resume bool) error {
 		return fmt.Errorf("train %s: %w", r.Dir, err)
 	}
 	has := rl.HasCheckpoint(r.Path("checkpoints"))
+	if resume && r.Cfg.Backend.Tinker != "" {
+		return fmt.Errorf("train %s: a run on backend tinker cannot be resumed: its optimiser state lives on the server", r.Dir)
+	}
 	if has && !resume {
 		return fmt.Errorf("train %s: the directory holds a run; add --resume to continue it, or choose another --out", r.Dir)
 	}
@@ -170,14 +175,15 @@ func (r *Run) Open(ctx context.Context, resume bool) error {
 	}
 	r.k = kernels.New(0)
 	if has {
-		r.tr, r.state, r.value = tr, *st, st.Value
+		r.tr, r.pol, r.state, r.value = tr, tr.Model, *st, st.Value
 		fmt.Fprintf(r.Log, "resuming %s at %s step %d\n", r.Dir, st.Phase, st.Step)
 	} else if base != nil {
 		// The base's optimiser state is not kept (it would triple the
 		// committed file): SFT starts a fresh one.
-		if r.tr, err = r.sftTrainer(base.model); err != nil {
+		if r.tr, err = r.sftTrainer(ctx, base.model); err != nil {
 			return err
 		}
+		r.pol = base.model
 		r.state = rl.State{Phase: phaseSFT}
 	} else {
 		m, err := model.NewRandom(model.Config{Dim: r.Cfg.Model.Dim, HiddenDim: r.Cfg.Model.Dim * 8 / 3, Layers: r.Cfg.Model.Layers,
@@ -196,21 +202,27 @@ func (r *Run) Open(ctx context.Context, resume bool) error {
 		if r.tr, err = model.NewTrainer(m, tc, uint64(r.Cfg.Seed)); err != nil {
 			return err
 		}
+		r.pol = m
 		r.state = rl.State{Phase: phasePretrain}
 	}
-	r.tr.Model.SetMatmuls(r.k)
+	r.pol.SetMatmuls(r.k)
 	return r.openMetrics()
 }
 
 // sftTrainer is a fresh trainer of m on SFT's own schedule (sft.lr).
-func (r *Run) sftTrainer(m *model.Model) (*model.Trainer, error) {
+func (r *Run) sftTrainer(ctx context.Context, m *model.Model) (rl.Learner, error) {
 	tc := model.DefaultTrainConfig(r.Cfg.SFT.Batch, m.Config.SeqLen)
 	steps := r.Cfg.SFT.Steps
 	tc.LR, tc.MinLR, tc.WarmupSteps, tc.DecaySteps = r.Cfg.SFT.LR, r.Cfg.SFT.MinLR, min(10, steps/10+1), max(1, steps)
-	return model.NewTrainer(m, tc, uint64(r.Cfg.Seed))
+	return r.learner(ctx, m, tc)
 }
 
 func (r *Run) Close() {
+	if c, ok := r.tr.(*tinker.Client); ok {
+		if err := c.Close(context.Background()); err != nil {
+			fmt.Fprintf(r.Log, "warning: %v\n", err)
+		}
+	}
 	if r.metrics != nil {
 		r.metrics.Close()
 	}

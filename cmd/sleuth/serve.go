@@ -18,6 +18,7 @@ import (
 	"github.com/sleuth-research/sleuth/search"
 	"github.com/sleuth-research/sleuth/server/openai"
 	"github.com/sleuth-research/sleuth/server/retrieve"
+	"github.com/sleuth-research/sleuth/tinker"
 )
 
 type serveFlags struct {
@@ -33,6 +34,7 @@ func newServeCmd() *cobra.Command {
 	var f serveFlags
 	var af agentServeFlags
 	var ef envServeFlags
+	var tf tinkerServeFlags
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve retrieval (Search-R1 /retrieve) and/or a model (OpenAI-compatible /v1) over HTTP",
@@ -49,17 +51,22 @@ agent"), with /retrieve beside them when --index is given.
 With --env PRESETS: episode sessions for outside trainers (verl, SkyRL) at
 /env/ (server/env; README "Training at scale"): create a session from a
 question and its gold, call the preset's tools in it, score the episode
-with the preset's reward; beside any of the above.`,
+with the preset's reward; beside any of the above.
+With --tinker BASES: the Tinker training API at /api/v1/ (package tinker;
+README "Training at scale") over the in-process engine, models created
+from the named bases, for sleuth train's backend: {tinker: URL}; beside
+any of the above.`,
 		Example: `  sleuth serve --index /tmp/idx --addr 127.0.0.1:8000
   sleuth serve --model model.bin --tokenizer tok.bin --addr 127.0.0.1:8001
   sleuth serve --agent searchr1,rag --llm http://127.0.0.1:8001/v1 --index /tmp/idx --addr 127.0.0.1:8002
-  sleuth serve --env searchr1,deepresearcher --index /tmp/idx --addr 127.0.0.1:8003`,
+  sleuth serve --env searchr1,deepresearcher --index /tmp/idx --addr 127.0.0.1:8003
+  sleuth serve --tinker builtin --addr 127.0.0.1:8004`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if f.index == "" && f.dense.denseIndex == "" && f.model == "" && af.presets == "" && ef.presets == "" {
+			if f.index == "" && f.dense.denseIndex == "" && f.model == "" && af.presets == "" && ef.presets == "" && tf.bases == "" {
 				return errNothingToServe
 			}
-			gc, err := f.guard.config("/healthz", "/metrics", "/v1/models", "/env/healthz", "/env/metrics")
+			gc, err := f.guard.config("/healthz", "/metrics", "/v1/models", "/env/healthz", "/env/metrics", tinker.API+"healthz")
 			if err != nil {
 				return err
 			}
@@ -81,6 +88,11 @@ with the preset's reward; beside any of the above.`,
 				defer es.Close()
 				h = withEnv(h, es)
 			}
+			if tf.bases != "" {
+				ts, closeTS := newTinkerServer(tf) // serve_tinker.go
+				defer closeTS()
+				h = withTinker(h, ts)
+			}
 			return serveHTTP(cmd.Context(), f.addr, h, cmd, gc)
 		},
 	}
@@ -100,6 +112,7 @@ with the preset's reward; beside any of the above.`,
 	f.dense.register(fl)
 	af.register(cmd)
 	ef.register(cmd)
+	tf.register(cmd)
 	return cmd
 }
 

@@ -105,4 +105,4 @@ func withEnv(h http.Handler, es *env.Server) http.Handler {
 	return mux
 }
 
-var errNothingToServe = errors.New("nothing to serve: give --index, --dense-index, --model, --agent or --env")
+var errNothingToServe = errors.New("nothing to serve: give --index, --dense-index, --model, --agent, --env or --tinker")
