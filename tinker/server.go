@@ -437,13 +437,23 @@ func (s *Server) optimStep(w http.ResponseWriter, r *http.Request) (func(*heldMo
 	}, req.ModelID, nil
 }
 
-func (s *Server) saveForSampler(w http.ResponseWriter, r *http.Request) (func(*heldModel) (any, error), string, error) {
+// decodeSave reads a save_weights or save_weights_for_sampler request,
+// whose path names the checkpoint.
+func (s *Server) decodeSave(w http.ResponseWriter, r *http.Request) (weightsRequest, error) {
 	var req weightsRequest
 	if err := s.decode(w, r, &req); err != nil {
-		return nil, "", err
+		return req, err
 	}
 	if !validID(req.Path) {
-		return nil, "", errStatus(http.StatusUnprocessableEntity, "path must match ^[a-zA-Z0-9_-]+$")
+		return req, errStatus(http.StatusUnprocessableEntity, "path must match ^[a-zA-Z0-9_-]+$")
+	}
+	return req, nil
+}
+
+func (s *Server) saveForSampler(w http.ResponseWriter, r *http.Request) (func(*heldModel) (any, error), string, error) {
+	req, err := s.decodeSave(w, r)
+	if err != nil {
+		return nil, "", err
 	}
 	return func(hm *heldModel) (any, error) {
 		hm.sampler[req.Path] = append([]float32(nil), hm.tr.Model.Params...)
@@ -453,12 +463,9 @@ func (s *Server) saveForSampler(w http.ResponseWriter, r *http.Request) (func(*h
 }
 
 func (s *Server) saveWeights(w http.ResponseWriter, r *http.Request) (func(*heldModel) (any, error), string, error) {
-	var req weightsRequest
-	if err := s.decode(w, r, &req); err != nil {
+	req, err := s.decodeSave(w, r)
+	if err != nil {
 		return nil, "", err
-	}
-	if !validID(req.Path) {
-		return nil, "", errStatus(http.StatusUnprocessableEntity, "path must match ^[a-zA-Z0-9_-]+$")
 	}
 	return func(hm *heldModel) (any, error) {
 		t := hm.tr
