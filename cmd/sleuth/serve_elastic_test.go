@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -46,19 +45,7 @@ func TestServeRetrieveElasticsearch(t *testing.T) {
 	defer closeFn()
 	srv := httptest.NewServer(h)
 	defer srv.Close()
-	status, b := postJSON(t, srv.URL+"/retrieve", `{"queries":["evan morris"],"topk":2,"return_scores":true}`)
-	if status != 200 {
-		t.Fatalf("status %d: %s", status, b)
-	}
-	var got struct {
-		Result [][]struct {
-			Document struct{ ID, Contents string }
-			Score    float64
-		}
-	}
-	if err := json.Unmarshal(b, &got); err != nil {
-		t.Fatal(err)
-	}
+	got, b := retrieveScored(t, srv.URL, `{"queries":["evan morris"],"topk":2,"return_scores":true}`)
 	if len(got.Result) != 1 || len(got.Result[0]) != 2 || got.Result[0][0].Document.ID != "0" || got.Result[0][0].Score != 1.3862942 ||
 		!strings.HasPrefix(got.Result[0][0].Document.Contents, `"Evan Morris"`) || got.Result[0][1].Document.ID != "2" {
 		t.Fatalf("result = %s", b)

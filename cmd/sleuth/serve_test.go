@@ -50,19 +50,7 @@ func TestServeRetrieveWorld(t *testing.T) {
 	defer srv.Close()
 
 	q := w.Questions[0].Chain[0].Query
-	status, b := postJSON(t, srv.URL+"/retrieve", `{"queries":[`+jsonString(q)+`,"nothing matches zzzz"],"topk":2,"return_scores":true}`)
-	if status != 200 {
-		t.Fatalf("status %d: %s", status, b)
-	}
-	var got struct {
-		Result [][]struct {
-			Document struct{ ID, Contents string }
-			Score    float64
-		}
-	}
-	if err := json.Unmarshal(b, &got); err != nil {
-		t.Fatal(err)
-	}
+	got, b := retrieveScored(t, srv.URL, `{"queries":[`+jsonString(q)+`,"nothing matches zzzz"],"topk":2,"return_scores":true}`)
 	if len(got.Result) != 2 || len(got.Result[0]) != 2 || got.Result[0][0].Score <= 0 || !strings.HasPrefix(got.Result[0][0].Document.Contents, `"`) {
 		t.Fatalf("result = %s", b)
 	}
@@ -151,4 +139,27 @@ func TestServeModelMatchesGenerate(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// retrievedScored is a /retrieve answer with return_scores.
+type retrievedScored struct {
+	Result [][]struct {
+		Document struct{ ID, Contents string }
+		Score    float64
+	}
+}
+
+// retrieveScored posts body to base/retrieve, wants 200, and decodes the
+// answer (also returned raw, for messages).
+func retrieveScored(t *testing.T, base, body string) (retrievedScored, []byte) {
+	t.Helper()
+	var got retrievedScored
+	status, b := postJSON(t, base+"/retrieve", body)
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, b)
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	return got, b
 }
