@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/sleuth-research/sleuth/corpus"
 	"github.com/sleuth-research/sleuth/search"
 )
 
@@ -212,18 +213,23 @@ func (ix *Index) Search(ctx context.Context, queries []string, k int) ([][]searc
 		if err != nil {
 			return err
 		}
-		hits := make([]search.Hit, len(rs))
-		for r, sc := range rs {
-			p, err := ix.Passage(sc.Doc)
-			if err != nil {
-				return err
-			}
-			hits[r] = search.Hit{Passage: p, Score: float64(sc.Score), Rank: r}
-		}
-		out[i] = hits
-		return nil
+		out[i], err = hitsOf(rs, ix.Passage)
+		return err
 	})
 	return out, err
+}
+
+// hitsOf turns scored documents into hits with their stored passages.
+func hitsOf(rs []Scored, passage func(uint32) (corpus.Passage, error)) ([]search.Hit, error) {
+	hits := make([]search.Hit, len(rs))
+	for r, sc := range rs {
+		p, err := passage(sc.Doc)
+		if err != nil {
+			return nil, err
+		}
+		hits[r] = search.Hit{Passage: p, Score: float64(sc.Score), Rank: r}
+	}
+	return hits, nil
 }
 
 // parallel calls fn(0..n-1) on min(GOMAXPROCS, n) goroutines, stopping at

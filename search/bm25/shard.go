@@ -377,16 +377,9 @@ func (s *Sharded) Search(ctx context.Context, queries []string, k int) ([][]sear
 	}
 	out := make([][]search.Hit, len(queries))
 	err = parallel(ctx, len(queries), func(i int) error {
-		hits := make([]search.Hit, len(res[i]))
-		for r, sc := range res[i] {
-			p, err := s.Passage(sc.Doc)
-			if err != nil {
-				return err
-			}
-			hits[r] = search.Hit{Passage: p, Score: float64(sc.Score), Rank: r}
-		}
-		out[i] = hits
-		return nil
+		var err error
+		out[i], err = hitsOf(res[i], s.Passage)
+		return err
 	})
 	return out, err
 }
