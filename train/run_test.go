@@ -6,7 +6,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -112,8 +111,7 @@ func TestTrainKilledAndResumedMatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	killed := filepath.Join(t.TempDir(), "killed")
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), trainChildEnv+"="+cfg+"\n"+killed)
+	cmd := testchild.Command(trainChildEnv, cfg+"\n"+killed)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

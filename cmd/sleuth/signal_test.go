@@ -64,8 +64,7 @@ func TestFetchStopsOnSIGTERM(t *testing.T) {
 	defer srv.Close()
 	for i, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		id := fmt.Sprint("child=", i)
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), mainChildEnv+"="+strings.Join([]string{"fetch", "--allow-loopback", "--timeout", "5m", srv.URL + "/tarpit?" + id}, "\x1f"))
+		cmd := testchild.Command(mainChildEnv, strings.Join([]string{"fetch", "--allow-loopback", "--timeout", "5m", srv.URL + "/tarpit?" + id}, "\x1f"))
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {

@@ -8,6 +8,7 @@ package testchild
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"testing"
 )
 
@@ -23,4 +24,12 @@ func Main(m *testing.M, env string, child func(value string) error) {
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
+}
+
+// Command is the child's side of Main: the test binary, running no
+// tests, with env=value added to its environment.
+func Command(env, value string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), env+"="+value)
+	return cmd
 }

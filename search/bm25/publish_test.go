@@ -5,7 +5,6 @@ import (
 	"errors"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -52,8 +51,7 @@ func TestKilledBuildKeepsPreviousIndex(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 7))
 	completed := 0
 	for i := range 6 {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), crashBuildEnv+"="+dir)
+		cmd := testchild.Command(crashBuildEnv, dir)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}

@@ -7,7 +7,6 @@ import (
 	"iter"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -293,8 +292,7 @@ func TestKilledBuildKeepsPreviousIndex(t *testing.T) {
 	}()
 	completed := 0
 	for i, delay := range []time.Duration{0, 50, 150, 300, 600, 1200} {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), crashBuildEnv+"="+dir)
+		cmd := testchild.Command(crashBuildEnv, dir)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
