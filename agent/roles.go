@@ -34,8 +34,8 @@ func (s *state) roleGenerate(ctx context.Context, role string, rc RoleConfig, pr
 		return "", fmt.Errorf("%w: %d generated tokens", errBudget, s.ep.Ledger.CompletionTokens)
 	}
 	req := llm.Request{MaxTokens: max(rc.MaxTokens, 1), Temperature: rc.Temperature, Stop: rc.Stop}
-	if s.r.Seed != nil {
-		seed := *s.r.Seed + int64(s.index)*1000 + int64(turn) + 500
+	if s.seed != nil {
+		seed := *s.seed + int64(s.index)*1000 + int64(turn) + 500
 		req.Seed = &seed
 	}
 	envSeg := Segment{Source: Env, Role: role, Turn: turn, Text: prompt}

@@ -22,7 +22,6 @@ import (
 type Session struct {
 	s      state
 	prompt string
-	images context.Context // carries the episode's image memory when a tool shows images
 	turn   int
 }
 
@@ -54,8 +53,8 @@ func (r *Runner) NewSession(ctx context.Context, q Question) (*Session, error) {
 // preset's prompt keeps its {documents} unfilled. It serves to score
 // turns that were generated without a session (Finish with no calls made).
 func (r *Runner) BareSession(q Question) *Session {
-	ses := &Session{s: state{r: r, p: r.tags(), ep: &Episode{ID: q.ID, Question: q.Text, Preset: r.Preset.Name, Started: time.Now()}}}
-	ses.images = r.imageContext(context.Background(), ses.s.ep)
+	ep := &Episode{ID: q.ID, Question: q.Text, Preset: r.Preset.Name, Started: time.Now()}
+	ses := &Session{s: state{r: r, p: r.tags(), ep: ep, images: r.imageMemory(ep)}}
 	ses.prompt = strings.ReplaceAll(r.Preset.Prompt, "{question}", q.Text)
 	return ses
 }
@@ -113,9 +112,6 @@ func (ses *Session) CallJSON(ctx context.Context, name string, arguments map[str
 }
 
 func (ses *Session) call(ctx context.Context, calls []Call) ([]string, error) {
-	if m := imagesFrom(ses.images); m != nil {
-		ctx = context.WithValue(ctx, imagesKey{}, m)
-	}
 	return ses.s.callAll(ctx, ses.turn, calls, nil)
 }
 

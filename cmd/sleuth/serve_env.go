@@ -45,7 +45,7 @@ func (f *envServeFlags) envPresets() []string {
 }
 
 // newEnvServer builds the environment server; its opener builds each
-// preset's tools as ask and eval do (toolFlags.build) over serve's index.
+// preset's tools as ask and eval do (toolFlags.system) over serve's index.
 func newEnvServer(sf serveFlags, f envServeFlags) *env.Server {
 	return env.New(env.Config{
 		Open:        envOpener(sf.index),
@@ -62,7 +62,7 @@ func newEnvServer(sf serveFlags, f envServeFlags) *env.Server {
 // without one (rag, direct), answer F1 with EM and cover-EM beside it.
 func envOpener(index string) env.Opener {
 	return func(name string) (env.System, func(), error) {
-		p, err := agent.LoadPreset(name)
+		p, err := loadPreset(name)
 		if err != nil {
 			return env.System{}, nil, err
 		}
@@ -71,11 +71,11 @@ func envOpener(index string) env.Opener {
 			return env.System{}, nil, err
 		}
 		tf := toolFlags{index: index, pageSide: agent.DefaultMaxSide}
-		tools, closeTools, err := tf.build(&p, nil)
+		r, closeTools, err := tf.system(p, nil)
 		if err != nil {
 			return env.System{}, nil, err
 		}
-		return env.System{Runner: &agent.Runner{Preset: p, Tools: tools}, Reward: rf}, closeTools, nil
+		return env.System{Runner: r, Reward: rf}, closeTools, nil
 	}
 }
 
