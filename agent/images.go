@@ -119,7 +119,7 @@ type PageSearchTool struct {
 }
 
 // Name is "search".
-func (PageSearchTool) Name() string { return "search" }
+func (PageSearchTool) Name() string { return ToolSearch }
 
 // Call retrieves pages for c.Input, outside an episode: every page is new.
 func (t PageSearchTool) Call(ctx context.Context, c Call) (Observation, error) {
@@ -167,7 +167,7 @@ func (t PageSearchTool) callShowing(ctx context.Context, c Call, m *imageMemory)
 		if err != nil {
 			return Observation{}, fmt.Errorf("search pages %q: %w", c.Input, err)
 		}
-		ref := ImageRef{Kind: "page", Page: page.ID, Tool: "search"}
+		ref := ImageRef{Kind: "page", Page: page.ID, Tool: ToolSearch}
 		if m != nil {
 			ref = m.show(ref, shown.Image)
 			m.mu.Lock()
@@ -214,7 +214,7 @@ type CropTool struct {
 }
 
 // Name is "crop".
-func (CropTool) Name() string { return "crop" }
+func (CropTool) Name() string { return ToolCrop }
 
 // Call fails: a crop cuts the last page of an episode, and only a runner's
 // episode has one.
@@ -249,7 +249,7 @@ func (t CropTool) callShowing(ctx context.Context, c Call, m *imageMemory) (Obse
 	if err != nil {
 		return Observation{}, fmt.Errorf("crop page %s: %w", page.ID, err)
 	}
-	ref := m.show(ImageRef{Kind: "crop", Page: page.ID, Tool: "crop", Box: &[4]int{pr.Min.X, pr.Min.Y, pr.Max.X, pr.Max.Y}}, z.Image)
+	ref := m.show(ImageRef{Kind: "crop", Page: page.ID, Tool: ToolCrop, Box: &[4]int{pr.Min.X, pr.Min.Y, pr.Max.X, pr.Max.Y}}, z.Image)
 	var b strings.Builder
 	fmt.Fprintf(&b, "Crop of page %d (id %s), region [%d, %d, %d, %d] of its %d×%d view, zoomed to %d×%d px:\n",
 		n, page.ID, r.Min.X, r.Min.Y, r.Max.X, r.Max.Y, view.X, view.Y, ref.Width, ref.Height)

@@ -24,7 +24,7 @@ type Preset struct {
 	Description string `yaml:"description"`
 	// Mode is how an episode runs (see the Mode constants).
 	Mode Mode `yaml:"mode"`
-	Tags Tags   `yaml:"tags"`
+	Tags Tags `yaml:"tags"`
 	// Prompt is the instruction template; {question} and, in rag mode,
 	// {documents} are replaced.
 	Prompt string `yaml:"prompt"`
@@ -93,9 +93,9 @@ func (p *Preset) impliedTools() []ToolSpec {
 	case p.Mode == ModeDirect:
 		return []ToolSpec{}
 	case p.Tags.Region != "":
-		return []ToolSpec{{Name: "search", Options: map[string]any{"pages": true}}, {Name: "crop"}}
+		return []ToolSpec{{Name: ToolSearch, Options: map[string]any{"pages": true}}, {Name: ToolCrop}}
 	}
-	return []ToolSpec{{Name: "search"}}
+	return []ToolSpec{{Name: ToolSearch}}
 }
 
 // Budget bounds an episode. Zero fields take the defaults noted.

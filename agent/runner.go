@@ -319,11 +319,11 @@ func writeReplaced(b *strings.Builder, tmpl, old, new string) {
 
 func (s *state) run(ctx context.Context, q Question) error {
 	p := &s.r.Preset // a pointer: the Preset is large to copy
-	if p.Mode == "pipeline" {
+	if p.Mode == ModePipeline {
 		return s.runPipeline(ctx, q)
 	}
 	s.reserve(len(p.Prompt) + len(q.Text))
-	if p.Mode == "rag" {
+	if p.Mode == ModeRAG {
 		prompt := strings.ReplaceAll(p.Prompt, "{question}", q.Text)
 		obs, err := s.search(ctx, 0, q.Text)
 		if err != nil {
@@ -343,10 +343,10 @@ func (s *state) run(ctx context.Context, q Question) error {
 			return err
 		}
 		a := s.p.Parse(t.Completion)
-		if p.Mode != "tags" && (a.Kind == "search" || a.Kind == "crop") {
-			a.Kind, a.Error = "none", "this preset has no search tool"
+		if p.Mode != ModeTags && (a.Kind == ActionSearch || a.Kind == ActionCrop) {
+			a.Kind, a.Error = ActionNone, "this preset has no search tool"
 		}
-		if a.Kind != "answer" && a.Error == "" && t.FinishReason == "length" {
+		if a.Kind != ActionAnswer && a.Error == "" && t.FinishReason == "length" {
 			a.Error = "the turn hit its token limit before an action"
 		}
 		for _, c := range a.Calls {
@@ -357,7 +357,7 @@ func (s *state) run(ctx context.Context, q Question) error {
 		t.Action = a
 		if a.Error != "" {
 			s.ep.FormatErrors++
-			if p.OnFormatError == "end" || p.Mode != "tags" {
+			if p.OnFormatError == "end" || p.Mode != ModeTags {
 				s.finishTurn(&t)
 				s.ep.Status, s.ep.Reason = FormatError, a.Error
 				return nil
@@ -366,7 +366,7 @@ func (s *state) run(ctx context.Context, q Question) error {
 			s.env(turn, p.FormatHint)
 			continue
 		}
-		if a.Kind == "answer" {
+		if a.Kind == ActionAnswer {
 			s.ep.Answer, s.ep.Evidence = a.Answer, s.resolveEvidence(a.Evidence)
 			s.ep.Status = Answered
 			s.finishTurn(&t)
@@ -386,7 +386,7 @@ func (s *state) observe(ctx context.Context, q Question, turn int, t *Turn) erro
 	p := &s.r.Preset
 	a := &t.Action
 	before, at := len(s.calls), s.text.Len()
-	rf, refine := p.Roles["refiner"]
+	rf, refine := p.Roles[RoleRefiner]
 	dst := &s.text
 	pre, post, _ := strings.Cut(p.Observation, "{observation}")
 	if refine {
@@ -403,7 +403,7 @@ func (s *state) observe(ctx context.Context, q Question, turn int, t *Turn) erro
 		return err // the half-written observation is never shown: the episode ends here
 	}
 	if refine {
-		refined, err := s.roleGenerate(ctx, "refiner", rf, fill(rf.Prompt, "{question}", q.Text, "{queries}", a.Query, "{documents}", strings.Join(texts, "")), turn)
+		refined, err := s.roleGenerate(ctx, RoleRefiner, rf, fill(rf.Prompt, "{question}", q.Text, "{queries}", a.Query, "{documents}", strings.Join(texts, "")), turn)
 		if err != nil {
 			return err
 		}
@@ -569,7 +569,7 @@ func tokenDiff(want, got []int) string {
 
 // search runs the search tool on query (rag mode's one retrieval).
 func (s *state) search(ctx context.Context, turn int, query string) (string, error) {
-	texts, err := s.callAll(ctx, turn, []Call{{Tool: "search", Input: query}}, nil)
+	texts, err := s.callAll(ctx, turn, []Call{{Tool: ToolSearch, Input: query}}, nil)
 	if err != nil {
 		return "", err
 	}
@@ -582,9 +582,9 @@ type invoked struct {
 	tool   Tool
 	call   Call
 	images *imageMemory // the episode's, for tools that show images
-	obs  Observation
-	err  error
-	took time.Duration
+	obs    Observation
+	err    error
+	took   time.Duration
 }
 
 // invoke makes the call and times it on the monotonic clock since t0.
@@ -670,14 +670,14 @@ func (s *state) record(ctx context.Context, turn int, iv *invoked, dst *strings.
 	name, query, obs, err, took := iv.name, iv.call.Input, iv.obs, iv.err, iv.took
 	s.ep.Ledger.ToolTime += took
 	s.ep.Ledger.ToolCalls++
-	if name == "search" {
+	if name == ToolSearch {
 		s.ep.Ledger.Searches++
 	}
 	s.ep.Ledger.FetchedBytes += obs.Bytes
 	s.ep.Ledger.Dollars += obs.Dollars
 	calls := min(p.Budget.MaxToolCalls, 16)
 	hits := min(calls*p.TopK, 64)
-	if name == "search" {
+	if name == ToolSearch {
 		s.ep.Queries = append(reserveFor(s.ep.Queries, calls), query)
 	}
 	call := ToolCall{Tool: name, Input: query, Duration: took, Log: obs.Log, Flagged: obs.Flagged}
@@ -717,7 +717,7 @@ func (s *state) record(ctx context.Context, turn int, iv *invoked, dst *strings.
 		}
 		shown++
 		s.docs = append(s.docs, h.Passage.ID)
-		if p.Mode == "pipeline" {
+		if p.Mode == ModePipeline {
 			s.shown = append(s.shown, h)
 		}
 		if obs.Text == "" {

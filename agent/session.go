@@ -33,13 +33,13 @@ var ErrNotSteppable = errors.New("preset runs model roles inside its episodes an
 // at once, as Run does, so their prompt holds the documents.
 func (r *Runner) NewSession(ctx context.Context, q Question) (*Session, error) {
 	p := &r.Preset
-	if p.Mode == "pipeline" || len(p.Roles) > 0 {
+	if p.Mode == ModePipeline || len(p.Roles) > 0 {
 		return nil, fmt.Errorf("preset %s: %w", p.Name, ErrNotSteppable)
 	}
 	ses := r.BareSession(q)
 	prompt := ses.prompt
-	if p.Mode == "rag" {
-		texts, err := ses.call(ctx, []Call{{Tool: "search", Input: q.Text}})
+	if p.Mode == ModeRAG {
+		texts, err := ses.call(ctx, []Call{{Tool: ToolSearch, Input: q.Text}})
 		if err != nil {
 			return nil, err
 		}
@@ -130,7 +130,7 @@ func (ses *Session) Finish(turns []string) *Episode {
 	for i, text := range turns {
 		a := s.p.Parse(text)
 		t := Turn{Index: i, Role: MainRole, Completion: text, Action: a}
-		if a.Kind == "search" || a.Kind == "crop" {
+		if a.Kind == ActionSearch || a.Kind == ActionCrop {
 			// The session's calls in the order made: a turn that called
 			// tools owns the next ones.
 			n := min(len(a.Calls), len(s.calls)-callsAt)
@@ -141,13 +141,13 @@ func (ses *Session) Finish(turns []string) *Episode {
 		ep.Ledger.Turns++
 		if a.Error != "" {
 			ep.FormatErrors++
-			if p.OnFormatError == "end" || p.Mode != "tags" {
+			if p.OnFormatError == "end" || p.Mode != ModeTags {
 				ep.Status, ep.Reason = FormatError, a.Error
 				break
 			}
 			continue
 		}
-		if a.Kind == "answer" {
+		if a.Kind == ActionAnswer {
 			ep.Answer, ep.Evidence = a.Answer, s.resolveEvidence(a.Evidence)
 			ep.Status = Answered
 			break

@@ -40,7 +40,7 @@ type env struct {
 
 func newEnv(ctx context.Context, cfg Config, w *world.World, qs []question) (_ *env, err error) {
 	e := &env{cfg: cfg, qs: qs, site: &site{pages: map[string]string{}, hits: map[string]int{}}, registry: toolset.New()}
-	e.browsable = cfg.Preset.HasTool("browse")
+	e.browsable = cfg.Preset.HasTool(agent.ToolBrowse)
 	defer func() {
 		if err != nil {
 			e.close()

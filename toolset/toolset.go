@@ -105,9 +105,9 @@ type Registry struct {
 // option pages), crop and browse.
 func New() *Registry {
 	r := &Registry{builders: map[string]Builder{}}
-	r.Register("search", buildSearch)
-	r.Register("crop", buildCrop)
-	r.Register("browse", buildBrowse)
+	r.Register(agent.ToolSearch, buildSearch)
+	r.Register(agent.ToolCrop, buildCrop)
+	r.Register(agent.ToolBrowse, buildBrowse)
 	return r
 }
 

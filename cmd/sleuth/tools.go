@@ -88,8 +88,8 @@ func (f *toolFlags) system(p agent.Preset, pol llm.Client) (*agent.Runner, func(
 	if !pages && (f.pages != "" || f.imageChat) {
 		return nil, nil, fmt.Errorf("preset %s has no region action: --pages and --image-chat are for presets that look at pages (vrag)", p.Name)
 	}
-	if f.browse && !p.HasTool("browse") {
-		p.Tools = append(slices.Clone(p.Tools), agent.ToolSpec{Name: "browse"})
+	if f.browse && !p.HasTool(agent.ToolBrowse) {
+		p.Tools = append(slices.Clone(p.Tools), agent.ToolSpec{Name: agent.ToolBrowse})
 	}
 	deps, closeDeps, err := f.deps(&p, pol, pages)
 	if err != nil {
@@ -106,7 +106,7 @@ func (f *toolFlags) system(p agent.Preset, pol llm.Client) (*agent.Runner, func(
 // pageSearch reports whether p searches page images (VRAG).
 func pageSearch(p *agent.Preset) bool {
 	for _, t := range p.Tools {
-		if t.Name == "search" && t.Options["pages"] == true {
+		if t.Name == agent.ToolSearch && t.Options["pages"] == true {
 			return true
 		}
 	}
@@ -135,7 +135,7 @@ func (f *toolFlags) deps(p *agent.Preset, pol llm.Client, pages bool) (toolset.D
 			return d, nil, err
 		}
 		d.Pages = dir
-	case p.HasTool("search"):
+	case p.HasTool(agent.ToolSearch):
 		var c func()
 		var err error
 		if r, c, err = f.retriever(); err != nil {
