@@ -35,14 +35,7 @@ func (seededVRAG) Generate(_ context.Context, req llm.Request) (llm.Response, er
 	case strings.Contains(req.Prompt, "<information>Page"):
 		out = "<region>" + quarters[(seed+seed/1000)%4] + "</region>"
 	}
-	c := llm.Choice{Text: out, FinishReason: "length"}
-	for _, st := range req.Stop {
-		if i := strings.Index(out, st); i >= 0 {
-			c = llm.Choice{Text: out[:i], FinishReason: "stop", StopString: st}
-			break
-		}
-	}
-	return llm.Response{Choices: []llm.Choice{c}}, nil
+	return stopped(out, req.Stop), nil
 }
 
 // timeless is ep without its clock readings, which differ run to run.

@@ -349,14 +349,20 @@ func (promptPolicy) Generate(_ context.Context, req llm.Request) (llm.Response, 
 	case strings.Contains(req.Prompt, "<information>Page"):
 		out = "<region>[0, 0, 0.5, 0.5]</region>"
 	}
+	return stopped(out, req.Stop), nil
+}
+
+// stopped is the response of a model that would write out, cut at the
+// first stop string as a server cuts it.
+func stopped(out string, stops []string) llm.Response {
 	c := llm.Choice{Text: out, FinishReason: "length"}
-	for _, st := range req.Stop {
+	for _, st := range stops {
 		if i := strings.Index(out, st); i >= 0 {
 			c = llm.Choice{Text: out[:i], FinishReason: "stop", StopString: st}
 			break
 		}
 	}
-	return llm.Response{Choices: []llm.Choice{c}}, nil
+	return llm.Response{Choices: []llm.Choice{c}}
 }
 
 // TestVRAGConcurrent: episodes run at once keep their own images.
