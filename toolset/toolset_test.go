@@ -225,3 +225,32 @@ func TestBuiltinPresetsTools(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLoad: any preset YAML loads or fails with an error, never a panic,
+// and a preset that loads names only registered tools.
+func FuzzLoad(f *testing.F) {
+	for _, name := range agent.Presets() {
+		_, data, err := agent.ReadPreset(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte("tools: [{name: search}, {name: x}]\nprompt: '{question}'\n"))
+	f.Add([]byte("tools: [{name: search, options: {pages: [1]}}]\nreward: [a]\nprompt: '{question}'\n"))
+	reg := toolset.New()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 1<<14 {
+			return
+		}
+		p, err := reg.Parse("fuzz.yaml", data)
+		if err != nil {
+			return
+		}
+		for _, tool := range p.Tools {
+			if !reg.Has(tool.Name) {
+				t.Errorf("loaded with unregistered tool %q", tool.Name)
+			}
+		}
+	})
+}

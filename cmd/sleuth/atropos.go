@@ -70,7 +70,7 @@ trainer has taken its steps.`,
 			if len(qs) == 0 {
 				return fmt.Errorf("atropos: %s holds no questions", data)
 			}
-			rf, err := presetReward(p.Name)
+			rf, err := presetReward(p)
 			if err != nil {
 				return err
 			}

@@ -52,7 +52,7 @@ func (f *harnessFlags) system(cmd *cobra.Command) (gateway.System, func(), error
 		return gateway.System{}, nil, err
 	}
 	setTemperature(cmd, &p, f.temperature)
-	rf, err := presetReward(p.Name)
+	rf, err := presetReward(p)
 	if err != nil {
 		return gateway.System{}, nil, err
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/sleuth-research/sleuth/agent"
 	"github.com/sleuth-research/sleuth/reward"
 	"github.com/sleuth-research/sleuth/server/env"
+	"github.com/sleuth-research/sleuth/toolset"
 )
 
 // envServeFlags are serve's flags for the environment server (server/env).
@@ -66,7 +66,7 @@ func envOpener(index string) env.Opener {
 		if err != nil {
 			return env.System{}, nil, err
 		}
-		rf, err := presetReward(p.Name)
+		rf, err := presetReward(p)
 		if err != nil {
 			return env.System{}, nil, err
 		}
@@ -80,17 +80,19 @@ func envOpener(index string) env.Opener {
 }
 
 // presetReward is the reward a preset is scored with outside training
-// configs: its built-in reward config, else reward.Answer (F1).
-func presetReward(preset string) (reward.Func, error) {
-	if !slices.Contains(reward.Presets(), preset) {
+// configs: the reward preset it names (toolset.RewardName), else
+// reward.Answer (F1).
+func presetReward(p agent.Preset) (reward.Func, error) {
+	name := toolset.RewardName(p)
+	if name == "" {
 		return reward.Answer{}, nil
 	}
-	rc, err := reward.LoadConfig(preset)
+	rc, err := reward.LoadConfig(name)
 	if err != nil {
 		return nil, err
 	}
 	if rc.NeedsJudge() {
-		return nil, fmt.Errorf("preset %s: its reward asks an LLM judge, which the environment server does not hold", preset)
+		return nil, fmt.Errorf("preset %s: its reward %s asks an LLM judge, which the environment server does not hold", p.Name, name)
 	}
 	return rc.Build(nil)
 }

@@ -93,7 +93,7 @@ func (f *toolFlags) system(p agent.Preset, pol llm.Client) (*agent.Runner, func(
 	}
 	deps, closeDeps, err := f.deps(&p, pol, pages)
 	if err != nil {
-		return nil, nil, fmt.Errorf("preset %s: %w", p.Name, err)
+		return nil, nil, err
 	}
 	r, closeTools, err := toolset.New().Runner(p, deps)
 	if err != nil {
@@ -128,7 +128,7 @@ func (f *toolFlags) deps(p *agent.Preset, pol llm.Client, pages bool) (toolset.D
 	switch {
 	case pages && f.pages != "":
 		if f.index != "" || f.search != "" || f.replay != "" {
-			return d, nil, errors.New("give --pages or a text corpus (--index, --search, --replay), not both")
+			return d, nil, fmt.Errorf("preset %s: give --pages or a text corpus (--index, --search, --replay), not both", p.Name)
 		}
 		dir, err := vision.OpenDir(f.pages)
 		if err != nil {
@@ -145,10 +145,10 @@ func (f *toolFlags) deps(p *agent.Preset, pol llm.Client, pages bool) (toolset.D
 		switch {
 		case r == nil && pages:
 			closeAll()
-			return d, nil, errors.New("give --pages DIR, or --index to search passages rendered as pages")
+			return d, nil, fmt.Errorf("preset %s: give --pages DIR, or --index to search passages rendered as pages", p.Name)
 		case r == nil:
 			closeAll()
-			return d, nil, errors.New("it searches: give --index, --search or --replay")
+			return d, nil, fmt.Errorf("preset %s searches: give --index, --search or --replay", p.Name)
 		case !pages && f.deny != nil && (f.search != "" || f.replay != ""): // the web, not a local index
 			f.denied = &sweb.Denied{R: r, List: f.deny}
 			r = f.denied
