@@ -36,7 +36,7 @@ type BrowseTool struct {
 }
 
 // Name is "browse".
-func (BrowseTool) Name() string { return "browse" }
+func (BrowseTool) Name() string { return ToolBrowse }
 
 const browserPrompt = `You are reading a web page for a researcher.
 Question: %s

@@ -80,7 +80,7 @@ const (
 
 // Action is what the runner parsed from one policy turn.
 type Action struct {
-	Kind     string      `json:"kind"` // "search", "answer", "select", "crop", "none"
+	Kind     ActionKind  `json:"kind"`
 	Query    string      `json:"query,omitempty"`
 	Answer   string      `json:"answer,omitempty"`
 	Evidence []string    `json:"evidence,omitempty"` // passage ids the answer cites (ARENA, MMOA selector)
@@ -171,6 +171,27 @@ type Episode struct {
 
 // MainRole is the role of single-agent presets' policy.
 const MainRole = "policy"
+
+// The roles of multi-agent presets, as presets name them under roles:
+// IM-RAG's refiner (tags mode); MMOA-RAG's rewriter, selector and
+// generator (pipeline mode).
+const (
+	RoleRefiner   = "refiner"
+	RoleRewriter  = "rewriter"
+	RoleSelector  = "selector"
+	RoleGenerator = "generator"
+)
+
+// ActionKind is what a policy turn does; the constants are the spellings
+// in traces.
+type ActionKind string
+
+const (
+	ActionSearch ActionKind = "search" // tool calls: queries, URLs (Action.Calls)
+	ActionAnswer ActionKind = "answer"
+	ActionCrop   ActionKind = "crop" // VRAG's region action
+	ActionNone   ActionKind = "none" // no action: a malformed turn
+)
 
 // Roles lists the roles that have a context in the episode, in order of
 // first appearance. Single-agent presets have one, MainRole; multi-agent

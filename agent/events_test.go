@@ -83,14 +83,14 @@ func TestEventEncoderSequence(t *testing.T) {
 	start := enc.Start("q1", q, &r.Preset, time.Now())
 	b, _ := json.Marshal(start)
 	lines = append(lines, string(b))
-	r.OnEvent = func(ev Event) {
+	onEvent := func(ev Event) {
 		b, err := json.Marshal(enc.Record(ev))
 		if err != nil {
 			t.Error(err)
 		}
 		lines = append(lines, string(b))
 	}
-	ep := r.Run(context.Background(), Question{ID: "q1", Text: q}, 0)
+	ep := r.Run(context.Background(), Question{ID: "q1", Text: q}, 0, WithEvents(onEvent))
 	if ep.Status != Answered {
 		t.Fatalf("status %s: %s", ep.Status, ep.Reason)
 	}

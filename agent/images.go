@@ -45,11 +45,13 @@ type ShownImage struct {
 	Image image.Image
 }
 
-// imageTool marks tools that show images: a runner with one gives each
-// episode an image memory.
-type imageTool interface{ showsImages() }
-
-type imagesKey struct{}
+// imageTool is a tool that shows images: a runner with one gives each
+// episode an image memory, which the tool receives with every call in an
+// episode (m is nil outside one).
+type imageTool interface {
+	Tool
+	callShowing(ctx context.Context, c Call, m *imageMemory) (Observation, error)
+}
 
 // imageMemory is one episode's images. Tools append under mu; the runner's
 // goroutine reads the episode's context between tool calls.
@@ -64,28 +66,16 @@ type imageMemory struct {
 	urls   []string        // data URLs, encoded on first use
 }
 
-// WithImages gives ep a memory of the images tools show during it: the
-// crop tool needs it, and ImageChat sends what it holds. The runner calls
-// it for every episode when it has an image tool; call it yourself to use
-// those tools outside a runner.
-func WithImages(ctx context.Context, ep *Episode) context.Context {
-	return context.WithValue(ctx, imagesKey{}, &imageMemory{ep: ep, pages: map[string]bool{}})
-}
-
-func imagesFrom(ctx context.Context) *imageMemory {
-	m, _ := ctx.Value(imagesKey{}).(*imageMemory)
-	return m
-}
-
-// imageContext is the runner's hook: an image memory for episodes of
-// runners that have image tools, nothing for the others.
-func (r *Runner) imageContext(ctx context.Context, ep *Episode) context.Context {
+// imageMemory is a new memory of the images ep is shown when the runner
+// has a tool that shows images; nil otherwise (nothing to pay). Tools
+// receive it with each call (Call.images), never through the context.
+func (r *Runner) imageMemory(ep *Episode) *imageMemory {
 	for _, t := range r.Tools {
 		if _, ok := t.(imageTool); ok {
-			return WithImages(ctx, ep)
+			return &imageMemory{ep: ep, pages: map[string]bool{}}
 		}
 	}
-	return ctx
+	return nil
 }
 
 // describe fills in what a ref says of its image.
@@ -129,12 +119,16 @@ type PageSearchTool struct {
 }
 
 // Name is "search".
-func (PageSearchTool) Name() string { return "search" }
-func (PageSearchTool) showsImages() {}
+func (PageSearchTool) Name() string { return ToolSearch }
 
-// Call retrieves pages for c.Input.
+// Call retrieves pages for c.Input, outside an episode: every page is new.
 func (t PageSearchTool) Call(ctx context.Context, c Call) (Observation, error) {
-	m := imagesFrom(ctx)
+	return t.callShowing(ctx, c, nil)
+}
+
+// callShowing retrieves pages for c.Input that episode memory m has not
+// shown yet, and records them in it.
+func (t PageSearchTool) callShowing(ctx context.Context, c Call, m *imageMemory) (Observation, error) {
 	k, skip := max(c.K, 1), 0
 	if m != nil {
 		m.mu.Lock()
@@ -173,7 +167,7 @@ func (t PageSearchTool) Call(ctx context.Context, c Call) (Observation, error) {
 		if err != nil {
 			return Observation{}, fmt.Errorf("search pages %q: %w", c.Input, err)
 		}
-		ref := ImageRef{Kind: "page", Page: page.ID, Tool: "search"}
+		ref := ImageRef{Kind: "page", Page: page.ID, Tool: ToolSearch}
 		if m != nil {
 			ref = m.show(ref, shown.Image)
 			m.mu.Lock()
@@ -220,16 +214,21 @@ type CropTool struct {
 }
 
 // Name is "crop".
-func (CropTool) Name() string { return "crop" }
-func (CropTool) showsImages() {}
+func (CropTool) Name() string { return ToolCrop }
 
-// Call crops the last page to the box in c.Input ("x1,y1,x2,y2"). A box
-// the policy got wrong (no page yet, outside the page) is told to it as
-// the observation, not an error: only failures of the tool fail episodes.
+// Call fails: a crop cuts the last page of an episode, and only a runner's
+// episode has one.
 func (t CropTool) Call(ctx context.Context, c Call) (Observation, error) {
-	m := imagesFrom(ctx)
+	return t.callShowing(ctx, c, nil)
+}
+
+// callShowing crops the last page m holds to the box in c.Input
+// ("x1,y1,x2,y2"). A box the policy got wrong (no page yet, outside the
+// page) is told to it as the observation, not an error: only failures of
+// the tool fail episodes.
+func (t CropTool) callShowing(ctx context.Context, c Call, m *imageMemory) (Observation, error) {
 	if m == nil {
-		return Observation{}, errors.New("crop: the episode has no image memory (run it with agent.WithImages)")
+		return Observation{}, errors.New("crop: the episode has no image memory (crop runs inside a runner's episode)")
 	}
 	box, err := vision.ParseBox(c.Input)
 	if err != nil {
@@ -250,7 +249,7 @@ func (t CropTool) Call(ctx context.Context, c Call) (Observation, error) {
 	if err != nil {
 		return Observation{}, fmt.Errorf("crop page %s: %w", page.ID, err)
 	}
-	ref := m.show(ImageRef{Kind: "crop", Page: page.ID, Tool: "crop", Box: &[4]int{pr.Min.X, pr.Min.Y, pr.Max.X, pr.Max.Y}}, z.Image)
+	ref := m.show(ImageRef{Kind: "crop", Page: page.ID, Tool: ToolCrop, Box: &[4]int{pr.Min.X, pr.Min.Y, pr.Max.X, pr.Max.Y}}, z.Image)
 	var b strings.Builder
 	fmt.Fprintf(&b, "Crop of page %d (id %s), region [%d, %d, %d, %d] of its %d×%d view, zoomed to %d×%d px:\n",
 		n, page.ID, r.Min.X, r.Min.Y, r.Max.X, r.Max.Y, view.X, view.Y, ref.Width, ref.Height)
@@ -268,12 +267,13 @@ func (t CropTool) Call(ctx context.Context, c Call) (Observation, error) {
 }
 
 // ImageChat adapts the runner's text prompts to an OpenAI-compatible chat
-// model that sees images: each request becomes chat messages rebuilt from
-// the episode's context (environment segments as user turns, the policy's
-// as assistant turns), and every image the episode was shown joins the
-// user turn of its observation as an image_url part with a data: URL.
-// A prompt that is not the episode's main context (another role's, or a
-// call outside a runner) becomes one user message without images.
+// model that sees images. A runner whose policy is an ImageChat sends each
+// main-role turn as chat messages rebuilt from the episode's context
+// (environment segments as user turns, the policy's as assistant turns),
+// every image the episode was shown joining the user turn of its
+// observation as an image_url part with a data: URL. Any other prompt
+// (another role's, or a call outside a runner) becomes one user message
+// without images.
 type ImageChat struct {
 	Client llm.Client
 	Format string // image encoding: "png" (default) or "jpeg"
@@ -282,47 +282,22 @@ type ImageChat struct {
 // Generate sends req as chat with images.
 func (c ImageChat) Generate(ctx context.Context, req llm.Request) (llm.Response, error) {
 	if len(req.Messages) == 0 {
-		var msgs []llm.Message
-		if m := imagesFrom(ctx); m != nil {
-			var err error
-			if msgs, err = m.messages(c.Format, req.Prompt); err != nil {
-				return llm.Response{}, err
-			}
+		if req.Prompt == "" {
+			return llm.Response{}, errors.New("image chat: a prompt given as token ids cannot become chat messages")
 		}
-		if msgs == nil {
-			if req.Prompt == "" {
-				return llm.Response{}, errors.New("image chat: a prompt given as token ids cannot become chat messages")
-			}
-			msgs = []llm.Message{{Role: "user", Content: req.Prompt}}
-		}
-		req.Messages = msgs
+		req.Messages = []llm.Message{{Role: "user", Content: req.Prompt}}
 	}
 	req.Prompt, req.PromptIDs = "", nil
 	return c.Client.Generate(ctx, req)
 }
 
-// messages rebuilds the main role's context as chat turns with images;
-// nil when prompt is set and is not that context.
-func (m *imageMemory) messages(format, prompt string) ([]llm.Message, error) {
+// messages rebuilds the main role's context as chat turns with images.
+func (m *imageMemory) messages(format string) ([]llm.Message, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	bySeg := map[int][]int{}
 	for i, ref := range m.ep.Images {
 		bySeg[ref.Segment] = append(bySeg[ref.Segment], i)
-	}
-	if prompt != "" {
-		n := 0
-		for _, s := range m.ep.Context {
-			if s.Role == MainRole {
-				if n+len(s.Text) > len(prompt) || prompt[n:n+len(s.Text)] != s.Text {
-					return nil, nil
-				}
-				n += len(s.Text)
-			}
-		}
-		if n != len(prompt) {
-			return nil, nil
-		}
 	}
 	var out []llm.Message
 	for si, s := range m.ep.Context {

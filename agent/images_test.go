@@ -305,35 +305,30 @@ func TestVRAGOverSharedPages(t *testing.T) {
 
 func itoa(i int) string { return string(rune('0' + i)) }
 
-// TestImageContext: runners without image tools give episodes no image
-// memory (nothing to pay), and crop outside one is an error.
-func TestImageContext(t *testing.T) {
+// TestImageMemory: runners without image tools give episodes no image
+// memory (nothing to pay), crop outside an episode is an error, and
+// image chat outside a runner's main context sends the prompt as it is.
+func TestImageMemory(t *testing.T) {
 	ctx := context.Background()
 	r := &Runner{Tools: map[string]Tool{"search": SearchTool{}}}
-	if got := r.imageContext(ctx, &Episode{}); got != ctx {
+	if r.imageMemory(&Episode{}) != nil {
 		t.Error("a text runner got an image memory")
 	}
 	r.Tools["crop"] = CropTool{}
-	if imagesFrom(r.imageContext(ctx, &Episode{})) == nil {
+	if r.imageMemory(&Episode{}) == nil {
 		t.Error("an image runner got no image memory")
 	}
 	if _, err := (CropTool{}).Call(ctx, Call{Input: "0,0,1,1"}); err == nil {
 		t.Error("crop without an image memory succeeded")
 	}
-	// Another role's prompt in an image episode is sent as it is.
-	ep := &Episode{Context: []Segment{{Source: Env, Role: MainRole, Text: "main prompt"}}}
 	pol := &turnScript{}
 	ic := ImageChat{Client: pol}
-	for _, prompt := range []string{"refine these documents", "main prompt"} {
-		if _, err := ic.Generate(WithImages(ctx, ep), llm.Request{Prompt: prompt, MaxTokens: 4}); err != nil {
-			t.Fatal(err)
-		}
+	if _, err := ic.Generate(ctx, llm.Request{Prompt: "refine these documents", MaxTokens: 4}); err != nil {
+		t.Fatal(err)
 	}
-	want := [][]llm.Message{{{Role: "user", Content: "refine these documents"}}, {{Role: "user", Content: "main prompt"}}}
-	for i, req := range pol.reqs {
-		if diff := cmp.Diff(want[i], req.Messages); diff != "" || req.Prompt != "" {
-			t.Errorf("request %d (-want +got):\n%s", i, diff)
-		}
+	want := []llm.Message{{Role: "user", Content: "refine these documents"}}
+	if diff := cmp.Diff(want, pol.reqs[0].Messages); diff != "" || pol.reqs[0].Prompt != "" {
+		t.Errorf("request (-want +got):\n%s", diff)
 	}
 	if _, err := ic.Generate(ctx, llm.Request{PromptIDs: []int{1}, MaxTokens: 4}); err == nil {
 		t.Error("image chat of token ids succeeded")
@@ -354,14 +349,20 @@ func (promptPolicy) Generate(_ context.Context, req llm.Request) (llm.Response, 
 	case strings.Contains(req.Prompt, "<information>Page"):
 		out = "<region>[0, 0, 0.5, 0.5]</region>"
 	}
+	return stopped(out, req.Stop), nil
+}
+
+// stopped is the response of a model that would write out, cut at the
+// first stop string as a server cuts it.
+func stopped(out string, stops []string) llm.Response {
 	c := llm.Choice{Text: out, FinishReason: "length"}
-	for _, st := range req.Stop {
+	for _, st := range stops {
 		if i := strings.Index(out, st); i >= 0 {
 			c = llm.Choice{Text: out[:i], FinishReason: "stop", StopString: st}
 			break
 		}
 	}
-	return llm.Response{Choices: []llm.Choice{c}}, nil
+	return llm.Response{Choices: []llm.Choice{c}}
 }
 
 // TestVRAGConcurrent: episodes run at once keep their own images.

@@ -22,10 +22,9 @@ import (
 type Preset struct {
 	Name        string `yaml:"name"`
 	Description string `yaml:"description"`
-	// Mode is "tags" (multi-turn, tag protocol), "rag" (retrieve with the
-	// question once, then one answer turn) or "direct" (answer at once).
-	Mode string `yaml:"mode"`
-	Tags Tags   `yaml:"tags"`
+	// Mode is how an episode runs (see the Mode constants).
+	Mode Mode `yaml:"mode"`
+	Tags Tags `yaml:"tags"`
 	// Prompt is the instruction template; {question} and, in rag mode,
 	// {documents} are replaced.
 	Prompt string `yaml:"prompt"`
@@ -40,6 +39,14 @@ type Preset struct {
 	// Observation wraps each turn's tool results; {observation} is
 	// replaced. Default: "\n\n<information>{observation}</information>\n\n".
 	Observation string `yaml:"observation"`
+	// Tools are the system's tools by registry name, each with its
+	// options (package toolset builds them). A preset without the key
+	// gets the set its mode and tags imply: search unless direct, and
+	// page search with crop when it has a region action.
+	Tools []ToolSpec `yaml:"tools"`
+	// Reward names the reward config the system is scored and trained
+	// with (a reward preset); empty: answer F1.
+	Reward string `yaml:"reward,omitempty"`
 	// ToolNames maps the names a policy calls to the runner's tools, e.g.
 	// web_search: search. "search" always maps to itself.
 	ToolNames map[string]string `yaml:"tool_names"`
@@ -53,6 +60,42 @@ type Preset struct {
 	// drop). Protocol tags are escaped regardless.
 	Guard    guard.Mode `yaml:"guard"`
 	Sampling Sampling   `yaml:"sampling"`
+}
+
+// Mode is how a preset's episodes run; the constants are the YAML
+// spellings.
+type Mode string
+
+const (
+	ModeTags     Mode = "tags"     // multi-turn, tag protocol
+	ModeRAG      Mode = "rag"      // retrieve with the question once, then one answer turn
+	ModeDirect   Mode = "direct"   // answer at once
+	ModePipeline Mode = "pipeline" // MMOA-RAG's rewriter, selector and generator
+)
+
+// ToolSpec names one tool of a preset and its options. Optional tools are
+// left out when what they need is not supplied (browse without a fetcher).
+type ToolSpec struct {
+	Name     string         `yaml:"name"`
+	Optional bool           `yaml:"optional,omitempty"`
+	Options  map[string]any `yaml:"options,omitempty"`
+}
+
+// HasTool reports whether p lists the tool registered as name.
+func (p *Preset) HasTool(name string) bool {
+	return slices.ContainsFunc(p.Tools, func(t ToolSpec) bool { return t.Name == name })
+}
+
+// impliedTools is the tool set of a preset that lists none: what the
+// command line chose from its mode and tags before presets named tools.
+func (p *Preset) impliedTools() []ToolSpec {
+	switch {
+	case p.Mode == ModeDirect:
+		return []ToolSpec{}
+	case p.Tags.Region != "":
+		return []ToolSpec{{Name: ToolSearch, Options: map[string]any{"pages": true}}, {Name: ToolCrop}}
+	}
+	return []ToolSpec{{Name: ToolSearch}}
 }
 
 // Budget bounds an episode. Zero fields take the defaults noted.
@@ -89,22 +132,29 @@ func Presets() []string {
 // LoadPreset returns a built-in preset by name, or reads a YAML file when
 // nameOrPath names one.
 func LoadPreset(nameOrPath string) (Preset, error) {
-	var data []byte
-	var err error
-	src := nameOrPath
-	if strings.HasSuffix(nameOrPath, ".yaml") || strings.HasSuffix(nameOrPath, ".yml") || strings.Contains(nameOrPath, "/") {
-		data, err = os.ReadFile(nameOrPath)
-	} else {
-		src = nameOrPath + ".yaml"
-		data, err = examples.Presets.ReadFile(src)
-		if err != nil {
-			return Preset{}, fmt.Errorf("unknown preset %q (built in: %s)", nameOrPath, strings.Join(Presets(), ", "))
-		}
-	}
+	src, data, err := ReadPreset(nameOrPath)
 	if err != nil {
-		return Preset{}, fmt.Errorf("preset %s: %w", nameOrPath, err)
+		return Preset{}, err
 	}
 	return ParsePreset(src, data)
+}
+
+// ReadPreset returns the YAML of a built-in preset by name, or of the file
+// nameOrPath names, and the name to report it by.
+func ReadPreset(nameOrPath string) (src string, data []byte, err error) {
+	if strings.HasSuffix(nameOrPath, ".yaml") || strings.HasSuffix(nameOrPath, ".yml") || strings.Contains(nameOrPath, "/") {
+		data, err = os.ReadFile(nameOrPath)
+		if err != nil {
+			return "", nil, fmt.Errorf("preset %s: %w", nameOrPath, err)
+		}
+		return nameOrPath, data, nil
+	}
+	src = nameOrPath + ".yaml"
+	data, err = examples.Presets.ReadFile(src)
+	if err != nil {
+		return "", nil, fmt.Errorf("unknown preset %q (built in: %s)", nameOrPath, strings.Join(Presets(), ", "))
+	}
+	return "examples/" + src, data, nil
 }
 
 // ParsePreset decodes a preset and fills defaults; unknown fields are
@@ -211,8 +261,8 @@ func (p Preset) withDefaults(src string) (Preset, error) {
 	}
 	switch p.Mode {
 	case "":
-		p.Mode = "tags"
-	case "tags", "rag", "direct", "pipeline":
+		p.Mode = ModeTags
+	case ModeTags, ModeRAG, ModeDirect, ModePipeline:
 	default:
 		return p, fmt.Errorf("preset %s: mode %q is not tags, rag, direct or pipeline", src, p.Mode)
 	}
@@ -228,17 +278,25 @@ func (p Preset) withDefaults(src string) (Preset, error) {
 	if p.Tags == (Tags{}) {
 		p.Tags = DefaultTags()
 	}
-	if p.Mode == "tags" && (p.Tags.Search == "" || p.Tags.Answer == "" || p.Tags.Information == "") {
+	if p.Mode == ModeTags && (p.Tags.Search == "" || p.Tags.Answer == "" || p.Tags.Information == "") {
 		return p, fmt.Errorf("preset %s: tags mode needs search, answer and information tags", src)
 	}
 	if p.Tags.Answer == "" {
 		return p, fmt.Errorf("preset %s: an answer tag is required", src)
 	}
-	if p.Mode != "pipeline" && !strings.Contains(p.Prompt, "{question}") {
+	if p.Mode != ModePipeline && !strings.Contains(p.Prompt, "{question}") {
 		return p, fmt.Errorf("preset %s: prompt has no {question}", src)
 	}
-	if p.Mode == "rag" && !strings.Contains(p.Prompt, "{documents}") {
+	if p.Mode == ModeRAG && !strings.Contains(p.Prompt, "{documents}") {
 		return p, fmt.Errorf("preset %s: rag prompt has no {documents}", src)
+	}
+	if p.Tools == nil {
+		p.Tools = p.impliedTools()
+	}
+	for i, t := range p.Tools {
+		if t.Name == "" {
+			return p, fmt.Errorf("preset %s: tool %d has no name", src, i+1)
+		}
 	}
 	switch p.Guard {
 	case guard.Off, guard.Annotate, guard.Quote, guard.Drop:

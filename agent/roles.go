@@ -34,8 +34,8 @@ func (s *state) roleGenerate(ctx context.Context, role string, rc RoleConfig, pr
 		return "", fmt.Errorf("%w: %d generated tokens", errBudget, s.ep.Ledger.CompletionTokens)
 	}
 	req := llm.Request{MaxTokens: max(rc.MaxTokens, 1), Temperature: rc.Temperature, Stop: rc.Stop}
-	if s.r.Seed != nil {
-		seed := *s.r.Seed + int64(s.index)*1000 + int64(turn) + 500
+	if s.seed != nil {
+		seed := *s.seed + int64(s.index)*1000 + int64(turn) + 500
 		req.Seed = &seed
 	}
 	envSeg := Segment{Source: Env, Role: role, Turn: turn, Text: prompt}
@@ -85,11 +85,11 @@ func fill(tmpl string, kv ...string) string {
 // useful documents, and the generator answers from them.
 func (s *state) runPipeline(ctx context.Context, q Question) error {
 	p := s.r.Preset
-	rw, ok := p.Roles["rewriter"]
+	rw, ok := p.Roles[RoleRewriter]
 	if !ok {
 		return fmt.Errorf("pipeline preset %s needs a rewriter role", p.Name)
 	}
-	out, err := s.roleGenerate(ctx, "rewriter", rw, fill(rw.Prompt, "{question}", q.Text), 0)
+	out, err := s.roleGenerate(ctx, RoleRewriter, rw, fill(rw.Prompt, "{question}", q.Text), 0)
 	if err != nil {
 		return err
 	}
@@ -105,8 +105,8 @@ func (s *state) runPipeline(ctx context.Context, q Question) error {
 	}
 	docs := formatCandidates(s.shown, s.r.tags().Escape)
 	selected := s.shown
-	if sel, ok := p.Roles["selector"]; ok {
-		out, err := s.roleGenerate(ctx, "selector", sel, fill(sel.Prompt, "{question}", q.Text, "{documents}", docs), 1)
+	if sel, ok := p.Roles[RoleSelector]; ok {
+		out, err := s.roleGenerate(ctx, RoleSelector, sel, fill(sel.Prompt, "{question}", q.Text, "{documents}", docs), 1)
 		if err != nil {
 			return err
 		}
@@ -121,11 +121,11 @@ func (s *state) runPipeline(ctx context.Context, q Question) error {
 			}
 		}
 	}
-	gen, ok := p.Roles["generator"]
+	gen, ok := p.Roles[RoleGenerator]
 	if !ok {
 		return fmt.Errorf("pipeline preset %s needs a generator role", p.Name)
 	}
-	out, err = s.roleGenerate(ctx, "generator", gen, fill(gen.Prompt, "{question}", q.Text, "{documents}", formatDocs(selected, 1, s.p)), 2)
+	out, err = s.roleGenerate(ctx, RoleGenerator, gen, fill(gen.Prompt, "{question}", q.Text, "{documents}", formatDocs(selected, 1, s.p)), 2)
 	if err != nil {
 		return err
 	}

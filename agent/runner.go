@@ -18,7 +18,11 @@ import (
 )
 
 // Runner runs episodes of one preset with one policy. It is safe for
-// concurrent use: RunMany runs many episodes at once.
+// concurrent use, by RunMany and by callers running episodes at once with
+// their own options (evaluation and RL on one runner): what differs per
+// call (the seed, the event sink) is a RunOption, and what an episode
+// keeps (its image memory among it) belongs to that episode. Set its
+// fields before the first run and do not change them after.
 type Runner struct {
 	Preset Preset
 	Policy llm.Client
@@ -27,14 +31,9 @@ type Runner struct {
 	// Clients gives a role its own model endpoint (IM-RAG's refiner, MMOA's
 	// agents); roles without one use Policy.
 	Clients map[string]llm.Client
-	// Seed, when set, seeds each episode's sampling with Seed+episode index.
-	Seed *int64
 	// Screener judges retrieved text when the preset guards; nil uses the
 	// guard package's rules (set guard.LLM to add a classifier model).
 	Screener guard.Screener
-	// OnEvent, when set, receives each turn and tool call as it happens
-	// (for live traces); it must not block for long.
-	OnEvent func(Event)
 
 	parserOnce sync.Once
 	parser     *tagParser
@@ -81,6 +80,45 @@ type Event struct {
 	Done    *Episode  // the finished episode
 }
 
+// RunOption is a choice of one Run or RunMany call.
+type RunOption func(*runOptions)
+
+type runOptions struct {
+	seed    *int64
+	onEvent func(Event)
+}
+
+// WithSeed seeds each episode's sampling: turn t of the episode at index
+// i samples with seed + 1000·i + t (its roles with 500 more).
+func WithSeed(seed int64) RunOption {
+	return func(o *runOptions) { o.seed = &seed }
+}
+
+// SeedFrom is WithSeed(*seed), or no seed when seed is nil.
+func SeedFrom(seed *int64) RunOption {
+	return func(o *runOptions) {
+		if seed != nil {
+			s := *seed
+			o.seed = &s
+		}
+	}
+}
+
+// WithEvents sends each turn, tool call and finished episode to f as it
+// happens (live traces, progress). RunMany calls f from its workers at
+// once: f must be safe for concurrent use and must not block for long.
+func WithEvents(f func(Event)) RunOption {
+	return func(o *runOptions) { o.onEvent = f }
+}
+
+func runOptionsOf(opts []RunOption) runOptions {
+	var o runOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
+}
+
 // Question is one episode's input.
 type Question struct {
 	ID   string
@@ -96,7 +134,8 @@ func (r *Runner) tags() *tagParser {
 // and returns the episodes in question order. An episode that fails is
 // recorded as failed; only a cancelled ctx stops the batch early. Its
 // goroutines have all exited when it returns.
-func (r *Runner) RunMany(ctx context.Context, qs []Question, concurrency int) []*Episode {
+func (r *Runner) RunMany(ctx context.Context, qs []Question, concurrency int, opts ...RunOption) []*Episode {
+	o := runOptionsOf(opts)
 	out := make([]*Episode, len(qs))
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -109,7 +148,7 @@ func (r *Runner) RunMany(ctx context.Context, qs []Question, concurrency int) []
 				if i >= len(qs) {
 					return
 				}
-				out[i] = r.Run(ctx, qs[i], i)
+				out[i] = r.run(ctx, qs[i], i, &o)
 			}
 		})
 	}
@@ -117,17 +156,23 @@ func (r *Runner) RunMany(ctx context.Context, qs []Question, concurrency int) []
 	return out
 }
 
-// Run works one question to the end and returns its episode. It never
-// returns nil; failures are recorded in the episode's Status and Reason.
-func (r *Runner) Run(ctx context.Context, q Question, index int) *Episode {
+// Run works one question to the end and returns its episode; index
+// numbers it for seeds (see WithSeed). It never returns nil; failures are
+// recorded in the episode's Status and Reason.
+func (r *Runner) Run(ctx context.Context, q Question, index int, opts ...RunOption) *Episode {
+	o := runOptionsOf(opts)
+	return r.run(ctx, q, index, &o)
+}
+
+func (r *Runner) run(ctx context.Context, q Question, index int, o *runOptions) *Episode {
 	ep := &Episode{ID: q.ID, Question: q.Text, Preset: r.Preset.Name, Started: time.Now(),
 		Context: make([]Segment, 0, 2*r.Preset.Budget.MaxTurns+2), Turns: make([]Turn, 0, r.Preset.Budget.MaxTurns)}
 	ctx, cancel := context.WithTimeout(ctx, r.Preset.Budget.MaxWall)
 	defer cancel()
-	ctx = r.imageContext(ctx, ep) // VRAG hook: per-episode image memory for crop and image chat; a no-op without image tools (images.go)
 	sc := r.getScratch()
-	s := &state{r: r, p: r.tags(), ep: ep, index: index, tok: tokenizerOf(r.Policy),
-		docs: sc.docs, shown: sc.shown, ivs: sc.ivs, texts: sc.texts}
+	s := &state{r: r, p: r.tags(), ep: ep, index: index, tok: tokenizerOf(r.Policy), runOptions: *o,
+		images: r.imageMemory(ep), // VRAG: the episode's images for crop and image chat; nil without image tools (images.go)
+		docs:   sc.docs, shown: sc.shown, ivs: sc.ivs, texts: sc.texts}
 	err := s.run(ctx, q)
 	ep.Ledger.Wall = time.Since(ep.Started)
 	r.noteTextLen(s.text.Len())
@@ -143,8 +188,8 @@ func (r *Runner) Run(ctx context.Context, q Question, index int) *Episode {
 	default:
 		ep.Status, ep.Reason = Failed, err.Error()
 	}
-	if r.OnEvent != nil {
-		r.OnEvent(Event{Episode: ep.ID, Done: ep})
+	if o.onEvent != nil {
+		o.onEvent(Event{Episode: ep.ID, Done: ep})
 	}
 	return ep
 }
@@ -201,7 +246,9 @@ type state struct {
 	seen  map[string]bool // ids in ep.Retrieved, built once that list is too long to scan
 	index int
 	tok   llm.Tokenizer
-	calls []ToolCall
+	runOptions
+	images *imageMemory // nil unless the runner has image tools
+	calls  []ToolCall
 	// The main role's context so far, kept incrementally: text always, ids
 	// while every segment has them (missingIDs once one does not). The
 	// main role's segments, turns and tool calls hold substrings of text
@@ -272,11 +319,11 @@ func writeReplaced(b *strings.Builder, tmpl, old, new string) {
 
 func (s *state) run(ctx context.Context, q Question) error {
 	p := &s.r.Preset // a pointer: the Preset is large to copy
-	if p.Mode == "pipeline" {
+	if p.Mode == ModePipeline {
 		return s.runPipeline(ctx, q)
 	}
 	s.reserve(len(p.Prompt) + len(q.Text))
-	if p.Mode == "rag" {
+	if p.Mode == ModeRAG {
 		prompt := strings.ReplaceAll(p.Prompt, "{question}", q.Text)
 		obs, err := s.search(ctx, 0, q.Text)
 		if err != nil {
@@ -296,10 +343,10 @@ func (s *state) run(ctx context.Context, q Question) error {
 			return err
 		}
 		a := s.p.Parse(t.Completion)
-		if p.Mode != "tags" && (a.Kind == "search" || a.Kind == "crop") {
-			a.Kind, a.Error = "none", "this preset has no search tool"
+		if p.Mode != ModeTags && (a.Kind == ActionSearch || a.Kind == ActionCrop) {
+			a.Kind, a.Error = ActionNone, "this preset has no search tool"
 		}
-		if a.Kind != "answer" && a.Error == "" && t.FinishReason == "length" {
+		if a.Kind != ActionAnswer && a.Error == "" && t.FinishReason == "length" {
 			a.Error = "the turn hit its token limit before an action"
 		}
 		for _, c := range a.Calls {
@@ -310,7 +357,7 @@ func (s *state) run(ctx context.Context, q Question) error {
 		t.Action = a
 		if a.Error != "" {
 			s.ep.FormatErrors++
-			if p.OnFormatError == "end" || p.Mode != "tags" {
+			if p.OnFormatError == "end" || p.Mode != ModeTags {
 				s.finishTurn(&t)
 				s.ep.Status, s.ep.Reason = FormatError, a.Error
 				return nil
@@ -319,7 +366,7 @@ func (s *state) run(ctx context.Context, q Question) error {
 			s.env(turn, p.FormatHint)
 			continue
 		}
-		if a.Kind == "answer" {
+		if a.Kind == ActionAnswer {
 			s.ep.Answer, s.ep.Evidence = a.Answer, s.resolveEvidence(a.Evidence)
 			s.ep.Status = Answered
 			s.finishTurn(&t)
@@ -339,7 +386,7 @@ func (s *state) observe(ctx context.Context, q Question, turn int, t *Turn) erro
 	p := &s.r.Preset
 	a := &t.Action
 	before, at := len(s.calls), s.text.Len()
-	rf, refine := p.Roles["refiner"]
+	rf, refine := p.Roles[RoleRefiner]
 	dst := &s.text
 	pre, post, _ := strings.Cut(p.Observation, "{observation}")
 	if refine {
@@ -356,7 +403,7 @@ func (s *state) observe(ctx context.Context, q Question, turn int, t *Turn) erro
 		return err // the half-written observation is never shown: the episode ends here
 	}
 	if refine {
-		refined, err := s.roleGenerate(ctx, "refiner", rf, fill(rf.Prompt, "{question}", q.Text, "{queries}", a.Query, "{documents}", strings.Join(texts, "")), turn)
+		refined, err := s.roleGenerate(ctx, RoleRefiner, rf, fill(rf.Prompt, "{question}", q.Text, "{queries}", a.Query, "{documents}", strings.Join(texts, "")), turn)
 		if err != nil {
 			return err
 		}
@@ -395,8 +442,8 @@ func (s *state) hasTool(name string) bool {
 
 func (s *state) finishTurn(t *Turn) {
 	s.ep.Turns = append(s.ep.Turns, *t)
-	if s.r.OnEvent != nil {
-		s.r.OnEvent(Event{Episode: s.ep.ID, Turn: &s.ep.Turns[len(s.ep.Turns)-1]})
+	if s.onEvent != nil {
+		s.onEvent(Event{Episode: s.ep.ID, Turn: &s.ep.Turns[len(s.ep.Turns)-1]})
 	}
 }
 
@@ -423,12 +470,18 @@ func (s *state) generate(ctx context.Context, turn int) (Turn, error) {
 		TopK:        p.Sampling.TopK,
 		Stop:        s.p.Stops(),
 	}
-	if s.r.Seed != nil {
-		seed := *s.r.Seed + int64(s.index)*1000 + int64(turn)
+	if s.seed != nil {
+		seed := *s.seed + int64(s.index)*1000 + int64(turn)
 		req.Seed = &seed
 	}
 	ids, allIDs := s.ids, !s.missingIDs
-	if allIDs {
+	if ic, ok := s.r.Policy.(ImageChat); ok && s.images != nil {
+		msgs, err := s.images.messages(ic.Format)
+		if err != nil {
+			return Turn{}, fmt.Errorf("turn %d: %w", turn, err)
+		}
+		req.Messages = msgs
+	} else if allIDs {
 		req.PromptIDs = ids[:len(ids):len(ids)] // the backend may not append into our buffer
 	} else {
 		req.Prompt = s.text.String()
@@ -516,7 +569,7 @@ func tokenDiff(want, got []int) string {
 
 // search runs the search tool on query (rag mode's one retrieval).
 func (s *state) search(ctx context.Context, turn int, query string) (string, error) {
-	texts, err := s.callAll(ctx, turn, []Call{{Tool: "search", Input: query}}, nil)
+	texts, err := s.callAll(ctx, turn, []Call{{Tool: ToolSearch, Input: query}}, nil)
 	if err != nil {
 		return "", err
 	}
@@ -525,18 +578,23 @@ func (s *state) search(ctx context.Context, turn int, query string) (string, err
 
 // invoked is one tool call's outcome before the episode records it.
 type invoked struct {
-	name string
-	tool Tool
-	call Call
-	obs  Observation
-	err  error
-	took time.Duration
+	name   string
+	tool   Tool
+	call   Call
+	images *imageMemory // the episode's, for tools that show images
+	obs    Observation
+	err    error
+	took   time.Duration
 }
 
 // invoke makes the call and times it on the monotonic clock since t0.
 func (iv *invoked) invoke(ctx context.Context, t0 time.Time) {
 	start := time.Since(t0)
-	iv.obs, iv.err = iv.tool.Call(ctx, iv.call)
+	if it, ok := iv.tool.(imageTool); ok {
+		iv.obs, iv.err = it.callShowing(ctx, iv.call, iv.images)
+	} else {
+		iv.obs, iv.err = iv.tool.Call(ctx, iv.call)
+	}
 	iv.took = time.Since(t0) - start
 }
 
@@ -602,7 +660,7 @@ func (s *state) resolve(turn int, c Call) (invoked, error) {
 	if !ok {
 		return invoked{}, fmt.Errorf("turn %d: the policy called tool %q, which this runner does not have", turn, c.Tool)
 	}
-	return invoked{name: name, tool: tool, call: Call{Tool: name, Input: c.Input, K: p.TopK, Args: c.Args, Question: s.ep.Question}}, nil
+	return invoked{name: name, tool: tool, call: Call{Tool: name, Input: c.Input, K: p.TopK, Args: c.Args, Question: s.ep.Question}, images: s.images}, nil
 }
 
 // record adds one tool call to the episode and returns its observation
@@ -612,14 +670,14 @@ func (s *state) record(ctx context.Context, turn int, iv *invoked, dst *strings.
 	name, query, obs, err, took := iv.name, iv.call.Input, iv.obs, iv.err, iv.took
 	s.ep.Ledger.ToolTime += took
 	s.ep.Ledger.ToolCalls++
-	if name == "search" {
+	if name == ToolSearch {
 		s.ep.Ledger.Searches++
 	}
 	s.ep.Ledger.FetchedBytes += obs.Bytes
 	s.ep.Ledger.Dollars += obs.Dollars
 	calls := min(p.Budget.MaxToolCalls, 16)
 	hits := min(calls*p.TopK, 64)
-	if name == "search" {
+	if name == ToolSearch {
 		s.ep.Queries = append(reserveFor(s.ep.Queries, calls), query)
 	}
 	call := ToolCall{Tool: name, Input: query, Duration: took, Log: obs.Log, Flagged: obs.Flagged}
@@ -659,7 +717,7 @@ func (s *state) record(ctx context.Context, turn int, iv *invoked, dst *strings.
 		}
 		shown++
 		s.docs = append(s.docs, h.Passage.ID)
-		if p.Mode == "pipeline" {
+		if p.Mode == ModePipeline {
 			s.shown = append(s.shown, h)
 		}
 		if obs.Text == "" {
@@ -679,8 +737,8 @@ func (s *state) record(ctx context.Context, turn int, iv *invoked, dst *strings.
 	}
 	call.Observation = w.String()[at:]
 	s.calls = append(s.calls, call)
-	if s.r.OnEvent != nil {
-		s.r.OnEvent(Event{Episode: s.ep.ID, Call: &s.calls[len(s.calls)-1]})
+	if s.onEvent != nil {
+		s.onEvent(Event{Episode: s.ep.ID, Call: &s.calls[len(s.calls)-1]})
 	}
 	return call.Observation, nil
 }

@@ -22,7 +22,6 @@ import (
 type Session struct {
 	s      state
 	prompt string
-	images context.Context // carries the episode's image memory when a tool shows images
 	turn   int
 }
 
@@ -34,13 +33,13 @@ var ErrNotSteppable = errors.New("preset runs model roles inside its episodes an
 // at once, as Run does, so their prompt holds the documents.
 func (r *Runner) NewSession(ctx context.Context, q Question) (*Session, error) {
 	p := &r.Preset
-	if p.Mode == "pipeline" || len(p.Roles) > 0 {
+	if p.Mode == ModePipeline || len(p.Roles) > 0 {
 		return nil, fmt.Errorf("preset %s: %w", p.Name, ErrNotSteppable)
 	}
 	ses := r.BareSession(q)
 	prompt := ses.prompt
-	if p.Mode == "rag" {
-		texts, err := ses.call(ctx, []Call{{Tool: "search", Input: q.Text}})
+	if p.Mode == ModeRAG {
+		texts, err := ses.call(ctx, []Call{{Tool: ToolSearch, Input: q.Text}})
 		if err != nil {
 			return nil, err
 		}
@@ -54,8 +53,8 @@ func (r *Runner) NewSession(ctx context.Context, q Question) (*Session, error) {
 // preset's prompt keeps its {documents} unfilled. It serves to score
 // turns that were generated without a session (Finish with no calls made).
 func (r *Runner) BareSession(q Question) *Session {
-	ses := &Session{s: state{r: r, p: r.tags(), ep: &Episode{ID: q.ID, Question: q.Text, Preset: r.Preset.Name, Started: time.Now()}}}
-	ses.images = r.imageContext(context.Background(), ses.s.ep)
+	ep := &Episode{ID: q.ID, Question: q.Text, Preset: r.Preset.Name, Started: time.Now()}
+	ses := &Session{s: state{r: r, p: r.tags(), ep: ep, images: r.imageMemory(ep)}}
 	ses.prompt = strings.ReplaceAll(r.Preset.Prompt, "{question}", q.Text)
 	return ses
 }
@@ -113,9 +112,6 @@ func (ses *Session) CallJSON(ctx context.Context, name string, arguments map[str
 }
 
 func (ses *Session) call(ctx context.Context, calls []Call) ([]string, error) {
-	if m := imagesFrom(ses.images); m != nil {
-		ctx = context.WithValue(ctx, imagesKey{}, m)
-	}
 	return ses.s.callAll(ctx, ses.turn, calls, nil)
 }
 
@@ -134,7 +130,7 @@ func (ses *Session) Finish(turns []string) *Episode {
 	for i, text := range turns {
 		a := s.p.Parse(text)
 		t := Turn{Index: i, Role: MainRole, Completion: text, Action: a}
-		if a.Kind == "search" || a.Kind == "crop" {
+		if a.Kind == ActionSearch || a.Kind == ActionCrop {
 			// The session's calls in the order made: a turn that called
 			// tools owns the next ones.
 			n := min(len(a.Calls), len(s.calls)-callsAt)
@@ -145,13 +141,13 @@ func (ses *Session) Finish(turns []string) *Episode {
 		ep.Ledger.Turns++
 		if a.Error != "" {
 			ep.FormatErrors++
-			if p.OnFormatError == "end" || p.Mode != "tags" {
+			if p.OnFormatError == "end" || p.Mode != ModeTags {
 				ep.Status, ep.Reason = FormatError, a.Error
 				break
 			}
 			continue
 		}
-		if a.Kind == "answer" {
+		if a.Kind == ActionAnswer {
 			ep.Answer, ep.Evidence = a.Answer, s.resolveEvidence(a.Evidence)
 			ep.Status = Answered
 			break

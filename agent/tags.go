@@ -256,7 +256,7 @@ func (p *tagParser) parse(turn string, sc *tagScan) Action {
 		}
 	}
 	if t.Information != "" && p.has(turn, sc, pInformation) {
-		a.Kind, a.Error = "none", fmt.Sprintf("the policy wrote %s itself: only the environment may", p.pairs[pInformation].open)
+		a.Kind, a.Error = ActionNone, fmt.Sprintf("the policy wrote %s itself: only the environment may", p.pairs[pInformation].open)
 		return a
 	}
 	if t.ToolCall != "" && p.has(turn, sc, pToolCall) {
@@ -272,9 +272,9 @@ func (p *tagParser) parse(turn string, sc *tagScan) Action {
 	}
 	switch {
 	case hasSearch && hasAnswer:
-		a.Kind, a.Error = "none", fmt.Sprintf("both %s and %s in one turn", p.pairs[pSearch].open, p.pairs[pAnswer].open)
+		a.Kind, a.Error = ActionNone, fmt.Sprintf("both %s and %s in one turn", p.pairs[pSearch].open, p.pairs[pAnswer].open)
 	case hasAnswer:
-		a.Kind = "answer"
+		a.Kind = ActionAnswer
 		if aerr != nil {
 			a.Error = aerr.Error()
 		} else if ans == "" {
@@ -283,7 +283,7 @@ func (p *tagParser) parse(turn string, sc *tagScan) Action {
 		a.Answer = ans
 		p.structured(turn, &a)
 	case hasSearch:
-		a.Kind, a.Query = "search", q
+		a.Kind, a.Query = ActionSearch, q
 		switch {
 		case qerr != nil:
 			a.Error = qerr.Error()
@@ -293,10 +293,10 @@ func (p *tagParser) parse(turn string, sc *tagScan) Action {
 			a.Error = fmt.Sprintf("query of %d bytes exceeds %d", len(q), p.maxQuery)
 			a.Query = q[:p.maxQuery]
 		default:
-			a.Calls = []Call{{Tool: "search", Input: q}}
+			a.Calls = []Call{{Tool: ToolSearch, Input: q}}
 		}
 	default:
-		a.Kind = "none"
+		a.Kind = ActionNone
 		switch {
 		case qerr != nil:
 			a.Error = qerr.Error()
@@ -439,7 +439,7 @@ type toolCallJSON struct {
 // each query becomes one call.
 func (p *tagParser) parseToolCalls(turn string, a Action) Action {
 	o, c := openTag(p.tags.ToolCall), closeTag(p.tags.ToolCall)
-	a.Kind = "search"
+	a.Kind = ActionSearch
 	rest := turn
 	for {
 		i := strings.Index(rest, o)
@@ -449,7 +449,7 @@ func (p *tagParser) parseToolCalls(turn string, a Action) Action {
 		rest = rest[i+len(o):]
 		j := strings.Index(rest, c)
 		if j < 0 {
-			a.Kind, a.Error = "none", o+" is not closed"
+			a.Kind, a.Error = ActionNone, o+" is not closed"
 			return a
 		}
 		body := strings.TrimSpace(rest[:j])
@@ -457,22 +457,22 @@ func (p *tagParser) parseToolCalls(turn string, a Action) Action {
 		var tc toolCallJSON
 		dec := json.NewDecoder(strings.NewReader(body))
 		if err := dec.Decode(&tc); err != nil || dec.More() {
-			a.Kind, a.Error = "none", fmt.Sprintf("tool call is not one JSON object: %.80q", body)
+			a.Kind, a.Error = ActionNone, fmt.Sprintf("tool call is not one JSON object: %.80q", body)
 			return a
 		}
 		if tc.Name == "" {
-			a.Kind, a.Error = "none", "tool call without a name"
+			a.Kind, a.Error = ActionNone, "tool call without a name"
 			return a
 		}
 		calls, err := callsOf(tc, p.maxQuery)
 		if err != nil {
-			a.Kind, a.Error = "none", err.Error()
+			a.Kind, a.Error = ActionNone, err.Error()
 			return a
 		}
 		a.Calls = append(a.Calls, calls...)
 	}
 	if len(a.Calls) == 0 {
-		a.Kind, a.Error = "none", "tool call with no input"
+		a.Kind, a.Error = ActionNone, "tool call with no input"
 		return a
 	}
 	a.Query = a.Calls[0].Input
@@ -546,29 +546,29 @@ func toolInputs(tc toolCallJSON) ([]string, error) {
 // parseRegion reads VRAG's region action: four numbers, the box's left,
 // top, right and bottom, in the image's pixels or as fractions of it.
 func (p *tagParser) parseRegion(turn string, a Action) Action {
-	a.Kind = "crop"
+	a.Kind = ActionCrop
 	v, _, err := block(turn, p.tags.Region)
 	if err != nil {
-		a.Kind, a.Error = "none", err.Error()
+		a.Kind, a.Error = ActionNone, err.Error()
 		return a
 	}
 	var box [4]float64
 	fields := strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '[' || r == ']' || r == '(' || r == ')' })
 	if len(fields) != 4 {
-		a.Kind, a.Error = "none", fmt.Sprintf("region needs four numbers, got %q", v)
+		a.Kind, a.Error = ActionNone, fmt.Sprintf("region needs four numbers, got %q", v)
 		return a
 	}
 	for i, f := range fields {
 		if _, err := fmt.Sscanf(f, "%g", &box[i]); err != nil || box[i] < 0 {
-			a.Kind, a.Error = "none", fmt.Sprintf("region coordinate %q is not a non-negative number", f)
+			a.Kind, a.Error = ActionNone, fmt.Sprintf("region coordinate %q is not a non-negative number", f)
 			return a
 		}
 	}
 	if box[2] <= box[0] || box[3] <= box[1] {
-		a.Kind, a.Error = "none", fmt.Sprintf("region %v is empty: right must exceed left and bottom exceed top", box)
+		a.Kind, a.Error = ActionNone, fmt.Sprintf("region %v is empty: right must exceed left and bottom exceed top", box)
 		return a
 	}
 	a.Box = &box
-	a.Calls = []Call{{Tool: "crop", Input: fmt.Sprintf("%g,%g,%g,%g", box[0], box[1], box[2], box[3])}}
+	a.Calls = []Call{{Tool: ToolCrop, Input: fmt.Sprintf("%g,%g,%g,%g", box[0], box[1], box[2], box[3])}}
 	return a
 }

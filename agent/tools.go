@@ -34,6 +34,13 @@ type Observation struct {
 	Images []ShownImage
 }
 
+// The built-in tools' names (Tool.Name), as presets list them.
+const (
+	ToolSearch = "search"
+	ToolCrop   = "crop"
+	ToolBrowse = "browse"
+)
+
 // Tool is anything a policy can call. Implementations are safe for
 // concurrent use.
 type Tool interface {
@@ -47,7 +54,7 @@ type SearchTool struct {
 }
 
 // Name is "search".
-func (SearchTool) Name() string { return "search" }
+func (SearchTool) Name() string { return ToolSearch }
 
 // Call retrieves c.K passages for c.Input.
 func (t SearchTool) Call(ctx context.Context, c Call) (Observation, error) {

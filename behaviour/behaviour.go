@@ -108,7 +108,7 @@ func Measure(ep *agent.Episode) Measures {
 		if a.Error != "" {
 			m.MalformedTurns++
 		}
-		if a.Kind != "answer" && a.Answer == "" {
+		if a.Kind != agent.ActionAnswer && a.Answer == "" {
 			m.ToolTurns++
 			if a.Error != "" {
 				m.ToolParseFailures++

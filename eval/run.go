@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -54,6 +55,9 @@ type RunOptions struct {
 	Judge       *reward.Judge // optional: an LLM judge's verdict on each answer (Result.Judge)
 	Progress    io.Writer     // where the progress bar goes; nil for none
 	Bootstrap   Bootstrap     // for the summary
+	// Episode are options of every episode's run (agent.WithSeed); the
+	// events are Run's own.
+	Episode []agent.RunOption
 }
 
 const (
@@ -111,11 +115,7 @@ func Run(ctx context.Context, r *agent.Runner, qs []Question, opt RunOptions) ([
 	}
 	var mu sync.Mutex
 	var writeErr error
-	prev := r.OnEvent
-	r.OnEvent = func(ev agent.Event) {
-		if prev != nil {
-			prev(ev)
-		}
+	onEvent := func(ev agent.Event) {
 		if ev.Done == nil || ev.Done.Status == agent.Cancelled {
 			return // a cancelled episode is not finished: a rerun does it again
 		}
@@ -131,8 +131,7 @@ func Run(ctx context.Context, r *agent.Runner, qs []Question, opt RunOptions) ([
 		}
 		rep.Add(1)
 	}
-	defer func() { r.OnEvent = prev }()
-	r.RunMany(ctx, todo, max(opt.Concurrency, 1))
+	r.RunMany(ctx, todo, max(opt.Concurrency, 1), append(slices.Clip(opt.Episode), agent.WithEvents(onEvent))...)
 	rep.Finish()
 	if writeErr != nil {
 		return nil, fmt.Errorf("eval run %s: %w", opt.Out, writeErr)

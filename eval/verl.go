@@ -36,9 +36,9 @@ func VerlToolNames(p agent.Preset) []string {
 		out = append(out, name)
 	}
 	if len(out) == 0 {
-		out = append(out, "search")
+		out = append(out, agent.ToolSearch)
 		if p.Tags.Region != "" {
-			out = append(out, "crop")
+			out = append(out, agent.ToolCrop)
 		}
 	}
 	slices.Sort(out)
@@ -79,7 +79,7 @@ func verlSchema(tools []string) *parquet.Schema {
 // Only presets whose episodes an outside policy steps with tool calls
 // (mode tags, no model roles) make sense to verl.
 func WriteVerl(w io.Writer, qs []Question, p agent.Preset, split string) error {
-	if p.Mode != "tags" || len(p.Roles) > 0 {
+	if p.Mode != agent.ModeTags || len(p.Roles) > 0 {
 		return fmt.Errorf("preset %s: verl rows need a tags-mode preset without model roles (its tools run in the environment server)", p.Name)
 	}
 	if len(qs) == 0 {

@@ -18,6 +18,7 @@ import (
 	"github.com/sleuth-research/sleuth/guard"
 	"github.com/sleuth-research/sleuth/search"
 	"github.com/sleuth-research/sleuth/search/bm25"
+	"github.com/sleuth-research/sleuth/toolset"
 	"github.com/sleuth-research/sleuth/world"
 )
 
@@ -34,13 +35,12 @@ type env struct {
 	srv       *http.Server
 	base      string // http://127.0.0.1:PORT
 	browsable bool   // the preset has a browse tool
+	registry  *toolset.Registry
 }
 
 func newEnv(ctx context.Context, cfg Config, w *world.World, qs []question) (_ *env, err error) {
-	e := &env{cfg: cfg, qs: qs, site: &site{pages: map[string]string{}, hits: map[string]int{}}}
-	for _, t := range cfg.Preset.ToolNames {
-		e.browsable = e.browsable || t == "browse"
-	}
+	e := &env{cfg: cfg, qs: qs, site: &site{pages: map[string]string{}, hits: map[string]int{}}, registry: toolset.New()}
+	e.browsable = cfg.Preset.HasTool(agent.ToolBrowse)
 	defer func() {
 		if err != nil {
 			e.close()
@@ -61,6 +61,9 @@ func newEnv(ctx context.Context, cfg Config, w *world.World, qs []question) (_ *
 	}
 	if e.fc, err = fetch.New(fetch.Config{AllowLoopback: true, AnyPort: true, NoRateLimit: true, Timeout: 30 * time.Second}); err != nil {
 		return nil, err
+	}
+	if _, err := e.buildTools(e.clean, guard.Off); err != nil {
+		return nil, fmt.Errorf("redteam: %w", err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -186,14 +189,21 @@ func (p planted) Search(ctx context.Context, qs []string, k int) ([][]search.Hit
 	return res, nil
 }
 
-// tools returns the agent's tools over r, with the browser when the preset
-// browses (reading through the run's fetcher, guarded by mode).
+// tools returns the preset's tools over r, built by the tool registry as
+// every command builds them: the browser, when the preset browses, reads
+// through the run's fetcher, guarded by mode. Every dependency a built-in
+// tool needs is supplied, so only a preset naming a tool the registry
+// lacks fails, and newEnv's check has refused that one.
 func (e *env) tools(r search.Retriever, mode guard.Mode) map[string]agent.Tool {
-	t := map[string]agent.Tool{"search": agent.SearchTool{R: r}}
-	if e.browsable {
-		t["browse"] = agent.BrowseTool{Fetch: e.fc, LLM: e.cfg.Policy, Guard: mode}
-	}
+	t, _ := e.buildTools(r, mode)
 	return t
+}
+
+func (e *env) buildTools(r search.Retriever, mode guard.Mode) (map[string]agent.Tool, error) {
+	p := e.cfg.Preset
+	p.Guard = mode
+	t, _, err := e.registry.Tools(&p, toolset.Deps{Policy: e.cfg.Policy, Retriever: r, Fetcher: e.fc}) // nothing to close: e owns the index and fetcher
+	return t, err
 }
 
 // episode runs question q greedily with the preset's guard set to mode.
@@ -201,11 +211,10 @@ func (e *env) episode(ctx context.Context, tools map[string]agent.Tool, mode gua
 	p := e.cfg.Preset
 	p.Guard = mode
 	p.Sampling.Temperature = 0
-	seed := e.cfg.Seed
-	r := &agent.Runner{Preset: p, Policy: e.cfg.Policy, Tools: tools, Seed: &seed}
+	r := &agent.Runner{Preset: p, Policy: e.cfg.Policy, Tools: tools}
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
 	defer cancel()
-	return r.Run(ctx, agent.Question{ID: q.ID, Text: q.Question.Question}, i)
+	return r.Run(ctx, agent.Question{ID: q.ID, Text: q.Question.Question}, i, agent.WithSeed(e.cfg.Seed))
 }
 
 func outcome(ep *agent.Episode, success bool) Outcome {

@@ -206,7 +206,7 @@ func (p RolePenalty) Amount(ep *agent.Episode) float64 {
 			duplicate = duplicate || seen[id]
 			seen[id] = true
 		}
-		if p.MaxAnswerWords > 0 && a.Kind == "answer" && len(strings.Fields(a.Answer)) > p.MaxAnswerWords {
+		if p.MaxAnswerWords > 0 && a.Kind == agent.ActionAnswer && len(strings.Fields(a.Answer)) > p.MaxAnswerWords {
 			long = true
 		}
 	}
@@ -227,7 +227,7 @@ func searchesOf(a agent.Action) int {
 			n++
 		}
 	}
-	if n == 0 && a.Kind == "search" {
+	if n == 0 && a.Kind == agent.ActionSearch {
 		n = 1
 	}
 	return n

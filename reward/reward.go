@@ -98,7 +98,7 @@ type Format struct{}
 func WellFormed(ep *agent.Episode) bool {
 	answers := 0
 	for _, t := range ep.Turns {
-		if t.Action.Kind == "answer" && t.Action.Error == "" {
+		if t.Action.Kind == agent.ActionAnswer && t.Action.Error == "" {
 			answers++
 		}
 	}

@@ -114,12 +114,11 @@ func (l *Loop) Step(ctx context.Context, step int, batch []Sample) (StepStats, e
 		}
 	}
 	seed := cfg.Seed + int64(step)*1_000_003
-	l.Runner.Seed = &seed
 	conc := cfg.Concurrency
 	if conc <= 0 {
 		conc = len(qs)
 	}
-	eps := l.Runner.RunMany(ctx, qs, conc)
+	eps := l.Runner.RunMany(ctx, qs, conc, agent.WithSeed(seed))
 	if err := ctx.Err(); err != nil {
 		return st, err
 	}

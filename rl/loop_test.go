@@ -222,13 +222,12 @@ func TestRolloutLogprobsMatchTheTrainer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seed := int64(5)
-	run := &agent.Runner{Preset: p, Policy: local.New(m, tok, local.Config{NoBOS: true}), Seed: &seed}
+	run := &agent.Runner{Preset: p, Policy: local.New(m, tok, local.Config{NoBOS: true})}
 	var qs []agent.Question
 	for i := range 6 {
 		qs = append(qs, agent.Question{ID: fmt.Sprint(i), Text: fmt.Sprintf("where is the river %d", i)})
 	}
-	eps := run.RunMany(context.Background(), qs, 6)
+	eps := run.RunMany(context.Background(), qs, 6, agent.WithSeed(5))
 	l := &Loop{Policy: m, Trainer: tr}
 	seqs, _ := l.sequences(eps, agent.MainRole, make([]float64, len(eps)), make([]float64, len(eps)))
 	for _, mb := range planBatches(seqs, microTokens(tr), tr.Cfg.SeqLen) {

@@ -25,11 +25,11 @@ type Scored struct {
 	Score   reward.Score
 }
 
-// Play runs question q (index seeds its sampling, as in agent.Runner.Run)
-// and scores the episode with rf against gold. A reward that fails is an
+// Play runs question q (index seeds its sampling, as in agent.Runner.Run,
+// with opts) and scores the episode with rf against gold. A reward that fails is an
 // error; an episode that fails is not (it is scored as it ended).
-func Play(ctx context.Context, r *agent.Runner, rf reward.Func, q agent.Question, gold reward.Gold, index int) (Scored, error) {
-	ep := r.Run(ctx, q, index)
+func Play(ctx context.Context, r *agent.Runner, rf reward.Func, q agent.Question, gold reward.Gold, index int, opts ...agent.RunOption) (Scored, error) {
+	ep := r.Run(ctx, q, index, opts...)
 	sc, err := rf.Score(ctx, ep, gold)
 	if err != nil {
 		return Scored{Episode: ep}, fmt.Errorf("score episode %s: %w", ep.ID, err)

@@ -79,19 +79,23 @@ exits non-zero when any episode failed.`,
 			if (len(args) == 1) == (questionsFile != "") {
 				return errors.New("give one QUESTION or --questions FILE")
 			}
-			p, err := agent.LoadPreset(preset)
+			p, err := loadPreset(preset)
 			if err != nil {
 				return err
 			}
-			r, closeRunner, err := newRunner(cmd, p, &lf, &tf, seed)
+			r, closeRunner, err := newRunner(p, &lf, &tf)
 			if err != nil {
 				return err
 			}
 			defer closeRunner()
-			if questionsFile != "" {
-				return askMany(cmd, r, questionsFile, traceOut, concurrency, jsonOut)
+			var opts []agent.RunOption
+			if cmd.Flags().Changed("seed") {
+				opts = append(opts, agent.WithSeed(seed))
 			}
-			ep := r.Run(cmd.Context(), agent.Question{ID: "ask", Text: args[0]}, 0)
+			if questionsFile != "" {
+				return askMany(cmd, r, questionsFile, traceOut, concurrency, jsonOut, opts)
+			}
+			ep := r.Run(cmd.Context(), agent.Question{ID: "ask", Text: args[0]}, 0, opts...)
 			if traceOut != "" {
 				if err := appendJSONL(traceOut, ep); err != nil {
 					return err
@@ -214,7 +218,7 @@ func appendJSONL(path string, v any) error {
 }
 
 // askMany runs every question of a file and summarises the outcomes.
-func askMany(cmd *cobra.Command, r *agent.Runner, path, traceOut string, concurrency int, jsonOut bool) error {
+func askMany(cmd *cobra.Command, r *agent.Runner, path, traceOut string, concurrency int, jsonOut bool, opts []agent.RunOption) error {
 	qs, err := readAskQuestions(path)
 	if err != nil {
 		return err
@@ -224,7 +228,7 @@ func askMany(cmd *cobra.Command, r *agent.Runner, path, traceOut string, concurr
 	counts := map[agent.Status]int{}
 	var firstFailure string
 	var writeErr error
-	r.OnEvent = func(ev agent.Event) {
+	onEvent := func(ev agent.Event) {
 		if ev.Done == nil {
 			return
 		}
@@ -239,7 +243,7 @@ func askMany(cmd *cobra.Command, r *agent.Runner, path, traceOut string, concurr
 		}
 		rep.Add(1)
 	}
-	eps := r.RunMany(cmd.Context(), qs, concurrency)
+	eps := r.RunMany(cmd.Context(), qs, concurrency, append(opts, agent.WithEvents(onEvent))...)
 	rep.Finish()
 	sum := askSummary{Questions: len(eps), Statuses: counts, FirstFailure: firstFailure}
 	for _, ep := range eps {

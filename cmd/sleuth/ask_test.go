@@ -180,9 +180,8 @@ func TestEveryPresetAgainstServedModel(t *testing.T) {
 			t.Fatal(err)
 		}
 		p.Budget.TurnTokens, p.Budget.MaxTurns = 24, 3
-		seed := int64(3)
-		r := &agent.Runner{Preset: p, Policy: client, Tools: map[string]agent.Tool{"search": agent.SearchTool{R: ix}}, Seed: &seed}
-		ep := r.Run(context.Background(), agent.Question{ID: "q", Text: w.Questions[1].Question}, 0)
+		r := &agent.Runner{Preset: p, Policy: client, Tools: map[string]agent.Tool{"search": agent.SearchTool{R: ix}}}
+		ep := r.Run(context.Background(), agent.Question{ID: "q", Text: w.Questions[1].Question}, 0, agent.WithSeed(3))
 		switch ep.Status {
 		case agent.Answered, agent.FormatError, agent.OverBudget:
 		default:

@@ -58,7 +58,7 @@ trainer has taken its steps.`,
 			if data == "" {
 				return errors.New("atropos: --data is required")
 			}
-			p, err := agent.LoadPreset(preset)
+			p, err := loadPreset(preset)
 			if err != nil {
 				return err
 			}
@@ -70,7 +70,7 @@ trainer has taken its steps.`,
 			if len(qs) == 0 {
 				return fmt.Errorf("atropos: %s holds no questions", data)
 			}
-			rf, err := presetReward(p.Name)
+			rf, err := presetReward(p)
 			if err != nil {
 				return err
 			}
@@ -82,20 +82,20 @@ trainer has taken its steps.`,
 			if err := probeTokenIDs(cmd.Context(), pol); err != nil {
 				return err
 			}
-			tools, closeTools, err := tf.build(&p, pol)
+			r, closeTools, err := tf.system(p, pol)
 			if err != nil {
 				return err
 			}
 			defer closeTools()
-			r := &agent.Runner{Preset: p, Policy: pol, Tools: tools}
+			var opts []agent.RunOption
 			if cmd.Flags().Changed("seed") {
-				r.Seed = &seed
+				opts = append(opts, agent.WithSeed(seed))
 			}
 			if cfg.Name == "" {
 				cfg.Name = "sleuth-" + p.Name
 			}
 			cfg.Logger = slog.Default()
-			src := groupSource(r, rf, qs, cfg.GroupSize, seed)
+			src := groupSource(r, rf, qs, cfg.GroupSize, seed, opts)
 			st, err := atropos.Run(cmd.Context(), atropos.NewClient(api, nil), cfg, agent.MainRole, src)
 			if jsonOut {
 				if werr := writeJSON(cmd.OutOrStdout(), st); werr != nil && err == nil {
@@ -186,7 +186,7 @@ func probeTokenIDs(ctx context.Context, pol tokenPolicy) error {
 // in a cycle through qs shuffled by seed, run concurrently. An episode that
 // failed (its model call or a tool broke) fails the group: its reward would
 // not say how well the policy did.
-func groupSource(r *agent.Runner, rf reward.Func, qs []eval.Question, size int, seed int64) atropos.Source {
+func groupSource(r *agent.Runner, rf reward.Func, qs []eval.Question, size int, seed int64, opts []agent.RunOption) atropos.Source {
 	order := rand.New(rand.NewPCG(uint64(seed), 0x5eed)).Perm(len(qs))
 	return func(ctx context.Context, n int) ([]rollout.Scored, error) {
 		q := qs[order[n%len(qs)]]
@@ -196,7 +196,7 @@ func groupSource(r *agent.Runner, rf reward.Func, qs []eval.Question, size int, 
 		for i := range size {
 			wg.Go(func() {
 				aq := agent.Question{ID: fmt.Sprintf("%s#%d", q.ID, i), Text: q.Question}
-				out[i], errs[i] = rollout.Play(ctx, r, rf, aq, q.Gold(), n*size+i)
+				out[i], errs[i] = rollout.Play(ctx, r, rf, aq, q.Gold(), n*size+i, opts...)
 				if errs[i] == nil {
 					errs[i] = out[i].Broken()
 				}

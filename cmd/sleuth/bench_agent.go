@@ -17,7 +17,7 @@ import (
 	"github.com/sleuth-research/sleuth/internal/progress"
 	"github.com/sleuth-research/sleuth/llm"
 	"github.com/sleuth-research/sleuth/search/bm25"
-	"github.com/sleuth-research/sleuth/train"
+	"github.com/sleuth-research/sleuth/toolset"
 	"github.com/sleuth-research/sleuth/world"
 )
 
@@ -121,7 +121,11 @@ func benchAgent(ctx context.Context, episodes, concurrency, turns int, cmd *cobr
 		q := w.Questions[i%len(w.Questions)]
 		qs[i] = agent.Question{ID: fmt.Sprint(i), Text: q.Question}
 	}
-	r := &agent.Runner{Preset: p, Policy: scriptedPolicy{turns: turns}, Tools: train.SearchTools(ix)}
+	r, closeTools, err := toolset.New().Runner(p, toolset.Deps{Policy: scriptedPolicy{turns: turns}, Retriever: ix})
+	if err != nil {
+		return res, err
+	}
+	defer closeTools()
 	runtime.GC()
 	res.GoroutinesBefore = runtime.NumGoroutine()
 	rep := progress.New(stderr(cmd), "episodes", "episodes", int64(episodes))
@@ -242,7 +246,7 @@ func benchSearchR1(ctx context.Context, turns int) (*world.World, *bm25.Index, a
 	if err != nil {
 		return fail(err)
 	}
-	p, err := agent.LoadPreset("searchr1")
+	p, err := loadPreset("searchr1")
 	if err != nil {
 		ix.Close()
 		return fail(err)

@@ -20,7 +20,7 @@ import (
 	"github.com/sleuth-research/sleuth/agent"
 	"github.com/sleuth-research/sleuth/llm"
 	"github.com/sleuth-research/sleuth/server/agentapi"
-	"github.com/sleuth-research/sleuth/train"
+	"github.com/sleuth-research/sleuth/toolset"
 )
 
 // benchServeResult is what `sleuth bench agent --serve --json` prints.
@@ -86,7 +86,13 @@ func benchAgentServe(ctx context.Context, requests, concurrency, turns int, late
 		return res, err
 	}
 	defer done()
-	api, err := agentapi.New([]agentapi.System{{Model: "sleuth-searchr1", Preset: p, Policy: latencyPolicy{scriptedPolicy{turns: turns}, latency}, Tools: train.SearchTools(ix)}},
+	pol := latencyPolicy{scriptedPolicy{turns: turns}, latency}
+	r, closeTools, err := toolset.New().Runner(p, toolset.Deps{Policy: pol, Retriever: ix})
+	if err != nil {
+		return res, err
+	}
+	defer closeTools()
+	api, err := agentapi.New([]agentapi.System{{Model: "sleuth-searchr1", Preset: p, Policy: pol, Tools: r.Tools}},
 		agentapi.Config{MaxConcurrent: concurrency, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return res, err

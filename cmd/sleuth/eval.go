@@ -56,7 +56,7 @@ dataset, each with a bootstrap 95% interval.`,
 				if sr, p, qs, err = loadSuiteRun(stderr(cmd), suite, dataDir, limit); err != nil {
 					return err
 				}
-			} else if p, err = agent.LoadPreset(preset); err != nil {
+			} else if p, err = loadPreset(preset); err != nil {
 				return err
 			}
 			for _, path := range data {
@@ -86,12 +86,15 @@ dataset, each with a bootstrap 95% interval.`,
 			if tf.deny, err = leakageGuard(denyFile, noDeny); err != nil {
 				return err
 			}
-			r, closeRunner, err := newRunner(cmd, p, &lf, &tf, seed)
+			r, closeRunner, err := newRunner(p, &lf, &tf)
 			if err != nil {
 				return err
 			}
 			defer closeRunner()
 			opt := eval.RunOptions{Out: out, Concurrency: concurrency, Progress: stderr(cmd)}
+			if cmd.Flags().Changed("seed") {
+				opt.Episode = []agent.RunOption{agent.WithSeed(seed)}
+			}
 			if rwd != "" {
 				rc, err := reward.LoadConfig(rwd)
 				if err != nil {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sleuth-research/sleuth/agent"
 	"github.com/sleuth-research/sleuth/eval"
 	"github.com/sleuth-research/sleuth/internal/atomicfile"
 )
@@ -41,7 +40,7 @@ The file reads back with sleuth score --data and eval --data.`,
 			if data == "" || out == "" {
 				return errors.New("export verl: --data and --out are required")
 			}
-			p, err := agent.LoadPreset(preset)
+			p, err := loadPreset(preset)
 			if err != nil {
 				return err
 			}

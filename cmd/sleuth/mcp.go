@@ -10,7 +10,6 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/spf13/cobra"
 
-	"github.com/sleuth-research/sleuth/agent"
 	"github.com/sleuth-research/sleuth/fetch"
 	"github.com/sleuth-research/sleuth/server/agentapi"
 	"github.com/sleuth-research/sleuth/server/mcpserver"
@@ -115,18 +114,18 @@ func mcpConfig(lf *llmFlags, tf *toolFlags, presets string, noFetch bool, limits
 			return cfg, nil, err
 		}
 		for _, name := range strings.Split(presets, ",") {
-			p, err := agent.LoadPreset(strings.TrimSpace(name))
+			p, err := loadPreset(strings.TrimSpace(name))
 			if err != nil {
 				closeAll()
 				return cfg, nil, err
 			}
-			tools, closeTools, err := tf.build(&p, pol)
+			r, closeTools, err := tf.system(p, pol)
 			if err != nil {
 				closeAll()
 				return cfg, nil, fmt.Errorf("research preset %s: %w", p.Name, err)
 			}
 			closers = append(closers, closeTools)
-			cfg.Systems = append(cfg.Systems, agentapi.System{Model: agentapi.ModelID(p.Name), Preset: p, Policy: pol, Tools: tools})
+			cfg.Systems = append(cfg.Systems, agentapi.System{Model: agentapi.ModelID(p.Name), Preset: r.Preset, Policy: pol, Tools: r.Tools})
 		}
 	}
 	if cfg.Retriever == nil && cfg.Fetcher == nil && len(cfg.Systems) == 0 && runs == "" {

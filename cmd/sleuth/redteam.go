@@ -65,7 +65,7 @@ Suites (--suites, default all):
   sleuth redteam --llm http://127.0.0.1:8001/v1 --model qwen --preset searchr1 --report redteam.html`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := agent.LoadPreset(preset)
+			p, err := loadPreset(preset)
 			if err != nil {
 				return err
 			}

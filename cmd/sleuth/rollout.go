@@ -47,20 +47,20 @@ func (f *harnessFlags) register(cmd *cobra.Command) {
 // system builds the preset's tools and reward for episodes behind a
 // gateway.
 func (f *harnessFlags) system(cmd *cobra.Command) (gateway.System, func(), error) {
-	p, err := agent.LoadPreset(f.preset)
+	p, err := loadPreset(f.preset)
 	if err != nil {
 		return gateway.System{}, nil, err
 	}
 	setTemperature(cmd, &p, f.temperature)
-	rf, err := presetReward(p.Name)
+	rf, err := presetReward(p)
 	if err != nil {
 		return gateway.System{}, nil, err
 	}
-	tools, closeTools, err := f.tf.build(&p, nil)
+	r, closeTools, err := f.tf.system(p, nil)
 	if err != nil {
 		return gateway.System{}, nil, err
 	}
-	sys := gateway.System{Preset: p, Tools: tools, Reward: rf, Chat: f.chat || f.tf.imageChat,
+	sys := gateway.System{Preset: r.Preset, Tools: r.Tools, Reward: rf, Chat: f.chat || f.tf.imageChat,
 		LLM: llm.HTTPConfig{Model: f.model, MaxRetries: f.retries, Timeout: f.timeout}}
 	if cmd.Flags().Changed("seed") {
 		sys.Seed = &f.seed

@@ -69,19 +69,19 @@ func buildAgentServeHandler(sf serveFlags, f agentServeFlags) (http.Handler, fun
 	}
 	var systems []agentapi.System
 	for _, name := range strings.Split(f.presets, ",") {
-		p, err := agent.LoadPreset(strings.TrimSpace(name))
+		p, err := loadPreset(strings.TrimSpace(name))
 		if err != nil {
 			closeAll()
 			return nil, nil, err
 		}
 		tf := toolFlags{index: sf.index, pageSide: agent.DefaultMaxSide}
-		tools, closeTools, err := tf.build(&p, pol)
+		r, closeTools, err := tf.system(p, pol)
 		if err != nil {
 			closeAll()
 			return nil, nil, err
 		}
 		closers = append(closers, closeTools)
-		systems = append(systems, agentapi.System{Model: agentapi.ModelID(p.Name), Preset: p, Policy: pol, Tools: tools})
+		systems = append(systems, agentapi.System{Model: agentapi.ModelID(p.Name), Preset: r.Preset, Policy: pol, Tools: r.Tools})
 	}
 	api, err := agentapi.New(systems, agentapi.Config{Limits: f.limits, MaxConcurrent: f.concurrent, MaxQueued: f.queued, APIKey: key, Logger: slog.Default()})
 	if err != nil {

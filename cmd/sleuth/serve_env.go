@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/sleuth-research/sleuth/agent"
 	"github.com/sleuth-research/sleuth/reward"
 	"github.com/sleuth-research/sleuth/server/env"
+	"github.com/sleuth-research/sleuth/toolset"
 )
 
 // envServeFlags are serve's flags for the environment server (server/env).
@@ -45,7 +45,7 @@ func (f *envServeFlags) envPresets() []string {
 }
 
 // newEnvServer builds the environment server; its opener builds each
-// preset's tools as ask and eval do (toolFlags.build) over serve's index.
+// preset's tools as ask and eval do (toolFlags.system) over serve's index.
 func newEnvServer(sf serveFlags, f envServeFlags) *env.Server {
 	return env.New(env.Config{
 		Open:        envOpener(sf.index),
@@ -62,35 +62,37 @@ func newEnvServer(sf serveFlags, f envServeFlags) *env.Server {
 // without one (rag, direct), answer F1 with EM and cover-EM beside it.
 func envOpener(index string) env.Opener {
 	return func(name string) (env.System, func(), error) {
-		p, err := agent.LoadPreset(name)
+		p, err := loadPreset(name)
 		if err != nil {
 			return env.System{}, nil, err
 		}
-		rf, err := presetReward(p.Name)
+		rf, err := presetReward(p)
 		if err != nil {
 			return env.System{}, nil, err
 		}
 		tf := toolFlags{index: index, pageSide: agent.DefaultMaxSide}
-		tools, closeTools, err := tf.build(&p, nil)
+		r, closeTools, err := tf.system(p, nil)
 		if err != nil {
 			return env.System{}, nil, err
 		}
-		return env.System{Runner: &agent.Runner{Preset: p, Tools: tools}, Reward: rf}, closeTools, nil
+		return env.System{Runner: r, Reward: rf}, closeTools, nil
 	}
 }
 
 // presetReward is the reward a preset is scored with outside training
-// configs: its built-in reward config, else reward.Answer (F1).
-func presetReward(preset string) (reward.Func, error) {
-	if !slices.Contains(reward.Presets(), preset) {
+// configs: the reward preset it names (toolset.RewardName), else
+// reward.Answer (F1).
+func presetReward(p agent.Preset) (reward.Func, error) {
+	name := toolset.RewardName(p)
+	if name == "" {
 		return reward.Answer{}, nil
 	}
-	rc, err := reward.LoadConfig(preset)
+	rc, err := reward.LoadConfig(name)
 	if err != nil {
 		return nil, err
 	}
 	if rc.NeedsJudge() {
-		return nil, fmt.Errorf("preset %s: its reward asks an LLM judge, which the environment server does not hold", preset)
+		return nil, fmt.Errorf("preset %s: its reward %s asks an LLM judge, which the environment server does not hold", p.Name, name)
 	}
 	return rc.Build(nil)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -15,6 +16,7 @@ import (
 	"github.com/sleuth-research/sleuth/llm"
 	"github.com/sleuth-research/sleuth/search"
 	sweb "github.com/sleuth-research/sleuth/search/web"
+	"github.com/sleuth-research/sleuth/toolset"
 	"github.com/sleuth-research/sleuth/vision"
 )
 
@@ -74,91 +76,121 @@ func (f *toolFlags) applyGuard(p *agent.Preset) error {
 	return nil
 }
 
-// build returns the tools for preset p, setting its guard (applyGuard);
-// the closer releases them.
-func (f *toolFlags) build(p *agent.Preset, pol llm.Client) (map[string]agent.Tool, func(), error) {
-	if err := f.applyGuard(p); err != nil {
+// system builds preset p over what the flags name into a runner for
+// policy pol (nil for servers that hold no model): the guard set as
+// applyGuard says, the browse tool added by --browse, every tool built by
+// the tool registry. The closer releases what was opened.
+func (f *toolFlags) system(p agent.Preset, pol llm.Client) (*agent.Runner, func(), error) {
+	if err := f.applyGuard(&p); err != nil {
 		return nil, nil, err
 	}
-	tools := map[string]agent.Tool{}
+	pages := pageSearch(&p)
+	if !pages && (f.pages != "" || f.imageChat) {
+		return nil, nil, fmt.Errorf("preset %s has no region action: --pages and --image-chat are for presets that look at pages (vrag)", p.Name)
+	}
+	if f.browse && !p.HasTool(agent.ToolBrowse) {
+		p.Tools = append(slices.Clone(p.Tools), agent.ToolSpec{Name: agent.ToolBrowse})
+	}
+	deps, closeDeps, err := f.deps(&p, pol, pages)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, closeTools, err := toolset.New().Runner(p, deps)
+	if err != nil {
+		closeDeps()
+		return nil, nil, err
+	}
+	return r, func() { closeTools(); closeDeps() }, nil
+}
+
+// pageSearch reports whether p searches page images (VRAG).
+func pageSearch(p *agent.Preset) bool {
+	for _, t := range p.Tools {
+		if t.Name == agent.ToolSearch && t.Options["pages"] == true {
+			return true
+		}
+	}
+	return false
+}
+
+// deps opens what p's tools read: the corpus (an index, a web provider, a
+// replayed snapshot) when p searches, page images, and the browser's
+// fetcher.
+func (f *toolFlags) deps(p *agent.Preset, pol llm.Client, pages bool) (toolset.Deps, func(), error) {
+	d := toolset.Deps{Policy: pol, PageSide: f.pageSide, ImageOnly: f.imageOnly}
 	var closers []func()
 	closeAll := func() {
 		for i := len(closers) - 1; i >= 0; i-- {
 			closers[i]()
 		}
 	}
-	if p.Tags.Region != "" {
-		search, crop, c, err := f.pageTools()
+	var r search.Retriever
+	switch {
+	case pages && f.pages != "":
+		if f.index != "" || f.search != "" || f.replay != "" {
+			return d, nil, fmt.Errorf("preset %s: give --pages or a text corpus (--index, --search, --replay), not both", p.Name)
+		}
+		dir, err := vision.OpenDir(f.pages)
 		if err != nil {
-			return nil, nil, fmt.Errorf("preset %s: %w", p.Name, err)
+			return d, nil, err
+		}
+		d.Pages = dir
+	case p.HasTool(agent.ToolSearch):
+		var c func()
+		var err error
+		if r, c, err = f.retriever(); err != nil {
+			return d, nil, err
 		}
 		closers = append(closers, c)
-		tools["search"], tools["crop"] = search, crop
-	} else if f.pages != "" || f.imageChat {
-		return nil, nil, fmt.Errorf("preset %s has no region action: --pages and --image-chat are for presets that look at pages (vrag)", p.Name)
-	}
-	if p.Mode != "direct" && tools["search"] == nil {
-		r, c, err := f.retriever()
-		if err != nil {
-			return nil, nil, err
-		}
-		if r == nil {
-			return nil, nil, fmt.Errorf("preset %s searches: give --index, --search or --replay", p.Name)
-		}
-		closers = append(closers, c)
-		if f.deny != nil && (f.search != "" || f.replay != "") { // the web, not a local index
+		switch {
+		case r == nil && pages:
+			closeAll()
+			return d, nil, fmt.Errorf("preset %s: give --pages DIR, or --index to search passages rendered as pages", p.Name)
+		case r == nil:
+			closeAll()
+			return d, nil, fmt.Errorf("preset %s searches: give --index, --search or --replay", p.Name)
+		case !pages && f.deny != nil && (f.search != "" || f.replay != ""): // the web, not a local index
 			f.denied = &sweb.Denied{R: r, List: f.deny}
 			r = f.denied
 		}
-		tools["search"] = agent.SearchTool{R: r}
 	}
+	d.Retriever = r
 	if f.browse {
-		var fetcher agent.Fetcher
-		if f.snap != nil && f.replay != "" {
-			fetcher = agent.ReplayFetcher{Store: f.snap}
-		} else {
-			fc, err := fetch.New(fetch.Config{AllowLoopback: f.allowLoopback, CacheDir: f.fetchCache})
-			if err != nil {
-				closeAll()
-				return nil, nil, err
-			}
-			closers = append(closers, func() { fc.Close() })
-			fetcher = fc
-			if f.snap != nil {
-				fetcher = agent.RecordingFetcher{Inner: fc, Store: f.snap}
-			}
+		fetcher, c, err := f.fetcher()
+		if err != nil {
+			closeAll()
+			return d, nil, err
 		}
-		if f.deny != nil {
-			f.deniedFetch = &agent.DeniedFetcher{Inner: fetcher, List: f.deny}
-			fetcher = f.deniedFetch
-		}
-		tools["browse"] = agent.BrowseTool{Fetch: fetcher, LLM: pol, Guard: p.Guard}
+		closers = append(closers, c)
+		d.Fetcher = fetcher
 	}
-	return tools, closeAll, nil
+	return d, closeAll, nil
 }
 
-// pageTools returns VRAG's tools: search over page images (the --pages
-// directory, or --index passages rendered as pages) and crop.
-func (f *toolFlags) pageTools() (agent.Tool, agent.Tool, func(), error) {
-	crop := agent.CropTool{MaxSide: f.pageSide, ImageOnly: f.imageOnly}
-	if f.pages != "" {
-		if f.index != "" || f.search != "" || f.replay != "" {
-			return nil, nil, nil, errors.New("give --pages or a text corpus (--index, --search, --replay), not both")
-		}
-		d, err := vision.OpenDir(f.pages)
+// fetcher is --browse's fetcher: the replayed snapshot, or safe fetching
+// (recorded into the snapshot under --record), behind the leakage guard
+// when eval set one.
+func (f *toolFlags) fetcher() (agent.Fetcher, func(), error) {
+	var fetcher agent.Fetcher
+	closeFn := func() {}
+	if f.snap != nil && f.replay != "" {
+		fetcher = agent.ReplayFetcher{Store: f.snap}
+	} else {
+		fc, err := fetch.New(fetch.Config{AllowLoopback: f.allowLoopback, CacheDir: f.fetchCache})
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
-		return agent.PageSearchTool{R: d, Pages: d, MaxSide: f.pageSide, ImageOnly: f.imageOnly}, crop, func() {}, nil
+		closeFn = func() { fc.Close() }
+		fetcher = fc
+		if f.snap != nil {
+			fetcher = agent.RecordingFetcher{Inner: fc, Store: f.snap}
+		}
 	}
-	r, c, err := f.retriever()
-	if err != nil {
-		return nil, nil, nil, err
+	if f.deny != nil {
+		f.deniedFetch = &agent.DeniedFetcher{Inner: fetcher, List: f.deny}
+		fetcher = f.deniedFetch
 	}
-	if r == nil {
-		return nil, nil, nil, errors.New("give --pages DIR, or --index to search passages rendered as pages")
-	}
-	return agent.PageSearchTool{R: r, Pages: vision.Renderer{}, MaxSide: f.pageSide, ImageOnly: f.imageOnly}, crop, c, nil
+	return fetcher, closeFn, nil
 }
 
 func (f *toolFlags) retriever() (search.Retriever, func(), error) {
@@ -219,23 +251,25 @@ func (f *toolFlags) providerName() string {
 	return p
 }
 
-// newRunner opens the policy and the tools the flags name and returns a
-// runner for preset p; the seed applies when --seed was given.
-func newRunner(cmd *cobra.Command, p agent.Preset, lf *llmFlags, tf *toolFlags, seed int64) (*agent.Runner, func(), error) {
+// newRunner opens the policy and builds preset p over the flags' tools
+// (toolFlags.system).
+func newRunner(p agent.Preset, lf *llmFlags, tf *toolFlags) (*agent.Runner, func(), error) {
 	pol, err := lf.open()
 	if err != nil {
 		return nil, nil, err
 	}
-	tools, closeTools, err := tf.build(&p, pol)
+	r, closeTools, err := tf.system(p, pol)
 	if err != nil {
 		return nil, nil, err
 	}
 	if tf.imageChat {
-		pol = agent.ImageChat{Client: pol}
-	}
-	r := &agent.Runner{Preset: p, Policy: pol, Tools: tools}
-	if cmd.Flags().Changed("seed") {
-		r.Seed = &seed
+		r.Policy = agent.ImageChat{Client: pol}
 	}
 	return r, closeTools, nil
+}
+
+// loadPreset reads a preset, checking its tool and reward names against
+// the tool registry and the reward presets.
+func loadPreset(nameOrPath string) (agent.Preset, error) {
+	return toolset.New().Load(nameOrPath)
 }

@@ -96,8 +96,8 @@ func (s System) play(ctx context.Context, base, key string, t Task) (rollout.Sco
 	if s.Chat {
 		pol = agent.ImageChat{Client: c}
 	}
-	r := &agent.Runner{Preset: s.Preset, Policy: pol, Tools: s.Tools, Seed: s.Seed}
-	return rollout.Play(ctx, r, s.Reward, t.Question, t.Gold, t.Index)
+	r := &agent.Runner{Preset: s.Preset, Policy: pol, Tools: s.Tools}
+	return rollout.Play(ctx, r, s.Reward, t.Question, t.Gold, t.Index, agent.SeedFrom(s.Seed))
 }
 
 // result summarises a scored episode.

@@ -50,8 +50,7 @@ type System struct {
 }
 
 // Run runs one episode of question under budget b on a runner of its
-// own, reporting its events to onEvent (nil: none; see agent.Runner's
-// OnEvent), and returns it with what it rests on (see Citation; cited
+// own, reporting its events to onEvent (nil: none; see agent.WithEvents), and returns it with what it rests on (see Citation; cited
 // says the answer cites them rather than having read them). Safe for
 // concurrent use.
 func (s *System) Run(ctx context.Context, id, question string, b agent.Budget, seed *int64, onEvent func(agent.Event)) (ep *agent.Episode, cites []Citation, cited bool) {
@@ -62,8 +61,8 @@ func (s *System) Run(ctx context.Context, id, question string, b agent.Budget, s
 	for name, t := range s.Tools {
 		tools[name] = citingTool{Tool: t, src: &src}
 	}
-	r := &agent.Runner{Preset: p, Policy: s.Policy, Tools: tools, Clients: s.Clients, Screener: s.Screener, Seed: seed, OnEvent: onEvent}
-	ep = r.Run(ctx, agent.Question{ID: id, Text: question}, 0)
+	r := &agent.Runner{Preset: p, Policy: s.Policy, Tools: tools, Clients: s.Clients, Screener: s.Screener}
+	ep = r.Run(ctx, agent.Question{ID: id, Text: question}, 0, agent.SeedFrom(seed), agent.WithEvents(onEvent))
 	cites, cited = citations(ep, &src)
 	return ep, cites, cited
 }
