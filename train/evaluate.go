@@ -87,21 +87,23 @@ func Evaluate(ctx context.Context, dir string, r *Run, split string, perHop int,
 		name, role string
 		client     llm.Client
 		tools      map[string]agent.Tool
+		clients    map[string]llm.Client // the roles' players, when not the policy
 	}
 	runs := []policy{
-		{"no retrieval (SFT policy, empty search)", "none", sft, SearchTools(noHits{})},
-		{"SFT", "sft", sft, tools},
+		{name: "no retrieval (SFT policy, empty search)", role: "none", client: sft, tools: SearchTools(noHits{})},
+		{name: "SFT", role: "sft", client: sft, tools: tools},
 	}
 	if r.Cfg.SFT.ContinueSteps > 0 {
 		best, err := load(r.Path("best-sft"))
 		if err != nil {
 			return Table{}, err
 		}
-		runs = append(runs, policy{fmt.Sprintf("best SFT (SFT + %d steps, RL's compute)", r.Cfg.SFT.ContinueSteps), "best-sft", best, tools})
+		runs = append(runs, policy{name: fmt.Sprintf("best SFT (SFT + %d steps, RL's compute)", r.Cfg.SFT.ContinueSteps), role: "best-sft", client: best, tools: tools})
 	}
+	oracle := rl.NewOracle(greedy, w.Questions, r.tok.Encode, r.tok.Decode)
 	runs = append(runs,
-		policy{"RL (" + string(r.Cfg.RL.Estimator) + ")", "rl", final, tools},
-		policy{"oracle", "oracle", rl.NewOracle(w.Questions, r.tok.Encode, r.tok.Decode), tools})
+		policy{name: "RL (" + string(r.Cfg.RL.Estimator) + ")", role: "rl", client: final, tools: tools},
+		policy{name: "oracle", role: "oracle", client: oracle, tools: tools, clients: oracle.Clients()})
 	evalDir := filepath.Join(dir, "eval")
 	if split == SplitValidation {
 		evalDir += "-validation"
@@ -109,7 +111,7 @@ func Evaluate(ctx context.Context, dir string, r *Run, split string, perHop int,
 	var rows []PolicyRow
 	for _, run := range runs {
 		fmt.Fprintf(errw, "evaluating %s on %d %s questions\n", run.name, len(qs), split)
-		runner := &agent.Runner{Preset: greedy, Policy: run.client, Tools: run.tools}
+		runner := &agent.Runner{Preset: greedy, Policy: run.client, Tools: run.tools, Clients: run.clients}
 		res, err := eval.Run(ctx, runner, qs, eval.RunOptions{Out: filepath.Join(evalDir, run.role), Concurrency: 64, Progress: errw})
 		if err != nil {
 			return Table{}, err

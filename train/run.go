@@ -70,13 +70,14 @@ type Run struct {
 	pol     *model.Model // the policy's weights here: tr's own, or copied from the server after every step
 	k       *kernels.Kernels
 	preset  agent.Preset
+	proto   rl.Protocol // the preset's, which the teacher and the drills write in
 	state   rl.State
 	health  rl.Health
 	metrics *os.File
 	value   *rl.ValueHead
 	sftQs   []world.Question // what the oracle demonstrates, built on the first SFT step
-	oracle  *rl.Oracle
-	probe   *world.World // the reading probe's world (probeReading)
+	oracle  *agent.Runner    // the teacher on the training family, built on the first SFT step
+	probe   *world.World     // the reading probe's world (probeReading)
 }
 
 // metricLine is one line of metrics.jsonl.
@@ -158,6 +159,7 @@ func (r *Run) Open(ctx context.Context, resume bool) error {
 	if r.Cfg.TopK > 0 {
 		r.preset.TopK = r.Cfg.TopK
 	}
+	r.proto = rl.ProtocolOf(r.preset)
 	presetYAML, err := agent.MarshalPreset(r.preset)
 	if err != nil {
 		return err
@@ -245,8 +247,8 @@ func openOrBuildIndex(ctx context.Context, dir string, ps []corpus.Passage) (*bm
 }
 
 // tokenizer loads the run's tokenizer, training it on the world's text the
-// first time (passages, questions and the oracle's turns, with the protocol
-// tags as single tokens).
+// first time (passages, questions and the oracle's turns, with the
+// preset's protocol tags as single tokens).
 func (r *Run) tokenizer() (*tokenizer.BPE, error) {
 	path := r.Path("tokenizer.json")
 	if t, err := tokenizer.Load(path); err == nil {
@@ -266,14 +268,14 @@ func (r *Run) tokenizer() (*tokenizer.BPE, error) {
 			}
 			for _, q := range w.Questions {
 				for d := range len(q.Chain) + 1 {
-					if !yield(q.Question + " " + rl.OracleStep(q, d, "")) {
+					if !yield(q.Question + " " + r.proto.Step(q, d, "")) {
 						return
 					}
 				}
 			}
 		}
 	}
-	tok, err := tokenizer.Train(texts, r.Cfg.Tokenizer.Vocab, tokenizer.TrainOptions{SpecialTokens: tokenizer.DefaultSpecialTokens(), AddedTokens: tokenizer.ProtocolTags(), Split: tokenizer.SplitStyle(r.Cfg.Tokenizer.Split)})
+	tok, err := tokenizer.Train(texts, r.Cfg.Tokenizer.Vocab, tokenizer.TrainOptions{SpecialTokens: tokenizer.DefaultSpecialTokens(), AddedTokens: r.proto.Tokens(), Split: tokenizer.SplitStyle(r.Cfg.Tokenizer.Split)})
 	if err != nil {
 		return nil, fmt.Errorf("train tokenizer: %w", err)
 	}

@@ -34,15 +34,15 @@ func (r *Run) sftStepAs(ctx context.Context, phase string, step, data int) error
 			return fmt.Errorf("SFT step %d: %w", data, err)
 		}
 		defer ix.Close()
-		or = &agent.Runner{Preset: r.preset, Policy: rl.NewOracle(qs, r.tok.Encode, r.tok.Decode), Tools: SearchTools(ix)}
+		or = r.teacherRunner(r.preset, qs, ix)
 	} else {
 		if r.oracle == nil {
 			if r.sftQs = chainQuestions(r.train, 1, r.Cfg.SFT.MaxHops); len(r.sftQs) == 0 {
 				return fmt.Errorf("no chain questions of at most %d hops to demonstrate", r.Cfg.SFT.MaxHops)
 			}
-			r.oracle = rl.NewOracle(r.sftQs, r.tok.Encode, r.tok.Decode)
+			r.oracle = r.teacherRunner(r.preset, r.sftQs, r.ix)
 		}
-		qs, or = r.sftQs, &agent.Runner{Preset: r.preset, Policy: r.oracle, Tools: SearchTools(r.ix)}
+		qs, or = r.sftQs, r.oracle
 	}
 	rng := r.stepRNG(phaseSFT, data)
 	picked := pickQuestions(qs, r.Cfg.SFT.Batch, rng)
@@ -79,6 +79,13 @@ func (r *Run) sftStepAs(ctx context.Context, phase string, step, data int) error
 		return err
 	}
 	return r.log(m)
+}
+
+// teacherRunner plays the oracle for qs in preset p's protocol, its roles
+// included, against ret.
+func (r *Run) teacherRunner(p agent.Preset, qs []world.Question, ret search.Retriever) *agent.Runner {
+	o := rl.NewOracle(p, qs, r.tok.Encode, r.tok.Decode)
+	return &agent.Runner{Preset: p, Policy: o, Clients: o.Clients(), Tools: SearchTools(ret)}
 }
 
 // SearchTools is the tool set of every episode the run plays: search over ret.
