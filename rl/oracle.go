@@ -119,7 +119,9 @@ func (o *Oracle) prompt(req llm.Request) string {
 }
 
 // reply is text as a completion of req: cut at the first stop string,
-// tokenised, every token certain.
+// tokenised, every token certain. A text longer than req.MaxTokens is cut
+// there as a policy's would be (finish reason length), so a demonstration
+// never shows a turn the policy could not write.
 func (o *Oracle) reply(req llm.Request, text string) llm.Response {
 	c := llm.Choice{Text: text, FinishReason: "stop"}
 	for _, st := range req.Stop {
@@ -129,6 +131,10 @@ func (o *Oracle) reply(req llm.Request, text string) llm.Response {
 		}
 	}
 	c.TokenIDs = o.Encode(text[:len(c.Text)+len(c.StopString)])
+	if req.MaxTokens > 0 && len(c.TokenIDs) > req.MaxTokens {
+		c.TokenIDs = c.TokenIDs[:req.MaxTokens]
+		c.Text, c.StopString, c.FinishReason = o.Decode(c.TokenIDs), "", "length"
+	}
 	c.Logprobs = make([]float64, len(c.TokenIDs))
 	return llm.Response{PromptIDs: req.PromptIDs, Choices: []llm.Choice{c}, Usage: llm.Usage{CompletionTokens: len(c.TokenIDs)}}
 }

@@ -76,6 +76,7 @@ type Run struct {
 	metrics *os.File
 	value   *rl.ValueHead
 	sftQs   []world.Question // what the oracle demonstrates, built on the first SFT step
+	demos   demos            // what SFT kept and dropped of the teacher's episodes
 	oracle  *agent.Runner    // the teacher on the training family, built on the first SFT step
 	probe   *world.World     // the reading probe's world (probeReading)
 }
@@ -93,6 +94,9 @@ type metricLine struct {
 	// pre-training and SFT step and at each phase's end.
 	ProbeOpen   float64 `json:"probe_open,omitempty"`
 	ProbeClosed float64 `json:"probe_closed,omitempty"`
+	// Dropped counts the step's teacher episodes SFT refused: malformed,
+	// unanswered or answered wrongly (goodDemo).
+	Dropped int `json:"dropped,omitempty"`
 }
 
 // Path is the file or directory name in the run's directory.

@@ -53,6 +53,15 @@ func (r *Run) sftStepAs(ctx context.Context, phase string, step, data int) error
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	answers := make(map[string][]string, len(qs))
+	for _, q := range qs {
+		answers[q.ID] = q.Answers
+	}
+	eps, dropped, err := r.demos.keep(eps, func(id string) []string { return answers[id] })
+	if err != nil {
+		return fmt.Errorf("SFT step %d: %w", data, err)
+	}
+	eps = roleViews(eps)
 	var docs [][]int
 	if r.Cfg.SFT.ReadRows > 0 {
 		w, err := stepWorld(r.Cfg.Seed+offsetSFTRead+int64(data), r.Cfg.Pretrain.ReadChains > 0)
@@ -74,18 +83,11 @@ func (r *Run) sftStepAs(ctx context.Context, phase string, step, data int) error
 	for _, d := range docs {
 		n += len(d)
 	}
-	m := metricLine{Phase: phase, Step: step, Loss: loss, Tokens: n, TokensPS: float64(n) / time.Since(t0).Seconds()}
+	m := metricLine{Phase: phase, Step: step, Loss: loss, Tokens: n, TokensPS: float64(n) / time.Since(t0).Seconds(), Dropped: dropped}
 	if err := r.probeAt(&m, data, r.Cfg.SFT.Steps+r.Cfg.SFT.ContinueSteps); err != nil {
 		return err
 	}
 	return r.log(m)
-}
-
-// teacherRunner plays the oracle for qs in preset p's protocol, its roles
-// included, against ret.
-func (r *Run) teacherRunner(p agent.Preset, qs []world.Question, ret search.Retriever) *agent.Runner {
-	o := rl.NewOracle(p, qs, r.tok.Encode, r.tok.Decode)
-	return &agent.Runner{Preset: p, Policy: o, Clients: o.Clients(), Tools: SearchTools(ret)}
 }
 
 // SearchTools is the tool set of every episode the run plays: search over ret.

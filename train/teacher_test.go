@@ -8,6 +8,7 @@ import (
 	"hash"
 	"io"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/sleuth-research/sleuth/agent"
@@ -79,5 +80,93 @@ func TestSearchR1TeacherUnchanged(t *testing.T) {
 	const want = "36ce84fabef940b0b83bb43e62aa22d413b2e934cb6773abd5fefd0154b7b03f"
 	if got := hex.EncodeToString(h.Sum(nil)); got != want {
 		t.Errorf("searchr1 teacher hash %s, want %s", got, want)
+	}
+}
+
+// TestTeachersWellFormed plays each preset's teacher on the chain
+// questions of a training world through the real runner and index: at
+// least 95% of its episodes must be demonstrations SFT keeps (answered,
+// no format error in any role, exact match), and each must show its
+// protocol's own parts.
+func TestTeachersWellFormed(t *testing.T) {
+	tests := []struct {
+		preset  string
+		maxHops int
+		// shows checks one episode holds the protocol's parts.
+		shows func(ep *agent.Episode) string
+	}{
+		{"searchr1", 3, func(ep *agent.Episode) string { return "" }},
+		{"imrag", 3, func(ep *agent.Episode) string {
+			for _, s := range ep.Context {
+				if s.Role == "refiner" && s.Source == agent.Policy && s.Text != "" {
+					return ""
+				}
+			}
+			return "no refiner condensation"
+		}},
+		{"arena", 2, func(ep *agent.Episode) string {
+			last := ep.Turns[len(ep.Turns)-1].Action
+			if last.Analysis == "" {
+				return "no analysis"
+			}
+			return ""
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.preset, func(t *testing.T) {
+			r, w := teacherRun(t, tc.preset)
+			qs := chainQuestions(w.Questions, 1, tc.maxHops)
+			aq := make([]agent.Question, len(qs))
+			answers := map[string][]string{}
+			for i, q := range qs {
+				aq[i] = agent.Question{ID: q.ID, Text: q.Question}
+				answers[q.ID] = q.Answers
+			}
+			eps := r.teacherRunner(r.preset, qs, r.ix).RunMany(context.Background(), aq, 8)
+			good, shown := 0, 0
+			for _, ep := range eps {
+				if goodDemo(ep, answers[ep.ID]) {
+					good++
+				} else if good+shown < 3 {
+					t.Logf("%s: status %s (%s), %d format errors, answer %q, want %q", ep.ID, ep.Status, ep.Reason, ep.FormatErrors, ep.Answer, answers[ep.ID])
+				}
+				if why := tc.shows(ep); why != "" {
+					shown++
+					if shown <= 3 {
+						t.Errorf("%s: %s", ep.ID, why)
+					}
+				}
+			}
+			t.Logf("%s teacher: %d of %d episodes are good demonstrations", tc.preset, good, len(eps))
+			if len(eps) < 40 || float64(good) < 0.95*float64(len(eps)) {
+				t.Errorf("%d of %d teacher episodes are good demonstrations, want at least 95%% of at least 40", good, len(eps))
+			}
+		})
+	}
+}
+
+// TestDemosRefused: SFT keeps only good demonstrations and stops once more
+// than 5% of what it has seen was dropped.
+func TestDemosRefused(t *testing.T) {
+	answers := func(string) []string { return []string{"Oslo"} }
+	ep := func(status agent.Status, answer string, formatErrors int) *agent.Episode {
+		return &agent.Episode{ID: "q", Status: status, Answer: answer, FormatErrors: formatErrors}
+	}
+	good := make([]*agent.Episode, 19)
+	for i := range good {
+		good[i] = ep(agent.Answered, "oslo.", 0)
+	}
+	var d demos
+	kept, dropped, err := d.keep(append(good, ep(agent.Answered, "Bergen", 0)), answers)
+	if err != nil || len(kept) != 19 || dropped != 1 {
+		t.Fatalf("1 wrong answer in 20: kept %d, dropped %d, err %v; want 19, 1, nil", len(kept), dropped, err)
+	}
+	for _, bad := range []*agent.Episode{ep(agent.OverBudget, "", 0), ep(agent.Answered, "Oslo", 1), ep(agent.FormatError, "Oslo", 1)} {
+		if goodDemo(bad, answers("q")) {
+			t.Errorf("%+v: kept, want it dropped", bad)
+		}
+	}
+	if _, _, err := d.keep([]*agent.Episode{ep(agent.OverBudget, "", 0)}, answers); err == nil || !strings.Contains(err.Error(), "2 of 21") {
+		t.Errorf("2 bad of 21: err %v, want a refusal counting them", err)
 	}
 }
