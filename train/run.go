@@ -298,6 +298,9 @@ func (r *Run) TrainAll(ctx context.Context, resume bool) error {
 		return err
 	}
 	err := r.Train(ctx)
+	if err == nil && r.Cfg.Eval.QuestionsPerHop > 0 {
+		err = r.evaluateRecipe(ctx)
+	}
 	if rerr := r.WriteReport(); rerr != nil && err == nil {
 		err = rerr
 	}

@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"hash"
 	"io"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -168,5 +171,34 @@ func TestDemosRefused(t *testing.T) {
 	}
 	if _, _, err := d.keep([]*agent.Episode{ep(agent.OverBudget, "", 0)}, answers); err == nil || !strings.Contains(err.Error(), "2 of 21") {
 		t.Errorf("2 bad of 21: err %v, want a refusal counting them", err)
+	}
+}
+
+// TestRecipeTiny runs a recipe end to end on a tiny config: SFT on the
+// imrag teacher (nothing dropped), RL on its reward, and the table of
+// SFT against RL on the held-out world in recipe.json.
+func TestRecipeTiny(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a tiny model")
+	}
+	out := t.TempDir()
+	if err := trainAt("testdata/tiny-imrag.yaml", out, false, ""); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "recipe.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tab RecipeTable
+	if err := json.Unmarshal(b, &tab); err != nil {
+		t.Fatal(err)
+	}
+	if tab.SFT.Questions != 4 || tab.RL.Questions != 4 || tab.Reward != "imrag" {
+		t.Errorf("recipe table %+v: want SFT and RL rows of 4 questions on reward imrag", tab)
+	}
+	for _, m := range comparableMetrics(t, filepath.Join(out, "metrics.jsonl")) {
+		if m["dropped"] != nil {
+			t.Errorf("SFT dropped teacher episodes: %v", m)
+		}
 	}
 }
