@@ -93,22 +93,47 @@ type roleOracle struct {
 
 func (r roleOracle) Tokenize(text string) []int { return r.o.Encode(text) }
 
-// Generate writes the role's turn. The refiner condenses the documents to
-// the sentence that states the searched hop's fact (nothing when none
-// does).
+// Generate writes the role's turn. IM-RAG's refiner condenses the
+// documents to the sentence that states the searched hop's fact (nothing
+// when none does). MMOA's rewriter writes each hop's query, one a line
+// (a later hop's query names the entity the hop before finds, which the
+// rewriter cannot know: its recipe trains on 1-hop questions); the
+// selector names the candidates that state the chain's facts; the
+// generator writes the answer after the prompt's opening answer tag.
 func (r roleOracle) Generate(_ context.Context, req llm.Request) (llm.Response, error) {
 	prompt := r.o.prompt(req)
-	rp := r.o.Protocol.roles[r.role]
+	pr := r.o.Protocol
+	rp := pr.roles[r.role]
 	q, ok := r.o.question(prompt, rp.question)
 	if !ok {
 		return llm.Response{}, fmt.Errorf("oracle %s: no known question in the prompt", r.role)
 	}
+	var text string
 	switch r.role {
 	case roleRefiner:
 		query, _ := rp.queries.in(prompt)
-		return r.o.reply(req, refine(q, strings.TrimSpace(query), docsIn(prompt))), nil
+		text = refine(q, strings.TrimSpace(query), docsIn(prompt))
+	case roleRewriter:
+		var b strings.Builder
+		for _, h := range q.Chain {
+			b.WriteString(h.Query + "\n")
+		}
+		text = b.String()
+	case roleSelector:
+		var names []string
+		cands := candidatesIn(prompt)
+		for _, h := range q.Chain {
+			if d, ok := stating(cands, h); ok {
+				names = append(names, fmt.Sprintf("Document%d", d.n))
+			}
+		}
+		text = strings.Join(names, ",")
+	case roleGenerator:
+		text = " " + answerOf(q) + " " + closeTag(pr.tags.Answer)
+	default:
+		return llm.Response{}, fmt.Errorf("oracle: no teacher for role %s", r.role)
 	}
-	return llm.Response{}, fmt.Errorf("oracle: no teacher for role %s", r.role)
+	return r.o.reply(req, text), nil
 }
 
 func (o *Oracle) prompt(req llm.Request) string {
@@ -215,10 +240,13 @@ func ProtocolOf(p agent.Preset) Protocol {
 
 // The preset modes and roles a teacher plays, as agent.Preset spells them.
 const (
-	modeTags    = "tags"
-	modeRAG     = "rag"
-	modeDirect  = "direct"
-	roleRefiner = "refiner"
+	modeTags      = "tags"
+	modeRAG       = "rag"
+	modeDirect    = "direct"
+	roleRefiner   = "refiner"
+	roleRewriter  = "rewriter"
+	roleSelector  = "selector"
+	roleGenerator = "generator"
 )
 
 func openTag(tag string) string  { return "<" + tag + ">" }
@@ -359,6 +387,19 @@ var docLine = regexp.MustCompile(`(?m)^Doc (\d+)\(Title: ([^),]*)[^)]*\) (.*)$`)
 func docsIn(prompt string) []doc {
 	var out []doc
 	for _, m := range docLine.FindAllStringSubmatch(prompt, -1) {
+		n, _ := strconv.Atoi(m[1])
+		out = append(out, doc{n, m[2], m[3]})
+	}
+	return out
+}
+
+var candidateLine = regexp.MustCompile(`(?m)^Document(\d+): ([^:\n]*): (.*)$`)
+
+// candidatesIn reads the candidates shown to MMOA's selector
+// ("Document0: Title: text").
+func candidatesIn(prompt string) []doc {
+	var out []doc
+	for _, m := range candidateLine.FindAllStringSubmatch(prompt, -1) {
 		n, _ := strconv.Atoi(m[1])
 		out = append(out, doc{n, m[2], m[3]})
 	}

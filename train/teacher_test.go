@@ -107,6 +107,15 @@ func TestTeachersWellFormed(t *testing.T) {
 			}
 			return "no refiner condensation"
 		}},
+		{"mmoa", 2, func(ep *agent.Episode) string {
+			if roles := ep.Roles(); len(roles) != 3 {
+				return fmt.Sprintf("roles %v, want rewriter, selector and generator", roles)
+			}
+			if len(ep.Evidence) == 0 {
+				return "the selector chose nothing"
+			}
+			return ""
+		}},
 		{"arena", 2, func(ep *agent.Episode) string {
 			last := ep.Turns[len(ep.Turns)-1].Action
 			if last.Analysis == "" {
@@ -199,6 +208,17 @@ func TestRecipeTiny(t *testing.T) {
 	for _, m := range comparableMetrics(t, filepath.Join(out, "metrics.jsonl")) {
 		if m["dropped"] != nil {
 			t.Errorf("SFT dropped teacher episodes: %v", m)
+		}
+	}
+}
+
+// TestTokenizerTagsFromPreset: a run's tokenizer holds its preset's tags
+// as single tokens, ARENA's included.
+func TestTokenizerTagsFromPreset(t *testing.T) {
+	r, _ := teacherRun(t, "arena")
+	for _, tag := range []string{"<relevance>", "</relevance>", "<analysis>", "</analysis>", "<answer>", "</information>"} {
+		if ids := r.tok.Encode(tag); len(ids) != 1 {
+			t.Errorf("%s is %d tokens, want 1", tag, len(ids))
 		}
 	}
 }
