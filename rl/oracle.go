@@ -384,9 +384,13 @@ type doc struct {
 var docLine = regexp.MustCompile(`(?m)^Doc (\d+)\(Title: ([^),]*)[^)]*\) (.*)$`)
 
 // docsIn reads the documents shown in a prompt.
-func docsIn(prompt string) []doc {
+func docsIn(prompt string) []doc { return docsBy(docLine, prompt) }
+
+// docsBy reads the documents of a prompt that re (number, title, text)
+// finds.
+func docsBy(re *regexp.Regexp, prompt string) []doc {
 	var out []doc
-	for _, m := range docLine.FindAllStringSubmatch(prompt, -1) {
+	for _, m := range re.FindAllStringSubmatch(prompt, -1) {
 		n, _ := strconv.Atoi(m[1])
 		out = append(out, doc{n, m[2], m[3]})
 	}
@@ -397,14 +401,7 @@ var candidateLine = regexp.MustCompile(`(?m)^Document(\d+): ([^:\n]*): (.*)$`)
 
 // candidatesIn reads the candidates shown to MMOA's selector
 // ("Document0: Title: text").
-func candidatesIn(prompt string) []doc {
-	var out []doc
-	for _, m := range candidateLine.FindAllStringSubmatch(prompt, -1) {
-		n, _ := strconv.Atoi(m[1])
-		out = append(out, doc{n, m[2], m[3]})
-	}
-	return out
-}
+func candidatesIn(prompt string) []doc { return docsBy(candidateLine, prompt) }
 
 // stating is the document that states hop h: its subject's passage naming
 // its object (the first document naming both otherwise).
