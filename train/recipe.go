@@ -53,11 +53,7 @@ func (r *Run) evaluateRecipe(ctx context.Context) error {
 		return err
 	}
 	defer ix.Close()
-	rc, err := reward.LoadConfig(r.Cfg.Reward)
-	if err != nil {
-		return err
-	}
-	fn, err := rc.Build(nil)
+	fn, err := r.reward()
 	if err != nil {
 		return err
 	}
