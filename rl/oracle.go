@@ -2,6 +2,7 @@ package rl
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -59,6 +60,9 @@ func (o *Oracle) Generate(_ context.Context, req llm.Request) (llm.Response, err
 	var text string
 	switch pr.mode {
 	case modeTags:
+		if pr.obsOpen == "" {
+			return llm.Response{}, fmt.Errorf("oracle: the preset's observation template starts with {observation}, so its observations cannot be counted")
+		}
 		text = pr.Step(q, strings.Count(prompt, pr.obsOpen), pr.lastInformation(prompt))
 	case modeRAG:
 		text = pr.Structured(q, docsIn(prompt))
@@ -184,8 +188,12 @@ type Protocol struct {
 	mode     string
 	tags     agent.Tags
 	obsOpen  string // the observation template before {observation}: each observation starts with it
-	question slot   // the main prompt's question line
-	roles    map[string]roleProtocol
+	obsClose string // and after it
+	// searchTool is the name a tool call searches by (the preset's
+	// tool_names entry for search, or search).
+	searchTool string
+	question   slot // the main prompt's question line
+	roles      map[string]roleProtocol
 }
 
 type roleProtocol struct {
@@ -227,8 +235,13 @@ func (s slot) in(text string) (string, bool) {
 
 // ProtocolOf reads p's protocol.
 func ProtocolOf(p agent.Preset) Protocol {
-	pre, _, _ := strings.Cut(p.Observation, "{observation}")
-	pr := Protocol{mode: p.Mode, tags: p.Tags, obsOpen: pre, question: slotOf(p.Prompt, "{question}")}
+	pre, post, _ := strings.Cut(p.Observation, "{observation}")
+	pr := Protocol{mode: p.Mode, tags: p.Tags, obsOpen: pre, obsClose: post, question: slotOf(p.Prompt, "{question}"), searchTool: "search"}
+	for name, tool := range p.ToolNames {
+		if tool == "search" && (pr.searchTool == "search" || name < pr.searchTool) {
+			pr.searchTool = name
+		}
+	}
 	if len(p.Roles) > 0 {
 		pr.roles = make(map[string]roleProtocol, len(p.Roles))
 		for name, rc := range p.Roles {
@@ -314,11 +327,22 @@ func (pr Protocol) Step(q world.Question, done int, info string) string {
 		for _, later := range q.Chain[done+1:] {
 			fmt.Fprintf(&plan, ", then its %s", RelationWords(later.Relation))
 		}
-		return fmt.Sprintf("%s%sI need the %s of %s%s.%s\n%s %s %s", pr.ThinkOpen(), fact, RelationWords(h.Relation), h.Subject, plan.String(), pr.ThinkClose(),
-			openTag(pr.tags.Search), h.Query, closeTag(pr.tags.Search))
+		return fmt.Sprintf("%s%sI need the %s of %s%s.%s\n%s", pr.ThinkOpen(), fact, RelationWords(h.Relation), h.Subject, plan.String(), pr.ThinkClose(), pr.search(h.Query))
 	}
 	ans := answerOf(q)
 	return fmt.Sprintf("%s%sSo the answer is %s.%s\n%s", pr.ThinkOpen(), fact, ans, pr.ThinkClose(), pr.Answer(ans))
+}
+
+// search is the action that searches for query: a search block, or with
+// a tool-call tag a JSON call of the tool the preset maps to search
+// (DeepResearcher's web_search).
+func (pr Protocol) search(query string) string {
+	if pr.tags.ToolCall == "" {
+		return openTag(pr.tags.Search) + " " + query + " " + closeTag(pr.tags.Search)
+	}
+	q, _ := json.Marshal([]string{query})
+	name, _ := json.Marshal(pr.searchTool)
+	return fmt.Sprintf(`%s{"name": %s, "arguments": {"query": %s}}%s`, openTag(pr.tags.ToolCall), name, q, closeTag(pr.tags.ToolCall))
 }
 
 // Structured is the oracle's one turn in a rag preset with evidence and
@@ -436,9 +460,9 @@ func sentenceWith(text, name string) string {
 // reading drills written in its words).
 func RelationWords(rel string) string { return strings.ReplaceAll(rel, "_", " ") }
 
-// lastInformation is the text of the prompt's last information block.
+// lastInformation is the text of the prompt's last observation.
 func (pr Protocol) lastInformation(prompt string) string {
-	o, c := openTag(pr.tags.Information), closeTag(pr.tags.Information)
+	o, c := pr.obsOpen, pr.obsClose
 	i := strings.LastIndex(prompt, o)
 	if i < 0 {
 		return ""

@@ -107,6 +107,14 @@ func TestTeachersWellFormed(t *testing.T) {
 			}
 			return "no refiner condensation"
 		}},
+		{"deepresearcher", 3, func(ep *agent.Episode) string {
+			for _, c := range ep.Turns[0].Action.Calls {
+				if c.Tool == "web_search" {
+					return ""
+				}
+			}
+			return "the first turn calls no web_search"
+		}},
 		{"mmoa", 2, func(ep *agent.Episode) string {
 			if roles := ep.Roles(); len(roles) != 3 {
 				return fmt.Sprintf("roles %v, want rewriter, selector and generator", roles)
