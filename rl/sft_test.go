@@ -55,7 +55,7 @@ func TestOracleTracesAndSFT(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	oracle := NewOracle(w.Questions, tok.Encode, tok.Decode)
+	oracle := NewOracle(p, w.Questions, tok.Encode, tok.Decode)
 	r := &agent.Runner{Preset: p, Policy: oracle, Tools: map[string]agent.Tool{"search": agent.SearchTool{R: ix}}}
 	qs := make([]agent.Question, 0, 16)
 	for _, q := range w.Questions[:16] {
@@ -144,6 +144,11 @@ func TestOracleStepPlans(t *testing.T) {
 		{Subject: "Acme Labs", Relation: "headquartered_in", Object: "Bergen", Query: "headquarters of Acme Labs"},
 		{Subject: "Bergen", Relation: "located_in", Object: "Oslo", Query: "country of Bergen"},
 	}}
+	p, err := agent.LoadPreset("searchr1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr := ProtocolOf(p)
 	info := "Ann Lee works for Acme Labs. Acme Labs is based in Bergen. Bergen lies in Oslo."
 	want := []string{
 		"<think>I need the employer of Ann Lee, then its headquartered in, then its located in.</think>\n<search> employer of Ann Lee </search>",
@@ -152,11 +157,11 @@ func TestOracleStepPlans(t *testing.T) {
 		"<think>The located in of Bergen is Oslo. So the answer is Oslo.</think>\n<answer> Oslo </answer>",
 	}
 	for done, w := range want {
-		if got := OracleStep(q, done, info); got != w {
+		if got := pr.Step(q, done, info); got != w {
 			t.Errorf("after %d searches:\n got %q\nwant %q", done, got, w)
 		}
 	}
-	if got := OracleStep(q, 1, "nothing here"); strings.Contains(got, "The employer") {
+	if got := pr.Step(q, 1, "nothing here"); strings.Contains(got, "The employer") {
 		t.Errorf("states a fact the information does not show: %q", got)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -168,11 +169,16 @@ type Config struct {
 	// (backend.go): local (the default, in-process) or {tinker: URL}, a
 	// Tinker-API server such as sleuth serve --tinker.
 	Backend Backend `yaml:"backend,omitempty"`
+	// Eval, when set, makes the config a recipe: after training, the SFT
+	// and RL policies are compared on a held-out world on the run's reward
+	// and exact match (recipe.json, the report, the log).
+	Eval RecipeEval `yaml:"eval,omitempty"`
 }
 
 // LoadConfig reads a config file, or a built-in one by name from configs
-// (train/NAME.yaml: quickstart, fast, base, reading, progress, fresh-sft);
-// unknown fields are errors.
+// (train/NAME.yaml: quickstart, fast, base, reading, progress, fresh-sft,
+// and a recipe per seed system, named for its preset); unknown fields are
+// errors.
 func LoadConfig(configs fs.FS, nameOrPath string) (Config, error) {
 	var data []byte
 	var err error
@@ -181,13 +187,22 @@ func LoadConfig(configs fs.FS, nameOrPath string) (Config, error) {
 	} else {
 		data, err = fs.ReadFile(configs, "train/"+nameOrPath+".yaml")
 		if err != nil {
-			err = fmt.Errorf("unknown built-in training config %q (quickstart, fast, base, reading, progress, fresh-sft)", nameOrPath)
+			err = fmt.Errorf("unknown built-in training config %q (built in: %s)", nameOrPath, strings.Join(ConfigNames(configs), ", "))
 		}
 	}
 	if err != nil {
 		return Config{}, fmt.Errorf("train config %s: %w", nameOrPath, err)
 	}
 	return ParseConfig(nameOrPath, data)
+}
+
+// ConfigNames lists the built-in configs of configs (train/*.yaml).
+func ConfigNames(configs fs.FS) []string {
+	names, _ := fs.Glob(configs, "train/*.yaml")
+	for i, n := range names {
+		names[i] = strings.TrimSuffix(path.Base(n), ".yaml")
+	}
+	return names
 }
 
 var unknownField = regexp.MustCompile(`^(line \d+: )field (\S+) not found in type `)
@@ -269,6 +284,12 @@ func (c *Config) withDefaults() {
 	}
 	deff(&c.SFT.MinLR, c.SFT.LR/10)
 	def(&c.Checkpoint.Keep, 2)
+	if c.Eval.QuestionsPerHop > 0 {
+		def(&c.Eval.MaxHops, 3)
+		if c.Eval.Split == "" {
+			c.Eval.Split = SplitTest
+		}
+	}
 }
 
 // Validate checks the settings together (withDefaults has run).
@@ -319,6 +340,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("rl min_hops %d above max_hops %d", c.RL.MinHops, c.RL.MaxHops)
 	case c.RL.Gamma < 0 || c.RL.Gamma > 1 || c.RL.Lambda < 0 || c.RL.Lambda > 1 || c.RL.ValueLR < 0 || c.RL.ValueSteps < 0 || c.RL.Concurrency < 0 || c.RL.Loss.MaxLen < 0:
 		return fmt.Errorf("rl gamma %g and lambda %g must be between 0 and 1 (0: the default), value_lr, value_steps, concurrency and max_len not negative", c.RL.Gamma, c.RL.Lambda)
+	case c.Eval.QuestionsPerHop < 0 || c.Eval.MaxHops < 0 || (c.Eval.Split != "" && c.Eval.Split != SplitTest && c.Eval.Split != SplitValidation):
+		return fmt.Errorf("eval: questions_per_hop %d and max_hops %d must not be negative, split %q test or validation", c.Eval.QuestionsPerHop, c.Eval.MaxHops, c.Eval.Split)
 	case c.RL.Group < 2 && c.RL.Estimator != rl.PPO:
 		return fmt.Errorf("rl group %d: group-relative advantages need at least 2 episodes per question", c.RL.Group)
 	}

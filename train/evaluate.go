@@ -31,11 +31,12 @@ func (noHits) Search(_ context.Context, qs []string, _ int) ([][]search.Hit, err
 
 // heldOut builds the evaluation world (a seed no training phase used), its
 // index, and its questions: up to perHop chain questions of each hop count
-// from 1 to 3 (comparisons are a different skill, left out of the table).
-func heldOut(ctx context.Context, dir string, cfg Config, split string, perHop int) (*world.World, *bm25.Index, []eval.Question, error) {
-	seed, ixName := HeldOutSeed(cfg.Seed), "heldout-index"
+// from 1 to maxHops (comparisons are a different skill, left out of the
+// table).
+func heldOut(ctx context.Context, dir string, cfg Config, split string, perHop, maxHops int) (*world.World, *bm25.Index, []eval.Question, error) {
+	seed, ixName := heldOutSeed(cfg.Seed, split), "heldout-index"
 	if split == SplitValidation {
-		seed, ixName = ValidationSeed(cfg.Seed), "validation-index"
+		ixName = "validation-index"
 	}
 	w, err := world.Generate(world.Config{Seed: seed, Entities: cfg.World.Entities, Questions: cfg.World.Questions})
 	if err != nil {
@@ -48,7 +49,7 @@ func heldOut(ctx context.Context, dir string, cfg Config, split string, perHop i
 	count := map[int]int{}
 	var qs []eval.Question
 	for _, q := range w.Questions {
-		if q.Type != world.Chain || q.Hops < 1 || q.Hops > 3 || count[q.Hops] >= perHop {
+		if q.Type != world.Chain || q.Hops < 1 || q.Hops > maxHops || count[q.Hops] >= perHop {
 			continue
 		}
 		count[q.Hops]++
@@ -63,10 +64,18 @@ const (
 	SplitValidation = "validation"
 )
 
+// heldOutSeed is the seed of split's world for run seed seed.
+func heldOutSeed(seed int64, split string) int64 {
+	if split == SplitValidation {
+		return ValidationSeed(seed)
+	}
+	return HeldOutSeed(seed)
+}
+
 // Evaluate answers the held-out questions of split with each
 // policy, greedily, through eval.Run (resumable: OUT/eval[-validation]/NAME/results.jsonl).
 func Evaluate(ctx context.Context, dir string, r *Run, split string, perHop int, errw io.Writer) (Table, error) {
-	w, ix, qs, err := heldOut(ctx, dir, r.Cfg, split, perHop)
+	w, ix, qs, err := heldOut(ctx, dir, r.Cfg, split, perHop, 3)
 	if err != nil {
 		return Table{}, err
 	}
@@ -87,30 +96,31 @@ func Evaluate(ctx context.Context, dir string, r *Run, split string, perHop int,
 		name, role string
 		client     llm.Client
 		tools      map[string]agent.Tool
+		clients    map[string]llm.Client // the roles' players, when not the policy
 	}
 	runs := []policy{
-		{"no retrieval (SFT policy, empty search)", "none", sft, SearchTools(noHits{})},
-		{"SFT", "sft", sft, tools},
+		{name: "no retrieval (SFT policy, empty search)", role: "none", client: sft, tools: SearchTools(noHits{})},
+		{name: "SFT", role: "sft", client: sft, tools: tools},
 	}
 	if r.Cfg.SFT.ContinueSteps > 0 {
 		best, err := load(r.Path("best-sft"))
 		if err != nil {
 			return Table{}, err
 		}
-		runs = append(runs, policy{fmt.Sprintf("best SFT (SFT + %d steps, RL's compute)", r.Cfg.SFT.ContinueSteps), "best-sft", best, tools})
+		runs = append(runs, policy{name: fmt.Sprintf("best SFT (SFT + %d steps, RL's compute)", r.Cfg.SFT.ContinueSteps), role: "best-sft", client: best, tools: tools})
 	}
+	oracle := rl.NewOracle(greedy, w.Questions, r.tok.Encode, r.tok.Decode)
 	runs = append(runs,
-		policy{"RL (" + string(r.Cfg.RL.Estimator) + ")", "rl", final, tools},
-		policy{"oracle", "oracle", rl.NewOracle(w.Questions, r.tok.Encode, r.tok.Decode), tools})
+		policy{name: "RL (" + string(r.Cfg.RL.Estimator) + ")", role: "rl", client: final, tools: tools},
+		policy{name: "oracle", role: "oracle", client: oracle, tools: tools, clients: oracle.Clients()})
 	evalDir := filepath.Join(dir, "eval")
 	if split == SplitValidation {
 		evalDir += "-validation"
 	}
 	var rows []PolicyRow
 	for _, run := range runs {
-		fmt.Fprintf(errw, "evaluating %s on %d %s questions\n", run.name, len(qs), split)
-		runner := &agent.Runner{Preset: greedy, Policy: run.client, Tools: run.tools}
-		res, err := eval.Run(ctx, runner, qs, eval.RunOptions{Out: filepath.Join(evalDir, run.role), Concurrency: 64, Progress: errw})
+		runner := &agent.Runner{Preset: greedy, Policy: run.client, Tools: run.tools, Clients: run.clients}
+		res, err := evalPolicy(ctx, runner, qs, filepath.Join(evalDir, run.role), nil, errw)
 		if err != nil {
 			return Table{}, err
 		}
@@ -122,11 +132,7 @@ func Evaluate(ctx context.Context, dir string, r *Run, split string, perHop int,
 		return Table{}, err
 	}
 	rows = append(rows[:1], append([]PolicyRow{rowOf(fmt.Sprintf("retrieve once (question as query, top %d, best-supported entity)", greedy.TopK), "once", once)}, rows[1:]...)...)
-	seed := HeldOutSeed(r.Cfg.Seed)
-	if split == SplitValidation {
-		seed = ValidationSeed(r.Cfg.Seed)
-	}
-	return buildTable(split, seed, rows)
+	return buildTable(split, heldOutSeed(r.Cfg.Seed, split), rows)
 }
 
 // LoadPolicy loads a policy directory the curriculum wrote (its model and

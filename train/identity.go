@@ -191,7 +191,7 @@ func (id runIdentity) write(dir string) error {
 // removes these and nothing else.
 var RunEntries = []string{"checkpoints", "metrics.jsonl", "samples.jsonl", "config.yaml", "run.json", "preset.yaml",
 	"tokenizer.json", "index", "rl-index", "sft-index", "pretrain-index", "sft", "sft-state", "policy", "best-sft",
-	"base", "report.html"}
+	"base", "report.html", "recipe.json", "eval", "eval-validation", "heldout-index", "validation-index"}
 
 // DiscardRun removes a run's files from dir (--force-new).
 func DiscardRun(dir string, entries []string) error {

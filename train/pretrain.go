@@ -91,8 +91,8 @@ func (r *Run) traceRows(ctx context.Context, w *world.World, rng *rand.Rand) ([]
 	}
 	defer ix.Close()
 	p := r.preset
-	p.Prompt = "Question: {question}\n"
-	or := &agent.Runner{Preset: p, Policy: rl.NewOracle(qs, r.tok.Encode, r.tok.Decode), Tools: SearchTools(ix)}
+	p.Prompt = r.proto.QuestionLine("{question}")
+	or := r.teacherRunner(p, qs, ix)
 	want, limit := min(r.Cfg.Pretrain.TraceTokens, r.Cfg.Model.SeqLen), r.Cfg.Model.SeqLen+1
 	rows := make([][]int, 0, r.Cfg.Pretrain.TraceRows)
 	var row []int
@@ -191,19 +191,18 @@ func (r *Run) readDrills(w *world.World, rng *rand.Rand, n int, info bool, chain
 			}
 			var b strings.Builder
 			var fs []world.Fact
-			b.WriteString("<information>")
 			for d, p := range ps {
 				fmt.Fprintf(&b, "Doc %d(Title: %s) %s\n", d+1, p.Title, p.Text)
 				fs = append(fs, facts[p.ID]...)
 			}
-			b.WriteString("</information>\n")
+			block := r.proto.Information(b.String()) + "\n"
 			if info {
-				add(i, b.String(), 0)
+				add(i, block, 0)
 			}
 			if chain != nil {
-				add(i, "Question: "+chain.Question+"\n", 0)
+				add(i, r.proto.QuestionLine(chain.Question), 0)
 				for done := range len(chain.Chain) + 1 {
-					add(i, rl.OracleStep(*chain, done, b.String())+"\n", 0)
+					add(i, r.proto.Step(*chain, done, block)+"\n", 0)
 				}
 			}
 			rng.Shuffle(len(fs), func(i, j int) { fs[i], fs[j] = fs[j], fs[i] })
@@ -218,11 +217,11 @@ func (r *Run) readDrills(w *world.World, rng *rand.Rand, n int, info bool, chain
 				}
 				subj := names[f.Subject]
 				q := strings.ReplaceAll(frames[rng.IntN(len(frames))], "{x}", subj)
-				// The oracle's words (rl.OracleStep), so reading learnt here
-				// is reading in the agent's protocol.
-				add(i, "Question: "+q+"\n<think>The "+rl.RelationWords(f.Relation)+" of "+subj+" is", 0)
+				// The oracle's words (rl.Protocol.Step), so reading learnt
+				// here is reading in the agent's protocol.
+				add(i, r.proto.QuestionLine(q)+r.proto.ThinkOpen()+"The "+rl.RelationWords(f.Relation)+" of "+subj+" is", 0)
 				add(i, " "+ans, 1)
-				add(i, ". So the answer is "+ans+".</think>\n<answer> "+ans+" </answer>\n", 0)
+				add(i, ". So the answer is "+ans+"."+r.proto.ThinkClose()+"\n"+r.proto.Answer(ans)+"\n", 0)
 			}
 			add(i, "\n", 0)
 		}

@@ -35,14 +35,19 @@ func (r *Run) rlWorld(ctx context.Context) ([]world.Question, *bm25.Index, error
 	return chainQuestions(qs, r.Cfg.RL.MinHops, r.Cfg.RL.MaxHops), ix, nil
 }
 
+// reward is the run's reward function (the config's reward preset).
+func (r *Run) reward() (reward.Func, error) {
+	rc, err := reward.LoadConfig(r.Cfg.Reward)
+	if err != nil {
+		return nil, err
+	}
+	return rc.Build(nil)
+}
+
 // runRL is the reinforcement-learning phase on the preset's reward.
 func (r *Run) runRL(ctx context.Context) error {
 	c := r.Cfg.RL
-	rc, err := reward.LoadConfig(r.Cfg.Reward)
-	if err != nil {
-		return err
-	}
-	fn, err := rc.Build(nil)
+	fn, err := r.reward()
 	if err != nil {
 		return err
 	}

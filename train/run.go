@@ -70,13 +70,15 @@ type Run struct {
 	pol     *model.Model // the policy's weights here: tr's own, or copied from the server after every step
 	k       *kernels.Kernels
 	preset  agent.Preset
+	proto   rl.Protocol // the preset's, which the teacher and the drills write in
 	state   rl.State
 	health  rl.Health
 	metrics *os.File
 	value   *rl.ValueHead
 	sftQs   []world.Question // what the oracle demonstrates, built on the first SFT step
-	oracle  *rl.Oracle
-	probe   *world.World // the reading probe's world (probeReading)
+	demos   demos            // what SFT kept and dropped of the teacher's episodes
+	oracle  *agent.Runner    // the teacher on the training family, built on the first SFT step
+	probe   *world.World     // the reading probe's world (probeReading)
 }
 
 // metricLine is one line of metrics.jsonl.
@@ -92,6 +94,9 @@ type metricLine struct {
 	// pre-training and SFT step and at each phase's end.
 	ProbeOpen   float64 `json:"probe_open,omitempty"`
 	ProbeClosed float64 `json:"probe_closed,omitempty"`
+	// Dropped counts the step's teacher episodes SFT refused: malformed,
+	// unanswered or answered wrongly (goodDemo).
+	Dropped int `json:"dropped,omitempty"`
 }
 
 // Path is the file or directory name in the run's directory.
@@ -158,6 +163,7 @@ func (r *Run) Open(ctx context.Context, resume bool) error {
 	if r.Cfg.TopK > 0 {
 		r.preset.TopK = r.Cfg.TopK
 	}
+	r.proto = rl.ProtocolOf(r.preset)
 	presetYAML, err := agent.MarshalPreset(r.preset)
 	if err != nil {
 		return err
@@ -245,8 +251,8 @@ func openOrBuildIndex(ctx context.Context, dir string, ps []corpus.Passage) (*bm
 }
 
 // tokenizer loads the run's tokenizer, training it on the world's text the
-// first time (passages, questions and the oracle's turns, with the protocol
-// tags as single tokens).
+// first time (passages, questions and the oracle's turns, with the
+// preset's protocol tags as single tokens).
 func (r *Run) tokenizer() (*tokenizer.BPE, error) {
 	path := r.Path("tokenizer.json")
 	if t, err := tokenizer.Load(path); err == nil {
@@ -266,14 +272,14 @@ func (r *Run) tokenizer() (*tokenizer.BPE, error) {
 			}
 			for _, q := range w.Questions {
 				for d := range len(q.Chain) + 1 {
-					if !yield(q.Question + " " + rl.OracleStep(q, d, "")) {
+					if !yield(q.Question + " " + r.proto.Step(q, d, "")) {
 						return
 					}
 				}
 			}
 		}
 	}
-	tok, err := tokenizer.Train(texts, r.Cfg.Tokenizer.Vocab, tokenizer.TrainOptions{SpecialTokens: tokenizer.DefaultSpecialTokens(), AddedTokens: tokenizer.ProtocolTags(), Split: tokenizer.SplitStyle(r.Cfg.Tokenizer.Split)})
+	tok, err := tokenizer.Train(texts, r.Cfg.Tokenizer.Vocab, tokenizer.TrainOptions{SpecialTokens: tokenizer.DefaultSpecialTokens(), AddedTokens: r.proto.Tokens(), Split: tokenizer.SplitStyle(r.Cfg.Tokenizer.Split)})
 	if err != nil {
 		return nil, fmt.Errorf("train tokenizer: %w", err)
 	}
@@ -292,6 +298,9 @@ func (r *Run) TrainAll(ctx context.Context, resume bool) error {
 		return err
 	}
 	err := r.Train(ctx)
+	if err == nil && r.Cfg.Eval.QuestionsPerHop > 0 {
+		err = r.evaluateRecipe(ctx)
+	}
 	if rerr := r.WriteReport(); rerr != nil && err == nil {
 		err = rerr
 	}

@@ -34,15 +34,15 @@ func (r *Run) sftStepAs(ctx context.Context, phase string, step, data int) error
 			return fmt.Errorf("SFT step %d: %w", data, err)
 		}
 		defer ix.Close()
-		or = &agent.Runner{Preset: r.preset, Policy: rl.NewOracle(qs, r.tok.Encode, r.tok.Decode), Tools: SearchTools(ix)}
+		or = r.teacherRunner(r.preset, qs, ix)
 	} else {
 		if r.oracle == nil {
 			if r.sftQs = chainQuestions(r.train, 1, r.Cfg.SFT.MaxHops); len(r.sftQs) == 0 {
 				return fmt.Errorf("no chain questions of at most %d hops to demonstrate", r.Cfg.SFT.MaxHops)
 			}
-			r.oracle = rl.NewOracle(r.sftQs, r.tok.Encode, r.tok.Decode)
+			r.oracle = r.teacherRunner(r.preset, r.sftQs, r.ix)
 		}
-		qs, or = r.sftQs, &agent.Runner{Preset: r.preset, Policy: r.oracle, Tools: SearchTools(r.ix)}
+		qs, or = r.sftQs, r.oracle
 	}
 	rng := r.stepRNG(phaseSFT, data)
 	picked := pickQuestions(qs, r.Cfg.SFT.Batch, rng)
@@ -53,6 +53,15 @@ func (r *Run) sftStepAs(ctx context.Context, phase string, step, data int) error
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	answers := make(map[string][]string, len(qs))
+	for _, q := range qs {
+		answers[q.ID] = q.Answers
+	}
+	eps, dropped, err := r.demos.keep(eps, func(id string) []string { return answers[id] })
+	if err != nil {
+		return fmt.Errorf("SFT step %d: %w", data, err)
+	}
+	eps = roleViews(eps)
 	var docs [][]int
 	if r.Cfg.SFT.ReadRows > 0 {
 		w, err := stepWorld(r.Cfg.Seed+offsetSFTRead+int64(data), r.Cfg.Pretrain.ReadChains > 0)
@@ -74,7 +83,7 @@ func (r *Run) sftStepAs(ctx context.Context, phase string, step, data int) error
 	for _, d := range docs {
 		n += len(d)
 	}
-	m := metricLine{Phase: phase, Step: step, Loss: loss, Tokens: n, TokensPS: float64(n) / time.Since(t0).Seconds()}
+	m := metricLine{Phase: phase, Step: step, Loss: loss, Tokens: n, TokensPS: float64(n) / time.Since(t0).Seconds(), Dropped: dropped}
 	if err := r.probeAt(&m, data, r.Cfg.SFT.Steps+r.Cfg.SFT.ContinueSteps); err != nil {
 		return err
 	}

@@ -1,0 +1,133 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/sleuth-research/sleuth/agent"
+	"github.com/sleuth-research/sleuth/eval"
+	"github.com/sleuth-research/sleuth/internal/atomicfile"
+	"github.com/sleuth-research/sleuth/reward"
+)
+
+// RecipeEval is a recipe's evaluation (the config's eval section): after
+// training, the SFT and RL policies answer the held-out questions and are
+// compared on the run's own reward and on exact match.
+type RecipeEval struct {
+	// QuestionsPerHop held-out chain questions of each hop count 1 to
+	// MaxHops (default 3); 0 evaluates nothing.
+	QuestionsPerHop int `yaml:"questions_per_hop"`
+	MaxHops         int `yaml:"max_hops,omitempty"`
+	// Split is the world: test (default; what a recipe reports) or
+	// validation (what its settings are chosen on).
+	Split string `yaml:"split,omitempty"`
+}
+
+// RecipeTable is a recipe's result on the held-out world: SFT against RL
+// on the preset's reward and on exact match, with paired differences.
+type RecipeTable struct {
+	Preset      string        `json:"preset"`
+	Reward      string        `json:"reward"`
+	Split       string        `json:"split"`
+	HeldOutSeed int64         `json:"held_out_seed"`
+	SFT         PolicyRow     `json:"sft"`
+	RL          PolicyRow     `json:"rl"`
+	SFTReward   eval.Interval `json:"sft_reward"`
+	RLReward    eval.Interval `json:"rl_reward"`
+	// RewardDiff and EMDiff are RL − SFT over the same questions, with
+	// paired bootstrap intervals.
+	RewardDiff eval.Paired `json:"rl_minus_sft_reward"`
+	EMDiff     eval.Paired `json:"rl_minus_sft_em"`
+}
+
+// evaluateRecipe runs the config's eval section, writes recipe.json and
+// puts the table in the report.
+func (r *Run) evaluateRecipe(ctx context.Context) error {
+	e := r.Cfg.Eval
+	_, ix, qs, err := heldOut(ctx, r.Dir, r.Cfg, e.Split, e.QuestionsPerHop, e.MaxHops)
+	if err != nil {
+		return err
+	}
+	defer ix.Close()
+	fn, err := r.reward()
+	if err != nil {
+		return err
+	}
+	greedy := r.preset
+	greedy.Sampling.Temperature = 0
+	dir := r.Path("eval")
+	if e.Split == SplitValidation {
+		dir += "-validation"
+	}
+	t := RecipeTable{Preset: r.Cfg.Preset, Reward: r.Cfg.Reward, Split: e.Split, HeldOutSeed: heldOutSeed(r.Cfg.Seed, e.Split)}
+	var rewards [2][]float64
+	for i, p := range []struct {
+		name, role, dir string
+		row             *PolicyRow
+	}{{"SFT", "sft", "sft", &t.SFT}, {"RL (" + string(r.Cfg.RL.Estimator) + ")", "rl", "policy", &t.RL}} {
+		client, err := LoadPolicy(r.Path(p.dir), r.k)
+		if err != nil {
+			return err
+		}
+		res, err := evalPolicy(ctx, &agent.Runner{Preset: greedy, Policy: client, Tools: SearchTools(ix)}, qs, filepath.Join(dir, p.role), fn, r.Log)
+		if err != nil {
+			return err
+		}
+		*p.row = rowOf(p.name, p.role, res)
+		for _, x := range res {
+			v := 0.0
+			if x.Reward != nil {
+				v = x.Reward.Total
+			}
+			rewards[i] = append(rewards[i], v)
+		}
+	}
+	var bs eval.Bootstrap
+	t.SFTReward, t.RLReward = bs.Mean(rewards[0]), bs.Mean(rewards[1])
+	if t.RewardDiff, err = bs.PairedDiff(rewards[1], rewards[0]); err != nil {
+		return err
+	}
+	if t.EMDiff, err = bs.PairedDiff(emWhere(t.RL.results, anyHops), emWhere(t.SFT.results, anyHops)); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(t, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.Write(r.Path("recipe.json"), append(b, '\n')); err != nil {
+		return err
+	}
+	var text strings.Builder
+	PrintRecipe(&text, t)
+	r.Extra = text.String()
+	fmt.Fprint(r.Log, r.Extra)
+	return nil
+}
+
+// evalPolicy answers qs with runner (greedily, as its preset says),
+// resumably in out, each episode scored by fn when it is set.
+func evalPolicy(ctx context.Context, runner *agent.Runner, qs []eval.Question, out string, fn reward.Func, progress io.Writer) ([]eval.Result, error) {
+	fmt.Fprintf(progress, "evaluating %s on %d questions\n", filepath.Base(out), len(qs))
+	return eval.Run(ctx, runner, qs, eval.RunOptions{Out: out, Concurrency: 64, Progress: progress, Reward: fn})
+}
+
+// PrintRecipe writes a recipe's table.
+func PrintRecipe(w io.Writer, t RecipeTable) {
+	fmt.Fprintf(w, "\n%s (reward %s) on the %s world (seed %d), greedy decoding, %d questions, 95%% bootstrap intervals:\n\n", t.Preset, t.Reward, t.Split, t.HeldOutSeed, t.SFT.Questions)
+	fmt.Fprintf(w, "%-14s %-22s %-20s %-17s %s\n", "policy", "reward", "EM", "EM by hops 1/2/3", "searches by hops 1/2/3")
+	for _, p := range []struct {
+		row PolicyRow
+		rw  eval.Interval
+	}{{t.SFT, t.SFTReward}, {t.RL, t.RLReward}} {
+		fmt.Fprintf(w, "%-14s %-22s %-20s %-17s %s\n", p.row.Policy, fmt.Sprintf("%.3f [%.3f, %.3f]", p.rw.Mean, p.rw.Lo, p.rw.Hi), iv(p.row.EM),
+			fmt.Sprintf("%.0f/%.0f/%.0f", 100*p.row.EMByHops["1"], 100*p.row.EMByHops["2"], 100*p.row.EMByHops["3"]),
+			fmt.Sprintf("%.2f/%.2f/%.2f", p.row.Searches["1"], p.row.Searches["2"], p.row.Searches["3"]))
+	}
+	d, e := t.RewardDiff, t.EMDiff
+	fmt.Fprintf(w, "\nRL − SFT: reward %+.3f [%+.3f, %+.3f] (paired bootstrap, p = %.3f); EM %+.1f points [%+.1f, %+.1f] (p = %.3f)\n",
+		d.Diff.Mean, d.Diff.Lo, d.Diff.Hi, d.PValue, 100*e.Diff.Mean, 100*e.Diff.Lo, 100*e.Diff.Hi, e.PValue)
+}

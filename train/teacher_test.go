@@ -1,0 +1,232 @@
+package train
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sleuth-research/sleuth/agent"
+	"github.com/sleuth-research/sleuth/rl"
+	"github.com/sleuth-research/sleuth/world"
+)
+
+// teacherRun is a Run with what the teacher and the drills read: the
+// preset, a world family of one world, its index and a tokenizer trained
+// as a run trains it.
+func teacherRun(t *testing.T, preset string) (*Run, *world.World) {
+	t.Helper()
+	c, err := ParseConfig("test", []byte("world: {count: 1, entities: 80, questions: 120}\ntokenizer: {vocab: 600}\nmodel: {seq_len: 1024}\npreset: "+preset+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Run{Cfg: c, Dir: t.TempDir(), Log: io.Discard}
+	if r.preset, err = agent.LoadPreset(preset); err != nil {
+		t.Fatal(err)
+	}
+	r.proto = rl.ProtocolOf(r.preset)
+	w, err := world.Generate(world.Config{Seed: 4, Entities: 80, Questions: 120})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.worlds = []*world.World{w}
+	if r.tok, err = r.tokenizer(); err != nil {
+		t.Fatal(err)
+	}
+	if r.ix, err = stepIndex(context.Background(), r.Path("index"), w); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.ix.Close() })
+	return r, w
+}
+
+// hashEpisodes writes every segment of eps (role, source, text, token ids)
+// to h.
+func hashEpisodes(h hash.Hash, eps []*agent.Episode) {
+	for _, ep := range eps {
+		fmt.Fprintf(h, "%s|%s|%s|%d\n", ep.ID, ep.Status, ep.Answer, ep.FormatErrors)
+		for _, s := range ep.Context {
+			fmt.Fprintf(h, "%s|%v|%q|%v\n", s.Role, s.Source, s.Text, s.TokenIDs)
+		}
+	}
+}
+
+// TestSearchR1TeacherUnchanged pins the searchr1 teacher's text and tokens
+// (the tokenizer, the oracle's episodes through the real runner and
+// index, the reading drills) to what they were when the protocol was
+// string literals, so that reading it from the preset changed nothing the
+// quickstart trains on.
+func TestSearchR1TeacherUnchanged(t *testing.T) {
+	r, w := teacherRun(t, "searchr1")
+	h := sha256.New()
+	fmt.Fprintf(h, "vocab %d\n", r.tok.VocabSize())
+	for id := range r.tok.VocabSize() {
+		fmt.Fprintf(h, "%q ", r.tok.DecodeToken(id))
+	}
+	qs := chainQuestions(w.Questions, 1, 3)[:24]
+	aq := make([]agent.Question, len(qs))
+	for i, q := range qs {
+		aq[i] = agent.Question{ID: q.ID, Text: q.Question}
+	}
+	or := &agent.Runner{Preset: r.preset, Policy: rl.NewOracle(r.preset, qs, r.tok.Encode, r.tok.Decode), Tools: SearchTools(r.ix)}
+	hashEpisodes(h, or.RunMany(context.Background(), aq, 4))
+	rows, masks := r.readDrills(w, rand.New(rand.NewPCG(1, 2)), 3, true, 0.5)
+	fmt.Fprintf(h, "%v\n%v\n", rows, masks)
+	const want = "36ce84fabef940b0b83bb43e62aa22d413b2e934cb6773abd5fefd0154b7b03f"
+	if got := hex.EncodeToString(h.Sum(nil)); got != want {
+		t.Errorf("searchr1 teacher hash %s, want %s", got, want)
+	}
+}
+
+// TestTeachersWellFormed plays each preset's teacher on the chain
+// questions of a training world through the real runner and index: at
+// least 95% of its episodes must be demonstrations SFT keeps (answered,
+// no format error in any role, exact match), and each must show its
+// protocol's own parts.
+func TestTeachersWellFormed(t *testing.T) {
+	tests := []struct {
+		preset  string
+		maxHops int
+		// shows checks one episode holds the protocol's parts.
+		shows func(ep *agent.Episode) string
+	}{
+		{"searchr1", 3, func(ep *agent.Episode) string { return "" }},
+		{"imrag", 3, func(ep *agent.Episode) string {
+			for _, s := range ep.Context {
+				if s.Role == "refiner" && s.Source == agent.Policy && s.Text != "" {
+					return ""
+				}
+			}
+			return "no refiner condensation"
+		}},
+		{"deepresearcher", 3, func(ep *agent.Episode) string {
+			for _, c := range ep.Turns[0].Action.Calls {
+				if c.Tool == "web_search" {
+					return ""
+				}
+			}
+			return "the first turn calls no web_search"
+		}},
+		{"mmoa", 2, func(ep *agent.Episode) string {
+			if roles := ep.Roles(); len(roles) != 3 {
+				return fmt.Sprintf("roles %v, want rewriter, selector and generator", roles)
+			}
+			if len(ep.Evidence) == 0 {
+				return "the selector chose nothing"
+			}
+			return ""
+		}},
+		{"arena", 2, func(ep *agent.Episode) string {
+			last := ep.Turns[len(ep.Turns)-1].Action
+			if last.Analysis == "" {
+				return "no analysis"
+			}
+			return ""
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.preset, func(t *testing.T) {
+			r, w := teacherRun(t, tc.preset)
+			qs := chainQuestions(w.Questions, 1, tc.maxHops)
+			aq := make([]agent.Question, len(qs))
+			answers := map[string][]string{}
+			for i, q := range qs {
+				aq[i] = agent.Question{ID: q.ID, Text: q.Question}
+				answers[q.ID] = q.Answers
+			}
+			eps := r.teacherRunner(r.preset, qs, r.ix).RunMany(context.Background(), aq, 8)
+			good, shown := 0, 0
+			for _, ep := range eps {
+				if goodDemo(ep, answers[ep.ID]) {
+					good++
+				} else if good+shown < 3 {
+					t.Logf("%s: status %s (%s), %d format errors, answer %q, want %q", ep.ID, ep.Status, ep.Reason, ep.FormatErrors, ep.Answer, answers[ep.ID])
+				}
+				if why := tc.shows(ep); why != "" {
+					shown++
+					if shown <= 3 {
+						t.Errorf("%s: %s", ep.ID, why)
+					}
+				}
+			}
+			t.Logf("%s teacher: %d of %d episodes are good demonstrations", tc.preset, good, len(eps))
+			if len(eps) < 40 || float64(good) < 0.95*float64(len(eps)) {
+				t.Errorf("%d of %d teacher episodes are good demonstrations, want at least 95%% of at least 40", good, len(eps))
+			}
+		})
+	}
+}
+
+// TestDemosRefused: SFT keeps only good demonstrations and stops once more
+// than 5% of what it has seen was dropped.
+func TestDemosRefused(t *testing.T) {
+	answers := func(string) []string { return []string{"Oslo"} }
+	ep := func(status agent.Status, answer string, formatErrors int) *agent.Episode {
+		return &agent.Episode{ID: "q", Status: status, Answer: answer, FormatErrors: formatErrors}
+	}
+	good := make([]*agent.Episode, 19)
+	for i := range good {
+		good[i] = ep(agent.Answered, "oslo.", 0)
+	}
+	var d demos
+	kept, dropped, err := d.keep(append(good, ep(agent.Answered, "Bergen", 0)), answers)
+	if err != nil || len(kept) != 19 || dropped != 1 {
+		t.Fatalf("1 wrong answer in 20: kept %d, dropped %d, err %v; want 19, 1, nil", len(kept), dropped, err)
+	}
+	for _, bad := range []*agent.Episode{ep(agent.OverBudget, "", 0), ep(agent.Answered, "Oslo", 1), ep(agent.FormatError, "Oslo", 1)} {
+		if goodDemo(bad, answers("q")) {
+			t.Errorf("%+v: kept, want it dropped", bad)
+		}
+	}
+	if _, _, err := d.keep([]*agent.Episode{ep(agent.OverBudget, "", 0)}, answers); err == nil || !strings.Contains(err.Error(), "2 of 21") {
+		t.Errorf("2 bad of 21: err %v, want a refusal counting them", err)
+	}
+}
+
+// TestRecipeTiny runs a recipe end to end on a tiny config: SFT on the
+// imrag teacher (nothing dropped), RL on its reward, and the table of
+// SFT against RL on the held-out world in recipe.json.
+func TestRecipeTiny(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a tiny model")
+	}
+	out := t.TempDir()
+	if err := trainAt("testdata/tiny-imrag.yaml", out, false, ""); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "recipe.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tab RecipeTable
+	if err := json.Unmarshal(b, &tab); err != nil {
+		t.Fatal(err)
+	}
+	if tab.SFT.Questions != 4 || tab.RL.Questions != 4 || tab.Reward != "imrag" {
+		t.Errorf("recipe table %+v: want SFT and RL rows of 4 questions on reward imrag", tab)
+	}
+	for _, m := range comparableMetrics(t, filepath.Join(out, "metrics.jsonl")) {
+		if m["dropped"] != nil {
+			t.Errorf("SFT dropped teacher episodes: %v", m)
+		}
+	}
+}
+
+// TestTokenizerTagsFromPreset: a run's tokenizer holds its preset's tags
+// as single tokens, ARENA's included.
+func TestTokenizerTagsFromPreset(t *testing.T) {
+	r, _ := teacherRun(t, "arena")
+	for _, tag := range []string{"<relevance>", "</relevance>", "<analysis>", "</analysis>", "<answer>", "</information>"} {
+		if ids := r.tok.Encode(tag); len(ids) != 1 {
+			t.Errorf("%s is %d tokens, want 1", tag, len(ids))
+		}
+	}
+}
