@@ -23,8 +23,8 @@ func newTrainCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "train",
 		Short: "Train a research agent from scratch: pre-training, SFT on oracle traces, then RL (GRPO, PPO, …)",
-		Long: `train runs a training configuration (YAML; built in: quickstart, fast, base, reading, progress, fresh-sft; see
-examples/train/) in OUT: it generates the world and its index, trains a BPE
+		Long: `train runs a training configuration (YAML; built in: quickstart, fast, base, reading, progress, fresh-sft,
+and the seed-system recipes imrag, imrag-fast, arena, mmoa; see examples/train/) in OUT: it generates the world and its index, trains a BPE
 tokenizer with the protocol tags and a small Llama-style policy from nothing,
 pre-trains it on the world's passages, warms it up by SFT on oracle traces
 (the shortest correct search path, through the real index), then trains it
@@ -75,7 +75,7 @@ uninterrupted run with the same config ends.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.config, "config", "quickstart", "training config: a YAML file or a built-in name (quickstart, fast, base, reading, progress, fresh-sft)")
+	fl.StringVar(&f.config, "config", "quickstart", "training config: a YAML file or a built-in name (quickstart, fast, base, reading, progress, fresh-sft, imrag, imrag-fast, arena, mmoa)")
 	fl.StringVar(&f.out, "out", "sleuth-train", "run directory")
 	fl.BoolVar(&f.resume, "resume", false, "continue the run in --out from its last checkpoint")
 	fl.BoolVar(&f.forceNew, "force-new", false, "discard the run in --out (its checkpoints, metrics, policies, indexes) and start anew")
