@@ -49,24 +49,37 @@ func randomBase(tb testing.TB) *Model {
 }
 
 // BenchmarkBERTBase times a forward of 8 sequences of 128 tokens (one
-// op = the batch), on one core and on every core. Compare with
-// bench/dense/encoder_torch.py on the same shape.
+// op = the batch) as one packed batch, on one core and on every core, and
+// one sequence at a time on one core (the encoder before batching). Compare
+// with bench/dense/encoder_torch.py on the same shape.
 func BenchmarkBERTBase(b *testing.B) {
 	m := randomBase(b)
 	ids := make([]int, 128)
 	for i := range ids {
 		ids[i] = 1000 + i
 	}
-	for _, workers := range []int{1, 0} {
-		name := "1core"
-		if workers == 0 {
-			name = "allcores"
+	batch := make([][]int, 8)
+	for i := range batch {
+		batch[i] = ids
+	}
+	for _, c := range []struct {
+		name    string
+		workers int
+		batched bool
+	}{{"1core", 1, true}, {"allcores", 0, true}, {"1core-unbatched", 1, false}} {
+		if c.workers == 0 {
 			m.Kernels = kernels.New(0)
 		}
-		b.Run(name, func(b *testing.B) {
+		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
-				for range 8 {
-					if _, err := m.Forward(ids); err != nil {
+				if c.batched {
+					if _, err := m.ForwardBatch(batch); err != nil {
+						b.Fatal(err)
+					}
+					continue
+				}
+				for _, s := range batch {
+					if _, err := m.Forward(s); err != nil {
 						b.Fatal(err)
 					}
 				}
