@@ -66,6 +66,7 @@ func newBenchDenseCmd() *cobra.Command {
 		n, dim, clusters, q, k   int
 		rescores                 string
 		asJSON                   bool
+		emb                      denseFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "dense",
@@ -77,10 +78,19 @@ the --queries held-out draws from the same clusters as queries), then
 measures recall@k of the approximate search against exact inner-product
 search, the index's resident memory against float32 flat, and single-thread
 queries/s. --export writes the vectors and queries as raw float32 for the
-FAISS and hnswlib peers in bench/dense.`,
+FAISS and hnswlib peers in bench/dense.
+
+--set hotpotqa measures retrieval instead: over the union of the shared
+HotpotQA paragraphs, the share of the 400 questions whose two supporting
+paragraphs are both in the top k, for BM25, dense, and their RRF and
+weighted fusions. The dense side is --embed (a server or local:DIR), or by
+default the committed random BERT (search/dense/bert/testdata/tiny, run
+from the repository root), which checks the plumbing only: a random
+encoder cannot help recall.`,
 		Example: `  sleuth bench dense --set e5
   sleuth bench dense --set synthetic --n 200000 --queries 200 --probes 8,16,32,64
-  sleuth bench dense --set synthetic --n 1000000 --queries 1000 --export /tmp/vecs   # the goal's size`,
+  sleuth bench dense --set synthetic --n 1000000 --queries 1000 --export /tmp/vecs   # the goal's size
+  sleuth bench dense --set hotpotqa --embed http://127.0.0.1:8080/v1 --embed-model intfloat/e5-base-v2`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			pl, err := parseInts(probes)
 			if err != nil {
@@ -98,6 +108,17 @@ FAISS and hnswlib peers in bench/dense.`,
 				defer os.RemoveAll(d)
 				dir = d
 			}
+			if set == "hotpotqa" {
+				rep, ok, err := benchDenseHotpot(cmd.Context(), cmd, &emb, dir, k)
+				if err != nil || !ok {
+					return err
+				}
+				if asJSON {
+					return writeJSON(cmd.OutOrStdout(), rep)
+				}
+				printHotpotReport(cmd, rep)
+				return nil
+			}
 			rep, err := benchDense(cmd.Context(), cmd, set, dir, export, n, dim, clusters, q, k, rl, pl)
 			if err != nil {
 				return err
@@ -110,7 +131,7 @@ FAISS and hnswlib peers in bench/dense.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&set, "set", "synthetic", "e5 (the shared wiki-18 e5 vectors) or synthetic")
+	f.StringVar(&set, "set", "synthetic", "e5 (the shared wiki-18 e5 vectors), synthetic, or hotpotqa (retrieval recall of BM25, dense and hybrid)")
 	f.IntVar(&n, "n", 100_000, "synthetic vectors")
 	f.IntVar(&dim, "dim", 768, "synthetic dimension")
 	f.IntVar(&clusters, "clusters", 1000, "synthetic cluster centres")
@@ -121,6 +142,7 @@ FAISS and hnswlib peers in bench/dense.`,
 	f.StringVar(&dir, "dir", "", "index directory (default: a temporary one, removed afterwards)")
 	f.StringVar(&export, "export", "", "write base.f32, queries.f32 and meta.json here for the bench/dense peers")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	emb.registerEmbed(f)
 	return cmd
 }
 
