@@ -19,7 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sleuth-research/sleuth/corpus"
-	"github.com/sleuth-research/sleuth/internal/generation"
+	indexgen "github.com/sleuth-research/sleuth/internal/generation"
 	"github.com/sleuth-research/sleuth/internal/shareddata"
 	"github.com/sleuth-research/sleuth/search/dense"
 	"github.com/sleuth-research/sleuth/search/dense/densetest"
@@ -410,7 +410,7 @@ func reusedIndex(dir, export string, q int) (dense.Stats, [][]float32, bool, err
 		return dense.Stats{}, nil, false, fmt.Errorf("bench dense --reuse: index of dimension %d, queries of %d", ix.Dim(), m.Dim)
 	}
 	st := dense.Stats{Count: ix.Len(), Dim: ix.Dim(), Lists: ix.Lists(), RAMBytes: ix.ResidentBytes()}
-	gdir, err := generation.Current(dir)
+	gdir, err := indexgen.Current(dir)
 	if err != nil {
 		return dense.Stats{}, nil, false, err
 	}
