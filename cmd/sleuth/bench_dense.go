@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sleuth-research/sleuth/corpus"
+	indexgen "github.com/sleuth-research/sleuth/internal/generation"
 	"github.com/sleuth-research/sleuth/internal/shareddata"
 	"github.com/sleuth-research/sleuth/search/dense"
 	"github.com/sleuth-research/sleuth/search/dense/densetest"
@@ -65,7 +67,8 @@ func newBenchDenseCmd() *cobra.Command {
 		set, dir, export, probes string
 		n, dim, clusters, q, k   int
 		rescores                 string
-		asJSON                   bool
+		asJSON, reuse            bool
+		emb                      denseFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "dense",
@@ -77,10 +80,19 @@ the --queries held-out draws from the same clusters as queries), then
 measures recall@k of the approximate search against exact inner-product
 search, the index's resident memory against float32 flat, and single-thread
 queries/s. --export writes the vectors and queries as raw float32 for the
-FAISS and hnswlib peers in bench/dense.`,
+FAISS and hnswlib peers in bench/dense.
+
+--set hotpotqa measures retrieval instead: over the union of the shared
+HotpotQA paragraphs, the share of the 400 questions whose two supporting
+paragraphs are both in the top k, for BM25, dense, and their RRF and
+weighted fusions. The dense side is --embed (a server or local:DIR), or by
+default the committed random BERT (search/dense/bert/testdata/tiny, run
+from the repository root), which checks the plumbing only: a random
+encoder cannot help recall.`,
 		Example: `  sleuth bench dense --set e5
   sleuth bench dense --set synthetic --n 200000 --queries 200 --probes 8,16,32,64
-  sleuth bench dense --set synthetic --n 1000000 --queries 1000 --export /tmp/vecs   # the goal's size`,
+  sleuth bench dense --set synthetic --n 1000000 --queries 1000 --export /tmp/vecs   # the goal's size
+  sleuth bench dense --set hotpotqa --embed http://127.0.0.1:8080/v1 --embed-model intfloat/e5-base-v2`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			pl, err := parseInts(probes)
 			if err != nil {
@@ -90,7 +102,7 @@ FAISS and hnswlib peers in bench/dense.`,
 			if err != nil {
 				return fmt.Errorf("--rescores: %w", err)
 			}
-			if dir == "" {
+			if dir == "" && !reuse {
 				d, err := os.MkdirTemp("", "sleuth-bench-dense-")
 				if err != nil {
 					return err
@@ -98,7 +110,21 @@ FAISS and hnswlib peers in bench/dense.`,
 				defer os.RemoveAll(d)
 				dir = d
 			}
-			rep, err := benchDense(cmd.Context(), cmd, set, dir, export, n, dim, clusters, q, k, rl, pl)
+			if set == "hotpotqa" {
+				rep, ok, err := benchDenseHotpot(cmd.Context(), cmd, &emb, dir, k)
+				if err != nil || !ok {
+					return err
+				}
+				if asJSON {
+					return writeJSON(cmd.OutOrStdout(), rep)
+				}
+				printHotpotReport(cmd, rep)
+				return nil
+			}
+			if reuse && (dir == "" || export == "") {
+				return errors.New("bench dense: --reuse needs --dir (the index an earlier run built there) and --export (its queries)")
+			}
+			rep, err := benchDense(cmd.Context(), cmd, set, dir, export, n, dim, clusters, q, k, rl, pl, reuse)
 			if err != nil {
 				return err
 			}
@@ -110,7 +136,7 @@ FAISS and hnswlib peers in bench/dense.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&set, "set", "synthetic", "e5 (the shared wiki-18 e5 vectors) or synthetic")
+	f.StringVar(&set, "set", "synthetic", "e5 (the shared wiki-18 e5 vectors), synthetic, or hotpotqa (retrieval recall of BM25, dense and hybrid)")
 	f.IntVar(&n, "n", 100_000, "synthetic vectors")
 	f.IntVar(&dim, "dim", 768, "synthetic dimension")
 	f.IntVar(&clusters, "clusters", 1000, "synthetic cluster centres")
@@ -121,6 +147,8 @@ FAISS and hnswlib peers in bench/dense.`,
 	f.StringVar(&dir, "dir", "", "index directory (default: a temporary one, removed afterwards)")
 	f.StringVar(&export, "export", "", "write base.f32, queries.f32 and meta.json here for the bench/dense peers")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	f.BoolVar(&reuse, "reuse", false, "measure the index an earlier run left in --dir on the first --queries of the queries it exported to --export, without generating or building (build figures are then not reported)")
+	emb.registerEmbed(f)
 	return cmd
 }
 
@@ -215,29 +243,47 @@ func settings(probes, rescores []int) [][2]int {
 	return out
 }
 
-func benchDense(ctx context.Context, cmd *cobra.Command, set, dir, export string, n, dim, clusters, q, k int, rescores, probes []int) (denseReport, error) {
-	base, queriesOf, d, self, err := denseSet(set, n, dim, clusters, q)
-	if err != nil {
-		return denseReport{}, err
+func benchDense(ctx context.Context, cmd *cobra.Command, set, dir, export string, n, dim, clusters, q, k int, rescores, probes []int, reuse bool) (denseReport, error) {
+	var (
+		st      dense.Stats
+		queries [][]float32
+		d       int
+		self    bool
+		err     error
+	)
+	if reuse {
+		if st, queries, self, err = reusedIndex(dir, export, q); err != nil {
+			return denseReport{}, err
+		}
+		d = st.Dim
+	} else {
+		var base iter.Seq2[dense.Item, error]
+		var queriesOf func() [][]float32
+		base, queriesOf, d, self, err = denseSet(set, n, dim, clusters, q)
+		if err != nil {
+			return denseReport{}, err
+		}
+		var exp *exporter
+		if export != "" {
+			if exp, err = newExporter(export); err != nil {
+				return denseReport{}, err
+			}
+			base = exp.tee(base)
+		}
+		fmt.Fprintf(stderr(cmd), "bench dense: building the index in %s…\n", dir)
+		if st, err = dense.Build(ctx, dir, d, base, dense.BuildOptions{}); err != nil {
+			return denseReport{}, err
+		}
+		queries = queriesOf()
+		if exp != nil {
+			if err := exp.finish(queries, st.Count, d, k, self); err != nil {
+				return denseReport{}, err
+			}
+		}
 	}
 	rep := denseReport{Set: set, K: k, Dim: d}
-	var exp *exporter
-	if export != "" {
-		if exp, err = newExporter(export); err != nil {
-			return rep, err
-		}
-		base = exp.tee(base)
-	}
-	fmt.Fprintf(stderr(cmd), "bench dense: building the index in %s…\n", dir)
-	st, err := dense.Build(ctx, dir, d, base, dense.BuildOptions{})
-	if err != nil {
-		return rep, err
-	}
-	queries := queriesOf()
-	if exp != nil {
-		if err := exp.finish(queries, st.Count, d, k, self); err != nil {
-			return rep, err
-		}
+	if reuse {
+		rep.Notes = append(rep.Notes, "reused the index in "+dir+": build time not measured")
 	}
 	rep.Vectors, rep.Queries, rep.Lists = st.Count, len(queries), st.Lists
 	rep.BuildSeconds, rep.DiskBytes, rep.FlatBytes, rep.IndexRAM = st.Elapsed.Seconds(), st.Bytes, int64(4*st.Count*d), st.RAMBytes
@@ -323,6 +369,58 @@ func benchDense(ctx context.Context, cmd *cobra.Command, set, dir, export string
 		rep.Notes = append(rep.Notes, "each passage is a query, itself excluded")
 	}
 	return rep, nil
+}
+
+// reusedIndex describes the index an earlier run built in dir and reads
+// the first q queries it exported to export (all when q ≤ 0).
+func reusedIndex(dir, export string, q int) (dense.Stats, [][]float32, bool, error) {
+	var m struct {
+		Dim  int  `json:"dim"`
+		Self bool `json:"self_excluded"`
+	}
+	b, err := os.ReadFile(filepath.Join(export, "meta.json"))
+	if err == nil {
+		err = json.Unmarshal(b, &m)
+	}
+	if err != nil || m.Dim <= 0 {
+		return dense.Stats{}, nil, false, fmt.Errorf("bench dense --reuse: %s/meta.json: %v", export, err)
+	}
+	qb, err := os.ReadFile(filepath.Join(export, "queries.f32"))
+	if err != nil {
+		return dense.Stats{}, nil, false, fmt.Errorf("bench dense --reuse: %w", err)
+	}
+	all := len(qb) / (4 * m.Dim)
+	if q <= 0 || q > all {
+		q = all
+	}
+	queries := make([][]float32, q)
+	for i := range queries {
+		v := make([]float32, m.Dim)
+		for j := range v {
+			v[j] = math.Float32frombits(binary.LittleEndian.Uint32(qb[4*(i*m.Dim+j):]))
+		}
+		queries[i] = v
+	}
+	ix, err := dense.Open(dir)
+	if err != nil {
+		return dense.Stats{}, nil, false, err
+	}
+	defer ix.Close()
+	if ix.Dim() != m.Dim {
+		return dense.Stats{}, nil, false, fmt.Errorf("bench dense --reuse: index of dimension %d, queries of %d", ix.Dim(), m.Dim)
+	}
+	st := dense.Stats{Count: ix.Len(), Dim: ix.Dim(), Lists: ix.Lists(), RAMBytes: ix.ResidentBytes()}
+	gdir, err := indexgen.Current(dir)
+	if err != nil {
+		return dense.Stats{}, nil, false, err
+	}
+	ents, _ := os.ReadDir(gdir)
+	for _, e := range ents {
+		if info, err := e.Info(); err == nil {
+			st.Bytes += info.Size()
+		}
+	}
+	return st, queries, m.Self, nil
 }
 
 // recallAgainst is the mean fraction of the exact top k found.

@@ -151,3 +151,37 @@ func TestDenseIndexLocalEncoder(t *testing.T) {
 		t.Fatalf("summary %s (%v)", out, err)
 	}
 }
+
+// TestBenchDenseHotpot runs `bench dense --set hotpotqa` with the loopback
+// embeddings double as the dense side: four rows, BM25 at its calibrated
+// recall.
+func TestBenchDenseHotpot(t *testing.T) {
+	t.Parallel()
+	shareddata.Path(t, "hotpotqa/dev_distractor_400.jsonl")
+	srv := httptest.NewServer(&densetest.Server{Dim: 64})
+	defer srv.Close()
+	out, err := runCmd(t, "bench", "dense", "--set", "hotpotqa", "--embed", srv.URL+"/v1", "--json")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var rep hotpotReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%s: %v", out, err)
+	}
+	if rep.Questions != 400 || rep.Passages != 3868 || len(rep.Rows) != 4 || rep.Plumbing {
+		t.Fatalf("report %+v", rep)
+	}
+	if bm := rep.Rows[0]; bm.Retriever != "bm25" || bm.Both < 0.78 || bm.AtLeast1 < bm.Both {
+		t.Errorf("bm25 row %+v: want both ≥ 0.78 (plain BM25 reference 0.797)", bm)
+	}
+}
+
+// TestBenchDenseHotpotSkips: without the shared data the mode says it
+// skipped, and does not fail.
+func TestBenchDenseHotpotSkips(t *testing.T) {
+	t.Setenv("SLEUTH_SHARED_DATA", t.TempDir())
+	out, err := runCmd(t, "bench", "dense", "--set", "hotpotqa", "--embed", "http://127.0.0.1:1/v1")
+	if err != nil || !strings.Contains(out, "skipped") {
+		t.Errorf("without the data: %v\n%s", err, out)
+	}
+}

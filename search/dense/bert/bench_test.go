@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/sleuth-research/sleuth/internal/cputime"
 	"github.com/sleuth-research/sleuth/model/kernels"
 )
 
@@ -48,34 +49,56 @@ func randomBase(tb testing.TB) *Model {
 	return m
 }
 
-// BenchmarkBERTBase times a forward of 8 sequences of 128 tokens (one
-// op = the batch), on one core and on every core. Compare with
-// bench/dense/encoder_torch.py on the same shape.
+// BenchmarkBERTBase times a forward of 8 sequences of 128 tokens and of
+// 64 query-sized sequences of 16 (one op = the batch): as one packed batch
+// on one core and on every core, and one sequence at a time on one core
+// (the encoder before batching). tokens/cpu-s divides by this process's
+// CPU time, the steadier figure on a shared machine. Compare with
+// bench/dense/encoder_torch.py on the same shapes.
 func BenchmarkBERTBase(b *testing.B) {
 	m := randomBase(b)
-	ids := make([]int, 128)
-	for i := range ids {
-		ids[i] = 1000 + i
-	}
-	for _, workers := range []int{1, 0} {
-		name := "1core"
-		if workers == 0 {
-			name = "allcores"
-			m.Kernels = kernels.New(0)
+	for _, shape := range []struct{ seqs, tokens int }{{8, 128}, {64, 16}} {
+		ids := make([]int, shape.tokens)
+		for i := range ids {
+			ids[i] = 1000 + i
 		}
-		b.Run(name, func(b *testing.B) {
-			for b.Loop() {
-				for range 8 {
-					if _, err := m.Forward(ids); err != nil {
-						b.Fatal(err)
+		batch := make([][]int, shape.seqs)
+		for i := range batch {
+			batch[i] = ids
+		}
+		for _, c := range []struct {
+			name    string
+			workers int
+			batched bool
+		}{{"1core", 1, true}, {"allcores", 0, true}, {"1core-unbatched", 1, false}} {
+			if c.workers == 0 {
+				m.Kernels = kernels.New(0)
+			}
+			b.Run(fmt.Sprintf("%dx%d/%s", shape.seqs, shape.tokens, c.name), func(b *testing.B) {
+				c0 := cputime.Process()
+				for b.Loop() {
+					if c.batched {
+						if _, err := m.ForwardBatch(batch); err != nil {
+							b.Fatal(err)
+						}
+						continue
+					}
+					for _, s := range batch {
+						if _, err := m.Forward(s); err != nil {
+							b.Fatal(err)
+						}
 					}
 				}
+				tok := float64(shape.seqs * shape.tokens * b.N)
+				b.ReportMetric(tok/b.Elapsed().Seconds(), "tokens/s")
+				if cpu := cputime.Process() - c0; cpu > 0 {
+					b.ReportMetric(tok/cpu.Seconds(), "tokens/cpu-s")
+				}
+			})
+			if m.Kernels != nil {
+				m.Kernels.Close()
+				m.Kernels = nil
 			}
-			b.ReportMetric(float64(8*128*b.N)/b.Elapsed().Seconds(), "tokens/s")
-		})
-		if m.Kernels != nil {
-			m.Kernels.Close()
-			m.Kernels = nil
 		}
 	}
 }

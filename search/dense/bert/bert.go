@@ -189,48 +189,87 @@ func prod(s []int) int {
 	return n
 }
 
-// scratch holds one sequence's activations.
+// scratch holds the activations of a batch, its sequences' tokens packed
+// row after row.
 type scratch struct {
 	x, q, k, v, att, tmp, up, scores []float32
 }
 
-func (m *Model) newScratch(t int) *scratch {
+func (m *Model) newScratch(t, longest int) *scratch {
 	h, in := m.Config.Hidden, m.Config.Intermediate
 	return &scratch{x: make([]float32, t*h), q: make([]float32, t*h), k: make([]float32, t*h), v: make([]float32, t*h),
-		att: make([]float32, t*h), tmp: make([]float32, t*h), up: make([]float32, t*in), scores: make([]float32, t)}
+		att: make([]float32, t*h), tmp: make([]float32, t*h), up: make([]float32, t*in), scores: make([]float32, longest)}
 }
 
 // Forward returns the last hidden states (T, H) of one sequence of token
 // ids (T ≤ MaxPositions, every id < Vocab).
 func (m *Model) Forward(ids []int) ([]float32, error) {
-	c := m.Config
-	t, h := len(ids), c.Hidden
-	if t == 0 || t > c.MaxPositions {
-		return nil, fmt.Errorf("bert: %d tokens, want 1 to %d", t, c.MaxPositions)
+	hs, err := m.ForwardBatch([][]int{ids})
+	if err != nil {
+		return nil, err
 	}
-	s := m.newScratch(t)
-	for i, id := range ids {
-		if id < 0 || id >= c.Vocab {
-			return nil, fmt.Errorf("bert: token id %d outside the vocabulary of %d", id, c.Vocab)
+	return hs[0], nil
+}
+
+// ForwardBatch returns the last hidden states (T_i, H) of each sequence.
+// The sequences' tokens are packed into one (ΣT_i, H) matrix, so every
+// linear layer is one matmul over the whole batch (the weights are read
+// once per batch, not once per sequence), while attention runs within
+// each sequence: the block-diagonal mask that padding would need, without
+// the padding. Each output equals Forward of that sequence alone up to
+// float rounding (a taller matmul may sum in another order).
+func (m *Model) ForwardBatch(seqs [][]int) ([][]float32, error) {
+	c := m.Config
+	h := c.Hidden
+	start := make([]int, len(seqs)+1)
+	longest := 0
+	for i, ids := range seqs {
+		if len(ids) == 0 || len(ids) > c.MaxPositions {
+			return nil, fmt.Errorf("bert: sequence %d has %d tokens, want 1 to %d", i, len(ids), c.MaxPositions)
 		}
-		row := s.x[i*h : (i+1)*h]
-		kernels.Add(row, m.Word[id*h:(id+1)*h], m.Pos[i*h:(i+1)*h])
-		kernels.Add(row, row, m.Type[:h])
+		for _, id := range ids {
+			if id < 0 || id >= c.Vocab {
+				return nil, fmt.Errorf("bert: token id %d outside the vocabulary of %d", id, c.Vocab)
+			}
+		}
+		start[i+1] = start[i] + len(ids)
+		longest = max(longest, len(ids))
+	}
+	t := start[len(seqs)]
+	if t == 0 {
+		return nil, nil
+	}
+	s := m.newScratch(t, longest)
+	for si, ids := range seqs {
+		for i, id := range ids {
+			row := s.x[(start[si]+i)*h : (start[si]+i+1)*h]
+			kernels.Add(row, m.Word[id*h:(id+1)*h], m.Pos[i*h:(i+1)*h])
+			kernels.Add(row, row, m.Type[:h])
+		}
 	}
 	m.Norm.forward(s.x, t, c.LayerNormEps)
 	for _, l := range m.Layers {
-		l.forward(m.Kernels, s, t, c)
+		l.forward(m.Kernels, s, start, c)
 	}
-	return s.x, nil
+	out := make([][]float32, len(seqs))
+	for i := range seqs {
+		out[i] = s.x[start[i]*h : start[i+1]*h : start[i+1]*h]
+	}
+	return out, nil
 }
 
-// forward is the post-LN block: x = LN(x + Attn(x)); x = LN(x + MLP(x)).
-func (l Layer) forward(k *kernels.Kernels, s *scratch, t int, c Config) {
+// forward is the post-LN block: x = LN(x + Attn(x)); x = LN(x + MLP(x)),
+// over the packed batch whose sequence i holds rows start[i]..start[i+1].
+func (l Layer) forward(k *kernels.Kernels, s *scratch, start []int, c Config) {
 	h := c.Hidden
+	t := start[len(start)-1]
 	l.Q.forward(k, s.q, s.x, t)
 	l.K.forward(k, s.k, s.x, t)
 	l.V.forward(k, s.v, s.x, t)
-	attention(s.att, s.q, s.k, s.v, s.scores, t, h, c.Heads)
+	for i := range len(start) - 1 {
+		a, b := start[i]*h, start[i+1]*h
+		attention(s.att[a:b], s.q[a:b], s.k[a:b], s.v[a:b], s.scores, start[i+1]-start[i], h, c.Heads)
+	}
 	l.O.forward(k, s.tmp, s.att, t)
 	kernels.Add(s.x[:t*h], s.x[:t*h], s.tmp[:t*h])
 	l.AttnNorm.forward(s.x, t, c.LayerNormEps)
@@ -309,43 +348,87 @@ func LoadEncoder(dir string) (*Encoder, error) {
 	return &Encoder{Model: m, Tokenizer: tok, Pooling: Mean, Normalize: true}, nil
 }
 
-// Embed implements dense.Embedder.
+// batchTokens bounds the tokens of one packed forward: enough rows for the
+// matmuls to run at full speed, and 4096·(H+…) floats of activations, about
+// 100 MB at BERT-base's sizes.
+const batchTokens = 4096
+
+// Embed implements dense.Embedder. Texts are encoded in packed batches of
+// up to batchTokens tokens.
 func (e *Encoder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
 	maxT := e.MaxTokens
 	if maxT <= 0 {
 		maxT = 512
 	}
 	maxT = min(maxT, e.Model.Config.MaxPositions)
-	out := make([][]float32, len(texts))
-	for i, text := range texts {
+	out := make([][]float32, 0, len(texts))
+	var batch [][]int
+	tokens := 0
+	flush := func() error {
+		vs, err := e.EmbedBatch(batch)
+		if err != nil {
+			return err
+		}
+		out = append(out, vs...)
+		batch, tokens = batch[:0], 0
+		return nil
+	}
+	for _, text := range texts {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		v, err := e.EmbedIDs(e.Tokenizer.Encode(text, maxT))
-		if err != nil {
+		ids := e.Tokenizer.Encode(text, maxT)
+		if len(batch) > 0 && tokens+len(ids) > batchTokens {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
+		batch = append(batch, ids)
+		tokens += len(ids)
+	}
+	if len(batch) > 0 {
+		if err := flush(); err != nil {
 			return nil, err
 		}
-		out[i] = v
 	}
 	return out, nil
 }
 
 // EmbedIDs pools the hidden states of one token sequence.
 func (e *Encoder) EmbedIDs(ids []int) ([]float32, error) {
-	hs, err := e.Model.Forward(ids)
+	vs, err := e.EmbedBatch([][]int{ids})
 	if err != nil {
 		return nil, err
 	}
+	return vs[0], nil
+}
+
+// EmbedBatch pools the hidden states of several token sequences, run as
+// one packed batch (Model.ForwardBatch).
+func (e *Encoder) EmbedBatch(seqs [][]int) ([][]float32, error) {
+	hss, err := e.Model.ForwardBatch(seqs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]float32, len(seqs))
+	for i, hs := range hss {
+		out[i] = e.pool(hs, len(seqs[i]))
+	}
+	return out, nil
+}
+
+// pool turns the hidden states (t, H) of one sequence into its vector.
+func (e *Encoder) pool(hs []float32, t int) []float32 {
 	h := e.Model.Config.Hidden
 	v := make([]float32, h)
 	switch e.Pooling {
 	case CLS:
 		copy(v, hs[:h])
 	default:
-		for i := range len(ids) {
+		for i := range t {
 			kernels.Add(v, v, hs[i*h:(i+1)*h])
 		}
-		kernels.Scale(v, 1/float32(len(ids)))
+		kernels.Scale(v, 1/float32(t))
 	}
 	if e.Normalize {
 		var s float64
@@ -356,5 +439,5 @@ func (e *Encoder) EmbedIDs(ids []int) ([]float32, error) {
 			kernels.Scale(v, float32(1/math.Sqrt(s)))
 		}
 	}
-	return v, nil
+	return v
 }

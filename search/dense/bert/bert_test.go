@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"os"
 	"testing"
 
@@ -63,6 +64,20 @@ func TestParityWithTorch(t *testing.T) {
 			t.Errorf("sequence %d differs from torch beyond %.0e", i, tol)
 		}
 	}
+	// The four sequences as one packed batch match torch too.
+	var seqs [][]int
+	for _, s := range ref.Sequences {
+		seqs = append(seqs, s.IDs)
+	}
+	batch, err := enc.Model.ForwardBatch(seqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range ref.Sequences {
+		if d := maxDiff(batch[i], s.Hidden); d > tol {
+			t.Errorf("sequence %d in a batch differs from torch by %.2e", i, d)
+		}
+	}
 	// The comparison must be able to fail: a wrong GELU moves the outputs.
 	saved := enc.Model.Layers[0].Up.B[0]
 	enc.Model.Layers[0].Up.B[0] += 0.01
@@ -92,16 +107,71 @@ func TestEncoderEmbed(t *testing.T) {
 			t.Errorf("vector %d: dimension %d, norm² %v", i, len(v), s)
 		}
 	}
-	// Embed is the tokenizer then EmbedIDs.
+	// Embed is the tokenizer then EmbedIDs (batched: equal to rounding).
 	want, _ := enc.EmbedIDs(enc.Tokenizer.Encode("query: who wrote hamlet?", 512))
-	if diff := cmp.Diff(want, vs[0]); diff != "" {
-		t.Error(diff)
+	if d := maxDiff(want, vs[0]); d > 1e-5 {
+		t.Errorf("Embed's first vector differs from EmbedIDs by %.2e", d)
 	}
 	if _, err := enc.Model.Forward(make([]int, 41)); err == nil {
 		t.Error("41 tokens accepted by a model of 40 positions")
 	}
 	if _, err := enc.Model.Forward([]int{2, 64}); err == nil {
 		t.Error("an id outside the vocabulary accepted")
+	}
+}
+
+// TestForwardBatch checks that a packed batch gives each sequence the
+// states it gets alone: attention must not cross sequences, and positions
+// restart at each one. The batch is tall enough (> 256 rows) that its
+// matmuls take the packed gemm path while the single sequences take the
+// dot-product path, so equality is to rounding, not bitwise.
+func TestForwardBatch(t *testing.T) {
+	t.Parallel()
+	enc, err := LoadEncoder("testdata/tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := enc.Model
+	r := rand.New(rand.NewPCG(3, 4))
+	var seqs [][]int
+	total := 0
+	for _, n := range []int{1, 40, 7, 33, 2, 40, 39, 17, 40, 38, 12} {
+		ids := make([]int, n)
+		for i := range ids {
+			ids[i] = r.IntN(m.Config.Vocab)
+		}
+		seqs = append(seqs, ids)
+		total += n
+	}
+	if total <= 256 {
+		t.Fatalf("batch of %d tokens does not reach the gemm path", total)
+	}
+	got, err := m.ForwardBatch(seqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const tol = 1e-5
+	for i, ids := range seqs {
+		want, err := m.Forward(ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := maxDiff(got[i], want); d > tol {
+			t.Errorf("sequence %d (%d tokens): batched differs from alone by %.2e", i, len(ids), d)
+		}
+	}
+	vs, err := enc.EmbedBatch(seqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, ids := range seqs {
+		want, _ := enc.EmbedIDs(ids)
+		if d := maxDiff(vs[i], want); d > tol {
+			t.Errorf("sequence %d: batched embedding differs from alone by %.2e", i, d)
+		}
+	}
+	if _, err := m.ForwardBatch([][]int{{2, 3}, {}}); err == nil {
+		t.Error("an empty sequence in a batch was accepted")
 	}
 }
 
