@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -69,12 +71,24 @@ type mixReport struct {
 	// latency view, where a sharded index searches its shards in parallel.
 	QPSOneAtATime float64 `json:"qps_one_at_a_time_all_cores"`
 	QPSRetriever  float64 `json:"qps_retriever_with_text"`
+
+	// The real mix only: its question file, the paragraphs indexed, the
+	// questions, and the share whose supporting paragraphs are all (at
+	// least one) in the top k, against the gate (at k 10); or why the mix
+	// was skipped.
+	Source     string  `json:"source,omitempty"`
+	Passages   int     `json:"passages,omitempty"`
+	Questions  int     `json:"questions,omitempty"`
+	RecallAll  float64 `json:"recall_all_supporting_at_k,omitempty"`
+	RecallAny  float64 `json:"recall_any_supporting_at_k,omitempty"`
+	RecallGate float64 `json:"recall_gate,omitempty"`
+	Skipped    string  `json:"skipped,omitempty"`
 }
 
 func newBenchRetrievalCmd() *cobra.Command {
 	var passages, queries, k, exhaustiveN, shards int
 	var asJSON bool
-	var dir, mem string
+	var dir, mem, questions string
 	var mixes []string
 	cmd := &cobra.Command{
 		Use:   "retrieval",
@@ -89,12 +103,14 @@ func newBenchRetrievalCmd() *cobra.Command {
 			}
 			ms := make([]zipf.Mix, len(mixes))
 			for i, m := range mixes {
-				if _, err := (zipf.Config{}).WithMix(zipf.Mix(m)); err != nil {
-					return fmt.Errorf("bench retrieval: %w", err)
+				if zipf.Mix(m) != mixReal {
+					if _, err := (zipf.Config{}).WithMix(zipf.Mix(m)); err != nil {
+						return fmt.Errorf("bench retrieval: %w (or %s)", err, mixReal)
+					}
 				}
 				ms[i] = zipf.Mix(m)
 			}
-			rep, err := benchRetrieval(cmd.Context(), cmd, dir, budget, shards, passages, queries, k, exhaustiveN, ms)
+			rep, err := benchRetrieval(cmd.Context(), cmd, dir, budget, shards, passages, queries, k, exhaustiveN, ms, questions)
 			if err != nil {
 				return err
 			}
@@ -110,7 +126,8 @@ func newBenchRetrievalCmd() *cobra.Command {
 	f.IntVar(&queries, "queries", 5000, "Zipf queries to time, per mix")
 	f.IntVarP(&k, "k", "k", 10, "hits per query")
 	f.IntVar(&exhaustiveN, "exhaustive", 1000, "queries of each mix checked against exhaustive scoring (0 = all)")
-	f.StringSliceVar(&mixes, "mix", []string{"head", "content", "mid"}, "query mixes: head (whole Zipf distribution), content (100 most frequent words dropped), mid (words in 0.05–2% of passages)")
+	f.StringSliceVar(&mixes, "mix", []string{"head", "content", "mid", "real"}, "query mixes: head (whole Zipf distribution), content (100 most frequent words dropped), mid (words in 0.05–2% of passages), real (HotpotQA questions over their own paragraphs, see --questions; skipped when absent)")
+	f.StringVar(&questions, "questions", "", "the real mix's questions with their paragraphs (IRCoT HotpotQA JSONL; default: ../shared/data/"+realQuestionsFile+")")
 	f.StringVar(&mem, "mem", "", "memory budget of the build (default: a quarter of RAM, 256MiB–4GiB)")
 	f.IntVar(&shards, "shards", 0, "build the index in this many shards (searched in parallel, exact global statistics)")
 	f.StringVar(&dir, "dir", "", "index directory (default: a temporary one, removed afterwards)")
@@ -121,7 +138,7 @@ func newBenchRetrievalCmd() *cobra.Command {
 // generateSample is the most passages generation alone is timed on.
 const generateSample = 500_000
 
-func benchRetrieval(ctx context.Context, cmd *cobra.Command, dir string, budget int64, shards, n, nq, k, nex int, mixes []zipf.Mix) (retrievalReport, error) {
+func benchRetrieval(ctx context.Context, cmd *cobra.Command, dir string, budget int64, shards, n, nq, k, nex int, mixes []zipf.Mix, questions string) (retrievalReport, error) {
 	rep := retrievalReport{Passages: n, K: k, Cores: runtime.GOMAXPROCS(0), MemBudget: budget}
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "sleuth-bench-bm25-")
@@ -164,6 +181,14 @@ func benchRetrieval(ctx context.Context, cmd *cobra.Command, dir string, budget 
 	rep.OpenMillis = float64(time.Since(t0).Microseconds()) / 1000
 	rep.OpenRSS = procStatus("VmRSS")
 	for _, m := range mixes {
+		if m == mixReal {
+			mr, err := benchReal(ctx, slog.Default(), questions, nq, k, nex)
+			if err != nil {
+				return rep, err
+			}
+			rep.Mixes = append(rep.Mixes, mr)
+			continue
+		}
 		mc, err := cfg.WithMix(m)
 		if err != nil {
 			return rep, err
@@ -265,6 +290,10 @@ func printRetrieval(cmd *cobra.Command, r retrievalReport) {
 		fmt.Fprintf(w, "shards            %d (searched in parallel, the whole corpus's statistics)\n", r.Shards)
 	}
 	for _, m := range r.Mixes {
+		if m.Mix == mixReal {
+			printReal(w, r.Cores, m)
+			continue
+		}
 		ranks := fmt.Sprintf("ranks %d+", m.MinRank)
 		if m.MaxRank > 0 {
 			ranks = fmt.Sprintf("ranks %d–%d", m.MinRank, m.MaxRank-1)
@@ -280,4 +309,25 @@ func printRetrieval(cmd *cobra.Command, r retrievalReport) {
 	}
 	fmt.Fprintf(w, "memory            RSS after open %.0f MB; serving %.0f MB (%.0f anonymous, %.0f mapped index pages), peak %.0f MB\n",
 		mb(r.OpenRSS), mb(r.RSSBytes), mb(r.RSSAnonBytes), mb(r.RSSFileBytes), mb(r.PeakRSSBytes))
+}
+
+func printReal(w io.Writer, cores int, m mixReport) {
+	if m.Skipped != "" {
+		fmt.Fprintf(w, "mix real          skipped: %s\n", m.Skipped)
+		return
+	}
+	fmt.Fprintf(w, "mix real          %d questions over their %d paragraphs (%s), timed as %d queries\n", m.Questions, m.Passages, m.Source, m.Queries)
+	fmt.Fprintf(w, "  single thread   %.0f queries/s wall, %.0f per CPU-second\n", m.QPSSingle, m.QPSSingleCPU)
+	fmt.Fprintf(w, "  exhaustive      %.0f queries/s wall, %.0f per CPU-second\n", m.QPSExhaustive, m.QPSExhaustiveCPU)
+	fmt.Fprintf(w, "  batch, %d cores  %.0f queries/s\n", cores, m.QPSBatch)
+	fmt.Fprintf(w, "  agreement       %.2f%% of %d questions identical to exhaustive (ids and scores)\n", 100*m.AgreementTop, m.ExhaustiveQueries)
+	fmt.Fprintf(w, "  recall          every supporting paragraph in the top k for %.1f%% of the questions, at least one for %.1f%%", 100*m.RecallAll, 100*m.RecallAny)
+	if m.RecallGate > 0 {
+		verdict := "meets"
+		if m.RecallAll < m.RecallGate {
+			verdict = "BELOW"
+		}
+		fmt.Fprintf(w, " (%s the %.0f%% gate)", verdict, 100*m.RecallGate)
+	}
+	fmt.Fprintln(w)
 }
