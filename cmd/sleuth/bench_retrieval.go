@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,12 +23,15 @@ import (
 
 // retrievalReport is what `sleuth bench retrieval` measures.
 type retrievalReport struct {
-	Passages        int         `json:"passages"`
-	K               int         `json:"k"`
-	Cores           int         `json:"cores"`
-	MemBudget       int64       `json:"mem_budget_bytes"`
-	Shards          int         `json:"shards,omitempty"`
-	GenerateSeconds float64     `json:"generate_seconds"`
+	Passages        int     `json:"passages"`
+	K               int     `json:"k"`
+	Cores           int     `json:"cores"`
+	MemBudget       int64   `json:"mem_budget_bytes"`
+	Shards          int     `json:"shards,omitempty"`
+	GenerateSeconds float64 `json:"generate_seconds"`
+	// GenerateTimed is how many passages generation was timed on;
+	// GenerateSeconds scales that time to all the passages.
+	GenerateTimed   int         `json:"generate_timed_passages"`
 	BuildSeconds    float64     `json:"build_seconds"`
 	BuildCPUSeconds float64     `json:"build_cpu_seconds"`
 	BuildPeakRSS    int64       `json:"build_peak_rss_bytes"`
@@ -34,8 +40,17 @@ type retrievalReport struct {
 	Terms           int         `json:"terms"`
 	OpenMillis      float64     `json:"open_ms"`
 	Mixes           []mixReport `json:"mixes"`
-	RSSBytes        int64       `json:"rss_bytes"`
-	PeakRSSBytes    int64       `json:"peak_rss_bytes"`
+	// OpenRSS is VmRSS right after the index is opened (the build's
+	// freed heap handed back to the OS first).
+	OpenRSS int64 `json:"open_rss_bytes"`
+	// RSSBytes is VmRSS after every mix's queries: serving memory.
+	// RSSAnonBytes is the part the process owns (heap, stacks);
+	// RSSFileBytes the mapped index pages it touched, which are the OS's
+	// page cache and can be reclaimed under pressure.
+	RSSBytes     int64 `json:"rss_bytes"`
+	RSSAnonBytes int64 `json:"rss_anon_bytes"`
+	RSSFileBytes int64 `json:"rss_file_bytes"`
+	PeakRSSBytes int64 `json:"peak_rss_bytes"`
 }
 
 // mixReport is one query mix's figures.
@@ -56,12 +71,24 @@ type mixReport struct {
 	// latency view, where a sharded index searches its shards in parallel.
 	QPSOneAtATime float64 `json:"qps_one_at_a_time_all_cores"`
 	QPSRetriever  float64 `json:"qps_retriever_with_text"`
+
+	// The real mix only: its question file, the paragraphs indexed, the
+	// questions, and the share whose supporting paragraphs are all (at
+	// least one) in the top k, against the gate (at k 10); or why the mix
+	// was skipped.
+	Source     string  `json:"source,omitempty"`
+	Passages   int     `json:"passages,omitempty"`
+	Questions  int     `json:"questions,omitempty"`
+	RecallAll  float64 `json:"recall_all_supporting_at_k,omitempty"`
+	RecallAny  float64 `json:"recall_any_supporting_at_k,omitempty"`
+	RecallGate float64 `json:"recall_gate,omitempty"`
+	Skipped    string  `json:"skipped,omitempty"`
 }
 
 func newBenchRetrievalCmd() *cobra.Command {
 	var passages, queries, k, exhaustiveN, shards int
 	var asJSON bool
-	var dir, mem string
+	var dir, mem, questions string
 	var mixes []string
 	cmd := &cobra.Command{
 		Use:   "retrieval",
@@ -76,12 +103,14 @@ func newBenchRetrievalCmd() *cobra.Command {
 			}
 			ms := make([]zipf.Mix, len(mixes))
 			for i, m := range mixes {
-				if _, err := (zipf.Config{}).WithMix(zipf.Mix(m)); err != nil {
-					return fmt.Errorf("bench retrieval: %w", err)
+				if zipf.Mix(m) != mixReal {
+					if _, err := (zipf.Config{}).WithMix(zipf.Mix(m)); err != nil {
+						return fmt.Errorf("bench retrieval: %w (or %s)", err, mixReal)
+					}
 				}
 				ms[i] = zipf.Mix(m)
 			}
-			rep, err := benchRetrieval(cmd.Context(), cmd, dir, budget, shards, passages, queries, k, exhaustiveN, ms)
+			rep, err := benchRetrieval(cmd.Context(), cmd, dir, budget, shards, passages, queries, k, exhaustiveN, ms, questions)
 			if err != nil {
 				return err
 			}
@@ -97,7 +126,8 @@ func newBenchRetrievalCmd() *cobra.Command {
 	f.IntVar(&queries, "queries", 5000, "Zipf queries to time, per mix")
 	f.IntVarP(&k, "k", "k", 10, "hits per query")
 	f.IntVar(&exhaustiveN, "exhaustive", 1000, "queries of each mix checked against exhaustive scoring (0 = all)")
-	f.StringSliceVar(&mixes, "mix", []string{"head", "content", "mid"}, "query mixes: head (whole Zipf distribution), content (100 most frequent words dropped), mid (words in 0.05–2% of passages)")
+	f.StringSliceVar(&mixes, "mix", []string{"head", "content", "mid", "real"}, "query mixes: head (whole Zipf distribution), content (100 most frequent words dropped), mid (words in 0.05–2% of passages), real (HotpotQA questions over their own paragraphs, see --questions; skipped when absent)")
+	f.StringVar(&questions, "questions", "", "the real mix's questions with their paragraphs (IRCoT HotpotQA JSONL; default: ../shared/data/"+realQuestionsFile+")")
 	f.StringVar(&mem, "mem", "", "memory budget of the build (default: a quarter of RAM, 256MiB–4GiB)")
 	f.IntVar(&shards, "shards", 0, "build the index in this many shards (searched in parallel, exact global statistics)")
 	f.StringVar(&dir, "dir", "", "index directory (default: a temporary one, removed afterwards)")
@@ -105,7 +135,10 @@ func newBenchRetrievalCmd() *cobra.Command {
 	return cmd
 }
 
-func benchRetrieval(ctx context.Context, cmd *cobra.Command, dir string, budget int64, shards, n, nq, k, nex int, mixes []zipf.Mix) (retrievalReport, error) {
+// generateSample is the most passages generation alone is timed on.
+const generateSample = 500_000
+
+func benchRetrieval(ctx context.Context, cmd *cobra.Command, dir string, budget int64, shards, n, nq, k, nex int, mixes []zipf.Mix, questions string) (retrievalReport, error) {
 	rep := retrievalReport{Passages: n, K: k, Cores: runtime.GOMAXPROCS(0), MemBudget: budget}
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "sleuth-bench-bm25-")
@@ -117,11 +150,14 @@ func benchRetrieval(ctx context.Context, cmd *cobra.Command, dir string, budget 
 	}
 	cfg := zipf.Config{Passages: n}
 	// Generation alone, timed, so that the build figures (which include
-	// generating the stream they read) can be read net of it.
+	// generating the stream they read) can be read net of it; on a sample
+	// for large corpora (each passage costs the same), where generating
+	// everything twice would add a third to the run.
+	rep.GenerateTimed = min(n, generateSample)
 	t0 := time.Now()
-	for range zipf.Passages(cfg) {
+	for range zipf.Passages(zipf.Config{Passages: rep.GenerateTimed}) {
 	}
-	rep.GenerateSeconds = time.Since(t0).Seconds()
+	rep.GenerateSeconds = time.Since(t0).Seconds() * float64(n) / float64(rep.GenerateTimed)
 	restore := limitHeap(budget)
 	c0 := cpuTime()
 	opt, finish := buildProgress(cmd, int64(n))
@@ -135,7 +171,7 @@ func benchRetrieval(ctx context.Context, cmd *cobra.Command, dir string, budget 
 	rep.BuildCPUSeconds = (cpuTime() - c0).Seconds()
 	rep.BuildPeakRSS = procStatus("VmHWM")
 	rep.BuildSeconds, rep.IndexBytes, rep.Terms, rep.Runs, rep.Shards = st.Seconds, st.Bytes, st.Terms, st.Runs, st.Shards
-	runtime.GC()
+	debug.FreeOSMemory() // serving figures must not count the build's freed heap
 	t0 = time.Now()
 	ix, err := bm25.OpenSharded(dir)
 	if err != nil {
@@ -143,7 +179,16 @@ func benchRetrieval(ctx context.Context, cmd *cobra.Command, dir string, budget 
 	}
 	defer ix.Close()
 	rep.OpenMillis = float64(time.Since(t0).Microseconds()) / 1000
+	rep.OpenRSS = procStatus("VmRSS")
 	for _, m := range mixes {
+		if m == mixReal {
+			mr, err := benchReal(ctx, slog.Default(), questions, nq, k, nex)
+			if err != nil {
+				return rep, err
+			}
+			rep.Mixes = append(rep.Mixes, mr)
+			continue
+		}
 		mc, err := cfg.WithMix(m)
 		if err != nil {
 			return rep, err
@@ -156,6 +201,7 @@ func benchRetrieval(ctx context.Context, cmd *cobra.Command, dir string, budget 
 		rep.Mixes = append(rep.Mixes, mr)
 	}
 	rep.RSSBytes, rep.PeakRSSBytes = procStatus("VmRSS"), procStatus("VmHWM")
+	rep.RSSAnonBytes, rep.RSSFileBytes = procStatus("RssAnon"), procStatus("RssFile")
 	return rep, nil
 }
 
@@ -235,7 +281,7 @@ func printRetrieval(cmd *cobra.Command, r retrievalReport) {
 	w := cmd.OutOrStdout()
 	mb := func(b int64) float64 { return float64(b) / 1e6 }
 	fmt.Fprintf(w, "corpus            %d Zipf passages (streamed), top-%d, %d cores\n", r.Passages, r.K, r.Cores)
-	fmt.Fprintf(w, "generation alone  %.2f s\n", r.GenerateSeconds)
+	fmt.Fprintf(w, "generation alone  %.2f s (timed on %d passages)\n", r.GenerateSeconds, r.GenerateTimed)
 	fmt.Fprintf(w, "build             %.2f s wall, %.2f s CPU (including generation; %.0f passages/s), %d terms\n", r.BuildSeconds, r.BuildCPUSeconds, float64(r.Passages)/r.BuildSeconds, r.Terms)
 	fmt.Fprintf(w, "build memory      peak RSS %.0f MB, budget %.0f MB, %d runs spilled and merged\n", mb(r.BuildPeakRSS), mb(r.MemBudget), r.Runs)
 	fmt.Fprintf(w, "open              %.1f ms (map, checksums, structure checks)\n", r.OpenMillis)
@@ -244,6 +290,10 @@ func printRetrieval(cmd *cobra.Command, r retrievalReport) {
 		fmt.Fprintf(w, "shards            %d (searched in parallel, the whole corpus's statistics)\n", r.Shards)
 	}
 	for _, m := range r.Mixes {
+		if m.Mix == mixReal {
+			printReal(w, r.Cores, m)
+			continue
+		}
 		ranks := fmt.Sprintf("ranks %d+", m.MinRank)
 		if m.MaxRank > 0 {
 			ranks = fmt.Sprintf("ranks %d–%d", m.MinRank, m.MaxRank-1)
@@ -257,5 +307,27 @@ func printRetrieval(cmd *cobra.Command, r retrievalReport) {
 		fmt.Fprintf(w, "  retriever+text  %.0f queries/s (batches of 100, passages fetched)\n", m.QPSRetriever)
 		fmt.Fprintf(w, "  agreement       %.2f%% of %d queries identical to exhaustive (ids and scores)\n", 100*m.AgreementTop, m.ExhaustiveQueries)
 	}
-	fmt.Fprintf(w, "memory            RSS serving %.0f MB, peak %.0f MB\n", mb(r.RSSBytes), mb(r.PeakRSSBytes))
+	fmt.Fprintf(w, "memory            RSS after open %.0f MB; serving %.0f MB (%.0f anonymous, %.0f mapped index pages), peak %.0f MB\n",
+		mb(r.OpenRSS), mb(r.RSSBytes), mb(r.RSSAnonBytes), mb(r.RSSFileBytes), mb(r.PeakRSSBytes))
+}
+
+func printReal(w io.Writer, cores int, m mixReport) {
+	if m.Skipped != "" {
+		fmt.Fprintf(w, "mix real          skipped: %s\n", m.Skipped)
+		return
+	}
+	fmt.Fprintf(w, "mix real          %d questions over their %d paragraphs (%s), timed as %d queries\n", m.Questions, m.Passages, m.Source, m.Queries)
+	fmt.Fprintf(w, "  single thread   %.0f queries/s wall, %.0f per CPU-second\n", m.QPSSingle, m.QPSSingleCPU)
+	fmt.Fprintf(w, "  exhaustive      %.0f queries/s wall, %.0f per CPU-second\n", m.QPSExhaustive, m.QPSExhaustiveCPU)
+	fmt.Fprintf(w, "  batch, %d cores  %.0f queries/s\n", cores, m.QPSBatch)
+	fmt.Fprintf(w, "  agreement       %.2f%% of %d questions identical to exhaustive (ids and scores)\n", 100*m.AgreementTop, m.ExhaustiveQueries)
+	fmt.Fprintf(w, "  recall          every supporting paragraph in the top k for %.1f%% of the questions, at least one for %.1f%%", 100*m.RecallAll, 100*m.RecallAny)
+	if m.RecallGate > 0 {
+		verdict := "meets"
+		if m.RecallAll < m.RecallGate {
+			verdict = "BELOW"
+		}
+		fmt.Fprintf(w, " (%s the %.0f%% gate)", verdict, 100*m.RecallGate)
+	}
+	fmt.Fprintln(w)
 }

@@ -40,7 +40,13 @@ func BenchmarkBuild(b *testing.B) {
 	b.ReportMetric(float64(len(ps)*b.N)/b.Elapsed().Seconds(), "passages/s")
 }
 
+// benchIndex is SLEUTH_BENCH_INDEX, an index already built by `sleuth
+// bench retrieval --dir` over as many passages as SLEUTH_BENCH_PASSAGES
+// (to profile a large one without rebuilding it), or one built here.
 var benchIndex = sync.OnceValues(func() (string, error) {
+	if dir := os.Getenv("SLEUTH_BENCH_INDEX"); dir != "" {
+		return dir, nil
+	}
 	dir, err := os.MkdirTemp("", "bm25-bench-")
 	if err != nil {
 		return "", err
@@ -59,7 +65,14 @@ func benchTopK(b *testing.B, exhaustive bool) {
 		b.Fatal(err)
 	}
 	defer ix.Close()
-	qs := zipf.Queries(zipf.Config{Passages: benchPassages()}, 2000)
+	// SLEUTH_BENCH_MIX picks the query mix (head, content, mid; default head).
+	cfg := zipf.Config{Passages: benchPassages()}
+	if m := os.Getenv("SLEUTH_BENCH_MIX"); m != "" {
+		if cfg, err = cfg.WithMix(zipf.Mix(m)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	qs := zipf.Queries(cfg, 2000)
 	b.ResetTimer()
 	for i := range b.N {
 		if exhaustive {

@@ -51,10 +51,13 @@ type serveResult struct {
 	TopK           [][]string `json:"top_k,omitempty"`
 }
 
+// zipfConfig is the corpus and queries of c; a serve child is given at
+// most one mix, the parent's list holds every mix of the run (the corpus
+// does not depend on the mix).
 func zipfConfig(c config) zipf.Config {
 	zc := zipf.Config{Passages: c.Passages, Seed: c.Seed, QueryMinRank: c.QueryMinRank}
-	if c.Mix != "" {
-		if m, err := zc.WithMix(zipf.Mix(c.Mix)); err == nil { // parseFlags checked it
+	if len(c.Mixes) > 0 {
+		if m, err := zc.WithMix(zipf.Mix(c.Mixes[0])); err == nil { // parseFlags checked it
 			zc = m
 		}
 	}

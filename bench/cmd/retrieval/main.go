@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -29,14 +30,15 @@ type config struct {
 	Passages int `json:"passages"`
 	// QueryMinRank drops the most frequent words from queries (see zipf.Config).
 	QueryMinRank int `json:"query_min_rank,omitempty"`
-	// Mix, when set, picks the queries' words by zipf.Config.WithMix
-	// (head, content, mid) instead of QueryMinRank.
-	Mix     string `json:"mix,omitempty"`
-	Queries int    `json:"queries"`
-	K       int    `json:"k"`
-	Seed    uint64 `json:"seed"`
-	Rounds  int    `json:"rounds"`
-	Overlap int    `json:"overlap_queries"`
+	// Mixes, when set, pick the queries' words by zipf.Config.WithMix
+	// (head, content, mid) instead of QueryMinRank: the parent builds each
+	// engine once and serves it once per mix, passing a serve child one.
+	Mixes   []string `json:"mixes,omitempty"`
+	Queries int      `json:"queries"`
+	K       int      `json:"k"`
+	Seed    uint64   `json:"seed"`
+	Rounds  int      `json:"rounds"`
+	Overlap int      `json:"overlap_queries"`
 	// Budget caps each timed pass: a pass stops after the query that
 	// crosses it, so slow engines are timed on a prefix of the queries.
 	Budget time.Duration `json:"budget_per_pass"`
@@ -69,7 +71,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	fs.IntVar(&o.cfg.Passages, "passages", 200_000, "zipf passages to index")
 	fs.IntVar(&o.cfg.QueryMinRank, "query-min-rank", 0, "draw query words from frequency ranks >= this (100 ≈ stopwords removed); 0 uses the whole distribution")
-	fs.StringVar(&o.cfg.Mix, "mix", "", "query mix: head, content (100 most frequent words dropped) or mid (words in 0.05–2% of passages); overrides -query-min-rank")
+	var mixes string
+	fs.StringVar(&mixes, "mix", "", "query mixes, comma-separated: head, content (100 most frequent words dropped), mid (words in 0.05–2% of passages); each engine builds once and is timed on every mix; overrides -query-min-rank")
 	fs.IntVar(&o.cfg.Queries, "queries", 5000, "zipf queries to time")
 	fs.IntVar(&o.cfg.K, "k", 10, "hits per query")
 	fs.Uint64Var(&o.cfg.Seed, "seed", 1, "zipf corpus seed")
@@ -92,9 +95,15 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.cfg.Passages <= 0 || o.cfg.Queries <= 0 || o.cfg.K <= 0 || o.cfg.Rounds <= 0 || o.cfg.Overlap <= 0 || o.cfg.Budget <= 0 {
 		return o, fmt.Errorf("-passages, -queries, -k, -rounds, -overlap and -budget must be positive")
 	}
-	if o.cfg.Mix != "" {
-		if _, err := (zipf.Config{}).WithMix(zipf.Mix(o.cfg.Mix)); err != nil {
-			return o, err
+	if mixes != "" {
+		for _, m := range strings.Split(mixes, ",") {
+			if _, err := (zipf.Config{}).WithMix(zipf.Mix(m)); err != nil {
+				return o, err
+			}
+			if slices.Contains(o.cfg.Mixes, m) {
+				return o, fmt.Errorf("query mix %q given twice", m)
+			}
+			o.cfg.Mixes = append(o.cfg.Mixes, m)
 		}
 	}
 	o.cfg.Overlap = min(o.cfg.Overlap, o.cfg.Queries)

@@ -21,17 +21,37 @@ import (
 
 func defaultEngines() []string { return engine.Names() }
 
-// engineResult is one engine's row of the report.
+// engineResult is one engine's rows of the report: its build, then its
+// serving figures on each query mix.
 type engineResult struct {
 	Engine     string  `json:"engine"`
 	Error      string  `json:"error,omitempty"`
 	IndexBytes int64   `json:"index_bytes"`
 	IndexMB    float64 `json:"index_mb"`
+	// BytesPerPassage is IndexBytes over the passages indexed.
+	BytesPerPassage float64 `json:"index_bytes_per_passage"`
 	buildResult
+	Mixes []mixResult `json:"mixes"`
+}
+
+// mixResult is one engine served on one query mix.
+type mixResult struct {
+	// Mix is "" for the queries of -query-min-rank.
+	Mix string `json:"mix,omitempty"`
 	serveResult
 	// TopKOverlap is the mean share of the reference engine's top-k ids
-	// that this engine also returns, over the first Overlap queries.
+	// on this mix that this engine also returns, over the first Overlap
+	// queries.
 	TopKOverlap float64 `json:"top_k_overlap"`
+}
+
+// runMixes is the mixes a run serves each engine on: "" stands for the
+// -query-min-rank queries when no -mix was given.
+func runMixes(c config) []string {
+	if len(c.Mixes) == 0 {
+		return []string{""}
+	}
+	return c.Mixes
 }
 
 // machine describes where a run happened, since figures mean little
@@ -110,7 +130,7 @@ func measure(ctx context.Context, o options, name, dir string, stderr io.Writer,
 		defer os.RemoveAll(dir)
 	}
 	log.Info("building", "engine", name, "passages", o.cfg.Passages, "dir", dir)
-	if err := runChild(ctx, o, phaseBuild, name, dir, stderr, &r.buildResult); err != nil {
+	if err := runChild(ctx, o.cfg, phaseBuild, name, dir, stderr, &r.buildResult); err != nil {
 		r.Error = err.Error()
 		return r
 	}
@@ -120,27 +140,37 @@ func measure(ctx context.Context, o options, name, dir string, stderr io.Writer,
 		return r
 	}
 	r.IndexBytes, r.IndexMB = size, float64(size)/1e6
-	log.Info("serving", "engine", name, "queries", o.cfg.Queries, "rounds", o.cfg.Rounds)
-	if err := runChild(ctx, o, phaseServe, name, dir, stderr, &r.serveResult); err != nil {
-		r.Error = err.Error()
+	r.BytesPerPassage = float64(size) / float64(o.cfg.Passages)
+	for _, m := range runMixes(o.cfg) {
+		log.Info("serving", "engine", name, "mix", m, "queries", o.cfg.Queries, "rounds", o.cfg.Rounds)
+		c := o.cfg
+		c.Mixes = nil
+		if m != "" {
+			c.Mixes = []string{m}
+		}
+		mr := mixResult{Mix: m}
+		if err := runChild(ctx, c, phaseServe, name, dir, stderr, &mr.serveResult); err != nil {
+			r.Error = err.Error()
+			return r
+		}
+		r.Mixes = append(r.Mixes, mr)
 	}
 	return r
 }
 
 // runChild re-executes this binary for one phase and decodes the JSON it
 // prints into out. The child's log goes straight to stderr.
-func runChild(ctx context.Context, o options, phase, name, dir string, stderr io.Writer, out any) error {
+func runChild(ctx context.Context, c config, phase, name, dir string, stderr io.Writer, out any) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find own executable: %w", err)
 	}
-	c := o.cfg
 	cmd := exec.CommandContext(ctx, exe,
 		"-phase", phase, "-engine", name, "-index", dir,
 		"-passages", strconv.Itoa(c.Passages), "-queries", strconv.Itoa(c.Queries),
 		"-k", strconv.Itoa(c.K), "-seed", strconv.FormatUint(c.Seed, 10),
 		"-rounds", strconv.Itoa(c.Rounds), "-overlap", strconv.Itoa(c.Overlap),
-		"-budget", c.Budget.String(), "-query-min-rank", strconv.Itoa(c.QueryMinRank), "-mix", c.Mix)
+		"-budget", c.Budget.String(), "-query-min-rank", strconv.Itoa(c.QueryMinRank), "-mix", strings.Join(c.Mixes, ","))
 	var buf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &buf, stderr
 	if err := cmd.Run(); err != nil {
@@ -175,18 +205,26 @@ func dirSize(dir string) (int64, error) {
 	return n, nil
 }
 
-// fillOverlap sets each engine's TopKOverlap against the first engine's
-// lists and drops the lists, which are too long to report.
+// fillOverlap sets each engine's TopKOverlap on each mix against the
+// first engine's lists on that mix, and drops the lists, which are too
+// long to report.
 func fillOverlap(rs []engineResult, k int) {
 	if len(rs) == 0 {
 		return
 	}
-	ref := rs[0].TopK
 	for i := range rs {
-		rs[i].TopKOverlap = overlap(ref, rs[i].TopK, k)
+		for j := range rs[i].Mixes {
+			var ref [][]string
+			if j < len(rs[0].Mixes) {
+				ref = rs[0].Mixes[j].TopK
+			}
+			rs[i].Mixes[j].TopKOverlap = overlap(ref, rs[i].Mixes[j].TopK, k)
+		}
 	}
 	for i := range rs {
-		rs[i].TopK = nil
+		for j := range rs[i].Mixes {
+			rs[i].Mixes[j].TopK = nil
+		}
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 // divided by the peer's (so below 1 is better for time, size and memory,
 // above 1 is better for queries/s).
 type ratio struct {
+	Mix            string  `json:"mix,omitempty"`
 	Of             string  `json:"of"`
 	To             string  `json:"to"`
 	Build          float64 `json:"build_seconds"`
@@ -40,17 +41,20 @@ func ratios(rs []engineResult) []ratio {
 		if p.Engine == subject || p.Error != "" {
 			continue
 		}
-		out = append(out, ratio{
-			Of: subject, To: p.Engine,
-			Build:          div(s.BuildSeconds, p.BuildSeconds),
-			BuildCPU:       div(s.BuildCPUSeconds, p.BuildCPUSeconds),
-			Size:           div(float64(s.IndexBytes), float64(p.IndexBytes)),
-			SingleQPS:      div(s.SingleQPS, p.SingleQPS),
-			SingleCPUQPS:   div(s.SingleCPUQPS, p.SingleCPUQPS),
-			AllCoresQPS:    div(s.AllCoresQPS, p.AllCoresQPS),
-			RSSServe:       div(s.RSSServeMB, p.RSSServeMB),
-			BuildPeakRSSMB: div(s.BuildPeakRSSMB, p.BuildPeakRSSMB),
-		})
+		for j := range min(len(s.Mixes), len(p.Mixes)) {
+			sm, pm := s.Mixes[j], p.Mixes[j]
+			out = append(out, ratio{
+				Mix: sm.Mix, Of: subject, To: p.Engine,
+				Build:          div(s.BuildSeconds, p.BuildSeconds),
+				BuildCPU:       div(s.BuildCPUSeconds, p.BuildCPUSeconds),
+				Size:           div(float64(s.IndexBytes), float64(p.IndexBytes)),
+				SingleQPS:      div(sm.SingleQPS, pm.SingleQPS),
+				SingleCPUQPS:   div(sm.SingleCPUQPS, pm.SingleCPUQPS),
+				AllCoresQPS:    div(sm.AllCoresQPS, pm.AllCoresQPS),
+				RSSServe:       div(sm.RSSServeMB, pm.RSSServeMB),
+				BuildPeakRSSMB: div(s.BuildPeakRSSMB, p.BuildPeakRSSMB),
+			})
+		}
 	}
 	return out
 }
@@ -64,20 +68,34 @@ func div(a, b float64) float64 {
 
 func writeTable(w io.Writer, rep report) {
 	c, m := rep.Config, rep.Machine
-	fmt.Fprintf(w, "zipf corpus: %d passages, %d queries, top-%d, seed %d, median of %d rounds\n",
+	fmt.Fprintf(w, "zipf corpus: %d passages, %d queries a mix, top-%d, seed %d, median of %d rounds\n",
 		c.Passages, c.Queries, c.K, c.Seed, c.Rounds)
 	fmt.Fprintf(w, "machine: %s, %d cores, %s, load %s at start, %s\n\n", m.CPU, m.Cores, m.GoVersion, m.LoadAvg, m.Time)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "engine\tbuild s\tbuild CPU s\tindex MB\tq/s 1 thread\tq/CPU-s 1 thread\tq/s %d cores\tRSS serving MB\tpeak RSS build MB\thits/query\toverlap@%d vs %s\t\n",
-		m.Cores, c.K, rep.Reference)
+	fmt.Fprintf(tw, "engine\tbuild s\tbuild CPU s\tindex MB\tbytes/passage\tpeak RSS build MB\t\n")
 	for _, r := range rep.Engines {
-		if r.Error != "" {
+		if r.Error != "" && r.IndexBytes == 0 {
 			fmt.Fprintf(tw, "%s\tfailed: %s\t\n", r.Engine, r.Error)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.1f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t\n", r.Engine, r.BuildSeconds,
-			r.BuildCPUSeconds, r.IndexMB, r.SingleQPS, r.SingleCPUQPS, r.AllCoresQPS, r.RSSServeMB, r.BuildPeakRSSMB,
-			r.MeanHits, r.TopKOverlap)
+		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.1f\t%.0f\t%.0f\t\n", r.Engine, r.BuildSeconds,
+			r.BuildCPUSeconds, r.IndexMB, r.BytesPerPassage, r.BuildPeakRSSMB)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "mix\tengine\tq/s 1 thread\tq/CPU-s 1 thread\tq/s %d cores\tRSS serving MB\thits/query\toverlap@%d vs %s\t\n",
+		m.Cores, c.K, rep.Reference)
+	for j, mix := range runMixes(c) {
+		for _, r := range rep.Engines {
+			if j >= len(r.Mixes) {
+				fmt.Fprintf(tw, "%s\t%s\tfailed: %s\t\n", mixName(mix, c), r.Engine, r.Error)
+				continue
+			}
+			x := r.Mixes[j]
+			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t\n", mixName(mix, c), r.Engine,
+				x.SingleQPS, x.SingleCPUQPS, x.AllCoresQPS, x.RSSServeMB, x.MeanHits, x.TopKOverlap)
+		}
 	}
 	tw.Flush()
 	if len(rep.Ratios) == 0 {
@@ -85,12 +103,20 @@ func writeTable(w io.Writer, rep report) {
 	}
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "ratio\tbuild s\tbuild CPU s\tindex MB\tq/s 1 thread\tq/CPU-s 1 thread\tq/s %d cores\tRSS serving\tpeak RSS build\t\n", m.Cores)
+	fmt.Fprintf(tw, "mix\tratio\tq/s 1 thread\tq/CPU-s 1 thread\tq/s %d cores\tRSS serving\tbuild s\tbuild CPU s\tindex size\tpeak RSS build\t\n", m.Cores)
 	for _, x := range rep.Ratios {
-		fmt.Fprintf(tw, "%s/%s\t%.2f×\t%.2f×\t%.2f×\t%.2f×\t%.2f×\t%.2f×\t%.2f×\t%.2f×\t\n", x.Of, x.To, x.Build, x.BuildCPU,
-			x.Size, x.SingleQPS, x.SingleCPUQPS, x.AllCoresQPS, x.RSSServe, x.BuildPeakRSSMB)
+		fmt.Fprintf(tw, "%s\t%s/%s\t%.2f×\t%.2f×\t%.2f×\t%.2f×\t%.2f×\t%.2f×\t%.2f×\t%.2f×\t\n", mixName(x.Mix, c), x.Of, x.To,
+			x.SingleQPS, x.SingleCPUQPS, x.AllCoresQPS, x.RSSServe, x.Build, x.BuildCPU, x.Size, x.BuildPeakRSSMB)
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\n(build, size and memory: below 1× favours sleuth; queries/s: above 1× favours sleuth;")
 	fmt.Fprintln(w, " q/CPU-s counts the serving process's CPU time, which other load on the machine inflates less than wall time)")
+}
+
+// mixName names a mix in the table; "" is the -query-min-rank queries.
+func mixName(mix string, c config) string {
+	if mix != "" {
+		return mix
+	}
+	return fmt.Sprintf("ranks>=%d", c.QueryMinRank)
 }
