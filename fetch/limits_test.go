@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sleuth-research/sleuth/internal/cputime"
 )
 
 // bombPage is a page whose <style> holds n rules made by rule, over 200
@@ -30,11 +32,11 @@ func bombPage(n int, rule func(i int) string) []byte {
 func extractTimed(t *testing.T, page []byte, lim ExtractLimits) Document {
 	t.Helper()
 	done := make(chan Document, 1)
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	go func() { done <- ExtractContext(context.Background(), page, nil, lim) }()
 	select {
 	case d := <-done:
-		if cpu := cpuTime() - cpu0; cpu > time.Second {
+		if cpu := cputime.Process() - cpu0; cpu > time.Second {
 			t.Errorf("extraction used %v of CPU, want ≤ 1s", cpu)
 		}
 		return d

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/sleuth-research/sleuth/internal/cputime"
 )
 
 // Benchmarks at the engine's shapes (BT=2048 tokens, C=128, hidden 352/512)
@@ -20,11 +22,11 @@ var benchShapes = [][3]int{ // m, k, n
 // CPU time. On a shared machine the wall figure drops when other processes
 // take the core; the CPU-time figure (for single-threaded runs) does not.
 func bench(b *testing.B, flops float64, f func()) {
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		f()
 	}
-	cpu := cpuTime() - cpu0
+	cpu := cputime.Process() - cpu0
 	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 	if cpu > 0 {
 		b.ReportMetric(flops*float64(b.N)/cpu.Seconds()/1e9, "cpu-GFLOP/s")
