@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sleuth-research/sleuth/corpus"
+	"github.com/sleuth-research/sleuth/internal/cputime"
 	indexgen "github.com/sleuth-research/sleuth/internal/generation"
 	"github.com/sleuth-research/sleuth/internal/shareddata"
 	"github.com/sleuth-research/sleuth/search/dense"
@@ -320,7 +321,7 @@ func benchDense(ctx context.Context, cmd *cobra.Command, set, dir, export string
 		var t timed
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		w0, c0 := time.Now(), cpuTime()
+		w0, c0 := time.Now(), cputime.Process()
 		for qi, qv := range queries {
 			res, err := ix.Search(qv, kq, opt)
 			if err != nil {
@@ -328,7 +329,7 @@ func benchDense(ctx context.Context, cmd *cobra.Command, set, dir, export string
 			}
 			t.res = append(t.res, drop(qi, res))
 		}
-		t.wall, t.cpu = time.Since(w0), cpuTime()-c0
+		t.wall, t.cpu = time.Since(w0), cputime.Process()-c0
 		return t, nil
 	}
 	var runs []timed

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sleuth-research/sleuth/corpus"
 	"github.com/sleuth-research/sleuth/corpus/zipf"
+	"github.com/sleuth-research/sleuth/internal/cputime"
 	"github.com/sleuth-research/sleuth/search/bm25"
 )
 
@@ -159,7 +160,7 @@ func benchRetrieval(ctx context.Context, cmd *cobra.Command, dir string, budget 
 	}
 	rep.GenerateSeconds = time.Since(t0).Seconds() * float64(n) / float64(rep.GenerateTimed)
 	restore := limitHeap(budget)
-	c0 := cpuTime()
+	c0 := cputime.Process()
 	opt, finish := buildProgress(cmd, int64(n))
 	opt.MemBudget, opt.Shards = budget, shards
 	st, err := bm25.Build(ctx, dir, corpus.Stream(zipf.Passages(cfg)), opt)
@@ -168,7 +169,7 @@ func benchRetrieval(ctx context.Context, cmd *cobra.Command, dir string, budget 
 	if err != nil {
 		return rep, err
 	}
-	rep.BuildCPUSeconds = (cpuTime() - c0).Seconds()
+	rep.BuildCPUSeconds = (cputime.Process() - c0).Seconds()
 	rep.BuildPeakRSS = procStatus("VmHWM")
 	rep.BuildSeconds, rep.IndexBytes, rep.Terms, rep.Runs, rep.Shards = st.Seconds, st.Bytes, st.Terms, st.Runs, st.Shards
 	debug.FreeOSMemory() // serving figures must not count the build's freed heap
@@ -215,26 +216,26 @@ func benchMix(ctx context.Context, ix *bm25.Sharded, qs []string, k, nex int) (m
 	for _, q := range qs[:min(len(qs), 200)] { // warm the page cache and pools
 		ix.TopK(q, k)
 	}
-	t0, c0 := time.Now(), cpuTime()
+	t0, c0 := time.Now(), cputime.Process()
 	got := make([][]bm25.Scored, len(qs))
 	for i, q := range qs {
 		got[i] = ix.TopK(q, k)
 	}
 	rep.QPSSingle = float64(len(qs)) / time.Since(t0).Seconds()
-	rep.QPSSingleCPU = float64(len(qs)) / (cpuTime() - c0).Seconds()
+	rep.QPSSingleCPU = float64(len(qs)) / (cputime.Process() - c0).Seconds()
 	if nex <= 0 || nex > len(qs) {
 		nex = len(qs)
 	}
 	rep.ExhaustiveQueries = nex
 	agree := 0
-	t0, c0 = time.Now(), cpuTime()
+	t0, c0 = time.Now(), cputime.Process()
 	for i, q := range qs[:nex] {
 		if slices.Equal(ix.TopKExhaustive(q, k), got[i]) {
 			agree++
 		}
 	}
 	rep.QPSExhaustive = float64(nex) / time.Since(t0).Seconds()
-	rep.QPSExhaustiveCPU = float64(nex) / (cpuTime() - c0).Seconds()
+	rep.QPSExhaustiveCPU = float64(nex) / (cputime.Process() - c0).Seconds()
 	runtime.GOMAXPROCS(prev)
 	rep.AgreementTop = float64(agree) / float64(nex)
 	rep.SpeedupVsExhaust = rep.QPSSingle / rep.QPSExhaustive
