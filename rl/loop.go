@@ -35,6 +35,11 @@ type Config struct {
 	Lambda     float64 `yaml:"lambda,omitempty"`
 	ValueLR    float64 `yaml:"value_lr,omitempty"`
 	ValueSteps int     `yaml:"value_steps,omitempty"`
+	// Guide adds the teacher's episode (Loop.Guide) to each question's
+	// group: off-policy guidance, so a group the policy fails in every
+	// rollout still has one success to learn from, weighted by its
+	// advantage, while a group it already solves teaches nothing new.
+	Guide bool `yaml:"guide,omitempty"`
 }
 
 // Loop trains Policy with reinforcement learning on agent episodes. The
@@ -47,6 +52,9 @@ type Loop struct {
 	Runner  *agent.Runner
 	Reward  reward.Func
 	Cfg     Config
+	// Guide plays the teacher for Cfg.Guide: its one episode per question
+	// joins that question's group after the policy's rollouts.
+	Guide *agent.Runner
 
 	// OnEpisodes, when set, sees each step's episodes with their rewards
 	// and advantages (per episode; zero under PPO, whose advantages are per
@@ -124,8 +132,29 @@ func (l *Loop) Step(ctx context.Context, step int, batch []Sample) (StepStats, e
 	}
 	st.RolloutTime = time.Since(t0)
 	st.Behaviour = stepBehaviour(eps, batch, cfg.Group)
+	own := len(eps) // the policy's episodes; the teacher's follow
+	if cfg.Guide {
+		if l.Guide == nil {
+			return st, fmt.Errorf("step %d: guide is set but the loop has no teacher", step)
+		}
+		gq := make([]agent.Question, len(batch))
+		for i, s := range batch {
+			gq[i] = agent.Question{ID: s.ID + "#guide", Text: s.Question}
+		}
+		eps = append(eps, l.Guide.RunMany(ctx, gq, len(gq))...)
+		if err := ctx.Err(); err != nil {
+			return st, err
+		}
+	}
+	// group is the question index of episode i.
+	group := func(i int) int {
+		if i >= own {
+			return i - own
+		}
+		return i / cfg.Group
+	}
 	var llmT, toolT time.Duration
-	for _, ep := range eps {
+	for _, ep := range eps[:own] {
 		llmT += ep.Ledger.LLMTime
 		toolT += ep.Ledger.ToolTime
 		st.GenTokens += ep.Ledger.CompletionTokens
@@ -141,7 +170,7 @@ func (l *Loop) Step(ctx context.Context, step int, batch []Sample) (StepStats, e
 	roleBonus := map[string][]float64{}    // each role's own reward terms (MMOA's penalties), per episode
 	fn := reward.AtStep(l.Reward, step)
 	for i, ep := range eps {
-		sc, err := fn.Score(ctx, ep, batch[i/cfg.Group].Gold)
+		sc, err := fn.Score(ctx, ep, batch[group(i)].Gold)
 		if err != nil {
 			return st, fmt.Errorf("step %d: reward of %s: %w", step, ep.ID, err)
 		}
@@ -157,16 +186,19 @@ func (l *Loop) Step(ctx context.Context, step int, batch []Sample) (StepStats, e
 			}
 			roleBonus[r][i] = v
 		}
-		if matches(ep.Answer, batch[i/cfg.Group].Gold.Answers) {
-			st.EM += 1 / float64(len(eps))
+		if i >= own {
+			continue // the teacher's episode counts in no statistic
+		}
+		if matches(ep.Answer, batch[group(i)].Gold.Answers) {
+			st.EM += 1 / float64(own)
 		}
 		for _, c := range sc.Components {
-			st.Components[c.Name] += c.Value / float64(len(eps))
+			st.Components[c.Name] += c.Value / float64(own)
 		}
 	}
 	groups := make([][]int, len(batch))
 	for i := range eps {
-		groups[i/cfg.Group] = append(groups[i/cfg.Group], i)
+		groups[group(i)] = append(groups[group(i)], i)
 	}
 	var adv []float64
 	var turnAdv [][]float64 // by episode and turn, when rewards arrive turn by turn
@@ -180,9 +212,9 @@ func (l *Loop) Step(ctx context.Context, step int, batch []Sample) (StepStats, e
 			return st, err
 		}
 	}
-	l.summarise(&st, eps, rewards, groups)
+	l.summarise(&st, eps[:own], rewards[:own], ownGroups(groups, own))
 	if l.OnEpisodes != nil {
-		l.OnEpisodes(step, eps, rewards, adv, turnAdv)
+		l.OnEpisodes(step, eps[:own], rewards[:own], adv[:own], turnAdvOwn(turnAdv, own))
 	}
 	seqs, tokens := l.sequences(eps, agent.MainRole, adv, rewards)
 	byTurn(seqs, perTurn, turnAdv)
@@ -190,6 +222,9 @@ func (l *Loop) Step(ctx context.Context, step int, batch []Sample) (StepStats, e
 		return st, fmt.Errorf("step %d: %w", step, err)
 	} else {
 		seqs = append(seqs, extra...)
+	}
+	if err := l.guideLogprobs(seqs, own); err != nil {
+		return st, fmt.Errorf("step %d: the teacher's episodes under the policy: %w", step, err)
 	}
 	if cfg.Estimator == PPO && len(seqs) > 0 {
 		if st.ValueLoss, err = l.ppoAdvantages(seqs, cfg); err != nil {
@@ -204,6 +239,52 @@ func (l *Loop) Step(ctx context.Context, step int, batch []Sample) (StepStats, e
 	}
 	st.TrainTime = time.Since(t1)
 	return st, nil
+}
+
+// guideLogprobs gives the teacher's sequences (episodes from own on) the
+// policy's own log-probabilities as their "old" ones, so their ratio
+// starts at 1 and each token is pushed by its advantage alone.
+func (l *Loop) guideLogprobs(seqs []trainSeq, own int) error {
+	var at []int
+	var sub []trainSeq
+	for i, s := range seqs {
+		if s.ep >= own {
+			at = append(at, i)
+			sub = append(sub, s)
+		}
+	}
+	if len(sub) == 0 {
+		return nil
+	}
+	for _, mb := range planBatches(sub, microTokens(l.Trainer), l.Trainer.Settings().SeqLen) {
+		if err := mb.logprobs(l.Trainer, sub, func(s *Seq) *[]float64 { return &s.OldLogp }); err != nil {
+			return err
+		}
+	}
+	for k, i := range at {
+		seqs[i].seq.OldLogp = sub[k].seq.OldLogp
+	}
+	return nil
+}
+
+// ownGroups is groups without the teacher's episodes (index ≥ own).
+func ownGroups(groups [][]int, own int) [][]int {
+	out := make([][]int, len(groups))
+	for g, idx := range groups {
+		for _, i := range idx {
+			if i < own {
+				out[g] = append(out[g], i)
+			}
+		}
+	}
+	return out
+}
+
+func turnAdvOwn(turnAdv [][]float64, own int) [][]float64 {
+	if turnAdv == nil {
+		return nil
+	}
+	return turnAdv[:own]
 }
 
 func (l *Loop) cfg() Config {

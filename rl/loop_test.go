@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sleuth-research/sleuth/agent"
+	"github.com/sleuth-research/sleuth/llm"
 	"github.com/sleuth-research/sleuth/llm/local"
 	"github.com/sleuth-research/sleuth/model"
 	"github.com/sleuth-research/sleuth/model/tokenizer"
@@ -282,5 +283,78 @@ func TestSampleTraceShowsTurnAdvantages(t *testing.T) {
 				t.Errorf("turn advantages %v: token %d = %+v, want advantage %g", tc.turnAdv, i, tv, tc.want[i])
 			}
 		}
+	}
+}
+
+// teacher writes the favourite token over and over: the guide of
+// TestGuideTeachesWhatRolloutsMiss.
+type teacher struct {
+	tok *tokenizer.BPE
+	id  int
+}
+
+func (c teacher) Tokenize(text string) []int { return c.tok.Encode(text) }
+
+func (c teacher) Generate(_ context.Context, req llm.Request) (llm.Response, error) {
+	ids := make([]int, min(8, max(1, req.MaxTokens)))
+	for i := range ids {
+		ids[i] = c.id
+	}
+	ch := llm.Choice{Text: c.tok.Decode(ids), TokenIDs: ids, Logprobs: make([]float64, len(ids)), FinishReason: "length"}
+	return llm.Response{PromptIDs: req.PromptIDs, Choices: []llm.Choice{ch}, Usage: llm.Usage{CompletionTokens: len(ids)}}, nil
+}
+
+// TestGuideTeachesWhatRolloutsMiss: with Cfg.Guide the teacher's episode
+// joins each group, is trained on (and only counted there, not in the
+// step's statistics), and moves the policy towards what its own rollouts
+// rarely find; without it the same few steps barely move it.
+func TestGuideTeachesWhatRolloutsMiss(t *testing.T) {
+	run := func(guide bool) (first, last StepStats) {
+		tok, m := toyPolicy(t, 1, 64, 7)
+		target, ok := tok.TokenID("<answer>")
+		if !ok {
+			t.Fatal("no <answer> token")
+		}
+		p, err := agent.ParsePreset("toy", []byte("mode: direct\nprompt: 'Q: {question}\n'\nbudget: {max_turns: 1, turn_tokens: 8}\nsampling: {temperature: 1}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc := model.DefaultTrainConfig(16, 32)
+		tc.LR, tc.MinLR, tc.WarmupSteps, tc.DecaySteps = 1e-2, 1e-2, 1, 0
+		trainer, err := model.NewTrainer(m, tc, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		loop := &Loop{Policy: m, Trainer: trainer, Reward: favourite{target}, Cfg: Config{Group: 2, Seed: 1, Guide: guide},
+			Runner: &agent.Runner{Preset: p, Policy: local.New(m, tok, local.Config{NoBOS: true})},
+			Guide:  &agent.Runner{Preset: p, Policy: teacher{tok, target}}}
+		batch := []Sample{{ID: "a", Question: "river", Hops: 1}, {ID: "b", Question: "hill", Hops: 2}}
+		for step := range 12 {
+			st, err := loop.Step(context.Background(), step, batch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := 4
+			if guide {
+				want = 6
+			}
+			if st.Episodes != 4 || st.Trained != want || st.Behaviour.Episodes != 4 {
+				t.Fatalf("guide %v, step %d: %d episodes (behaviour %d), %d trained; want 4, 4, %d", guide, step, st.Episodes, st.Behaviour.Episodes, st.Trained, want)
+			}
+			if step == 0 {
+				first = st
+			}
+			last = st
+		}
+		return first, last
+	}
+	f0, l0 := run(false)
+	f1, l1 := run(true)
+	t.Logf("reward without the guide %.3f → %.3f, with it %.3f → %.3f", f0.Reward, l0.Reward, f1.Reward, l1.Reward)
+	if f0.Reward != f1.Reward {
+		t.Errorf("step 0's reward differs with the guide (%.3f against %.3f): the teacher's episode leaked into the statistics", f1.Reward, f0.Reward)
+	}
+	if l1.Reward < l0.Reward+0.3 {
+		t.Errorf("the guide did not teach: last reward %.3f with it, %.3f without", l1.Reward, l0.Reward)
 	}
 }

@@ -79,6 +79,9 @@ func (r *Run) runRL(ctx context.Context) error {
 	cfg.Seed = r.Cfg.Seed
 	loop := &rl.Loop{Policy: r.pol, Ref: ref, Trainer: r.tr, Reward: fn, Value: r.value,
 		Runner: &agent.Runner{Preset: p, Policy: client, Tools: SearchTools(ix)}, Cfg: cfg}
+	if cfg.Guide {
+		loop.Guide = r.teacherRunner(r.preset, qs, ix)
+	}
 	samples, err := os.OpenFile(r.Path("samples.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
