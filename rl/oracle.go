@@ -31,6 +31,9 @@ type Oracle struct {
 	Protocol Protocol
 	Encode   func(text string) []int
 	Decode   func(ids []int) string
+	// Pages finds the pages a VRAG search shows (a preset with a region
+	// tag): the oracle crops the lines that state each hop's fact.
+	Pages PageSource
 
 	mu    sync.Mutex
 	byKey map[string]world.Question
@@ -50,7 +53,7 @@ func (o *Oracle) Tokenize(text string) []int { return o.Encode(text) }
 
 // Generate implements llm.Client for the main role: it finds the question
 // in the prompt, counts the observations so far, and writes the next step.
-func (o *Oracle) Generate(_ context.Context, req llm.Request) (llm.Response, error) {
+func (o *Oracle) Generate(ctx context.Context, req llm.Request) (llm.Response, error) {
 	prompt := o.prompt(req)
 	pr := o.Protocol
 	q, ok := o.question(prompt, pr.question)
@@ -62,6 +65,13 @@ func (o *Oracle) Generate(_ context.Context, req llm.Request) (llm.Response, err
 	case agent.ModeTags:
 		if pr.obsOpen == "" {
 			return llm.Response{}, fmt.Errorf("oracle: the preset's observation template starts with {observation}, so its observations cannot be counted")
+		}
+		if pr.tags.Region != "" {
+			var err error
+			if text, err = o.vragStep(ctx, q, prompt); err != nil {
+				return llm.Response{}, err
+			}
+			break
 		}
 		text = pr.Step(q, strings.Count(prompt, pr.obsOpen), pr.lastInformation(prompt))
 	case agent.ModeRAG:

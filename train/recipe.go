@@ -12,6 +12,7 @@ import (
 	"github.com/sleuth-research/sleuth/eval"
 	"github.com/sleuth-research/sleuth/internal/atomicfile"
 	"github.com/sleuth-research/sleuth/reward"
+	"github.com/sleuth-research/sleuth/toolset"
 )
 
 // RecipeEval is a recipe's evaluation (the config's eval section): after
@@ -59,6 +60,10 @@ func (r *Run) evaluateRecipe(ctx context.Context) error {
 	}
 	greedy := r.preset
 	greedy.Sampling.Temperature = 0
+	tools, err := r.episodeTools(ix, toolset.Deps{})
+	if err != nil {
+		return err
+	}
 	dir := r.Path("eval")
 	if e.Split == SplitValidation {
 		dir += "-validation"
@@ -73,7 +78,7 @@ func (r *Run) evaluateRecipe(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		res, err := evalPolicy(ctx, &agent.Runner{Preset: greedy, Policy: client, Tools: SearchTools(ix)}, qs, filepath.Join(dir, p.role), fn, r.Log)
+		res, err := evalPolicy(ctx, &agent.Runner{Preset: greedy, Policy: client, Tools: tools}, qs, filepath.Join(dir, p.role), fn, r.Log)
 		if err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/sleuth-research/sleuth/reward"
 	"github.com/sleuth-research/sleuth/rl"
 	"github.com/sleuth-research/sleuth/search/bm25"
+	"github.com/sleuth-research/sleuth/toolset"
 	"github.com/sleuth-research/sleuth/world"
 )
 
@@ -77,8 +78,12 @@ func (r *Run) runRL(ctx context.Context) error {
 	client := local.New(r.pol, r.tok, local.Config{NoBOS: true})
 	cfg := c.Config // validated: the estimator is known
 	cfg.Seed = r.Cfg.Seed
+	tools, err := r.episodeTools(ix, toolset.Deps{})
+	if err != nil {
+		return err
+	}
 	loop := &rl.Loop{Policy: r.pol, Ref: ref, Trainer: r.tr, Reward: fn, Value: r.value,
-		Runner: &agent.Runner{Preset: p, Policy: client, Tools: SearchTools(ix)}, Cfg: cfg}
+		Runner: &agent.Runner{Preset: p, Policy: client, Tools: tools}, Cfg: cfg}
 	samples, err := os.OpenFile(r.Path("samples.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
@@ -115,8 +120,12 @@ func (r *Run) runRL(ctx context.Context) error {
 		for _, w := range ws {
 			fmt.Fprintf(r.Log, "warning: %s\n", w)
 		}
-		fmt.Fprintf(r.Log, "%s step %d: reward %.3f, EM %.2f, searches %.2f, %0.f tokens, entropy %.2f, clip %.2f, kl %.4f, no-signal %.0f%%\n",
-			c.Estimator, step, st.Reward, st.EM, st.Searches, st.ResponseLen, st.Entropy, st.ClipFraction, st.KL, 100*st.NoSignal)
+		crops := ""
+		if st.Crops != nil {
+			crops = fmt.Sprintf(", crops %d (%.0f%% hold the answer)", st.Crops.Crops, 100*st.Crops.WithAnswer)
+		}
+		fmt.Fprintf(r.Log, "%s step %d: reward %.3f, EM %.2f, searches %.2f%s, %0.f tokens, entropy %.2f, clip %.2f, kl %.4f, no-signal %.0f%%\n",
+			c.Estimator, step, st.Reward, st.EM, st.Searches, crops, st.ResponseLen, st.Entropy, st.ClipFraction, st.KL, 100*st.NoSignal)
 		return r.log(metricLine{Phase: phaseRL, Step: step, RL: &st, Warnings: ws})
 	})
 }

@@ -6,15 +6,21 @@ import (
 	"github.com/sleuth-research/sleuth/agent"
 	"github.com/sleuth-research/sleuth/reward"
 	"github.com/sleuth-research/sleuth/rl"
-	"github.com/sleuth-research/sleuth/search"
+	"github.com/sleuth-research/sleuth/search/bm25"
+	"github.com/sleuth-research/sleuth/toolset"
 	"github.com/sleuth-research/sleuth/world"
 )
 
 // teacherRunner plays the oracle for qs in preset p's protocol, its roles
-// included, against ret.
-func (r *Run) teacherRunner(p agent.Preset, qs []world.Question, ret search.Retriever) *agent.Runner {
+// included, against ix with the preset's tools.
+func (r *Run) teacherRunner(p agent.Preset, qs []world.Question, ix *bm25.Index) (*agent.Runner, error) {
 	o := rl.NewOracle(p, qs, r.tok.Encode, r.tok.Decode)
-	return &agent.Runner{Preset: p, Policy: o, Clients: o.Clients(), Tools: SearchTools(ret)}
+	o.Pages = renderedPages(ix)
+	tools, err := r.episodeTools(ix, toolset.Deps{})
+	if err != nil {
+		return nil, err
+	}
+	return &agent.Runner{Preset: p, Policy: o, Clients: o.Clients(), Tools: tools}, nil
 }
 
 // goodDemo reports whether a teacher's episode may be imitated: it ended

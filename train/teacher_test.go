@@ -95,11 +95,11 @@ func TestTeachersWellFormed(t *testing.T) {
 	tests := []struct {
 		preset  string
 		maxHops int
-		// shows checks one episode holds the protocol's parts.
-		shows func(ep *agent.Episode) string
+		// shows checks one episode of question q holds the protocol's parts.
+		shows func(ep *agent.Episode, q world.Question) string
 	}{
-		{"searchr1", 3, func(ep *agent.Episode) string { return "" }},
-		{"imrag", 3, func(ep *agent.Episode) string {
+		{"searchr1", 3, func(ep *agent.Episode, _ world.Question) string { return "" }},
+		{"imrag", 3, func(ep *agent.Episode, _ world.Question) string {
 			for _, s := range ep.Context {
 				if s.Role == "refiner" && s.Source == agent.Policy && s.Text != "" {
 					return ""
@@ -107,7 +107,7 @@ func TestTeachersWellFormed(t *testing.T) {
 			}
 			return "no refiner condensation"
 		}},
-		{"deepresearcher", 3, func(ep *agent.Episode) string {
+		{"deepresearcher", 3, func(ep *agent.Episode, _ world.Question) string {
 			for _, c := range ep.Turns[0].Action.Calls {
 				if c.Tool == "web_search" {
 					return ""
@@ -115,7 +115,8 @@ func TestTeachersWellFormed(t *testing.T) {
 			}
 			return "the first turn calls no web_search"
 		}},
-		{"mmoa", 2, func(ep *agent.Episode) string {
+		{"vrag", 3, vragShows},
+		{"mmoa", 2, func(ep *agent.Episode, _ world.Question) string {
 			if roles := ep.Roles(); len(roles) != 3 {
 				return fmt.Sprintf("roles %v, want rewriter, selector and generator", roles)
 			}
@@ -124,7 +125,7 @@ func TestTeachersWellFormed(t *testing.T) {
 			}
 			return ""
 		}},
-		{"arena", 2, func(ep *agent.Episode) string {
+		{"arena", 2, func(ep *agent.Episode, _ world.Question) string {
 			last := ep.Turns[len(ep.Turns)-1].Action
 			if last.Analysis == "" {
 				return "no analysis"
@@ -137,12 +138,16 @@ func TestTeachersWellFormed(t *testing.T) {
 			r, w := teacherRun(t, tc.preset)
 			qs := chainQuestions(w.Questions, 1, tc.maxHops)
 			aq := make([]agent.Question, len(qs))
-			answers := map[string][]string{}
+			answers, byID := map[string][]string{}, map[string]world.Question{}
 			for i, q := range qs {
 				aq[i] = agent.Question{ID: q.ID, Text: q.Question}
-				answers[q.ID] = q.Answers
+				answers[q.ID], byID[q.ID] = q.Answers, q
 			}
-			eps := r.teacherRunner(r.preset, qs, r.ix).RunMany(context.Background(), aq, 8)
+			or, err := r.teacherRunner(r.preset, qs, r.ix)
+			if err != nil {
+				t.Fatal(err)
+			}
+			eps := or.RunMany(context.Background(), aq, 8)
 			good, shown := 0, 0
 			for _, ep := range eps {
 				if goodDemo(ep, answers[ep.ID]) {
@@ -150,7 +155,7 @@ func TestTeachersWellFormed(t *testing.T) {
 				} else if good+shown < 3 {
 					t.Logf("%s: status %s (%s), %d format errors, answer %q, want %q", ep.ID, ep.Status, ep.Reason, ep.FormatErrors, ep.Answer, answers[ep.ID])
 				}
-				if why := tc.shows(ep); why != "" {
+				if why := tc.shows(ep, byID[ep.ID]); why != "" {
 					shown++
 					if shown <= 3 {
 						t.Errorf("%s: %s", ep.ID, why)
@@ -163,6 +168,28 @@ func TestTeachersWellFormed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// vragShows: each hop of q shows one crop whose text (the crop's text
+// layer) holds the hop's fact, and the answer is the last turn.
+func vragShows(ep *agent.Episode, q world.Question) string {
+	var crops []string
+	for _, turn := range ep.Turns {
+		for _, c := range turn.Calls {
+			if c.Tool == agent.ToolCrop {
+				crops = append(crops, c.Observation)
+			}
+		}
+	}
+	if len(crops) != len(q.Chain) {
+		return fmt.Sprintf("%d crops for %d hops", len(crops), len(q.Chain))
+	}
+	for i, h := range q.Chain {
+		if text := strings.Join(strings.Fields(crops[i]), " "); !strings.Contains(text, h.Object) {
+			return fmt.Sprintf("hop %d: the crop %q does not show %q", i+1, crops[i], h.Object)
+		}
+	}
+	return ""
 }
 
 // TestDemosRefused: SFT keeps only good demonstrations and stops once more
@@ -191,32 +218,37 @@ func TestDemosRefused(t *testing.T) {
 	}
 }
 
-// TestRecipeTiny runs a recipe end to end on a tiny config: SFT on the
-// imrag teacher (nothing dropped), RL on its reward, and the table of
-// SFT against RL on the held-out world in recipe.json.
+// TestRecipeTiny runs recipes end to end on tiny configs: SFT on the
+// preset's teacher (nothing dropped), RL on its reward, and the table of
+// SFT against RL on the held-out world in recipe.json. IM-RAG's has roles;
+// VRAG's pages and crops.
 func TestRecipeTiny(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a tiny model")
 	}
-	out := t.TempDir()
-	if err := trainAt("testdata/tiny-imrag.yaml", out, false, ""); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(filepath.Join(out, "recipe.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tab RecipeTable
-	if err := json.Unmarshal(b, &tab); err != nil {
-		t.Fatal(err)
-	}
-	if tab.SFT.Questions != 4 || tab.RL.Questions != 4 || tab.Reward != "imrag" {
-		t.Errorf("recipe table %+v: want SFT and RL rows of 4 questions on reward imrag", tab)
-	}
-	for _, m := range comparableMetrics(t, filepath.Join(out, "metrics.jsonl")) {
-		if m["dropped"] != nil {
-			t.Errorf("SFT dropped teacher episodes: %v", m)
-		}
+	for _, preset := range []string{"imrag", "vrag"} {
+		t.Run(preset, func(t *testing.T) {
+			out := t.TempDir()
+			if err := trainAt("testdata/tiny-"+preset+".yaml", out, false, ""); err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(filepath.Join(out, "recipe.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var tab RecipeTable
+			if err := json.Unmarshal(b, &tab); err != nil {
+				t.Fatal(err)
+			}
+			if tab.SFT.Questions != 4 || tab.RL.Questions != 4 || tab.Reward != preset || tab.Preset != preset {
+				t.Errorf("recipe table %+v: want SFT and RL rows of 4 questions on preset and reward %s", tab, preset)
+			}
+			for _, m := range comparableMetrics(t, filepath.Join(out, "metrics.jsonl")) {
+				if m["dropped"] != nil {
+					t.Errorf("SFT dropped teacher episodes: %v", m)
+				}
+			}
+		})
 	}
 }
 
