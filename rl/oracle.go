@@ -34,6 +34,11 @@ type Oracle struct {
 	// Pages finds the pages a VRAG search shows (a preset with a region
 	// tag): the oracle crops the lines that state each hop's fact.
 	Pages PageSource
+	// Browse says the runner has the preset's browse tool (a fetcher over
+	// the simulated web): a tool-call preset's teacher then opens the
+	// subject's page after each web search (DeepResearcher); without it,
+	// it only searches.
+	Browse bool
 
 	mu    sync.Mutex
 	byKey map[string]world.Question
@@ -65,6 +70,10 @@ func (o *Oracle) Generate(ctx context.Context, req llm.Request) (llm.Response, e
 	case agent.ModeTags:
 		if pr.obsOpen == "" {
 			return llm.Response{}, fmt.Errorf("oracle: the preset's observation template starts with {observation}, so its observations cannot be counted")
+		}
+		if o.Browse && pr.tags.ToolCall != "" {
+			text = pr.webStep(q, prompt)
+			break
 		}
 		if pr.tags.Region != "" {
 			var err error
@@ -202,7 +211,8 @@ type Protocol struct {
 	// searchTool is the name a tool call searches by (the preset's
 	// tool_names entry for search, or search).
 	searchTool string
-	question   slot // the main prompt's question line
+	browseTool string // and the name it browses by (browse_webpage)
+	question   slot   // the main prompt's question line
 	roles      map[string]roleProtocol
 }
 
@@ -246,10 +256,13 @@ func (s slot) in(text string) (string, bool) {
 // ProtocolOf reads p's protocol.
 func ProtocolOf(p agent.Preset) Protocol {
 	pre, post, _ := strings.Cut(p.Observation, "{observation}")
-	pr := Protocol{mode: p.Mode, tags: p.Tags, obsOpen: pre, obsClose: post, question: slotOf(p.Prompt, "{question}"), searchTool: "search"}
+	pr := Protocol{mode: p.Mode, tags: p.Tags, obsOpen: pre, obsClose: post, question: slotOf(p.Prompt, "{question}"), searchTool: agent.ToolSearch, browseTool: agent.ToolBrowse}
 	for name, tool := range p.ToolNames {
-		if tool == "search" && (pr.searchTool == "search" || name < pr.searchTool) {
+		if tool == agent.ToolSearch && (pr.searchTool == agent.ToolSearch || name < pr.searchTool) {
 			pr.searchTool = name
+		}
+		if tool == agent.ToolBrowse && (pr.browseTool == agent.ToolBrowse || name < pr.browseTool) {
+			pr.browseTool = name
 		}
 	}
 	if len(p.Roles) > 0 {

@@ -34,12 +34,7 @@ type vragObs struct {
 // vragObservations reads the observations in a VRAG prompt, in order.
 func (pr Protocol) vragObservations(prompt string) []vragObs {
 	var out []vragObs
-	parts := strings.Split(prompt, pr.obsOpen)
-	for _, part := range parts[1:] {
-		text := part
-		if j := strings.Index(part, pr.obsClose); j >= 0 && pr.obsClose != "" {
-			text = part[:j]
-		}
+	for text := range pr.observations(prompt) {
 		o := vragObs{text: text}
 		if m := pageShown.FindStringSubmatch(text); m != nil {
 			w, _ := strconv.Atoi(m[2])

@@ -12,7 +12,6 @@ import (
 	"github.com/sleuth-research/sleuth/eval"
 	"github.com/sleuth-research/sleuth/internal/atomicfile"
 	"github.com/sleuth-research/sleuth/reward"
-	"github.com/sleuth-research/sleuth/toolset"
 )
 
 // RecipeEval is a recipe's evaluation (the config's eval section): after
@@ -49,7 +48,7 @@ type RecipeTable struct {
 // puts the table in the report.
 func (r *Run) evaluateRecipe(ctx context.Context) error {
 	e := r.Cfg.Eval
-	_, ix, qs, err := heldOut(ctx, r.Dir, r.Cfg, e.Split, e.QuestionsPerHop, e.MaxHops)
+	w, ix, qs, err := heldOut(ctx, r.Dir, r.Cfg, e.Split, e.QuestionsPerHop, e.MaxHops)
 	if err != nil {
 		return err
 	}
@@ -60,10 +59,11 @@ func (r *Run) evaluateRecipe(ctx context.Context) error {
 	}
 	greedy := r.preset
 	greedy.Sampling.Temperature = 0
-	tools, err := r.episodeTools(ix, toolset.Deps{})
+	tools, _, closeTools, err := r.episodeTools(ix, w)
 	if err != nil {
 		return err
 	}
+	defer closeTools()
 	dir := r.Path("eval")
 	if e.Split == SplitValidation {
 		dir += "-validation"
