@@ -16,8 +16,9 @@ var Presets embed.FS
 // CI-sized version), reading (session 3's longer recipe), progress
 // (reading with RL on a per-turn progress reward and a KL anchor) and
 // fresh-sft (session 6's quickstart: the strongest policy, RL adding
-// little to it); imrag, imrag-fast, arena and mmoa are the seed systems'
-// recipes (SFT on the preset's teacher, RL on its reward, held-out table).
+// little to it); imrag, imrag-fast, arena, mmoa, vrag, vrag-fast,
+// deepresearcher and deepresearcher-fast are the seed systems' recipes
+// (SFT on the preset's teacher, RL on its reward, held-out table).
 //
 //go:embed train/*.yaml
 var Training embed.FS

@@ -38,8 +38,9 @@ type CurvePoint struct {
 // for the training report: searches per episode by gold hop count (one
 // curve per hop count), the searches-by-hops slope, answer avoidance,
 // malformed turns, unused searches, duplicate queries, reasoning words
-// per turn and reasoning repetition. Figures a step lacks (no search, one
-// hop count) are left out, so curves have gaps, not false zeros.
+// per turn, reasoning repetition and the share of VRAG's crops holding
+// the gold answer. Figures a step lacks (no search, one hop count, no
+// crop) are left out, so curves have gaps, not false zeros.
 func BehaviourCurvePoints(st StepStats) []CurvePoint {
 	b := st.Behaviour
 	if b == nil {
@@ -69,5 +70,8 @@ func BehaviourCurvePoints(st StepStats) []CurvePoint {
 	out = append(out,
 		CurvePoint{"rl reasoning words per turn", b.ThinkWordsPerTurn},
 		CurvePoint{"rl reasoning repetition", b.ThinkRepetition})
+	if st.Crops != nil {
+		out = append(out, CurvePoint{"rl crops holding the gold answer", st.Crops.WithAnswer})
+	}
 	return out
 }

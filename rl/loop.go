@@ -93,6 +93,9 @@ type StepStats struct {
 	// searches by hops and their slope, avoidance, format errors, evidence
 	// use, duplicate queries, reasoning length and repetition, cost).
 	Behaviour *behaviour.Summary `json:"behaviour,omitempty"`
+	// Crops is how VRAG's region actions went: how many, and the share
+	// whose text holds the gold answer.
+	Crops *CropStats `json:"crops,omitempty"`
 	// Roles holds, for multi-agent presets (MMOA), each agent role's mean
 	// reward (the shared one plus its own terms) and its trained tokens.
 	Roles map[string]RoleStats `json:"roles,omitempty"`
@@ -132,6 +135,7 @@ func (l *Loop) Step(ctx context.Context, step int, batch []Sample) (StepStats, e
 	}
 	st.RolloutTime = time.Since(t0)
 	st.Behaviour = stepBehaviour(eps, batch, cfg.Group)
+	st.Crops = stepCrops(eps, batch, cfg.Group)
 	own := len(eps) // the policy's episodes; the teacher's follow
 	if cfg.Guide {
 		if l.Guide == nil {

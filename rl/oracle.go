@@ -31,6 +31,14 @@ type Oracle struct {
 	Protocol Protocol
 	Encode   func(text string) []int
 	Decode   func(ids []int) string
+	// Pages finds the pages a VRAG search shows (a preset with a region
+	// tag): the oracle crops the lines that state each hop's fact.
+	Pages PageSource
+	// Browse says the runner has the preset's browse tool (a fetcher over
+	// the simulated web): a tool-call preset's teacher then opens the
+	// subject's page after each web search (DeepResearcher); without it,
+	// it only searches.
+	Browse bool
 
 	mu    sync.Mutex
 	byKey map[string]world.Question
@@ -50,7 +58,7 @@ func (o *Oracle) Tokenize(text string) []int { return o.Encode(text) }
 
 // Generate implements llm.Client for the main role: it finds the question
 // in the prompt, counts the observations so far, and writes the next step.
-func (o *Oracle) Generate(_ context.Context, req llm.Request) (llm.Response, error) {
+func (o *Oracle) Generate(ctx context.Context, req llm.Request) (llm.Response, error) {
 	prompt := o.prompt(req)
 	pr := o.Protocol
 	q, ok := o.question(prompt, pr.question)
@@ -62,6 +70,17 @@ func (o *Oracle) Generate(_ context.Context, req llm.Request) (llm.Response, err
 	case agent.ModeTags:
 		if pr.obsOpen == "" {
 			return llm.Response{}, fmt.Errorf("oracle: the preset's observation template starts with {observation}, so its observations cannot be counted")
+		}
+		if o.Browse && pr.tags.ToolCall != "" {
+			text = pr.webStep(q, prompt)
+			break
+		}
+		if pr.tags.Region != "" {
+			var err error
+			if text, err = o.vragStep(ctx, q, prompt); err != nil {
+				return llm.Response{}, err
+			}
+			break
 		}
 		text = pr.Step(q, strings.Count(prompt, pr.obsOpen), pr.lastInformation(prompt))
 	case agent.ModeRAG:
@@ -192,7 +211,8 @@ type Protocol struct {
 	// searchTool is the name a tool call searches by (the preset's
 	// tool_names entry for search, or search).
 	searchTool string
-	question   slot // the main prompt's question line
+	browseTool string // and the name it browses by (browse_webpage)
+	question   slot   // the main prompt's question line
 	roles      map[string]roleProtocol
 }
 
@@ -236,10 +256,13 @@ func (s slot) in(text string) (string, bool) {
 // ProtocolOf reads p's protocol.
 func ProtocolOf(p agent.Preset) Protocol {
 	pre, post, _ := strings.Cut(p.Observation, "{observation}")
-	pr := Protocol{mode: p.Mode, tags: p.Tags, obsOpen: pre, obsClose: post, question: slotOf(p.Prompt, "{question}"), searchTool: "search"}
+	pr := Protocol{mode: p.Mode, tags: p.Tags, obsOpen: pre, obsClose: post, question: slotOf(p.Prompt, "{question}"), searchTool: agent.ToolSearch, browseTool: agent.ToolBrowse}
 	for name, tool := range p.ToolNames {
-		if tool == "search" && (pr.searchTool == "search" || name < pr.searchTool) {
+		if tool == agent.ToolSearch && (pr.searchTool == agent.ToolSearch || name < pr.searchTool) {
 			pr.searchTool = name
+		}
+		if tool == agent.ToolBrowse && (pr.browseTool == agent.ToolBrowse || name < pr.browseTool) {
+			pr.browseTool = name
 		}
 	}
 	if len(p.Roles) > 0 {

@@ -92,7 +92,11 @@ func (r *Run) traceRows(ctx context.Context, w *world.World, rng *rand.Rand) ([]
 	defer ix.Close()
 	p := r.preset
 	p.Prompt = r.proto.QuestionLine("{question}")
-	or := r.teacherRunner(p, qs, ix)
+	or, closeTools, err := r.teacherRunner(p, qs, ix, w)
+	if err != nil {
+		return nil, err
+	}
+	defer closeTools()
 	want, limit := min(r.Cfg.Pretrain.TraceTokens, r.Cfg.Model.SeqLen), r.Cfg.Model.SeqLen+1
 	rows := make([][]int, 0, r.Cfg.Pretrain.TraceRows)
 	var row []int

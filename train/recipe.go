@@ -48,7 +48,7 @@ type RecipeTable struct {
 // puts the table in the report.
 func (r *Run) evaluateRecipe(ctx context.Context) error {
 	e := r.Cfg.Eval
-	_, ix, qs, err := heldOut(ctx, r.Dir, r.Cfg, e.Split, e.QuestionsPerHop, e.MaxHops)
+	w, ix, qs, err := heldOut(ctx, r.Dir, r.Cfg, e.Split, e.QuestionsPerHop, e.MaxHops)
 	if err != nil {
 		return err
 	}
@@ -59,6 +59,11 @@ func (r *Run) evaluateRecipe(ctx context.Context) error {
 	}
 	greedy := r.preset
 	greedy.Sampling.Temperature = 0
+	tools, _, closeTools, err := r.episodeTools(ix, w)
+	if err != nil {
+		return err
+	}
+	defer closeTools()
 	dir := r.Path("eval")
 	if e.Split == SplitValidation {
 		dir += "-validation"
@@ -73,7 +78,7 @@ func (r *Run) evaluateRecipe(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		res, err := evalPolicy(ctx, &agent.Runner{Preset: greedy, Policy: client, Tools: SearchTools(ix)}, qs, filepath.Join(dir, p.role), fn, r.Log)
+		res, err := evalPolicy(ctx, &agent.Runner{Preset: greedy, Policy: client, Tools: tools}, qs, filepath.Join(dir, p.role), fn, r.Log)
 		if err != nil {
 			return err
 		}

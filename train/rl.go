@@ -16,23 +16,23 @@ import (
 )
 
 // rlWorld returns RL's questions (chain questions of rl.min_hops to
-// rl.max_hops) and the index their episodes search: the training family's,
-// or with rl.worlds fresh a family of the same shape on seeds no other
-// phase uses, indexed in rl-index. The caller closes the index unless it
-// is r.ix.
-func (r *Run) rlWorld(ctx context.Context) ([]world.Question, *bm25.Index, error) {
-	qs, ix := r.train, r.ix
+// rl.max_hops), the index their episodes search and its world when the
+// family has one (oneWorld): the training family's, or with rl.worlds
+// fresh a family of the same shape on seeds no other phase uses, indexed
+// in rl-index. The caller closes the index unless it is r.ix.
+func (r *Run) rlWorld(ctx context.Context) ([]world.Question, *bm25.Index, *world.World, error) {
+	qs, ix, ws := r.train, r.ix, r.worlds
 	if r.Cfg.RL.Worlds != "train" {
-		_, fresh, passages, err := r.worldFamily(r.Cfg.Seed + offsetRL)
+		fam, fresh, passages, err := r.worldFamily(r.Cfg.Seed + offsetRL)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		qs = fresh
+		qs, ws = fresh, fam
 		if ix, err = openOrBuildIndex(ctx, r.Path("rl-index"), passages); err != nil {
-			return nil, nil, fmt.Errorf("the RL worlds' index: %w", err)
+			return nil, nil, nil, fmt.Errorf("the RL worlds' index: %w", err)
 		}
 	}
-	return chainQuestions(qs, r.Cfg.RL.MinHops, r.Cfg.RL.MaxHops), ix, nil
+	return chainQuestions(qs, r.Cfg.RL.MinHops, r.Cfg.RL.MaxHops), ix, oneWorld(ws), nil
 }
 
 // reward is the run's reward function (the config's reward preset).
@@ -61,7 +61,7 @@ func (r *Run) runRL(ctx context.Context) error {
 	// RL runs at a constant, lower learning rate.
 	tc := r.tr.Settings()
 	tc.LR, tc.MinLR, tc.WarmupSteps, tc.DecaySteps = c.LR, c.LR, 0, 0
-	qs, ix, err := r.rlWorld(ctx)
+	qs, ix, w, err := r.rlWorld(ctx)
 	if err != nil {
 		return err
 	}
@@ -77,10 +77,20 @@ func (r *Run) runRL(ctx context.Context) error {
 	client := local.New(r.pol, r.tok, local.Config{NoBOS: true})
 	cfg := c.Config // validated: the estimator is known
 	cfg.Seed = r.Cfg.Seed
+	tools, _, closeTools, err := r.episodeTools(ix, w)
+	if err != nil {
+		return err
+	}
+	defer closeTools()
 	loop := &rl.Loop{Policy: r.pol, Ref: ref, Trainer: r.tr, Reward: fn, Value: r.value,
-		Runner: &agent.Runner{Preset: p, Policy: client, Tools: SearchTools(ix)}, Cfg: cfg}
+		Runner: &agent.Runner{Preset: p, Policy: client, Tools: tools}, Cfg: cfg}
 	if cfg.Guide {
-		loop.Guide = r.teacherRunner(r.preset, qs, ix)
+		g, closeGuide, err := r.teacherRunner(r.preset, qs, ix, w)
+		if err != nil {
+			return fmt.Errorf("the RL guide: %w", err)
+		}
+		defer closeGuide()
+		loop.Guide = g
 	}
 	samples, err := os.OpenFile(r.Path("samples.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
@@ -118,8 +128,12 @@ func (r *Run) runRL(ctx context.Context) error {
 		for _, w := range ws {
 			fmt.Fprintf(r.Log, "warning: %s\n", w)
 		}
-		fmt.Fprintf(r.Log, "%s step %d: reward %.3f, EM %.2f, searches %.2f, %0.f tokens, entropy %.2f, clip %.2f, kl %.4f, no-signal %.0f%%\n",
-			c.Estimator, step, st.Reward, st.EM, st.Searches, st.ResponseLen, st.Entropy, st.ClipFraction, st.KL, 100*st.NoSignal)
+		crops := ""
+		if st.Crops != nil {
+			crops = fmt.Sprintf(", crops %d (%.0f%% hold the answer)", st.Crops.Crops, 100*st.Crops.WithAnswer)
+		}
+		fmt.Fprintf(r.Log, "%s step %d: reward %.3f, EM %.2f, searches %.2f%s, %0.f tokens, entropy %.2f, clip %.2f, kl %.4f, no-signal %.0f%%\n",
+			c.Estimator, step, st.Reward, st.EM, st.Searches, crops, st.ResponseLen, st.Entropy, st.ClipFraction, st.KL, 100*st.NoSignal)
 		return r.log(metricLine{Phase: phaseRL, Step: step, RL: &st, Warnings: ws})
 	})
 }

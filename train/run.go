@@ -78,7 +78,9 @@ type Run struct {
 	sftQs   []world.Question // what the oracle demonstrates, built on the first SFT step
 	demos   demos            // what SFT kept and dropped of the teacher's episodes
 	oracle  *agent.Runner    // the teacher on the training family, built on the first SFT step
-	probe   *world.World     // the reading probe's world (probeReading)
+	// closeOracle stops what the oracle's tools started (a simulated web).
+	closeOracle func()
+	probe       *world.World // the reading probe's world (probeReading)
 }
 
 // metricLine is one line of metrics.jsonl.
@@ -231,6 +233,9 @@ func (r *Run) Close() {
 	}
 	if r.metrics != nil {
 		r.metrics.Close()
+	}
+	if r.closeOracle != nil {
+		r.closeOracle()
 	}
 	if r.ix != nil {
 		r.ix.Close()

@@ -34,13 +34,21 @@ func (r *Run) sftStepAs(ctx context.Context, phase string, step, data int) error
 			return fmt.Errorf("SFT step %d: %w", data, err)
 		}
 		defer ix.Close()
-		or = r.teacherRunner(r.preset, qs, ix)
+		var closeTools func()
+		if or, closeTools, err = r.teacherRunner(r.preset, qs, ix, w); err != nil {
+			return err
+		}
+		defer closeTools()
 	} else {
 		if r.oracle == nil {
 			if r.sftQs = chainQuestions(r.train, 1, r.Cfg.SFT.MaxHops); len(r.sftQs) == 0 {
 				return fmt.Errorf("no chain questions of at most %d hops to demonstrate", r.Cfg.SFT.MaxHops)
 			}
-			r.oracle = r.teacherRunner(r.preset, r.sftQs, r.ix)
+			or, closeTools, err := r.teacherRunner(r.preset, r.sftQs, r.ix, oneWorld(r.worlds))
+			if err != nil {
+				return err
+			}
+			r.oracle, r.closeOracle = or, closeTools
 		}
 		qs, or = r.sftQs, r.oracle
 	}

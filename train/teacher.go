@@ -6,15 +6,22 @@ import (
 	"github.com/sleuth-research/sleuth/agent"
 	"github.com/sleuth-research/sleuth/reward"
 	"github.com/sleuth-research/sleuth/rl"
-	"github.com/sleuth-research/sleuth/search"
+	"github.com/sleuth-research/sleuth/search/bm25"
 	"github.com/sleuth-research/sleuth/world"
 )
 
 // teacherRunner plays the oracle for qs in preset p's protocol, its roles
-// included, against ret.
-func (r *Run) teacherRunner(p agent.Preset, qs []world.Question, ret search.Retriever) *agent.Runner {
+// included, against ix (world w's index; w may be nil for a family of
+// worlds) with the preset's tools. The closer stops what the tools
+// started.
+func (r *Run) teacherRunner(p agent.Preset, qs []world.Question, ix *bm25.Index, w *world.World) (*agent.Runner, func(), error) {
+	tools, browses, closer, err := r.episodeTools(ix, w)
+	if err != nil {
+		return nil, nil, err
+	}
 	o := rl.NewOracle(p, qs, r.tok.Encode, r.tok.Decode)
-	return &agent.Runner{Preset: p, Policy: o, Clients: o.Clients(), Tools: SearchTools(ret)}
+	o.Pages, o.Browse = renderedPages(ix), browses
+	return &agent.Runner{Preset: p, Policy: o, Clients: o.Clients(), Tools: tools}, closer, nil
 }
 
 // goodDemo reports whether a teacher's episode may be imitated: it ended

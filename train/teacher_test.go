@@ -87,19 +87,19 @@ func TestSearchR1TeacherUnchanged(t *testing.T) {
 }
 
 // TestTeachersWellFormed plays each preset's teacher on the chain
-// questions of a training world through the real runner and index: at
-// least 95% of its episodes must be demonstrations SFT keeps (answered,
-// no format error in any role, exact match), and each must show its
-// protocol's own parts.
+// questions of a training world through the real runner and index (and
+// for DeepResearcher the world's simulated web): at least 95% of its
+// episodes must be demonstrations SFT keeps (answered, no format error in
+// any role, exact match) that show their protocol's own parts.
 func TestTeachersWellFormed(t *testing.T) {
 	tests := []struct {
 		preset  string
 		maxHops int
-		// shows checks one episode holds the protocol's parts.
-		shows func(ep *agent.Episode) string
+		// shows checks one episode of question q holds the protocol's parts.
+		shows func(ep *agent.Episode, q world.Question) string
 	}{
-		{"searchr1", 3, func(ep *agent.Episode) string { return "" }},
-		{"imrag", 3, func(ep *agent.Episode) string {
+		{"searchr1", 3, func(ep *agent.Episode, _ world.Question) string { return "" }},
+		{"imrag", 3, func(ep *agent.Episode, _ world.Question) string {
 			for _, s := range ep.Context {
 				if s.Role == "refiner" && s.Source == agent.Policy && s.Text != "" {
 					return ""
@@ -107,15 +107,9 @@ func TestTeachersWellFormed(t *testing.T) {
 			}
 			return "no refiner condensation"
 		}},
-		{"deepresearcher", 3, func(ep *agent.Episode) string {
-			for _, c := range ep.Turns[0].Action.Calls {
-				if c.Tool == "web_search" {
-					return ""
-				}
-			}
-			return "the first turn calls no web_search"
-		}},
-		{"mmoa", 2, func(ep *agent.Episode) string {
+		{"deepresearcher", 3, deepResearcherShows},
+		{"vrag", 3, vragShows},
+		{"mmoa", 2, func(ep *agent.Episode, _ world.Question) string {
 			if roles := ep.Roles(); len(roles) != 3 {
 				return fmt.Sprintf("roles %v, want rewriter, selector and generator", roles)
 			}
@@ -124,7 +118,7 @@ func TestTeachersWellFormed(t *testing.T) {
 			}
 			return ""
 		}},
-		{"arena", 2, func(ep *agent.Episode) string {
+		{"arena", 2, func(ep *agent.Episode, _ world.Question) string {
 			last := ep.Turns[len(ep.Turns)-1].Action
 			if last.Analysis == "" {
 				return "no analysis"
@@ -137,32 +131,87 @@ func TestTeachersWellFormed(t *testing.T) {
 			r, w := teacherRun(t, tc.preset)
 			qs := chainQuestions(w.Questions, 1, tc.maxHops)
 			aq := make([]agent.Question, len(qs))
-			answers := map[string][]string{}
+			answers, byID := map[string][]string{}, map[string]world.Question{}
 			for i, q := range qs {
 				aq[i] = agent.Question{ID: q.ID, Text: q.Question}
-				answers[q.ID] = q.Answers
+				answers[q.ID], byID[q.ID] = q.Answers, q
 			}
-			eps := r.teacherRunner(r.preset, qs, r.ix).RunMany(context.Background(), aq, 8)
-			good, shown := 0, 0
+			or, closeTools, err := r.teacherRunner(r.preset, qs, r.ix, w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer closeTools()
+			eps := or.RunMany(context.Background(), aq, 8)
+			good, bad := 0, 0
 			for _, ep := range eps {
-				if goodDemo(ep, answers[ep.ID]) {
-					good++
-				} else if good+shown < 3 {
-					t.Logf("%s: status %s (%s), %d format errors, answer %q, want %q", ep.ID, ep.Status, ep.Reason, ep.FormatErrors, ep.Answer, answers[ep.ID])
+				why := tc.shows(ep, byID[ep.ID])
+				if !goodDemo(ep, answers[ep.ID]) {
+					why = fmt.Sprintf("status %s (%s), %d format errors, answer %q, want %q", ep.Status, ep.Reason, ep.FormatErrors, ep.Answer, answers[ep.ID])
 				}
-				if why := tc.shows(ep); why != "" {
-					shown++
-					if shown <= 3 {
-						t.Errorf("%s: %s", ep.ID, why)
-					}
+				if why == "" {
+					good++
+				} else if bad++; bad <= 3 {
+					t.Logf("%s: %s", ep.ID, why)
 				}
 			}
-			t.Logf("%s teacher: %d of %d episodes are good demonstrations", tc.preset, good, len(eps))
+			t.Logf("%s teacher: %d of %d episodes are good demonstrations showing the protocol's parts", tc.preset, good, len(eps))
 			if len(eps) < 40 || float64(good) < 0.95*float64(len(eps)) {
-				t.Errorf("%d of %d teacher episodes are good demonstrations, want at least 95%% of at least 40", good, len(eps))
+				t.Errorf("%d of %d teacher episodes are good demonstrations showing the protocol's parts, want at least 95%% of at least 40", good, len(eps))
 			}
 		})
 	}
+}
+
+// vragShows: each hop of q shows one crop whose text (the crop's text
+// layer) holds the hop's fact, and the answer is the last turn.
+func vragShows(ep *agent.Episode, q world.Question) string {
+	var crops []string
+	for _, turn := range ep.Turns {
+		for _, c := range turn.Calls {
+			if c.Tool == agent.ToolCrop {
+				crops = append(crops, c.Observation)
+			}
+		}
+	}
+	if len(crops) != len(q.Chain) {
+		return fmt.Sprintf("%d crops for %d hops", len(crops), len(q.Chain))
+	}
+	for i, h := range q.Chain {
+		if text := strings.Join(strings.Fields(crops[i]), " "); !strings.Contains(text, h.Object) {
+			return fmt.Sprintf("hop %d: the crop %q does not show %q", i+1, crops[i], h.Object)
+		}
+	}
+	return ""
+}
+
+// deepResearcherShows: the episode web-searches, browses a page of the
+// simulated web whose notes state the first hop's fact, and its answer
+// turn cites a page it browsed. (A long page hides its facts beyond the
+// parts the browser reads; its episodes may miss.)
+func deepResearcherShows(ep *agent.Episode, q world.Question) string {
+	var searched bool
+	var pages []string
+	for _, turn := range ep.Turns {
+		for _, c := range turn.Calls {
+			_, notes, ok := strings.Cut(c.Observation, "Notes:\n- ")
+			switch {
+			case c.Tool == agent.ToolSearch:
+				searched = true
+			case c.Tool == agent.ToolBrowse && ok && strings.Contains(notes, q.Chain[0].Object):
+				pages = append(pages, c.Input)
+			}
+		}
+	}
+	if !searched || len(pages) == 0 {
+		return fmt.Sprintf("searched %v, browsed %d pages with notes stating the first hop's fact", searched, len(pages))
+	}
+	last := ep.Turns[len(ep.Turns)-1].Completion
+	for _, u := range pages {
+		if strings.Contains(last, u) {
+			return ""
+		}
+	}
+	return fmt.Sprintf("the answer turn %q cites none of the pages browsed, %v", last, pages)
 }
 
 // TestDemosRefused: SFT keeps only good demonstrations and stops once more
@@ -191,32 +240,37 @@ func TestDemosRefused(t *testing.T) {
 	}
 }
 
-// TestRecipeTiny runs a recipe end to end on a tiny config: SFT on the
-// imrag teacher (nothing dropped), RL on its reward, and the table of
-// SFT against RL on the held-out world in recipe.json.
+// TestRecipeTiny runs recipes end to end on tiny configs: SFT on the
+// preset's teacher (nothing dropped), RL on its reward, and the table of
+// SFT against RL on the held-out world in recipe.json. IM-RAG's has roles;
+// VRAG's pages and crops; DeepResearcher's the simulated web and a browser.
 func TestRecipeTiny(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a tiny model")
 	}
-	out := t.TempDir()
-	if err := trainAt("testdata/tiny-imrag.yaml", out, false, ""); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(filepath.Join(out, "recipe.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tab RecipeTable
-	if err := json.Unmarshal(b, &tab); err != nil {
-		t.Fatal(err)
-	}
-	if tab.SFT.Questions != 4 || tab.RL.Questions != 4 || tab.Reward != "imrag" {
-		t.Errorf("recipe table %+v: want SFT and RL rows of 4 questions on reward imrag", tab)
-	}
-	for _, m := range comparableMetrics(t, filepath.Join(out, "metrics.jsonl")) {
-		if m["dropped"] != nil {
-			t.Errorf("SFT dropped teacher episodes: %v", m)
-		}
+	for _, preset := range []string{"imrag", "vrag", "deepresearcher"} {
+		t.Run(preset, func(t *testing.T) {
+			out := t.TempDir()
+			if err := trainAt("testdata/tiny-"+preset+".yaml", out, false, ""); err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(filepath.Join(out, "recipe.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var tab RecipeTable
+			if err := json.Unmarshal(b, &tab); err != nil {
+				t.Fatal(err)
+			}
+			if tab.SFT.Questions != 4 || tab.RL.Questions != 4 || tab.Reward != preset || tab.Preset != preset {
+				t.Errorf("recipe table %+v: want SFT and RL rows of 4 questions on preset and reward %s", tab, preset)
+			}
+			for _, m := range comparableMetrics(t, filepath.Join(out, "metrics.jsonl")) {
+				if m["dropped"] != nil {
+					t.Errorf("SFT dropped teacher episodes: %v", m)
+				}
+			}
+		})
 	}
 }
 
