@@ -35,6 +35,12 @@ func (r *Run) openMetrics() error {
 			if r.before(m.Phase, m.Step) {
 				kept.Write(sc.Bytes())
 				kept.WriteByte('\n')
+				if m.Phase == phaseSFT || m.Phase == phaseBestSFT {
+					// The refusal counts over the whole run, so a resumed
+					// run starts from what the steps before it saw.
+					r.demos.seen += r.Cfg.SFT.Batch
+					r.demos.dropped += m.Dropped
+				}
 			}
 		}
 		f.Close()

@@ -284,3 +284,27 @@ func TestTokenizerTagsFromPreset(t *testing.T) {
 		}
 	}
 }
+
+// TestDemosCountSurvivesResume: a resumed run's refusal counts the steps
+// before its checkpoint (their metrics lines), not only its own, and
+// forgets the steps after it, which it does again.
+func TestDemosCountSurvivesResume(t *testing.T) {
+	dir := t.TempDir()
+	lines := `{"phase":"sft","step":0,"loss":1,"dropped":2}
+{"phase":"sft","step":1,"loss":1}
+{"phase":"sft","step":2,"loss":1,"dropped":1}
+{"phase":"sft","step":3,"loss":1,"dropped":5}
+`
+	if err := os.WriteFile(filepath.Join(dir, "metrics.jsonl"), []byte(lines), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := &Run{Dir: dir, state: rl.State{Phase: phaseSFT, Step: 3}}
+	r.Cfg.SFT.Batch = 16
+	if err := r.openMetrics(); err != nil {
+		t.Fatal(err)
+	}
+	defer r.metrics.Close()
+	if r.demos.seen != 48 || r.demos.dropped != 3 {
+		t.Errorf("after resuming at SFT step 3: seen %d, dropped %d; want 48, 3", r.demos.seen, r.demos.dropped)
+	}
+}
