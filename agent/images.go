@@ -334,3 +334,36 @@ func (m *imageMemory) messages(format string) ([]llm.Message, error) {
 	}
 	return out, nil
 }
+
+// Tap returns t with see called on every observation it returns (a
+// server noting the URLs of what its tools found, for example). A tool
+// that shows images keeps showing them: wrapping it in a plain struct
+// would hide that from the runner, and a crop would find no page.
+func Tap(t Tool, see func(Observation)) Tool {
+	if it, ok := t.(imageTool); ok {
+		return tappedImages{tapped{t, see}, it}
+	}
+	return tapped{t, see}
+}
+
+type tapped struct {
+	Tool
+	see func(Observation)
+}
+
+func (t tapped) Call(ctx context.Context, c Call) (Observation, error) {
+	obs, err := t.Tool.Call(ctx, c)
+	t.see(obs)
+	return obs, err
+}
+
+type tappedImages struct {
+	tapped
+	it imageTool
+}
+
+func (t tappedImages) callShowing(ctx context.Context, c Call, m *imageMemory) (Observation, error) {
+	obs, err := t.it.callShowing(ctx, c, m)
+	t.see(obs)
+	return obs, err
+}

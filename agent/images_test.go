@@ -382,3 +382,32 @@ func TestVRAGConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestTapKeepsImages: a tapped page search and crop still show their
+// images (the crop finds the page the search showed), and the tap sees
+// every observation.
+func TestTapKeepsImages(t *testing.T) {
+	w, ix := worldPages(t)
+	target := w.Passages[3]
+	pol := &turnScript{turns: []string{
+		"<search> " + target.Title + " </search>",
+		"<region>[0, 0, 1, 0.3]</region>",
+		"<answer> " + target.Title + " </answer>",
+	}}
+	var mu sync.Mutex
+	var seen []int
+	see := func(obs Observation) {
+		mu.Lock()
+		seen = append(seen, len(obs.Hits))
+		mu.Unlock()
+	}
+	r := vragRunner(t, pol, Tap(PageSearchTool{R: ix, Pages: vision.Renderer{}, MaxSide: 512}, see))
+	r.Tools["crop"] = Tap(r.Tools["crop"], see)
+	ep := r.Run(context.Background(), Question{ID: "tap", Text: "Which page is it?"}, 0)
+	if ep.Status != Answered || len(ep.Images) != 2 || ep.Images[1].Kind != "crop" {
+		t.Fatalf("status %s (%s), images %+v: want the page and its crop", ep.Status, ep.Reason, ep.Images)
+	}
+	if len(seen) != 2 || seen[0] != 1 {
+		t.Errorf("the tap saw %v (hits per observation), want the search's one hit, then the crop", seen)
+	}
+}

@@ -59,7 +59,7 @@ func (s *System) Run(ctx context.Context, id, question string, b agent.Budget, s
 	var src sources
 	tools := make(map[string]agent.Tool, len(s.Tools))
 	for name, t := range s.Tools {
-		tools[name] = citingTool{Tool: t, src: &src}
+		tools[name] = agent.Tap(t, src.noteHits)
 	}
 	r := &agent.Runner{Preset: p, Policy: s.Policy, Tools: tools, Clients: s.Clients, Screener: s.Screener}
 	ep = r.Run(ctx, agent.Question{ID: id, Text: question}, 0, agent.SeedFrom(seed), agent.WithEvents(onEvent))

@@ -1,7 +1,6 @@
 package agentapi
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -43,19 +42,11 @@ func (s *sources) urlOf(id string) string {
 	return s.url[id]
 }
 
-// citingTool passes calls to a system's tool and notes the URLs of the
-// passages it returns.
-type citingTool struct {
-	agent.Tool
-	src *sources
-}
-
-func (t citingTool) Call(ctx context.Context, c agent.Call) (agent.Observation, error) {
-	obs, err := t.Tool.Call(ctx, c)
+// noteHits notes the URLs of the passages an observation returns.
+func (s *sources) noteHits(obs agent.Observation) {
 	for _, h := range obs.Hits {
-		t.src.note(h.Passage.ID, h.Passage.Meta["url"])
+		s.note(h.Passage.ID, h.Passage.Meta["url"])
 	}
-	return obs, err
 }
 
 // citations lists what the answer rests on: the passages it cites when
