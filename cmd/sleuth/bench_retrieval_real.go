@@ -11,6 +11,7 @@ import (
 	"github.com/sleuth-research/sleuth/corpus"
 	"github.com/sleuth-research/sleuth/corpus/zipf"
 	"github.com/sleuth-research/sleuth/eval"
+	"github.com/sleuth-research/sleuth/internal/shareddata"
 	"github.com/sleuth-research/sleuth/reward"
 	"github.com/sleuth-research/sleuth/search/bm25"
 )
@@ -38,7 +39,7 @@ const realRecallGate = 0.78
 func benchReal(ctx context.Context, log *slog.Logger, path string, nq, k, nex int) (mixReport, error) {
 	rep := mixReport{Mix: mixReal, Source: path}
 	if path == "" {
-		p, err := sharedFile(realQuestionsFile)
+		p, err := shareddata.File(realQuestionsFile)
 		if err != nil {
 			rep.Skipped = err.Error()
 			log.Warn("bench retrieval: real mix skipped", "reason", rep.Skipped)
