@@ -80,3 +80,15 @@ func TestLoadResultsRepairsCutOffLine(t *testing.T) {
 		t.Errorf("corrupt first line: %v", err)
 	}
 }
+
+func TestSummaryWriteText(t *testing.T) {
+	s := Summary{Overall: DatasetSummary{Dataset: "all", Questions: 2, Errors: 1}, Info: RunInfo{LeakageGuard: &LeakageGuard{Rules: 3}}}
+	var b strings.Builder
+	s.WriteText(&b, "runs/x/report.html")
+	out := b.String()
+	for _, want := range []string{"dataset ", "all ", "3 deny rules", "report: runs/x/report.html\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+}
