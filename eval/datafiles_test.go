@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/sleuth-research/sleuth/agent"
 )
 
 // TestLoadDataFiles: a file's ids are prefixed with its name; a merged
@@ -40,5 +41,27 @@ func TestLoadDataFiles(t *testing.T) {
 	}
 	if _, err := LoadDataFiles([]string{filepath.Join(dir, "missing.jsonl")}, 0); err == nil {
 		t.Error("a missing file loaded")
+	}
+}
+
+func TestLoadAgentQuestions(t *testing.T) {
+	dir := t.TempDir()
+	txt := filepath.Join(dir, "qs.txt")
+	if err := os.WriteFile(txt, []byte("Who?\n\n  Where?  \n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	qs, err := LoadAgentQuestions(txt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]agent.Question{{ID: "line1", Text: "Who?"}, {ID: "line3", Text: "Where?"}}, qs); d != "" {
+		t.Errorf(".txt (-want +got):\n%s", d)
+	}
+	js := filepath.Join(dir, "qs.jsonl")
+	if err := os.WriteFile(js, []byte(`{"id": "9", "question": "Q?", "golden_answers": ["a"]}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if qs, err = LoadAgentQuestions(js); err != nil || len(qs) != 1 || qs[0].ID != "9" || qs[0].Text != "Q?" {
+		t.Errorf("jsonl: %+v (%v)", qs, err)
 	}
 }
