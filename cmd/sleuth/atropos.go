@@ -14,6 +14,7 @@ import (
 	"github.com/sleuth-research/sleuth/model/tokenizer"
 	"github.com/sleuth-research/sleuth/rollout"
 	"github.com/sleuth-research/sleuth/rollout/atropos"
+	"github.com/sleuth-research/sleuth/toolset"
 )
 
 func newAtroposCmd() *cobra.Command {
@@ -66,7 +67,7 @@ trainer has taken its steps.`,
 			if len(qs) == 0 {
 				return fmt.Errorf("atropos: %s holds no questions", data)
 			}
-			rf, err := presetReward(p)
+			rf, err := toolset.Reward(p)
 			if err != nil {
 				return err
 			}

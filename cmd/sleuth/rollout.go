@@ -13,6 +13,7 @@ import (
 	"github.com/sleuth-research/sleuth/eval"
 	"github.com/sleuth-research/sleuth/llm"
 	"github.com/sleuth-research/sleuth/rollout/gateway"
+	"github.com/sleuth-research/sleuth/toolset"
 )
 
 // harnessFlags are the flags every gateway harness shares: the preset,
@@ -50,7 +51,7 @@ func (f *harnessFlags) system(cmd *cobra.Command) (gateway.System, func(), error
 		return gateway.System{}, nil, err
 	}
 	setTemperature(cmd, &p, f.temperature)
-	rf, err := presetReward(p)
+	rf, err := toolset.Reward(p)
 	if err != nil {
 		return gateway.System{}, nil, err
 	}

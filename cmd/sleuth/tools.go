@@ -84,7 +84,7 @@ func (f *toolFlags) system(p agent.Preset, pol llm.Client) (*agent.Runner, func(
 	if err := f.applyGuard(&p); err != nil {
 		return nil, nil, err
 	}
-	pages := pageSearch(&p)
+	pages := toolset.SearchesPages(p)
 	if !pages && (f.pages != "" || f.imageChat) {
 		return nil, nil, fmt.Errorf("preset %s has no region action: --pages and --image-chat are for presets that look at pages (vrag)", p.Name)
 	}
@@ -101,16 +101,6 @@ func (f *toolFlags) system(p agent.Preset, pol llm.Client) (*agent.Runner, func(
 		return nil, nil, err
 	}
 	return r, func() { closeTools(); closeDeps() }, nil
-}
-
-// pageSearch reports whether p searches page images (VRAG).
-func pageSearch(p *agent.Preset) bool {
-	for _, t := range p.Tools {
-		if t.Name == agent.ToolSearch && t.Options["pages"] == true {
-			return true
-		}
-	}
-	return false
 }
 
 // deps opens what p's tools read: the corpus (an index, a web provider, a

@@ -27,3 +27,22 @@ func Field(name string) int64 {
 	}
 	return 0
 }
+
+// MemTotal is the machine's memory, MemTotal of /proc/meminfo, in bytes
+// (0 where there is none).
+func MemTotal() int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+			v, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				return 0
+			}
+			return v * 1024
+		}
+	}
+	return 0
+}

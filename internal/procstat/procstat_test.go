@@ -17,3 +17,12 @@ func TestField(t *testing.T) {
 		t.Errorf("a missing field read as %d, want 0", v)
 	}
 }
+
+func TestMemTotal(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("no /proc/meminfo here")
+	}
+	if m := MemTotal(); m < 64<<20 {
+		t.Errorf("MemTotal %d bytes: want at least 64 MiB", m)
+	}
+}
