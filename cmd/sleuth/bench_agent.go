@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sleuth-research/sleuth/agent/agentbench"
+	"github.com/sleuth-research/sleuth/server/serverbench"
 )
 
 func newBenchAgentCmd() *cobra.Command {
@@ -29,17 +30,11 @@ taking --latency per turn, and reports what the server adds to each episode
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if serve {
-				return runBenchAgentServe(cmd, episodes, concurrency, turns, latency, jsonOut)
+				res, err := serverbench.Agent(cmd.Context(), episodes, concurrency, turns, latency)
+				return printReport(cmd, res, err, jsonOut)
 			}
 			res, err := agentbench.Runner(cmd.Context(), stderr(cmd), episodes, concurrency, turns)
-			if err != nil {
-				return err
-			}
-			if jsonOut {
-				return writeJSON(cmd.OutOrStdout(), res)
-			}
-			res.WriteText(cmd.OutOrStdout())
-			return nil
+			return printReport(cmd, res, err, jsonOut)
 		},
 	}
 	cmd.Flags().IntVar(&episodes, "episodes", 10000, "episodes to run")

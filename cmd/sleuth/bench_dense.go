@@ -70,14 +70,7 @@ encoder cannot help recall.`,
 			}
 			rep, err := densebench.Run(cmd.Context(), densebench.Options{Set: set, N: n, Dim: dim, Clusters: clusters, Queries: q, K: k,
 				Dir: dir, Export: export, Probes: pl, Rescores: rl, Reuse: reuse, Log: stderr(cmd)})
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), rep)
-			}
-			rep.WriteText(cmd.OutOrStdout())
-			return nil
+			return printReport(cmd, rep, err, asJSON)
 		},
 	}
 	f := cmd.Flags()
@@ -135,12 +128,5 @@ func benchDenseHotpot(cmd *cobra.Command, f *denseFlags, dir string, k int, asJS
 	}
 	rep, err := densebench.Hotpot(cmd.Context(), path, densebench.HotpotOptions{Dir: dir, K: k,
 		Embedder: emb, Embed: f.embed, Plumbing: plumbing, Log: stderr(cmd)})
-	if err != nil {
-		return err
-	}
-	if asJSON {
-		return writeJSON(cmd.OutOrStdout(), rep)
-	}
-	rep.WriteText(cmd.OutOrStdout())
-	return nil
+	return printReport(cmd, rep, err, asJSON)
 }

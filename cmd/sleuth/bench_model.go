@@ -21,14 +21,7 @@ func newBenchModelCmd() *cobra.Command {
 				return fmt.Errorf("bench model: --steps must be positive")
 			}
 			rep, err := modelbench.Run(cmd.Context(), stderr(cmd), modelPath, steps)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), rep)
-			}
-			rep.WriteText(cmd.OutOrStdout())
-			return nil
+			return printReport(cmd, rep, err, asJSON)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the figures as one JSON object")

@@ -42,14 +42,7 @@ func newBenchRetrievalCmd() *cobra.Command {
 			}
 			rep, err := bm25bench.Run(cmd.Context(), bm25bench.Options{Dir: dir, Passages: passages, Queries: queries, K: k,
 				Exhaustive: exhaustiveN, Mixes: ms, Questions: questions, MemBudget: budget, Shards: shards, Build: build})
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), rep)
-			}
-			rep.WriteText(cmd.OutOrStdout())
-			return nil
+			return printReport(cmd, rep, err, asJSON)
 		},
 	}
 	f := cmd.Flags()
