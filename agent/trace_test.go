@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -54,5 +55,22 @@ func TestAppendTrace(t *testing.T) {
 	}
 	if err := AppendTrace(filepath.Join(path, "not-a-dir", "x"), &Episode{}); err == nil {
 		t.Error("appending under a file succeeded")
+	}
+}
+
+func TestEpisodeWriteText(t *testing.T) {
+	ep := &Episode{Status: Answered, Answer: "Paris", Evidence: []string{"a"}, Retrieved: []HitRef{{ID: "a", Title: "France"}},
+		Turns: []Turn{{Index: 0, OutTokens: 5, FinishReason: "stop", Completion: " <answer> Paris </answer> "}}}
+	ep.Ledger.Turns = 1
+	var b strings.Builder
+	ep.WriteText(&b, false)
+	want := "answer: Paris\n  evidence: France (a)\n1 turns, 0 searches, 0 tokens generated, 0s\n"
+	if b.String() != want {
+		t.Errorf("got\n%q\nwant\n%q", b.String(), want)
+	}
+	b.Reset()
+	ep.WriteText(&b, true)
+	if !strings.HasPrefix(b.String(), "── turn 1 (5 tokens, stop)\n<answer> Paris </answer>\n──\nanswer: Paris\n") {
+		t.Errorf("with trace:\n%s", b.String())
 	}
 }

@@ -92,3 +92,15 @@ func TestSummaryWriteText(t *testing.T) {
 		}
 	}
 }
+
+func TestComparisonWriteText(t *testing.T) {
+	c := Comparison{Questions: 4, EM: Paired{PValue: 0.25}}
+	c.EM.Diff.Mean, c.EM.Diff.Lo, c.EM.Diff.Hi = 0.1, -0.05, 0.2
+	var b strings.Builder
+	c.WriteText(&b)
+	for _, want := range []string{"4 questions in both runs", "EM: +10.0 points [-5.0, +20.0], p(B not better) = 0.250", "not recorded in both runs"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("missing %q in:\n%s", want, b.String())
+		}
+	}
+}

@@ -213,3 +213,17 @@ func (s Summary) WriteText(w io.Writer, report string) {
 	}
 	fmt.Fprintf(w, "report: %s\n", report)
 }
+
+// WriteText prints the comparison as `sleuth compare` shows it: EM and F1
+// differences (B − A) with their paired intervals and p-values, then the
+// behaviour side by side.
+func (c Comparison) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "%d questions in both runs; B − A with paired bootstrap 95%% intervals:\n", c.Questions)
+	for _, m := range []struct {
+		name string
+		p    Paired
+	}{{"EM", c.EM}, {"F1", c.F1}} {
+		fmt.Fprintf(w, "  %s: %+.1f points [%+.1f, %+.1f], p(B not better) = %.3f\n", m.name, 100*m.p.Diff.Mean, 100*m.p.Diff.Lo, 100*m.p.Diff.Hi, m.p.PValue)
+	}
+	behaviour.WriteDiff(w, c.BehaviourA, c.BehaviourB)
+}

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"sync"
 	"time"
@@ -99,11 +98,10 @@ exits non-zero when any episode failed.`,
 					return err
 				}
 			}
-			titles := ep.Grounds()
 			if jsonOut {
-				err = writeJSON(cmd.OutOrStdout(), askResult{Answer: ep.Answer, Status: ep.Status, Reason: ep.Reason, Evidence: titles, Queries: ep.Queries, Turns: len(ep.Turns), Episode: traceIf(showTrace, ep)})
+				err = writeJSON(cmd.OutOrStdout(), askResult{Answer: ep.Answer, Status: ep.Status, Reason: ep.Reason, Evidence: ep.Grounds(), Queries: ep.Queries, Turns: len(ep.Turns), Episode: traceIf(showTrace, ep)})
 			} else {
-				printAsk(cmd.OutOrStdout(), ep, titles, showTrace)
+				ep.WriteText(cmd.OutOrStdout(), showTrace)
 			}
 			if err == nil && ep.Status != agent.Answered {
 				return fmt.Errorf("no answer: %s: %s", ep.Status, ep.Reason)
@@ -139,38 +137,6 @@ func traceIf(on bool, ep *agent.Episode) *agent.Episode {
 		return ep
 	}
 	return nil
-}
-
-func printAsk(w io.Writer, ep *agent.Episode, ev []agent.EvidenceRef, trace bool) {
-	if trace {
-		for _, t := range ep.Turns {
-			fmt.Fprintf(w, "── turn %d (%d tokens, %s)\n%s\n", t.Index+1, t.OutTokens, t.FinishReason, strings.TrimSpace(t.Completion))
-			if t.Action.Error != "" {
-				fmt.Fprintf(w, "   ! format error: %s\n", t.Action.Error)
-			}
-			for _, c := range t.Calls {
-				fmt.Fprintf(w, "   → %s %q: %d passages\n", c.Tool, c.Input, len(c.Hits))
-				for _, h := range c.Hits {
-					fmt.Fprintf(w, "     [%.2f] %s (%s)\n", h.Score, h.Title, h.ID)
-				}
-			}
-			for _, im := range ep.Images { // pages and crops shown (vrag)
-				if im.Turn == t.Index {
-					fmt.Fprintf(w, "     image: %s %s, %d×%d px\n", im.Kind, im.Page, im.Width, im.Height)
-				}
-			}
-		}
-		fmt.Fprintln(w, "──")
-	}
-	if ep.Status == agent.Answered {
-		fmt.Fprintf(w, "answer: %s\n", ep.Answer)
-	} else {
-		fmt.Fprintf(w, "no answer (%s): %s\n", ep.Status, ep.Reason)
-	}
-	for _, e := range ev {
-		fmt.Fprintf(w, "  evidence: %s (%s)\n", e.Title, e.ID)
-	}
-	fmt.Fprintf(w, "%d turns, %d searches, %d tokens generated, %s\n", ep.Ledger.Turns, ep.Ledger.Searches, ep.Ledger.CompletionTokens, ep.Ledger.Wall.Round(1e6))
 }
 
 // askMany runs every question of a file and summarises the outcomes.

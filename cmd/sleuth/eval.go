@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sleuth-research/sleuth/agent"
-	"github.com/sleuth-research/sleuth/behaviour"
 	"github.com/sleuth-research/sleuth/eval"
 	"github.com/sleuth-research/sleuth/llm"
 	"github.com/sleuth-research/sleuth/reward"
@@ -187,15 +186,7 @@ func newCompareCmd() *cobra.Command {
 			if jsonOut {
 				return writeJSON(cmd.OutOrStdout(), c)
 			}
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "%d questions in both runs; B − A with paired bootstrap 95%% intervals:\n", c.Questions)
-			for _, m := range []struct {
-				name string
-				p    eval.Paired
-			}{{"EM", c.EM}, {"F1", c.F1}} {
-				fmt.Fprintf(w, "  %s: %+.1f points [%+.1f, %+.1f], p(B not better) = %.3f\n", m.name, 100*m.p.Diff.Mean, 100*m.p.Diff.Lo, 100*m.p.Diff.Hi, m.p.PValue)
-			}
-			behaviour.WriteDiff(w, c.BehaviourA, c.BehaviourB)
+			c.WriteText(cmd.OutOrStdout())
 			return nil
 		},
 	}
