@@ -28,6 +28,14 @@ type Load struct {
 	P99Millis float64 `json:"p99_ms"`
 }
 
+// loopback serves h on a loopback test server and returns its URL and a
+// client for n workers; done closes both.
+func loopback(h http.Handler, n int) (url string, c *http.Client, done func()) {
+	ts := httptest.NewServer(h)
+	c = client(n)
+	return ts.URL, c, func() { c.CloseIdleConnections(); ts.Close() }
+}
+
 // client is a loopback client with a connection per worker kept alive.
 func client(n int) *http.Client {
 	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConns: 2 * n, MaxIdleConnsPerHost: 2 * n}}
@@ -95,10 +103,8 @@ func runLoad(ctx context.Context, n int, d time.Duration, step func(worker, i in
 // session, search five times, score. Only tool calls are counted and
 // timed; creates and scores are load around them.
 func EnvSessions(ctx context.Context, es http.Handler, n int, d time.Duration) Load {
-	ts := httptest.NewServer(es)
-	defer ts.Close()
-	c := client(n)
-	defer c.CloseIdleConnections()
+	url, c, done := loopback(es, n)
+	defer done()
 	type state struct {
 		session string
 		calls   int
@@ -109,19 +115,19 @@ func EnvSessions(ctx context.Context, es http.Handler, n int, d time.Duration) L
 		s := &st[w]
 		if s.session == "" {
 			var cr env.CreateResponse
-			if err := post(c, ts.URL+"/env/sessions", env.CreateRequest{Preset: "searchr1", Question: fmt.Sprintf("question %d of worker %d", i, w)}, &cr); err != nil {
+			if err := post(c, url+"/env/sessions", env.CreateRequest{Preset: "searchr1", Question: fmt.Sprintf("question %d of worker %d", i, w)}, &cr); err != nil {
 				return 0, err
 			}
 			s.session, s.calls = cr.Session, 0
 		}
 		q := words[(w+i)%len(words)] + " " + words[(w*7+i)%len(words)]
-		if err := post(c, ts.URL+"/env/sessions/"+s.session+"/call", env.CallRequest{Tool: "search", Input: q}, nil); err != nil {
+		if err := post(c, url+"/env/sessions/"+s.session+"/call", env.CallRequest{Tool: "search", Input: q}, nil); err != nil {
 			s.session = ""
 			return 0, err
 		}
 		if s.calls++; s.calls == 5 {
 			ans := "x"
-			err := post(c, ts.URL+"/env/sessions/"+s.session+"/score", env.ScoreRequest{Answer: &ans}, nil)
+			err := post(c, url+"/env/sessions/"+s.session+"/score", env.ScoreRequest{Answer: &ans}, nil)
 			s.session = ""
 			if err != nil {
 				return 0, err
@@ -136,14 +142,12 @@ func EnvSessions(ctx context.Context, es http.Handler, n int, d time.Duration) L
 // Retrieve has n clients send single-query /retrieve requests to rs
 // (server/retrieve) for d.
 func Retrieve(ctx context.Context, rs http.Handler, n int, d time.Duration) Load {
-	ts := httptest.NewServer(rs)
-	defer ts.Close()
-	c := client(n)
-	defer c.CloseIdleConnections()
+	url, c, done := loopback(rs, n)
+	defer done()
 	words := []string{"river", "city", "founder", "born", "company", "museum", "capital", "author", "war", "song"}
 	return runLoad(ctx, n, d, func(w, i int) (int, error) {
 		q := words[(w+i)%len(words)] + " " + words[(w*3+i*7)%len(words)]
-		return 1, post(c, ts.URL+"/retrieve", map[string]any{"query": q, "topk": 3, "return_scores": true}, nil)
+		return 1, post(c, url+"/retrieve", map[string]any{"query": q, "topk": 3, "return_scores": true}, nil)
 	})
 }
 
