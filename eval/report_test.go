@@ -80,3 +80,27 @@ func TestLoadResultsRepairsCutOffLine(t *testing.T) {
 		t.Errorf("corrupt first line: %v", err)
 	}
 }
+
+func TestSummaryWriteText(t *testing.T) {
+	s := Summary{Overall: DatasetSummary{Dataset: "all", Questions: 2, Errors: 1}, Info: RunInfo{LeakageGuard: &LeakageGuard{Rules: 3}}}
+	var b strings.Builder
+	s.WriteText(&b, "runs/x/report.html")
+	out := b.String()
+	for _, want := range []string{"dataset ", "all ", "3 deny rules", "report: runs/x/report.html\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+}
+
+func TestComparisonWriteText(t *testing.T) {
+	c := Comparison{Questions: 4, EM: Paired{PValue: 0.25}}
+	c.EM.Diff.Mean, c.EM.Diff.Lo, c.EM.Diff.Hi = 0.1, -0.05, 0.2
+	var b strings.Builder
+	c.WriteText(&b)
+	for _, want := range []string{"4 questions in both runs", "EM: +10.0 points [-5.0, +20.0], p(B not better) = 0.250", "not recorded in both runs"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("missing %q in:\n%s", want, b.String())
+		}
+	}
+}

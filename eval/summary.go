@@ -2,6 +2,7 @@ package eval
 
 import (
 	"fmt"
+	"io"
 	"slices"
 
 	"github.com/sleuth-research/sleuth/agent"
@@ -195,4 +196,34 @@ func judged(rs []Result) bool {
 		}
 	}
 	return false
+}
+
+// WriteText prints the summary as `sleuth eval` shows it: EM and F1 with
+// their intervals, turns and errors per dataset and overall, the
+// behaviour table, the leakage guard's counts, and where the report is.
+func (s Summary) WriteText(w io.Writer, report string) {
+	fmt.Fprintf(w, "%-24s %9s %22s %22s %8s %7s\n", "dataset", "questions", "EM % [95% CI]", "F1 % [95% CI]", "turns", "errors")
+	for _, d := range append(s.Datasets, s.Overall) {
+		fmt.Fprintf(w, "%-24s %9d %8.1f [%5.1f,%5.1f] %8.1f [%5.1f,%5.1f] %8.2f %7d\n", d.Dataset, d.Questions,
+			100*d.EM.Mean, 100*d.EM.Lo, 100*d.EM.Hi, 100*d.F1.Mean, 100*d.F1.Lo, 100*d.F1.Hi, d.Turns.Mean, d.Errors)
+	}
+	behaviour.WriteTable(w, s.Overall.Behaviour)
+	if g := s.Info.LeakageGuard; g != nil {
+		fmt.Fprintln(w, g)
+	}
+	fmt.Fprintf(w, "report: %s\n", report)
+}
+
+// WriteText prints the comparison as `sleuth compare` shows it: EM and F1
+// differences (B − A) with their paired intervals and p-values, then the
+// behaviour side by side.
+func (c Comparison) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "%d questions in both runs; B − A with paired bootstrap 95%% intervals:\n", c.Questions)
+	for _, m := range []struct {
+		name string
+		p    Paired
+	}{{"EM", c.EM}, {"F1", c.F1}} {
+		fmt.Fprintf(w, "  %s: %+.1f points [%+.1f, %+.1f], p(B not better) = %.3f\n", m.name, 100*m.p.Diff.Mean, 100*m.p.Diff.Lo, 100*m.p.Diff.Hi, m.p.PValue)
+	}
+	behaviour.WriteDiff(w, c.BehaviourA, c.BehaviourB)
 }

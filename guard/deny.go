@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 )
 
@@ -123,4 +124,22 @@ func (d *DenyList) Blocks(rawURL string) (rule string, blocked bool) {
 		}
 	}
 	return "", false
+}
+
+// LoadDenyList is the built-in list with the rules of file added (file
+// "": the built-in list alone).
+func LoadDenyList(file string) (*DenyList, error) {
+	d := DefaultDenyList()
+	if file == "" {
+		return d, nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("deny-list: %w", err)
+	}
+	extra, err := ParseDenyList(b, file)
+	if err != nil {
+		return nil, err
+	}
+	return d.Merge(extra), nil
 }

@@ -1,6 +1,8 @@
 package guard
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -83,4 +85,32 @@ func FuzzDenyList(f *testing.F) {
 			t.Fatalf("Blocks(%q) = %q, %v", u, rule, b)
 		}
 	})
+}
+
+func TestLoadDenyList(t *testing.T) {
+	base := DefaultDenyList().Len()
+	d, err := LoadDenyList("")
+	if err != nil || d.Len() != base {
+		t.Fatalf("no file: %d rules (%v), want the built-in %d", d.Len(), err, base)
+	}
+	f := filepath.Join(t.TempDir(), "deny.txt")
+	if err := os.WriteFile(f, []byte("# extra\nanswers.example.org/key\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, err = LoadDenyList(f)
+	if err != nil || d.Len() != base+1 {
+		t.Fatalf("with a file: %d rules (%v), want %d", d.Len(), err, base+1)
+	}
+	if _, blocked := d.Blocks("https://answers.example.org/key/1"); !blocked {
+		t.Error("the file's rule does not block")
+	}
+	if err := os.WriteFile(f, []byte("not a rule\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadDenyList(f); err == nil {
+		t.Error("a malformed rule loaded")
+	}
+	if _, err := LoadDenyList(filepath.Join(t.TempDir(), "missing")); err == nil {
+		t.Error("a missing file loaded")
+	}
 }

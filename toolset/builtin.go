@@ -12,6 +12,19 @@ type searchOptions struct {
 	Pages bool `yaml:"pages"`
 }
 
+// SearchesPages reports whether p's search tool shows page images
+// (VRAG's search with pages: true), so that a command knows to offer page
+// images to it.
+func SearchesPages(p agent.Preset) bool {
+	for _, t := range p.Tools {
+		var o searchOptions
+		if t.Name == agent.ToolSearch && Options(t.Options).Decode(&o) == nil && o.Pages {
+			return true
+		}
+	}
+	return false
+}
+
 // buildSearch is the search tool over the command's corpus or, with
 // pages, page search over its page images (or the corpus's passages
 // rendered as pages).

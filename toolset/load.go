@@ -60,6 +60,25 @@ func RewardName(p agent.Preset) string {
 	return p.Reward
 }
 
+// Reward is the reward a preset is scored with outside training
+// configs: the reward preset it names (RewardName), else reward.Answer
+// (F1). A reward that asks an LLM judge is refused: the servers and
+// harnesses that score this way hold no judge.
+func Reward(p agent.Preset) (reward.Func, error) {
+	name := RewardName(p)
+	if name == "" {
+		return reward.Answer{}, nil
+	}
+	rc, err := reward.LoadConfig(name)
+	if err != nil {
+		return nil, err
+	}
+	if rc.NeedsJudge() {
+		return nil, fmt.Errorf("preset %s: its reward %s asks an LLM judge, which the environment server does not hold", p.Name, name)
+	}
+	return rc.Build(nil)
+}
+
 // lineOf is the line of the top-level key's value in doc or, for a
 // sequence and i ≥ 0, of its i-th item's name; 0 when not found.
 func lineOf(doc *yaml.Node, key string, i int) int {

@@ -254,3 +254,34 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// TestReward: a preset is scored with the reward preset it names (or of
+// its own name), else answer F1; an unknown name is an error.
+func TestReward(t *testing.T) {
+	if rf, err := toolset.Reward(agent.Preset{Name: "rag"}); err != nil || rf != (reward.Answer{}) {
+		t.Errorf("rag: %T (%v), want reward.Answer", rf, err)
+	}
+	for _, p := range []agent.Preset{{Name: "searchr1"}, {Name: "mine", Reward: "searchr1-f1"}} {
+		if rf, err := toolset.Reward(p); err != nil || rf == (reward.Answer{}) {
+			t.Errorf("%s: %T (%v), want its reward preset", p.Name, rf, err)
+		}
+	}
+	if _, err := toolset.Reward(agent.Preset{Name: "mine", Reward: "no-such-reward"}); err == nil {
+		t.Error("an unknown reward loaded")
+	}
+}
+
+func TestSearchesPages(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		want bool
+	}{{"vrag", true}, {"searchr1", false}, {"direct", false}} {
+		p, err := toolset.New().Load(tc.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := toolset.SearchesPages(p); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

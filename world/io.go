@@ -52,6 +52,21 @@ type HopCount struct {
 	Comparison int `json:"comparison"`
 }
 
+// WriteText prints the summary as `sleuth world` shows it, for the world
+// written to dir.
+func (s Summary) WriteText(w io.Writer, dir string) error {
+	_, err := fmt.Fprintf(w, "world seed %d (format v%d) written to %s\n  %d entities (%d distractors), %d facts, %d passages\n  %d questions:",
+		s.Seed, s.Version, dir, s.Entities, s.Distractors, s.Facts, s.Passages, s.Questions)
+	for _, sp := range s.Splits {
+		fmt.Fprintf(w, " %s %d", sp.Split, sp.Questions)
+	}
+	fmt.Fprintln(w)
+	for _, h := range s.ByHops {
+		fmt.Fprintf(w, "  %d-hop: %d chain, %d comparison\n", h.Hops, h.Chain, h.Comparison)
+	}
+	return err
+}
+
 // Summary counts the world's contents.
 func (w *World) Summary() Summary {
 	s := Summary{Seed: w.Seed, Version: w.Version, Entities: len(w.Entities), Facts: len(w.Facts),

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -97,15 +94,14 @@ exits non-zero when any episode failed.`,
 			}
 			ep := r.Run(cmd.Context(), agent.Question{ID: "ask", Text: args[0]}, 0, opts...)
 			if traceOut != "" {
-				if err := appendJSONL(traceOut, ep); err != nil {
+				if err := agent.AppendTrace(traceOut, ep); err != nil {
 					return err
 				}
 			}
-			titles := evidenceTitles(ep, r.Tools["search"])
 			if jsonOut {
-				err = writeJSON(cmd.OutOrStdout(), askResult{Answer: ep.Answer, Status: ep.Status, Reason: ep.Reason, Evidence: titles, Queries: ep.Queries, Turns: len(ep.Turns), Episode: traceIf(showTrace, ep)})
+				err = writeJSON(cmd.OutOrStdout(), askResult{Answer: ep.Answer, Status: ep.Status, Reason: ep.Reason, Evidence: ep.Grounds(), Queries: ep.Queries, Turns: len(ep.Turns), Episode: traceIf(showTrace, ep)})
 			} else {
-				printAsk(cmd.OutOrStdout(), ep, titles, showTrace)
+				ep.WriteText(cmd.OutOrStdout(), showTrace)
 			}
 			if err == nil && ep.Status != agent.Answered {
 				return fmt.Errorf("no answer: %s: %s", ep.Status, ep.Reason)
@@ -126,19 +122,14 @@ exits non-zero when any episode failed.`,
 	return cmd
 }
 
-type evidence struct {
-	ID    string `json:"id"`
-	Title string `json:"title,omitempty"`
-}
-
 type askResult struct {
-	Answer   string         `json:"answer"`
-	Status   agent.Status   `json:"status"`
-	Reason   string         `json:"reason,omitempty"`
-	Evidence []evidence     `json:"evidence"`
-	Queries  []string       `json:"queries"`
-	Turns    int            `json:"turns"`
-	Episode  *agent.Episode `json:"episode,omitempty"`
+	Answer   string              `json:"answer"`
+	Status   agent.Status        `json:"status"`
+	Reason   string              `json:"reason,omitempty"`
+	Evidence []agent.EvidenceRef `json:"evidence"`
+	Queries  []string            `json:"queries"`
+	Turns    int                 `json:"turns"`
+	Episode  *agent.Episode      `json:"episode,omitempty"`
 }
 
 func traceIf(on bool, ep *agent.Episode) *agent.Episode {
@@ -148,78 +139,9 @@ func traceIf(on bool, ep *agent.Episode) *agent.Episode {
 	return nil
 }
 
-// evidenceTitles lists what the answer rests on: the passages it cites, or
-// failing that every passage the episode retrieved.
-func evidenceTitles(ep *agent.Episode, _ agent.Tool) []evidence {
-	title := map[string]string{}
-	for _, h := range ep.Retrieved {
-		title[h.ID] = h.Title
-	}
-	ids := ep.Evidence
-	if len(ids) == 0 {
-		for _, h := range ep.Retrieved {
-			ids = append(ids, h.ID)
-		}
-	}
-	out := []evidence{}
-	for _, id := range ids {
-		out = append(out, evidence{ID: id, Title: title[id]})
-	}
-	return out
-}
-
-func printAsk(w io.Writer, ep *agent.Episode, ev []evidence, trace bool) {
-	if trace {
-		for _, t := range ep.Turns {
-			fmt.Fprintf(w, "── turn %d (%d tokens, %s)\n%s\n", t.Index+1, t.OutTokens, t.FinishReason, strings.TrimSpace(t.Completion))
-			if t.Action.Error != "" {
-				fmt.Fprintf(w, "   ! format error: %s\n", t.Action.Error)
-			}
-			for _, c := range t.Calls {
-				fmt.Fprintf(w, "   → %s %q: %d passages\n", c.Tool, c.Input, len(c.Hits))
-				for _, h := range c.Hits {
-					fmt.Fprintf(w, "     [%.2f] %s (%s)\n", h.Score, h.Title, h.ID)
-				}
-			}
-			for _, im := range ep.Images { // pages and crops shown (vrag)
-				if im.Turn == t.Index {
-					fmt.Fprintf(w, "     image: %s %s, %d×%d px\n", im.Kind, im.Page, im.Width, im.Height)
-				}
-			}
-		}
-		fmt.Fprintln(w, "──")
-	}
-	if ep.Status == agent.Answered {
-		fmt.Fprintf(w, "answer: %s\n", ep.Answer)
-	} else {
-		fmt.Fprintf(w, "no answer (%s): %s\n", ep.Status, ep.Reason)
-	}
-	for _, e := range ev {
-		fmt.Fprintf(w, "  evidence: %s (%s)\n", e.Title, e.ID)
-	}
-	fmt.Fprintf(w, "%d turns, %d searches, %d tokens generated, %s\n", ep.Ledger.Turns, ep.Ledger.Searches, ep.Ledger.CompletionTokens, ep.Ledger.Wall.Round(1e6))
-}
-
-func appendJSONL(path string, v any) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return fmt.Errorf("trace %s: %w", path, err)
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		f.Close()
-		return fmt.Errorf("trace %s: %w", path, err)
-	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return fmt.Errorf("trace %s: %w", path, err)
-	}
-	return f.Close()
-}
-
 // askMany runs every question of a file and summarises the outcomes.
 func askMany(cmd *cobra.Command, r *agent.Runner, path, traceOut string, concurrency int, jsonOut bool, opts []agent.RunOption) error {
-	qs, err := readAskQuestions(path)
+	qs, err := eval.LoadAgentQuestions(path)
 	if err != nil {
 		return err
 	}
@@ -239,7 +161,7 @@ func askMany(cmd *cobra.Command, r *agent.Runner, path, traceOut string, concurr
 			firstFailure = ev.Done.ID + ": " + ev.Done.Reason
 		}
 		if traceOut != "" && writeErr == nil {
-			writeErr = appendJSONL(traceOut, ev.Done)
+			writeErr = agent.AppendTrace(traceOut, ev.Done)
 		}
 		rep.Add(1)
 	}
@@ -277,31 +199,4 @@ type askSummary struct {
 	Turns        int                  `json:"turns"`
 	Searches     int                  `json:"searches"`
 	FirstFailure string               `json:"first_failure,omitempty"`
-}
-
-// readAskQuestions reads one question per line from a .txt file, or any
-// question file the evaluator reads.
-func readAskQuestions(path string) ([]agent.Question, error) {
-	if strings.HasSuffix(path, ".txt") {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("questions %s: %w", path, err)
-		}
-		var qs []agent.Question
-		for i, line := range strings.Split(string(b), "\n") {
-			if line = strings.TrimSpace(line); line != "" {
-				qs = append(qs, agent.Question{ID: fmt.Sprintf("line%d", i+1), Text: line})
-			}
-		}
-		return qs, nil
-	}
-	eqs, err := eval.LoadQuestions(path)
-	if err != nil {
-		return nil, err
-	}
-	qs := make([]agent.Question, len(eqs))
-	for i, q := range eqs {
-		qs[i] = agent.Question{ID: q.ID, Text: q.Question}
-	}
-	return qs, nil
 }

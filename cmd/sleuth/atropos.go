@@ -1,13 +1,10 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strings"
-	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -15,9 +12,9 @@ import (
 	"github.com/sleuth-research/sleuth/eval"
 	"github.com/sleuth-research/sleuth/llm"
 	"github.com/sleuth-research/sleuth/model/tokenizer"
-	"github.com/sleuth-research/sleuth/reward"
 	"github.com/sleuth-research/sleuth/rollout"
 	"github.com/sleuth-research/sleuth/rollout/atropos"
+	"github.com/sleuth-research/sleuth/toolset"
 )
 
 func newAtroposCmd() *cobra.Command {
@@ -70,7 +67,7 @@ trainer has taken its steps.`,
 			if len(qs) == 0 {
 				return fmt.Errorf("atropos: %s holds no questions", data)
 			}
-			rf, err := presetReward(p)
+			rf, err := toolset.Reward(p)
 			if err != nil {
 				return err
 			}
@@ -79,7 +76,7 @@ trainer has taken its steps.`,
 			if err != nil {
 				return err
 			}
-			if err := probeTokenIDs(cmd.Context(), pol); err != nil {
+			if err := rollout.ProbeTokenIDs(cmd.Context(), pol); err != nil {
 				return err
 			}
 			r, closeTools, err := tf.system(p, pol)
@@ -95,7 +92,11 @@ trainer has taken its steps.`,
 				cfg.Name = "sleuth-" + p.Name
 			}
 			cfg.Logger = slog.Default()
-			src := groupSource(r, rf, qs, cfg.GroupSize, seed, opts)
+			tasks := make([]atropos.Task, len(qs))
+			for i, q := range qs {
+				tasks[i] = atropos.Task{Question: agent.Question{ID: q.ID, Text: q.Question}, Gold: q.Gold()}
+			}
+			src := atropos.GroupSource(r, rf, tasks, cfg.GroupSize, seed, opts...)
 			st, err := atropos.Run(cmd.Context(), atropos.NewClient(api, nil), cfg, agent.MainRole, src)
 			if jsonOut {
 				if werr := writeJSON(cmd.OutOrStdout(), st); werr != nil && err == nil {
@@ -128,81 +129,22 @@ trainer has taken its steps.`,
 	return cmd
 }
 
-// tokenPolicy makes every request ask for logprobs and encodes the
-// environment's text with the policy's own tokenizer, so that an episode
-// against a remote server holds exact token streams: prompts go out as
-// token ids, completions come back as token ids.
-type tokenPolicy struct {
-	llm.Client
-	tok func(string) []int
-}
-
-func (p tokenPolicy) Generate(ctx context.Context, req llm.Request) (llm.Response, error) {
-	req.Logprobs = true
-	return p.Client.Generate(ctx, req)
-}
-
-// Tokenize implements llm.Tokenizer.
-func (p tokenPolicy) Tokenize(text string) []int { return p.tok(text) }
-
 // tokenPolicyFor opens the policy the flags name with token ids: a local
 // model with its own tokenizer, or a server with --tokenizer.
-func tokenPolicyFor(lf *llmFlags) (tokenPolicy, error) {
+func tokenPolicyFor(lf *llmFlags) (rollout.TokenPolicy, error) {
 	pol, err := lf.open()
 	if err != nil {
-		return tokenPolicy{}, err
+		return rollout.TokenPolicy{}, err
 	}
 	if t, ok := pol.(llm.Tokenizer); ok && t.Tokenize("a") != nil {
-		return tokenPolicy{Client: pol, tok: t.Tokenize}, nil
+		return rollout.TokenPolicy{Client: pol, Tok: t.Tokenize}, nil
 	}
 	if lf.tokenizer == "" {
-		return tokenPolicy{}, errors.New("--tokenizer is required with a policy server: the policy's tokenizer.json, to encode prompts and tool output as the policy's token ids (sleuth never rebuilds ids from text)")
+		return rollout.TokenPolicy{}, errors.New("--tokenizer is required with a policy server: the policy's tokenizer.json, to encode prompts and tool output as the policy's token ids (sleuth never rebuilds ids from text)")
 	}
 	tok, err := tokenizer.Load(lf.tokenizer)
 	if err != nil {
-		return tokenPolicy{}, err
+		return rollout.TokenPolicy{}, err
 	}
-	return tokenPolicy{Client: pol, tok: tok.Encode}, nil
-}
-
-// probeTokenIDs asks the policy for one token of a prompt given as ids and
-// refuses a server that answers without token ids or logprobs.
-func probeTokenIDs(ctx context.Context, pol tokenPolicy) error {
-	ids := pol.Tokenize("Hello")
-	resp, err := pol.Generate(ctx, llm.Request{PromptIDs: ids, MaxTokens: 1})
-	if err != nil {
-		return fmt.Errorf("probe the policy server: %w", err)
-	}
-	if len(resp.Choices) == 0 || len(resp.Choices[0].TokenIDs) == 0 {
-		return errors.New("the policy server returned text without token ids: training needs the ids it generated (vLLM ≥ 0.10.2 or sleuth serve --model answer return_token_ids)")
-	}
-	if len(resp.Choices[0].Logprobs) != len(resp.Choices[0].TokenIDs) {
-		return errors.New("the policy server returned token ids without a logprob for each")
-	}
-	return nil
-}
-
-// groupSource rolls out group n as size episodes of one question, taken
-// in a cycle through qs shuffled by seed, run concurrently. An episode that
-// failed (its model call or a tool broke) fails the group: its reward would
-// not say how well the policy did.
-func groupSource(r *agent.Runner, rf reward.Func, qs []eval.Question, size int, seed int64, opts []agent.RunOption) atropos.Source {
-	order := rand.New(rand.NewPCG(uint64(seed), 0x5eed)).Perm(len(qs))
-	return func(ctx context.Context, n int) ([]rollout.Scored, error) {
-		q := qs[order[n%len(qs)]]
-		out := make([]rollout.Scored, size)
-		errs := make([]error, size)
-		var wg sync.WaitGroup
-		for i := range size {
-			wg.Go(func() {
-				aq := agent.Question{ID: fmt.Sprintf("%s#%d", q.ID, i), Text: q.Question}
-				out[i], errs[i] = rollout.Play(ctx, r, rf, aq, q.Gold(), n*size+i, opts...)
-				if errs[i] == nil {
-					errs[i] = out[i].Broken()
-				}
-			})
-		}
-		wg.Wait()
-		return out, errors.Join(errs...)
-	}
+	return rollout.TokenPolicy{Client: pol, Tok: tok.Encode}, nil
 }

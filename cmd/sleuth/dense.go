@@ -201,7 +201,7 @@ func newDenseIndexCmd() *cobra.Command {
 			}
 			skipped := 0
 			prog := progress.New(stderr(cmd), "embedding", "passages", 0)
-			items := dense.EmbedPassages(cmd.Context(), emb, readCorpora(files, corpus.Options{Format: cf}, false, &skipped), prefix, batch)
+			items := dense.EmbedPassages(cmd.Context(), emb, corpus.ReadFiles(files, corpus.Options{Format: cf}, false, &skipped), prefix, batch)
 			st, err := dense.Build(cmd.Context(), out, len(probe[0]), items, dense.BuildOptions{Normalize: normalize, Progress: func(n int) { prog.Set(int64(n)) }})
 			prog.Finish()
 			if err != nil {
@@ -243,7 +243,7 @@ func newDenseImportCmd() *cobra.Command {
 			}
 			start := time.Now()
 			skipped := 0
-			st, err := dense.Import(cmd.Context(), out, faiss, readCorpora(files, corpus.Options{Format: cf}, false, &skipped), dense.BuildOptions{Normalize: normalize})
+			st, err := dense.Import(cmd.Context(), out, faiss, corpus.ReadFiles(files, corpus.Options{Format: cf}, false, &skipped), dense.BuildOptions{Normalize: normalize})
 			if err != nil {
 				return err
 			}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sleuth-research/sleuth/agent"
 	"github.com/sleuth-research/sleuth/internal/shareddata"
+	"github.com/sleuth-research/sleuth/search/dense/densebench"
 	"github.com/sleuth-research/sleuth/search/dense/densetest"
 	"github.com/sleuth-research/sleuth/server/openai"
 )
@@ -164,7 +165,7 @@ func TestBenchDenseHotpot(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	var rep hotpotReport
+	var rep densebench.HotpotReport
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("%s: %v", out, err)
 	}

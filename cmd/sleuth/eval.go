@@ -45,7 +45,7 @@ dataset, each with a bootstrap 95% interval.`,
 			if (len(data) == 0 && suite == "") || out == "" {
 				return errors.New("--data (or --suite) and --out are required")
 			}
-			var sr *suiteRun
+			var sr *eval.SuiteRun
 			var p agent.Preset
 			var qs []eval.Question
 			var err error
@@ -59,30 +59,11 @@ dataset, each with a bootstrap 95% interval.`,
 			} else if p, err = loadPreset(preset); err != nil {
 				return err
 			}
-			for _, path := range data {
-				part, err := eval.LoadQuestions(path)
-				if err != nil {
-					return err
-				}
-				if limit > 0 && len(part) > limit {
-					part = part[:limit]
-				}
-				name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-				multi := false // a merged file (Search-R1's test.parquet): ids repeat across its sets
-				for _, q := range part {
-					multi = multi || q.Dataset != part[0].Dataset
-				}
-				for i := range part {
-					if part[i].Dataset == "" {
-						part[i].Dataset = name
-					}
-					part[i].ID = name + ":" + part[i].ID // ids stay unique across files
-					if multi {
-						part[i].ID = name + ":" + part[i].Dataset + ":" + strings.TrimPrefix(part[i].ID, name+":")
-					}
-				}
-				qs = append(qs, part...)
+			part, err := eval.LoadDataFiles(data, limit)
+			if err != nil {
+				return err
 			}
+			qs = append(qs, part...)
 			if tf.deny, err = leakageGuard(denyFile, noDeny); err != nil {
 				return err
 			}
@@ -123,7 +104,7 @@ dataset, each with a bootstrap 95% interval.`,
 			}
 			info := eval.RunInfo{Preset: p.Name, Model: lf.spec, Data: data, Started: started}
 			if sr != nil {
-				info.Data = []string{"suite " + sr.suite.Name + " in " + dataDir}
+				info.Data = []string{"suite " + sr.Suite.Name + " in " + dataDir}
 			}
 			info.LeakageGuard = tf.leakage()
 			s := eval.Summarise(info, results, eval.Bootstrap{})
@@ -133,7 +114,7 @@ dataset, each with a bootstrap 95% interval.`,
 			var table *eval.SuiteTable
 			if jsonOut {
 				if sr != nil {
-					t, err := sr.finish(cmd.OutOrStdout(), out, results, true)
+					t, err := finishSuite(sr, cmd.OutOrStdout(), out, results, true)
 					if err != nil {
 						return err
 					}
@@ -146,9 +127,9 @@ dataset, each with a bootstrap 95% interval.`,
 					return err
 				}
 			} else {
-				printSummary(cmd, s, out)
+				s.WriteText(cmd.OutOrStdout(), filepath.Join(out, "report.html"))
 				if sr != nil {
-					if _, err := sr.finish(cmd.OutOrStdout(), out, results, false); err != nil {
+					if _, err := finishSuite(sr, cmd.OutOrStdout(), out, results, false); err != nil {
 						return err
 					}
 				}
@@ -183,20 +164,6 @@ dataset, each with a bootstrap 95% interval.`,
 	return cmd
 }
 
-func printSummary(cmd *cobra.Command, s eval.Summary, out string) {
-	w := cmd.OutOrStdout()
-	fmt.Fprintf(w, "%-24s %9s %22s %22s %8s %7s\n", "dataset", "questions", "EM % [95% CI]", "F1 % [95% CI]", "turns", "errors")
-	for _, d := range append(s.Datasets, s.Overall) {
-		fmt.Fprintf(w, "%-24s %9d %8.1f [%5.1f,%5.1f] %8.1f [%5.1f,%5.1f] %8.2f %7d\n", d.Dataset, d.Questions,
-			100*d.EM.Mean, 100*d.EM.Lo, 100*d.EM.Hi, 100*d.F1.Mean, 100*d.F1.Lo, 100*d.F1.Hi, d.Turns.Mean, d.Errors)
-	}
-	printBehaviour(w, s.Overall.Behaviour)
-	if g := s.Info.LeakageGuard; g != nil {
-		fmt.Fprintln(w, g)
-	}
-	fmt.Fprintf(w, "report: %s\n", filepath.Join(out, "report.html"))
-}
-
 func newCompareCmd() *cobra.Command {
 	var jsonOut bool
 	cmd := &cobra.Command{
@@ -219,15 +186,7 @@ func newCompareCmd() *cobra.Command {
 			if jsonOut {
 				return writeJSON(cmd.OutOrStdout(), c)
 			}
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "%d questions in both runs; B − A with paired bootstrap 95%% intervals:\n", c.Questions)
-			for _, m := range []struct {
-				name string
-				p    eval.Paired
-			}{{"EM", c.EM}, {"F1", c.F1}} {
-				fmt.Fprintf(w, "  %s: %+.1f points [%+.1f, %+.1f], p(B not better) = %.3f\n", m.name, 100*m.p.Diff.Mean, 100*m.p.Diff.Lo, 100*m.p.Diff.Hi, m.p.PValue)
-			}
-			printBehaviourDiff(w, c.BehaviourA, c.BehaviourB)
+			c.WriteText(cmd.OutOrStdout())
 			return nil
 		},
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 
 	"github.com/sleuth-research/sleuth/agent"
@@ -12,44 +11,29 @@ import (
 	"github.com/sleuth-research/sleuth/guard"
 )
 
-// suiteRun is `eval --suite`: a published protocol's sets, found in a
-// data directory, run as one resumable evaluation.
-type suiteRun struct {
-	suite eval.Suite
-	data  []eval.SuiteData
-}
-
-// loadSuiteRun finds the suite's sets under dir and returns its preset and
-// the questions to run (the first limit of each set when limit > 0).
-func loadSuiteRun(w io.Writer, name, dir string, limit int) (*suiteRun, agent.Preset, []eval.Question, error) {
+// loadSuiteRun finds the suite's sets under dir (eval.FindSuiteRun) and
+// says which it did not find.
+func loadSuiteRun(w io.Writer, name, dir string, limit int) (*eval.SuiteRun, agent.Preset, []eval.Question, error) {
 	if dir == "" {
 		return nil, agent.Preset{}, nil, errors.New("--suite needs --data-dir: the directory holding the sets (see README, \"Compare with the papers\")")
 	}
-	s, err := eval.LoadSuite(name)
+	sr, p, qs, err := eval.FindSuiteRun(name, dir, limit)
 	if err != nil {
 		return nil, agent.Preset{}, nil, err
 	}
-	p, err := s.AgentPreset()
-	if err != nil {
-		return nil, agent.Preset{}, nil, err
-	}
-	data, err := s.Find(dir, limit)
-	if err != nil {
-		return nil, agent.Preset{}, nil, err
-	}
-	for _, d := range data {
+	for _, d := range sr.Data {
 		if d.File == "" {
-			fmt.Fprintf(w, "suite %s: set %s not found under %s (tried %v and the merged files %v); its column stays empty\n", s.Name, d.Set.Name, dir, d.Set.Files, s.Merged)
+			fmt.Fprintf(w, "suite %s: set %s not found under %s (tried %v and the merged files %v); its column stays empty\n", sr.Suite.Name, d.Set.Name, dir, d.Set.Files, sr.Suite.Merged)
 		}
 	}
-	return &suiteRun{suite: s, data: data}, p, eval.SuiteQuestions(data), nil
+	return sr, p, qs, nil
 }
 
-// finish scores the run as the suite's table, writes it beside the
+// finishSuite scores the run as the suite's table, writes it beside the
 // report and prints it.
-func (sr *suiteRun) finish(w io.Writer, out string, results []eval.Result, quiet bool) (eval.SuiteTable, error) {
-	t, preds := eval.BuildSuiteTable(sr.suite, sr.data, results, eval.Bootstrap{})
-	if err := eval.WriteSuite(out, t, sr.data, preds); err != nil {
+func finishSuite(sr *eval.SuiteRun, w io.Writer, out string, results []eval.Result, quiet bool) (eval.SuiteTable, error) {
+	t, err := sr.Finish(out, results)
+	if err != nil {
 		return t, err
 	}
 	if !quiet {
@@ -68,19 +52,7 @@ func leakageGuard(file string, off bool) (*guard.DenyList, error) {
 		}
 		return nil, nil
 	}
-	d := guard.DefaultDenyList()
-	if file == "" {
-		return d, nil
-	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("deny-list: %w", err)
-	}
-	extra, err := guard.ParseDenyList(b, file)
-	if err != nil {
-		return nil, err
-	}
-	return d.Merge(extra), nil
+	return guard.LoadDenyList(file)
 }
 
 // leakage reports what the guard blocked; nil when no web tool ran under it.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -58,7 +57,7 @@ func newFetchCmd() *cobra.Command {
 				}
 				return writeJSON(cmd.OutOrStdout(), p)
 			}
-			return printPage(cmd.OutOrStdout(), p, segs)
+			return p.WriteText(cmd.OutOrStdout(), segs)
 		},
 	}
 	f := cmd.Flags()
@@ -71,35 +70,4 @@ func newFetchCmd() *cobra.Command {
 	f.IntVar(&segSize, "segment", 0, "also split the text into segments of this size, as the browse tool reads it")
 	f.StringVar(&segBy, "by", "chars", "segment size unit: chars or words")
 	return cmd
-}
-
-func printPage(w io.Writer, p *fetch.Page, segs []fetch.Segment) error {
-	src := ""
-	if p.FromCache {
-		src = ", from cache"
-	}
-	trunc := ""
-	if p.Truncated {
-		trunc = ", TRUNCATED"
-	}
-	if _, err := fmt.Fprintf(w, "Title: %s\nURL: %s\n(%d %s, %d bytes%s%s)\n", p.Title, p.FinalURL,
-		p.Status, p.ContentType, p.Bytes, trunc, src); err != nil {
-		return err
-	}
-	if p.ExtractNote != "" {
-		fmt.Fprintf(w, "(text cut short: %s)\n", p.ExtractNote)
-	}
-	if segs == nil {
-		fmt.Fprintf(w, "\n%s\n", p.Text)
-	}
-	for _, s := range segs {
-		fmt.Fprintf(w, "\n--- segment %d of %d (bytes %d-%d) ---\n%s\n", s.Index+1, len(segs), s.Start, s.End, s.Text)
-	}
-	if len(p.Links) > 0 {
-		fmt.Fprintf(w, "\nLinks:\n")
-		for i, l := range p.Links {
-			fmt.Fprintf(w, "[%d] %s <%s>\n", i+1, l.Text, l.URL)
-		}
-	}
-	return nil
 }

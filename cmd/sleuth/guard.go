@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/sleuth-research/sleuth/corpus"
 	"github.com/sleuth-research/sleuth/guard"
 )
 
@@ -67,36 +65,13 @@ out. With --corpus, every passage of each corpus counts as benign and the share 
 // guardCorpus prints how many passages of a corpus the guard flags, and
 // the first few.
 func guardCorpus(ctx context.Context, cmd *cobra.Command, path string, limit int) error {
-	out := cmd.OutOrStdout()
-	n, flagged := 0, 0
-	var shown []string
-	errStop := fmt.Errorf("limit")
-	_, _, err := corpus.ReadAll(ctx, []string{path}, corpus.Options{SkipBad: true}, func(p corpus.Passage) error {
-		if limit > 0 && n == limit {
-			return errStop
-		}
-		n++
-		if v := guard.Screen(p.Title + "\n" + p.Text); v.Flagged {
-			flagged++
-			if len(shown) < 5 {
-				text := p.Text
-				if len(text) > 160 {
-					text = text[:160] + "…"
-				}
-				shown = append(shown, fmt.Sprintf("  %s (%s): %q", p.ID, strings.Join(v.Rules, ","), text))
-			}
-		}
-		return nil
-	})
-	if err != nil && err != errStop {
+	c, err := guard.ScreenCorpus(ctx, path, limit)
+	if err != nil {
 		return fmt.Errorf("guard eval --corpus %s: %w", path, err)
 	}
-	rate := 0.0
-	if n > 0 {
-		rate = float64(flagged) / float64(n)
-	}
-	fmt.Fprintf(out, "corpus %s: %d passages, %d flagged (%.2f%%)\n", path, n, flagged, 100*rate)
-	for _, s := range shown {
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "corpus %s: %d passages, %d flagged (%.2f%%)\n", path, c.Passages, c.Flagged, 100*c.Rate())
+	for _, s := range c.Examples {
 		fmt.Fprintln(out, s)
 	}
 	return nil

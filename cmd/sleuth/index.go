@@ -3,11 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"hash/maphash"
-	"io"
-	"iter"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -56,7 +51,7 @@ func newIndexCmd() *cobra.Command {
 				return fmt.Errorf("index: %w", err)
 			}
 			skipped := 0
-			passages := readCorpora(files, corpus.Options{Format: f, SkipBad: skipBad}, prefixIDs, &skipped)
+			passages := corpus.ReadFiles(files, corpus.Options{Format: f, SkipBad: skipBad}, prefixIDs, &skipped)
 			if to != "" {
 				if shards > 1 {
 					return errors.New("index: --shards is for --out; the cluster shards its own index")
@@ -108,55 +103,4 @@ func newIndexCmd() *cobra.Command {
 	fl.StringVar(&to, "to", "", "load into Elasticsearch or OpenSearch instead of --out: es:URL/INDEX or os:URL/INDEX (the index must not exist)")
 	fl.BoolVar(&asJSON, "json", false, "print the summary as JSON")
 	return cmd
-}
-
-// readCorpora streams the passages of every file in order, adding each
-// file's skipped-record count to *skipped. Ids must be unique across the
-// files (each reader checks its own file); with prefix every id becomes
-// "<file name>:<id>".
-func readCorpora(files []string, opt corpus.Options, prefix bool, skipped *int) iter.Seq2[corpus.Passage, error] {
-	return func(yield func(corpus.Passage, error) bool) {
-		seed := maphash.MakeSeed()
-		seen := map[uint64]int{} // id hash → index of the file that had it
-		for fi, path := range files {
-			name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-			r, err := corpus.Open(path, opt)
-			if err != nil {
-				yield(corpus.Passage{}, err)
-				return
-			}
-			for {
-				p, err := r.Next()
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					r.Close()
-					yield(corpus.Passage{}, err)
-					return
-				}
-				if prefix {
-					p.ID = name + ":" + p.ID
-				}
-				if len(files) > 1 {
-					h := maphash.String(seed, p.ID)
-					if first, dup := seen[h]; dup && first != fi {
-						r.Close()
-						yield(corpus.Passage{}, fmt.Errorf("passage id %q of %s is also an id in %s; give each corpus its own ids or use --prefix-ids", p.ID, path, files[first]))
-						return
-					}
-					seen[h] = fi
-				}
-				if !yield(p, nil) {
-					r.Close()
-					return
-				}
-			}
-			*skipped += r.Skipped()
-			if err := r.Close(); err != nil {
-				yield(corpus.Passage{}, fmt.Errorf("close %s: %w", path, err))
-				return
-			}
-		}
-	}
 }

@@ -2,53 +2,22 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"runtime/debug"
-	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
+	"github.com/sleuth-research/sleuth/internal/procstat"
 	"github.com/sleuth-research/sleuth/internal/progress"
 	"github.com/sleuth-research/sleuth/search/bm25"
 )
-
-// defaultBuildMem is the index build's memory budget when --mem is not
-// given: a quarter of the machine's memory, between 256 MiB and 4 GiB
-// (4 GiB keeps a 21M-passage build near 6 GB resident on a 24 GB machine).
-func defaultBuildMem() int64 {
-	total := memTotal()
-	if total <= 0 {
-		return bm25.DefaultMemBudget
-	}
-	return min(max(total/4, 256<<20), 4<<30)
-}
-
-// memTotal reads MemTotal from /proc/meminfo in bytes (0 where there is none).
-func memTotal() int64 {
-	b, err := os.ReadFile("/proc/meminfo")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
-			v, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			if err != nil {
-				return 0
-			}
-			return v * 1024
-		}
-	}
-	return 0
-}
 
 // parseMem reads a --mem value ("4GiB", "512MB", "1000000"); empty means
 // the default.
 func parseMem(s string) (int64, error) {
 	if s == "" {
-		return defaultBuildMem(), nil
+		return bm25.MemBudgetFor(procstat.MemTotal()), nil
 	}
 	v, err := humanize.ParseBytes(s)
 	if err != nil || v < 1<<20 || v > 1<<50 {

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,6 +13,7 @@ import (
 	"github.com/sleuth-research/sleuth/eval"
 	"github.com/sleuth-research/sleuth/llm"
 	"github.com/sleuth-research/sleuth/rollout/gateway"
+	"github.com/sleuth-research/sleuth/toolset"
 )
 
 // harnessFlags are the flags every gateway harness shares: the preset,
@@ -52,7 +51,7 @@ func (f *harnessFlags) system(cmd *cobra.Command) (gateway.System, func(), error
 		return gateway.System{}, nil, err
 	}
 	setTemperature(cmd, &p, f.temperature)
-	rf, err := presetReward(p)
+	rf, err := toolset.Reward(p)
 	if err != nil {
 		return gateway.System{}, nil, err
 	}
@@ -148,31 +147,14 @@ the rest.`,
 				return err
 			}
 			defer closeTools()
-			a := gateway.AReaL{URL: gatewayURL, AdminKey: key}
-			var next, failed atomic.Int64
-			var mu sync.Mutex
-			var wg sync.WaitGroup
-			for range min(max(concurrency, 1), len(qs)) {
-				wg.Go(func() {
-					for {
-						i := int(next.Add(1) - 1)
-						if i >= len(qs) || cmd.Context().Err() != nil {
-							return
-						}
-						q := qs[i]
-						res, err := a.Run(cmd.Context(), sys, gateway.Task{Question: agent.Question{ID: q.ID, Text: q.Question}, Gold: q.Gold(), Index: i})
-						if err != nil {
-							failed.Add(1)
-						}
-						mu.Lock()
-						hf.print(cmd, res, err)
-						mu.Unlock()
-					}
-				})
+			tasks := make([]gateway.Task, len(qs))
+			for i, q := range qs {
+				tasks[i] = gateway.Task{Question: agent.Question{ID: q.ID, Text: q.Question}, Gold: q.Gold(), Index: i}
 			}
-			wg.Wait()
-			if n := failed.Load(); n > 0 {
-				return fmt.Errorf("rollout areal: %d of %d trajectories failed", n, len(qs))
+			a := gateway.AReaL{URL: gatewayURL, AdminKey: key}
+			failed := a.RunAll(cmd.Context(), sys, tasks, concurrency, func(res gateway.Result, err error) { hf.print(cmd, res, err) })
+			if failed > 0 {
+				return fmt.Errorf("rollout areal: %d of %d trajectories failed", failed, len(qs))
 			}
 			return cmd.Context().Err()
 		},

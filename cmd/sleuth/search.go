@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -35,7 +36,7 @@ func newSearchCmd() *cobra.Command {
 				return errors.New("search: -k must be positive")
 			}
 			for _, f := range fields {
-				if !contains(searchFields, f) {
+				if !slices.Contains(searchFields, f) {
 					return fmt.Errorf("search: unknown field %q (have %s)", f, strings.Join(searchFields, ","))
 				}
 			}
@@ -113,15 +114,6 @@ func hitRecords(hits []search.Hit, fields []string) []map[string]any {
 		out[i] = m
 	}
 	return out
-}
-
-func contains(xs []string, s string) bool {
-	for _, x := range xs {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // readLines reads one query per line; blank lines are kept as empty

@@ -2,19 +2,14 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sleuth-research/sleuth/llm/local"
-	"github.com/sleuth-research/sleuth/model"
-	"github.com/sleuth-research/sleuth/model/kernels"
-	"github.com/sleuth-research/sleuth/model/tokenizer"
 	"github.com/sleuth-research/sleuth/search"
 	"github.com/sleuth-research/sleuth/server/openai"
 	"github.com/sleuth-research/sleuth/server/retrieve"
@@ -168,37 +163,8 @@ func (f serveFlags) batchConfig() *search.CoalesceConfig {
 	return &search.CoalesceConfig{MaxBatch: f.batch, MaxQueue: f.batchQueue}
 }
 
-// loadLocal loads a checkpoint and its tokenizer into an in-process client.
+// loadLocal loads a checkpoint and its tokenizer into an in-process client
+// (local.Load).
 func loadLocal(modelPath, tokPath, chatTemplate string, deterministic bool) (*local.Client, error) {
-	m, err := model.Load(modelPath)
-	if err != nil {
-		return nil, err
-	}
-	m.Deterministic = deterministic
-	// The kernels' worker pool lives as long as the process serves.
-	m.SetMatmuls(kernels.New(0))
-	if tokPath == "" {
-		dir := modelPath
-		if st, err := os.Stat(modelPath); err == nil && !st.IsDir() {
-			dir = filepath.Dir(modelPath)
-		}
-		if cand := filepath.Join(dir, "tokenizer.json"); fileExists(cand) {
-			tokPath = cand
-		}
-	}
-	var tok tokenizer.Tokenizer
-	if tokPath != "" {
-		if tok, err = tokenizer.Load(tokPath); err != nil {
-			return nil, err
-		}
-		if tok.VocabSize() > m.Config.Vocab {
-			return nil, fmt.Errorf("tokenizer %s has %d tokens but model %s only %d", tokPath, tok.VocabSize(), modelPath, m.Config.Vocab)
-		}
-	}
-	return local.New(m, tok, local.Config{Name: filepath.Base(modelPath), ChatTemplate: chatTemplate}), nil
-}
-
-func fileExists(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && !st.IsDir()
+	return local.Load(modelPath, local.LoadOptions{Tokenizer: tokPath, ChatTemplate: chatTemplate, Deterministic: deterministic})
 }

@@ -5,7 +5,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sleuth-research/sleuth/server/openai"
 )
@@ -51,18 +50,5 @@ func TestServeAgent(t *testing.T) {
 	}
 	if _, _, err := buildAgentServeHandler(serveFlags{index: index}, agentServeFlags{presets: "nosuch", llm: pol.URL}); err == nil {
 		t.Error("an unknown preset was accepted")
-	}
-}
-
-// TestBenchAgentServe runs the server benchmark small: every request is
-// answered and streams its ten chunks (start, three searches, four turns,
-// the answer with the done record, the finish).
-func TestBenchAgentServe(t *testing.T) {
-	res, err := benchAgentServe(t.Context(), 20, 5, 4, time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Failed != 0 || res.EventsPerReq != 10 || res.EpisodeP50Millis < 4 || res.OverheadP50Millis <= 0 {
-		t.Errorf("result %+v", res)
 	}
 }

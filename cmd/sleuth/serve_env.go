@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -11,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sleuth-research/sleuth/agent"
-	"github.com/sleuth-research/sleuth/reward"
 	"github.com/sleuth-research/sleuth/server/env"
 	"github.com/sleuth-research/sleuth/toolset"
 )
@@ -66,7 +64,7 @@ func envOpener(index string) env.Opener {
 		if err != nil {
 			return env.System{}, nil, err
 		}
-		rf, err := presetReward(p)
+		rf, err := toolset.Reward(p)
 		if err != nil {
 			return env.System{}, nil, err
 		}
@@ -77,24 +75,6 @@ func envOpener(index string) env.Opener {
 		}
 		return env.System{Runner: r, Reward: rf}, closeTools, nil
 	}
-}
-
-// presetReward is the reward a preset is scored with outside training
-// configs: the reward preset it names (toolset.RewardName), else
-// reward.Answer (F1).
-func presetReward(p agent.Preset) (reward.Func, error) {
-	name := toolset.RewardName(p)
-	if name == "" {
-		return reward.Answer{}, nil
-	}
-	rc, err := reward.LoadConfig(name)
-	if err != nil {
-		return nil, err
-	}
-	if rc.NeedsJudge() {
-		return nil, fmt.Errorf("preset %s: its reward %s asks an LLM judge, which the environment server does not hold", p.Name, name)
-	}
-	return rc.Build(nil)
 }
 
 // withEnv mounts the environment server at /env/ beside h (nil: alone).

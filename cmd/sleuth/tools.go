@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -84,7 +83,7 @@ func (f *toolFlags) system(p agent.Preset, pol llm.Client) (*agent.Runner, func(
 	if err := f.applyGuard(&p); err != nil {
 		return nil, nil, err
 	}
-	pages := pageSearch(&p)
+	pages := toolset.SearchesPages(p)
 	if !pages && (f.pages != "" || f.imageChat) {
 		return nil, nil, fmt.Errorf("preset %s has no region action: --pages and --image-chat are for presets that look at pages (vrag)", p.Name)
 	}
@@ -101,16 +100,6 @@ func (f *toolFlags) system(p agent.Preset, pol llm.Client) (*agent.Runner, func(
 		return nil, nil, err
 	}
 	return r, func() { closeTools(); closeDeps() }, nil
-}
-
-// pageSearch reports whether p searches page images (VRAG).
-func pageSearch(p *agent.Preset) bool {
-	for _, t := range p.Tools {
-		if t.Name == agent.ToolSearch && t.Options["pages"] == true {
-			return true
-		}
-	}
-	return false
 }
 
 // deps opens what p's tools read: the corpus (an index, a web provider, a
@@ -200,7 +189,7 @@ func (f *toolFlags) retriever() (search.Retriever, func(), error) {
 			return nil, nil, err
 		}
 		f.snap = snap
-		return sweb.NewReplayer(f.providerName(), snap), func() { snap.Close() }, nil
+		return sweb.NewReplayer(sweb.SpecProvider(f.search), snap), func() { snap.Close() }, nil
 	}
 	if f.dense.retriever != "" && f.dense.retriever != retrieverBM25 {
 		if f.search != "" {
@@ -220,15 +209,7 @@ func (f *toolFlags) retriever() (search.Retriever, func(), error) {
 	case f.search == "":
 		return nil, func() {}, nil
 	}
-	provider, base, _ := strings.Cut(f.search, ":")
-	if provider == "searxng" && base == "" {
-		return nil, nil, errors.New("--search searxng:URL needs the SearXNG base URL")
-	}
-	cfg := sweb.Config{BaseURL: base}
-	if env := map[string]string{"brave": "BRAVE_API_KEY", "serper": "SERPER_API_KEY", "tavily": "TAVILY_API_KEY"}[provider]; env != "" {
-		cfg.APIKey = os.Getenv(env)
-	}
-	c, err := sweb.New(provider, cfg)
+	c, err := sweb.FromSpec(f.search, os.Getenv)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -241,14 +222,6 @@ func (f *toolFlags) retriever() (search.Retriever, func(), error) {
 	}
 	f.snap = snap
 	return sweb.NewRecorder(c.Name(), c, snap), func() { snap.Close() }, nil
-}
-
-func (f *toolFlags) providerName() string {
-	p, _, _ := strings.Cut(f.search, ":")
-	if p == "" {
-		p = "searxng"
-	}
-	return p
 }
 
 // newRunner opens the policy and builds preset p over the flags' tools

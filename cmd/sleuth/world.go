@@ -2,8 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
-	"io"
 
 	"github.com/spf13/cobra"
 
@@ -44,7 +42,7 @@ and DIR/world.json. The same seed always gives byte-identical files.`,
 			if asJSON {
 				return writeJSON(cmd.OutOrStdout(), s)
 			}
-			return printWorldSummary(cmd.OutOrStdout(), out, s)
+			return s.WriteText(cmd.OutOrStdout(), out)
 		},
 	}
 	f := cmd.Flags()
@@ -54,17 +52,4 @@ and DIR/world.json. The same seed always gives byte-identical files.`,
 	f.IntVar(&cfg.Questions, "questions", world.DefaultQuestions, "questions over all splits")
 	f.BoolVar(&asJSON, "json", false, "print the summary as JSON")
 	return cmd
-}
-
-func printWorldSummary(w io.Writer, dir string, s world.Summary) error {
-	_, err := fmt.Fprintf(w, "world seed %d (format v%d) written to %s\n  %d entities (%d distractors), %d facts, %d passages\n  %d questions:",
-		s.Seed, s.Version, dir, s.Entities, s.Distractors, s.Facts, s.Passages, s.Questions)
-	for _, sp := range s.Splits {
-		fmt.Fprintf(w, " %s %d", sp.Split, sp.Questions)
-	}
-	fmt.Fprintln(w)
-	for _, h := range s.ByHops {
-		fmt.Fprintf(w, "  %d-hop: %d chain, %d comparison\n", h.Hops, h.Chain, h.Comparison)
-	}
-	return err
 }

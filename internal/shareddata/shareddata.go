@@ -4,6 +4,7 @@
 package shareddata
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -49,4 +50,15 @@ func Path(tb testing.TB, rel string) string {
 		tb.Skipf("shared data file %s not available: %v", p, err)
 	}
 	return p
+}
+
+// File returns the path of the shared file at rel, or an error naming it
+// when there is no shared data directory (the file itself may still be
+// missing: callers that can go on without it check).
+func File(rel string) (string, error) {
+	d := Dir()
+	if d == "" {
+		return "", fmt.Errorf("shared data not found (../shared/data beside the repository, or $SLEUTH_SHARED_DATA); it holds %s", rel)
+	}
+	return filepath.Join(d, rel), nil
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sleuth-research/sleuth/rollout"
@@ -103,4 +105,32 @@ func (a AReaL) Run(ctx context.Context, sys System, t Task) (Result, error) {
 	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	return res, errors.Join(err, a.End(ectx, s))
+}
+
+// RunAll plays every task as one trajectory each (Run), concurrency at a
+// time, until the tasks or ctx run out; report is called with each
+// result, one call at a time. It returns how many trajectories failed.
+func (a AReaL) RunAll(ctx context.Context, sys System, tasks []Task, concurrency int, report func(Result, error)) int {
+	var next, failed atomic.Int64
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range min(max(concurrency, 1), len(tasks)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(tasks) || ctx.Err() != nil {
+					return
+				}
+				res, err := a.Run(ctx, sys, tasks[i])
+				if err != nil {
+					failed.Add(1)
+				}
+				mu.Lock()
+				report(res, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return int(failed.Load())
 }

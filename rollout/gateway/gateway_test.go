@@ -77,6 +77,29 @@ func TestAReaLSessionSequence(t *testing.T) {
 	}
 }
 
+// TestAReaLRunAll plays five tasks two at a time: every result reported
+// once, none failed; with the wrong key every one fails and is counted.
+func TestAReaLRunAll(t *testing.T) {
+	gw := gatewaytest.NewAReaL("admin-key", openai.New(&searcher{}, openai.Config{}))
+	defer gw.Close()
+	tasks := []gateway.Task{task("a"), task("b"), task("c"), task("d"), task("e")}
+	seen := map[string]bool{}
+	a := gateway.AReaL{URL: gw.URL, AdminKey: "admin-key"}
+	failed := a.RunAll(context.Background(), system(t), tasks, 2, func(r gateway.Result, err error) {
+		if err != nil || seen[r.ID] || !r.Reported {
+			t.Errorf("result %+v (%v), seen before: %v", r, err, seen[r.ID])
+		}
+		seen[r.ID] = true
+	})
+	if failed != 0 || len(seen) != len(tasks) {
+		t.Fatalf("%d failed, %d reported; want 0 and %d", failed, len(seen), len(tasks))
+	}
+	bad := gateway.AReaL{URL: gw.URL, AdminKey: "wrong"}
+	if n := bad.RunAll(context.Background(), system(t), tasks, 3, func(gateway.Result, error) {}); n != len(tasks) {
+		t.Errorf("with a wrong key %d failed, want %d", n, len(tasks))
+	}
+}
+
 // TestAReaLStandInRejectsMalformed: each malformed variant of a call the
 // harness makes is refused.
 func TestAReaLStandInRejectsMalformed(t *testing.T) {

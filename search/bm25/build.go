@@ -74,6 +74,17 @@ type BuildOptions struct {
 // DefaultMemBudget is the build's memory budget when BuildOptions gives none.
 const DefaultMemBudget = 1 << 30
 
+// MemBudgetFor is a build's memory budget on a machine of total bytes of
+// memory: a quarter of it, between 256 MiB and 4 GiB (4 GiB keeps a
+// 21M-passage build near 6 GB resident on a 24 GB machine);
+// DefaultMemBudget when total is unknown (≤ 0).
+func MemBudgetFor(total int64) int64 {
+	if total <= 0 {
+		return DefaultMemBudget
+	}
+	return min(max(total/4, 256<<20), 4<<30)
+}
+
 // Stats describe a finished build.
 type Stats struct {
 	Passages   int     `json:"passages"`

@@ -1,15 +1,13 @@
-package main
+package behaviour
 
 import (
 	"fmt"
 	"io"
 	"text/tabwriter"
-
-	"github.com/sleuth-research/sleuth/behaviour"
 )
 
-// printBehaviour writes a run's overall behaviour, one metric a line.
-func printBehaviour(w io.Writer, s *behaviour.Summary) {
+// WriteTable writes a run's overall behaviour, one metric a line.
+func WriteTable(w io.Writer, s *Summary) {
 	if s == nil {
 		return
 	}
@@ -21,8 +19,9 @@ func printBehaviour(w io.Writer, s *behaviour.Summary) {
 	tw.Flush()
 }
 
-// printBehaviourDiff writes two runs' behaviour side by side with B − A.
-func printBehaviourDiff(w io.Writer, a, b *behaviour.Summary) {
+// WriteDiff writes two runs' behaviour side by side with B − A (a nil
+// summary: a run made before behaviour metrics).
+func WriteDiff(w io.Writer, a, b *Summary) {
 	if a == nil || b == nil {
 		fmt.Fprintln(w, "behaviour: not recorded in both runs (runs made before behaviour metrics)")
 		return
@@ -31,7 +30,7 @@ func printBehaviourDiff(w io.Writer, a, b *behaviour.Summary) {
 	fmt.Fprintln(tw, "behaviour on the shared questions\tA\tB\tB − A\t")
 	ra, rb := a.Rows(), b.Rows()
 	for i := range ra {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t\n", ra[i].Label, ra[i].Format(), rb[i].Format(), behaviour.FormatDiff(ra[i], rb[i]))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t\n", ra[i].Label, ra[i].Format(), rb[i].Format(), FormatDiff(ra[i], rb[i]))
 	}
 	tw.Flush()
 }

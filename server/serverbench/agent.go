@@ -1,4 +1,8 @@
-package main
+// Package serverbench measures sleuth's servers over loopback (what
+// `sleuth bench agent --serve` and `sleuth bench env` report): what the
+// agent server adds to each streamed episode, and requests per second with
+// their latency for the environment server's tool calls and /retrieve.
+package serverbench
 
 import (
 	"bufio"
@@ -15,19 +19,18 @@ import (
 	"sync"
 	"time"
 
-	"github.com/spf13/cobra"
-
 	"github.com/sleuth-research/sleuth/agent"
+	"github.com/sleuth-research/sleuth/agent/agentbench"
 	"github.com/sleuth-research/sleuth/llm"
 	"github.com/sleuth-research/sleuth/server/agentapi"
 	"github.com/sleuth-research/sleuth/toolset"
 )
 
-// benchServeResult is what `sleuth bench agent --serve --json` prints.
+// AgentReport is what Agent measures (`sleuth bench agent --serve --json`).
 // Overhead is a request's time at the client (sent to [DONE] read) less
 // its episode's own wall time as the runner measured it (Ledger.Wall):
 // HTTP, JSON, the event stream and the server's bookkeeping.
-type benchServeResult struct {
+type AgentReport struct {
 	Requests      int     `json:"requests"`
 	Concurrency   int     `json:"concurrency"`
 	Turns         int     `json:"turns"`
@@ -42,12 +45,13 @@ type benchServeResult struct {
 	OverheadShare      float64 `json:"overhead_share"` // Σ overhead / Σ episode wall
 	FirstEventP50Milli float64 `json:"first_event_p50_ms"`
 	FirstEventP99Milli float64 `json:"first_event_p99_ms"`
+	latency            time.Duration
 }
 
-// latencyPolicy is scriptedPolicy taking a fixed time per turn, as a model
+// latencyPolicy is agentbench.ScriptedPolicy taking a fixed time per turn, as a model
 // server does.
 type latencyPolicy struct {
-	scriptedPolicy
+	agentbench.ScriptedPolicy
 	latency time.Duration
 }
 
@@ -59,34 +63,20 @@ func (p latencyPolicy) Generate(ctx context.Context, req llm.Request) (llm.Respo
 	case <-ctx.Done():
 		return llm.Response{}, ctx.Err()
 	}
-	return p.scriptedPolicy.Generate(ctx, req)
+	return p.ScriptedPolicy.Generate(ctx, req)
 }
 
-func runBenchAgentServe(cmd *cobra.Command, requests, concurrency, turns int, latency time.Duration, jsonOut bool) error {
-	res, err := benchAgentServe(cmd.Context(), requests, concurrency, turns, latency)
-	if err != nil {
-		return err
-	}
-	if jsonOut {
-		return writeJSON(cmd.OutOrStdout(), res)
-	}
-	w := cmd.OutOrStdout()
-	fmt.Fprintf(w, "%d streamed requests, %d in flight, %d turns of %s each, in %.1fs; %d failed; %.1f events per request\n",
-		res.Requests, res.Concurrency, res.Turns, latency, res.Seconds, res.Failed, res.EventsPerReq)
-	fmt.Fprintf(w, "episode p50 %.1f ms; server overhead p50 %.2f ms, p99 %.2f ms: %.2f%% of episode time (goal ≤ 2%%)\n",
-		res.EpisodeP50Millis, res.OverheadP50Millis, res.OverheadP99Millis, 100*res.OverheadShare)
-	fmt.Fprintf(w, "first streamed event p50 %.2f ms, p99 %.2f ms (goal ≤ 50 ms)\n", res.FirstEventP50Milli, res.FirstEventP99Milli)
-	return nil
-}
-
-func benchAgentServe(ctx context.Context, requests, concurrency, turns int, latency time.Duration) (benchServeResult, error) {
-	res := benchServeResult{Requests: requests, Concurrency: concurrency, Turns: turns, LatencyMillis: float64(latency) / 1e6}
-	w, ix, p, done, err := benchSearchR1(ctx, turns)
+// Agent measures the agent server (server/agentapi) over loopback:
+// requests streamed chat requests, concurrency in flight, each a searchr1
+// episode of turns turns whose scripted policy takes latency per turn.
+func Agent(ctx context.Context, requests, concurrency, turns int, latency time.Duration) (AgentReport, error) {
+	res := AgentReport{Requests: requests, Concurrency: concurrency, Turns: turns, LatencyMillis: float64(latency) / 1e6, latency: latency}
+	w, ix, p, done, err := agentbench.SearchR1(ctx, turns)
 	if err != nil {
 		return res, err
 	}
 	defer done()
-	pol := latencyPolicy{scriptedPolicy{turns: turns}, latency}
+	pol := latencyPolicy{agentbench.ScriptedPolicy{Turns: turns}, latency}
 	r, closeTools, err := toolset.New().Runner(p, toolset.Deps{Policy: pol, Retriever: ix})
 	if err != nil {
 		return res, err
@@ -229,4 +219,13 @@ func quantile(xs []float64, q float64) float64 {
 	slices.Sort(xs)
 	i := min(len(xs)-1, int(q*float64(len(xs))))
 	return xs[i]
+}
+
+// WriteText prints the report as `sleuth bench agent --serve` shows it.
+func (res AgentReport) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "%d streamed requests, %d in flight, %d turns of %s each, in %.1fs; %d failed; %.1f events per request\n",
+		res.Requests, res.Concurrency, res.Turns, res.latency, res.Seconds, res.Failed, res.EventsPerReq)
+	fmt.Fprintf(w, "episode p50 %.1f ms; server overhead p50 %.2f ms, p99 %.2f ms: %.2f%% of episode time (goal ≤ 2%%)\n",
+		res.EpisodeP50Millis, res.OverheadP50Millis, res.OverheadP99Millis, 100*res.OverheadShare)
+	fmt.Fprintf(w, "first streamed event p50 %.2f ms, p99 %.2f ms (goal ≤ 50 ms)\n", res.FirstEventP50Milli, res.FirstEventP99Milli)
 }

@@ -1,4 +1,4 @@
-package main
+package bm25bench
 
 import (
 	"context"
@@ -11,34 +11,35 @@ import (
 	"github.com/sleuth-research/sleuth/corpus"
 	"github.com/sleuth-research/sleuth/corpus/zipf"
 	"github.com/sleuth-research/sleuth/eval"
+	"github.com/sleuth-research/sleuth/internal/shareddata"
 	"github.com/sleuth-research/sleuth/reward"
 	"github.com/sleuth-research/sleuth/search/bm25"
 )
 
-// mixReal is the real-questions mix of `sleuth bench retrieval`: HotpotQA
+// MixReal is the real-questions mix: HotpotQA
 // dev questions over the union of their paragraphs, a corpus of its own
 // beside the Zipf one.
-const mixReal zipf.Mix = "real"
+const MixReal zipf.Mix = "real"
 
-// realQuestionsFile is the real mix's default question file, under the
+// RealQuestionsFile is the real mix's default question file, under the
 // shared data directory.
-const realQuestionsFile = "hotpotqa/dev_distractor_400.jsonl"
+const RealQuestionsFile = "hotpotqa/dev_distractor_400.jsonl"
 
-// realRecallGate is the share of questions whose supporting paragraphs
+// RealRecallGate is the share of questions whose supporting paragraphs
 // must all be in the top 10: the gate of TestHotpotQARecall (search/bm25).
-const realRecallGate = 0.78
+const RealRecallGate = 0.78
 
-// benchReal builds an index of the paragraphs of the question file at path
+// realMix builds an index of the paragraphs of the question file at path
 // (IRCoT-processed HotpotQA, or any file that is both a corpus and a
 // question set with supporting paragraphs) in a temporary directory, then times the
 // questions as a mix (repeated to nq queries) and scores retrieval: the
 // share of questions with every supporting paragraph in the top k, and
 // with at least one. A missing file is not an error: the report says the
 // mix was skipped and why.
-func benchReal(ctx context.Context, log *slog.Logger, path string, nq, k, nex int) (mixReport, error) {
-	rep := mixReport{Mix: mixReal, Source: path}
+func realMix(ctx context.Context, log *slog.Logger, path string, nq, k, nex int) (MixReport, error) {
+	rep := MixReport{Mix: MixReal, Source: path}
 	if path == "" {
-		p, err := sharedFile(realQuestionsFile)
+		p, err := shareddata.File(RealQuestionsFile)
 		if err != nil {
 			rep.Skipped = err.Error()
 			log.Warn("bench retrieval: real mix skipped", "reason", rep.Skipped)
@@ -125,7 +126,7 @@ func benchReal(ctx context.Context, log *slog.Logger, path string, nq, k, nex in
 	rep.RecallAll = float64(all) / float64(len(qs))
 	rep.RecallAny = float64(any) / float64(len(qs))
 	if k == 10 {
-		rep.RecallGate = realRecallGate
+		rep.RecallGate = RealRecallGate
 	}
 	return rep, nil
 }

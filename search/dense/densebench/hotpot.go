@@ -1,13 +1,11 @@
-package main
+package densebench
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
+	"io"
 	"path/filepath"
-
-	"github.com/spf13/cobra"
 
 	"github.com/sleuth-research/sleuth/corpus"
 	"github.com/sleuth-research/sleuth/eval"
@@ -16,106 +14,107 @@ import (
 	"github.com/sleuth-research/sleuth/search/dense"
 )
 
-// committedRandomBERT is the random 2-layer BERT that search/dense/bert's
-// parity test uses, relative to the repository root: the dense side of
-// `bench dense --set hotpotqa` when no --embed is given. Its vocabulary is
-// 29 words, so it embeds almost every text as [UNK]s: it checks the
-// plumbing, and cannot help recall.
-const committedRandomBERT = "search/dense/bert/testdata/tiny"
+// HotpotFile is the shared HotpotQA question file Hotpot reads, under the
+// shared data directory.
+const HotpotFile = "hotpotqa/dev_distractor_400.jsonl"
 
-// hotpotReport is recall of both supporting paragraphs over the shared
+// CommittedRandomBERT is the random 2-layer BERT that search/dense/bert's
+// parity test uses, relative to the repository root: the dense side of
+// Hotpot when no embedder is chosen. Its vocabulary is 29 words, so it
+// embeds almost every text as [UNK]s: it checks the plumbing, and cannot
+// help recall.
+const CommittedRandomBERT = "search/dense/bert/testdata/tiny"
+
+// HotpotReport is recall of both supporting paragraphs over the shared
 // HotpotQA questions, per retriever.
-type hotpotReport struct {
+type HotpotReport struct {
 	Questions int            `json:"questions"`
 	Passages  int            `json:"passages"`
 	K         int            `json:"k"`
 	Embed     string         `json:"embed"`
 	Plumbing  bool           `json:"plumbing_only"`
-	Rows      []hotpotRecall `json:"rows"`
+	Rows      []HotpotRecall `json:"rows"`
 }
 
-type hotpotRecall struct {
+// HotpotRecall is one retriever's row.
+type HotpotRecall struct {
 	Retriever string  `json:"retriever"`
 	Both      float64 `json:"recall_both_at_k"`
 	AtLeast1  float64 `json:"recall_at_least_one_at_k"`
 }
 
-// benchDenseHotpot indexes the union of the shared HotpotQA paragraphs
-// with BM25 and with the dense index (embedded by f's --embed, or the
-// committed random BERT), and reports for BM25, dense, and their RRF and
-// weighted fusions the share of questions whose two supporting paragraphs
-// are both in the top k. Without the shared data it says so and returns
-// ok = false.
-func benchDenseHotpot(ctx context.Context, cmd *cobra.Command, f *denseFlags, dir string, k int) (rep hotpotReport, ok bool, err error) {
-	path, err := sharedFile("hotpotqa/dev_distractor_400.jsonl")
-	if err == nil {
-		if _, err = os.Stat(path); err != nil {
-			err = fmt.Errorf("%s: %w", path, err)
-		}
-	}
-	if err != nil {
-		fmt.Fprintf(cmd.OutOrStdout(), "bench dense --set hotpotqa: skipped: %v\n", err)
-		return rep, false, nil
-	}
-	rep.K, rep.Embed = k, f.embed
-	if f.embed == "" {
-		if _, err := os.Stat(filepath.Join(committedRandomBERT, "config.json")); err != nil {
-			return rep, false, fmt.Errorf("bench dense --set hotpotqa: no --embed given and the committed random BERT is not at %s (run from the repository root): %w", committedRandomBERT, err)
-		}
-		f.embed = "local:" + committedRandomBERT
-		rep.Embed, rep.Plumbing = f.embed, true
+// HotpotOptions say how Hotpot retrieves.
+type HotpotOptions struct {
+	// Dir receives the two indexes (bm25/ and dense/).
+	Dir string
+	K   int
+	// Embedder is the dense side; Embed names it in the report, and
+	// Plumbing says it is the committed random BERT.
+	Embedder dense.Embedder
+	Embed    string
+	Plumbing bool
+	// Log receives progress lines; nil discards them.
+	Log io.Writer
+}
+
+// Hotpot indexes the union of the paragraphs of the question file at path
+// with BM25 and with the dense index, and reports for BM25, dense, and
+// their RRF and weighted fusions the share of questions whose two
+// supporting paragraphs are both in the top k.
+func Hotpot(ctx context.Context, path string, o HotpotOptions) (HotpotReport, error) {
+	rep := HotpotReport{K: o.K, Embed: o.Embed, Plumbing: o.Plumbing}
+	log := o.Log
+	if log == nil {
+		log = io.Discard
 	}
 	qs, err := eval.LoadQuestions(path)
 	if err != nil {
-		return rep, false, err
+		return rep, err
 	}
 	var ps []corpus.Passage
 	if _, _, err := corpus.ReadAll(ctx, []string{path}, corpus.Options{}, func(p corpus.Passage) error {
 		ps = append(ps, p)
 		return nil
 	}); err != nil {
-		return rep, false, err
+		return rep, err
 	}
 	rep.Questions, rep.Passages = len(qs), len(ps)
 
-	bdir, ddir := filepath.Join(dir, "bm25"), filepath.Join(dir, "dense")
+	bdir, ddir := filepath.Join(o.Dir, "bm25"), filepath.Join(o.Dir, "dense")
 	if _, err := bm25.Build(ctx, bdir, corpus.Seq(ps), bm25.BuildOptions{}); err != nil {
-		return rep, false, err
+		return rep, err
 	}
 	bix, err := bm25.Open(bdir)
 	if err != nil {
-		return rep, false, err
+		return rep, err
 	}
 	defer bix.Close()
-	emb, err := f.embedder()
-	if err != nil {
-		return rep, false, err
-	}
-	fmt.Fprintf(stderr(cmd), "bench dense: embedding %d paragraphs with %s…\n", len(ps), f.embed)
+	emb := o.Embedder
+	fmt.Fprintf(log, "bench dense: embedding %d paragraphs with %s…\n", len(ps), o.Embed)
 	probe, err := emb.Embed(ctx, []string{"passage: dimension probe"})
 	if err != nil {
-		return rep, false, err
+		return rep, err
 	}
 	if len(probe) != 1 {
-		return rep, false, errors.New("bench dense: the embedder returned no vector for a probe")
+		return rep, errors.New("bench dense: the embedder returned no vector for a probe")
 	}
 	items := dense.EmbedPassages(ctx, emb, corpus.Seq(ps), "passage: ", 256)
 	if _, err := dense.Build(ctx, ddir, len(probe[0]), items, dense.BuildOptions{Normalize: true}); err != nil {
-		return rep, false, err
+		return rep, err
 	}
 	dix, err := dense.Open(ddir)
 	if err != nil {
-		return rep, false, err
+		return rep, err
 	}
 	defer dix.Close()
 	dr := &dense.Retriever{Index: dix, Embedder: emb, QueryPrefix: "query: "}
 	rrf, err := search.NewHybrid(bix, dr, search.HybridConfig{Fusion: search.RRF})
 	if err != nil {
-		return rep, false, err
+		return rep, err
 	}
 	weighted, err := search.NewHybrid(bix, dr, search.HybridConfig{Fusion: search.Weighted})
 	if err != nil {
-		return rep, false, err
+		return rep, err
 	}
 	texts := make([]string, len(qs))
 	for i, q := range qs {
@@ -125,14 +124,14 @@ func benchDenseHotpot(ctx context.Context, cmd *cobra.Command, f *denseFlags, di
 		name string
 		r    search.Retriever
 	}{{"bm25", bix}, {"dense", dr}, {"hybrid rrf (k=60)", rrf}, {"hybrid weighted (0.5/0.5)", weighted}} {
-		hits, err := r.r.Search(ctx, texts, k)
+		hits, err := r.r.Search(ctx, texts, o.K)
 		if err != nil {
-			return rep, false, fmt.Errorf("bench dense: %s: %w", r.name, err)
+			return rep, fmt.Errorf("bench dense: %s: %w", r.name, err)
 		}
 		both, one := supportingRecall(qs, hits)
-		rep.Rows = append(rep.Rows, hotpotRecall{Retriever: r.name, Both: both, AtLeast1: one})
+		rep.Rows = append(rep.Rows, HotpotRecall{Retriever: r.name, Both: both, AtLeast1: one})
 	}
-	return rep, true, nil
+	return rep, nil
 }
 
 // supportingRecall is the share of questions with every supporting
@@ -160,8 +159,9 @@ func supportingRecall(qs []eval.Question, hits [][]search.Hit) (both, one float6
 	return float64(nb) / float64(len(qs)), float64(n1) / float64(len(qs))
 }
 
-func printHotpotReport(cmd *cobra.Command, r hotpotReport) {
-	w := cmd.OutOrStdout()
+// WriteText prints the report as `sleuth bench dense --set hotpotqa`
+// shows it.
+func (r HotpotReport) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "set               hotpotqa: %d questions over the union of their %d paragraphs, top-%d, dense side %s\n", r.Questions, r.Passages, r.K, r.Embed)
 	if r.Plumbing {
 		fmt.Fprintln(w, "                  (the committed random BERT: plumbing only, a random encoder cannot help recall)")
