@@ -2,9 +2,12 @@ package main
 
 import (
 	"fmt"
+	"io/fs"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sleuth-research/sleuth/agent"
 	"github.com/sleuth-research/sleuth/examples"
 	"github.com/sleuth-research/sleuth/train"
 )
@@ -24,7 +27,7 @@ func newTrainCmd() *cobra.Command {
 		Use:   "train",
 		Short: "Train a research agent from scratch: pre-training, SFT on oracle traces, then RL (GRPO, PPO, …)",
 		Long: `train runs a training configuration (YAML; built in: quickstart, fast, base, reading, progress, fresh-sft,
-and the seed-system recipes imrag, imrag-fast, arena, mmoa; see examples/train/) in OUT: it generates the world and its index, trains a BPE
+and the seed-system recipes imrag, arena, mmoa, vrag and deepresearcher, most with a -fast variant; see examples/train/) in OUT: it generates the world and its index, trains a BPE
 tokenizer with the protocol tags and a small Llama-style policy from nothing,
 pre-trains it on the world's passages, warms it up by SFT on oracle traces
 (the shortest correct search path, through the real index), then trains it
@@ -69,13 +72,17 @@ uninterrupted run with the same config ends.`,
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "base: %s\n", f.export)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "policy: %s\nreport: %s\ntry:    sleuth ask %q --preset %s --index %s --llm local:%s --trace\nserve:  sleuth serve --model %s\n",
-				r.Path("policy"), r.Path("report.html"), r.Questions()[0].Question, r.Path("preset.yaml"), r.Path("index"), r.Path("policy"), r.Path("policy"))
+			source := "--index " + r.Path("index")
+			if p, err := agent.LoadPreset(r.Path("preset.yaml")); err == nil && p.HasTool(agent.ToolBrowse) {
+				source = "--browse --search searxng:URL" // a browsing preset reads the web, not the index
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "policy: %s\nreport: %s\ntry:    sleuth ask %q --preset %s %s --llm local:%s --trace\nserve:  sleuth serve --model %s\n",
+				r.Path("policy"), r.Path("report.html"), r.Questions()[0].Question, r.Path("preset.yaml"), source, r.Path("policy"), r.Path("policy"))
 			return nil
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.config, "config", "quickstart", "training config: a YAML file or a built-in name (quickstart, fast, base, reading, progress, fresh-sft, imrag, imrag-fast, arena, mmoa)")
+	fl.StringVar(&f.config, "config", "quickstart", "training config: a YAML file or a built-in name ("+builtinConfigs()+")")
 	fl.StringVar(&f.out, "out", "sleuth-train", "run directory")
 	fl.BoolVar(&f.resume, "resume", false, "continue the run in --out from its last checkpoint")
 	fl.BoolVar(&f.forceNew, "force-new", false, "discard the run in --out (its checkpoints, metrics, policies, indexes) and start anew")
@@ -83,4 +90,15 @@ uninterrupted run with the same config ends.`,
 	fl.Int64Var(&f.seed, "seed", 1, "override the config's seed")
 	fl.IntVar(&f.rlSteps, "rl-steps", 0, "override the config's RL steps")
 	return cmd
+}
+
+// builtinConfigs lists the names `--config` resolves without a file: the
+// embedded examples/train/*.yaml, so the help cannot miss a new recipe.
+func builtinConfigs() string {
+	ents, _ := fs.ReadDir(examples.Training, "train")
+	names := make([]string, 0, len(ents))
+	for _, e := range ents {
+		names = append(names, strings.TrimSuffix(e.Name(), ".yaml"))
+	}
+	return strings.Join(names, ", ")
 }
