@@ -80,7 +80,10 @@ func toyPolicy(t *testing.T, layers, seqLen int, seed uint64) (*tokenizer.BPE, *
 	return tok, m
 }
 
-func learnFavourite(t *testing.T, est Estimator, lr float64, steps int) (first, last StepStats) {
+// favouriteLoop is a Loop over a toy policy rewarded by favourite for the
+// <answer> token, at a constant learning rate; it returns the tokenizer
+// and the token too.
+func favouriteLoop(t *testing.T, lr float64, cfg Config) (*Loop, *tokenizer.BPE, int) {
 	t.Helper()
 	tok, m := toyPolicy(t, 1, 64, 7)
 	target, ok := tok.TokenID("<answer>")
@@ -97,9 +100,13 @@ func learnFavourite(t *testing.T, est Estimator, lr float64, steps int) (first, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := local.New(m, tok, local.Config{NoBOS: true})
-	loop := &Loop{Policy: m, Trainer: trainer, Reward: favourite{target}, Cfg: Config{Estimator: est, Group: 8, Seed: 1},
-		Runner: &agent.Runner{Preset: p, Policy: client}}
+	return &Loop{Policy: m, Trainer: trainer, Reward: favourite{target}, Cfg: cfg,
+		Runner: &agent.Runner{Preset: p, Policy: local.New(m, tok, local.Config{NoBOS: true})}}, tok, target
+}
+
+func learnFavourite(t *testing.T, est Estimator, lr float64, steps int) (first, last StepStats) {
+	t.Helper()
+	loop, _, _ := favouriteLoop(t, lr, Config{Estimator: est, Group: 8, Seed: 1})
 	batch := []Sample{{ID: "a", Question: "river", Hops: 1}, {ID: "b", Question: "hill", Hops: 2}}
 	for step := range steps {
 		st, err := loop.Step(context.Background(), step, batch)
@@ -310,24 +317,8 @@ func (c teacher) Generate(_ context.Context, req llm.Request) (llm.Response, err
 // rarely find; without it the same few steps barely move it.
 func TestGuideTeachesWhatRolloutsMiss(t *testing.T) {
 	run := func(guide bool) (first, last StepStats) {
-		tok, m := toyPolicy(t, 1, 64, 7)
-		target, ok := tok.TokenID("<answer>")
-		if !ok {
-			t.Fatal("no <answer> token")
-		}
-		p, err := agent.ParsePreset("toy", []byte("mode: direct\nprompt: 'Q: {question}\n'\nbudget: {max_turns: 1, turn_tokens: 8}\nsampling: {temperature: 1}\n"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		tc := model.DefaultTrainConfig(16, 32)
-		tc.LR, tc.MinLR, tc.WarmupSteps, tc.DecaySteps = 1e-2, 1e-2, 1, 0
-		trainer, err := model.NewTrainer(m, tc, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		loop := &Loop{Policy: m, Trainer: trainer, Reward: favourite{target}, Cfg: Config{Group: 2, Seed: 1, Guide: guide},
-			Runner: &agent.Runner{Preset: p, Policy: local.New(m, tok, local.Config{NoBOS: true})},
-			Guide:  &agent.Runner{Preset: p, Policy: teacher{tok, target}}}
+		loop, tok, target := favouriteLoop(t, 1e-2, Config{Group: 2, Seed: 1, Guide: guide})
+		loop.Guide = &agent.Runner{Preset: loop.Runner.Preset, Policy: teacher{tok, target}}
 		batch := []Sample{{ID: "a", Question: "river", Hops: 1}, {ID: "b", Question: "hill", Hops: 2}}
 		for step := range 12 {
 			st, err := loop.Step(context.Background(), step, batch)
