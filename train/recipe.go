@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/sleuth-research/sleuth/agent"
 	"github.com/sleuth-research/sleuth/eval"
 	"github.com/sleuth-research/sleuth/internal/atomicfile"
+	"github.com/sleuth-research/sleuth/llm"
 	"github.com/sleuth-research/sleuth/reward"
 )
 
@@ -42,6 +45,25 @@ type RecipeTable struct {
 	// paired bootstrap intervals.
 	RewardDiff eval.Paired `json:"rl_minus_sft_reward"`
 	EMDiff     eval.Paired `json:"rl_minus_sft_em"`
+	// Roles splits RL's gain among a multi-agent preset's roles (MMOA's
+	// rewriter, selector and generator; IM-RAG's reasoner and refiner):
+	// one row per role, its episodes played with that role's RL weights
+	// and every other role's SFT weights.
+	Roles []RoleShare `json:"roles,omitempty"`
+}
+
+// RoleShare is one role's part of RL's gain: the policy that is RL in
+// that role alone, against SFT on the same questions. Share is its reward
+// gain over RL's whole gain (0 when RL gained nothing); the shares need
+// not sum to 1, since roles can help or undo each other.
+type RoleShare struct {
+	Role       string        `json:"role"`
+	Questions  int           `json:"questions"`
+	Reward     eval.Interval `json:"reward"`
+	EM         eval.Interval `json:"em"`
+	RewardDiff eval.Paired   `json:"minus_sft_reward"`
+	EMDiff     eval.Paired   `json:"minus_sft_em"`
+	Share      float64       `json:"share_of_reward_gain"`
 }
 
 // evaluateRecipe runs the config's eval section, writes recipe.json and
@@ -70,6 +92,7 @@ func (r *Run) evaluateRecipe(ctx context.Context) error {
 	}
 	t := RecipeTable{Preset: r.Cfg.Preset, Reward: r.Cfg.Reward, Split: e.Split, HeldOutSeed: heldOutSeed(r.Cfg.Seed, e.Split)}
 	var rewards [2][]float64
+	var clients [2]llm.Client
 	for i, p := range []struct {
 		name, role, dir string
 		row             *PolicyRow
@@ -78,18 +101,13 @@ func (r *Run) evaluateRecipe(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		clients[i] = client
 		res, err := evalPolicy(ctx, &agent.Runner{Preset: greedy, Policy: client, Tools: tools}, qs, filepath.Join(dir, p.role), fn, r.Log)
 		if err != nil {
 			return err
 		}
 		*p.row = rowOf(p.name, p.role, res)
-		for _, x := range res {
-			v := 0.0
-			if x.Reward != nil {
-				v = x.Reward.Total
-			}
-			rewards[i] = append(rewards[i], v)
-		}
+		rewards[i] = totals(res)
 	}
 	var bs eval.Bootstrap
 	t.SFTReward, t.RLReward = bs.Mean(rewards[0]), bs.Mean(rewards[1])
@@ -98,6 +116,37 @@ func (r *Run) evaluateRecipe(ctx context.Context) error {
 	}
 	if t.EMDiff, err = bs.PairedDiff(emWhere(t.RL.results, anyHops), emWhere(t.SFT.results, anyHops)); err != nil {
 		return err
+	}
+	for _, role := range roleNames(r.preset) {
+		// RL in role alone: the main policy is RL only for the main role.
+		policy, others := clients[0], clients[0]
+		if role == agent.MainRole {
+			policy = clients[1]
+		}
+		cs := map[string]llm.Client{}
+		for name := range r.preset.Roles {
+			cs[name] = others
+			if name == role {
+				cs[name] = clients[1]
+			}
+		}
+		res, err := evalPolicy(ctx, &agent.Runner{Preset: greedy, Policy: policy, Clients: cs, Tools: tools}, qs, filepath.Join(dir, "rl-"+role+"-only"), fn, r.Log)
+		if err != nil {
+			return err
+		}
+		rs := RoleShare{Role: role, Questions: len(res), Reward: bs.Mean(totals(res))}
+		row := rowOf(role, role, res)
+		rs.EM = row.EM
+		if rs.RewardDiff, err = bs.PairedDiff(totals(res), rewards[0]); err != nil {
+			return err
+		}
+		if rs.EMDiff, err = bs.PairedDiff(emWhere(res, anyHops), emWhere(t.SFT.results, anyHops)); err != nil {
+			return err
+		}
+		if g := t.RewardDiff.Diff.Mean; g != 0 {
+			rs.Share = rs.RewardDiff.Diff.Mean / g
+		}
+		t.Roles = append(t.Roles, rs)
 	}
 	b, err := json.MarshalIndent(t, "", "  ")
 	if err != nil {
@@ -111,6 +160,32 @@ func (r *Run) evaluateRecipe(ctx context.Context) error {
 	r.Extra = text.String()
 	fmt.Fprint(r.Log, r.Extra)
 	return nil
+}
+
+// totals is each result's reward (0 where it has none).
+func totals(res []eval.Result) []float64 {
+	out := make([]float64, len(res))
+	for i, x := range res {
+		if x.Reward != nil {
+			out[i] = x.Reward.Total
+		}
+	}
+	return out
+}
+
+// roleNames are the parts a preset's episodes are played in, when it has
+// several: its other agents' roles, sorted, and the main policy's unless
+// the roles play the whole episode (MMOA's pipeline). Nil for a
+// single-agent preset.
+func roleNames(p agent.Preset) []string {
+	if len(p.Roles) == 0 {
+		return nil
+	}
+	names := slices.Sorted(maps.Keys(p.Roles))
+	if p.Mode != agent.ModePipeline {
+		names = append([]string{agent.MainRole}, names...)
+	}
+	return names
 }
 
 // evalPolicy answers qs with runner (greedily, as its preset says),
@@ -135,4 +210,12 @@ func PrintRecipe(w io.Writer, t RecipeTable) {
 	d, e := t.RewardDiff, t.EMDiff
 	fmt.Fprintf(w, "\nRL − SFT: reward %+.3f [%+.3f, %+.3f] (paired bootstrap, p = %.3f); EM %+.1f points [%+.1f, %+.1f] (p = %.3f)\n",
 		d.Diff.Mean, d.Diff.Lo, d.Diff.Hi, d.PValue, 100*e.Diff.Mean, 100*e.Diff.Lo, 100*e.Diff.Hi, e.PValue)
+	if len(t.Roles) > 0 {
+		fmt.Fprintf(w, "\nEach role's part (RL weights in that role only, SFT in the others), against SFT:\n\n%-10s %-28s %-26s %s\n", "RL role", "reward − SFT", "EM − SFT (points)", "share of RL's reward gain")
+		for _, rs := range t.Roles {
+			fmt.Fprintf(w, "%-10s %-28s %-26s %.2f\n", rs.Role,
+				fmt.Sprintf("%+.3f [%+.3f, %+.3f]", rs.RewardDiff.Diff.Mean, rs.RewardDiff.Diff.Lo, rs.RewardDiff.Diff.Hi),
+				fmt.Sprintf("%+.1f [%+.1f, %+.1f]", 100*rs.EMDiff.Diff.Mean, 100*rs.EMDiff.Diff.Lo, 100*rs.EMDiff.Diff.Hi), rs.Share)
+		}
+	}
 }

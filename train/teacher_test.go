@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -248,7 +249,8 @@ func TestRecipeTiny(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a tiny model")
 	}
-	for _, preset := range []string{"imrag", "vrag", "deepresearcher"} {
+	roles := map[string][]string{"imrag": {agent.MainRole, "refiner"}, "mmoa": {"generator", "rewriter", "selector"}}
+	for _, preset := range []string{"imrag", "mmoa", "vrag", "deepresearcher"} {
 		t.Run(preset, func(t *testing.T) {
 			out := t.TempDir()
 			if err := trainAt("testdata/tiny-"+preset+".yaml", out, false, ""); err != nil {
@@ -264,6 +266,16 @@ func TestRecipeTiny(t *testing.T) {
 			}
 			if tab.SFT.Questions != 4 || tab.RL.Questions != 4 || tab.Reward != preset || tab.Preset != preset {
 				t.Errorf("recipe table %+v: want SFT and RL rows of 4 questions on preset and reward %s", tab, preset)
+			}
+			var got []string
+			for _, rs := range tab.Roles {
+				got = append(got, rs.Role)
+				if rs.Questions != 4 {
+					t.Errorf("role %s's row: %+v, want 4 questions", rs.Role, rs)
+				}
+			}
+			if !slices.Equal(got, roles[preset]) {
+				t.Errorf("roles' parts %v, want %v", got, roles[preset])
 			}
 			for _, m := range comparableMetrics(t, filepath.Join(out, "metrics.jsonl")) {
 				if m["dropped"] != nil {
