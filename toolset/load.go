@@ -28,15 +28,20 @@ func (r *Registry) Parse(src string, data []byte) (agent.Preset, error) {
 	if err != nil {
 		return p, err
 	}
-	var doc yaml.Node
-	_ = yaml.Unmarshal(data, &doc) // ParsePreset has read it
+	// line finds where key's i-th entry sits, reading the YAML again for
+	// positions only on the way to an error.
+	line := func(key string, i int) int {
+		var doc yaml.Node
+		_ = yaml.Unmarshal(data, &doc) // ParsePreset has read it
+		return lineOf(&doc, key, i)
+	}
 	for i, t := range p.Tools {
 		if !r.Has(t.Name) {
-			return p, fmt.Errorf("%s:%d: preset %s: unknown tool %q (registered: %s)", src, lineOf(&doc, "tools", i), p.Name, t.Name, strings.Join(r.Names(), ", "))
+			return p, fmt.Errorf("%s:%d: preset %s: unknown tool %q (registered: %s)", src, line("tools", i), p.Name, t.Name, strings.Join(r.Names(), ", "))
 		}
 	}
 	if err := CheckReward(p); err != nil {
-		return p, fmt.Errorf("%s:%d: %w", src, lineOf(&doc, "reward", -1), err)
+		return p, fmt.Errorf("%s:%d: %w", src, line("reward", -1), err)
 	}
 	return p, nil
 }
