@@ -59,7 +59,8 @@ type TermConfig struct {
 
 	K         int     `yaml:"k"`    // retrieval cutoff
 	Free      int     `yaml:"free"` // turn_penalty: turns without charge
-	Per       float64 `yaml:"per"`  // turn_penalty, repeat_penalty: charge per unit
+	Per       float64 `yaml:"per"`  // turn_penalty, repeat_penalty, plan_penalty: charge per unit
+	Then      string  `yaml:"then"` // plan_penalty: what joins a plan's steps (default ", then ")
 	PerSearch float64 `yaml:"per_search"`
 	PerMB     float64 `yaml:"per_mb"`
 	PerDollar float64 `yaml:"per_dollar"`
@@ -197,10 +198,15 @@ func (tc TermConfig) term(judge Func) (Term, error) {
 		t.Func = TurnPenalty{Free: tc.Free, Per: tc.Per}
 	case "repeat_penalty":
 		t.Func = RepeatPenalty{Per: tc.Per}
+	case "plan_penalty":
+		if tc.Per < 0 {
+			return Term{}, fmt.Errorf("plan_penalty per %g: a charge is ≥ 0", tc.Per)
+		}
+		t.Func = PlanPenalty{Per: tc.Per, Then: tc.Then}
 	case "cost_penalty":
 		t.Func = CostPenalty{PerSearch: tc.PerSearch, PerMB: tc.PerMB, PerDollar: tc.PerDollar, PerSecond: tc.PerSecond}
 	default:
-		return Term{}, fmt.Errorf("unknown kind %q (want format, answer, evidence, retrieval, progress, judge, turn_penalty, repeat_penalty or cost_penalty)", tc.Kind)
+		return Term{}, fmt.Errorf("unknown kind %q (want format, answer, evidence, retrieval, progress, judge, turn_penalty, repeat_penalty, plan_penalty or cost_penalty)", tc.Kind)
 	}
 	return t, nil
 }

@@ -2,6 +2,7 @@ package reward
 
 import (
 	"context"
+	"strings"
 
 	"github.com/sleuth-research/sleuth/agent"
 )
@@ -69,4 +70,49 @@ func (p CostPenalty) Score(_ context.Context, ep *agent.Episode, _ Gold) (Score,
 	}
 	s.Components = append([]Component{{"cost_penalty", s.Total}}, parts...)
 	return s, nil
+}
+
+// PlanPenalty charges Per for each search beyond the plan the policy
+// wrote in its first thought, and Per once when it answers with fewer
+// searches than that plan has steps, each at the turn that strays. A
+// plan's steps are its clauses joined by Then (", then " by default: the
+// quickstart's teacher writes "I need the R1 of S, then its R2."). The
+// plan is the policy's own text, so the term needs no gold: it rewards
+// doing what the policy said it would, which is the decision RL fails to
+// make depend on the question (BENCHMARKS.md, "Session 12"). An episode
+// whose first turn is not a search with a thought is not charged.
+type PlanPenalty struct {
+	Per  float64
+	Then string
+}
+
+func (p PlanPenalty) Score(_ context.Context, ep *agent.Episode, _ Gold) (Score, error) {
+	out := Score{PerTurn: make([]float64, len(ep.Turns))}
+	then := p.Then
+	if then == "" {
+		then = ", then "
+	}
+	if len(ep.Turns) == 0 || ep.Turns[0].Action.Kind != agent.ActionSearch || ep.Turns[0].Action.Think == "" {
+		out.Components = []Component{{"plan_penalty", 0}}
+		return out, nil
+	}
+	steps := 1 + strings.Count(ep.Turns[0].Action.Think, then)
+	searches := 0
+	for i, t := range ep.Turns {
+		switch t.Action.Kind {
+		case agent.ActionSearch:
+			if searches++; searches > steps {
+				out.PerTurn[i] -= p.Per
+			}
+		case agent.ActionAnswer:
+			if searches < steps {
+				out.PerTurn[i] -= p.Per
+			}
+		}
+	}
+	for _, v := range out.PerTurn {
+		out.Total += v
+	}
+	out.Components = []Component{{"plan_penalty", out.Total}}
+	return out, nil
 }

@@ -40,6 +40,13 @@ func episode() *agent.Episode {
 	}
 }
 
+// planned is episode() with plan as its first thought.
+func planned(plan string) *agent.Episode {
+	ep := episode()
+	ep.Turns[0].Action.Think = plan
+	return ep
+}
+
 var gold = Gold{Question: "Which band?", Answers: []string{"Beatles"}, Supporting: []string{"g1", "g2"}}
 
 func malformed() *agent.Episode {
@@ -109,6 +116,15 @@ func TestComponents(t *testing.T) {
 				{"repeat_penalty", -0.1}, {"w:rep", -0.1}}}},
 		{"weighted per turn", Weighted{Terms: []Term{{"p", Const(2), Progress{}}}}, episode(), gold,
 			Score{Total: 2, Components: []Component{{"progress", 1}, {"w:p", 2}}, PerTurn: []float64{1, 0, 1, 0}}},
+		// A two-step plan and three searches: the third strays (turn 2).
+		{"plan over", PlanPenalty{Per: 0.2}, planned("I need the founder of X, then its label."), gold, Score{Total: -0.2,
+			Components: []Component{{"plan_penalty", -0.2}}, PerTurn: []float64{0, 0, -0.2, 0}}},
+		// A four-step plan and three searches: the answer comes too soon.
+		{"plan under", PlanPenalty{Per: 0.2, Then: "; "}, planned("a; b; c; d"), gold, Score{Total: -0.2,
+			Components: []Component{{"plan_penalty", -0.2}}, PerTurn: []float64{0, 0, 0, -0.2}}},
+		{"plan kept", PlanPenalty{Per: 0.2}, planned("I need A, then B, then C."), gold, Score{
+			Components: []Component{{"plan_penalty", 0}}, PerTurn: []float64{0, 0, 0, 0}}},
+		{"no plan", PlanPenalty{Per: 0.2}, episode(), gold, Score{Components: []Component{{"plan_penalty", 0}}, PerTurn: []float64{0, 0, 0, 0}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
