@@ -54,8 +54,9 @@ type RecipeTable struct {
 
 // RoleShare is one role's part of RL's gain: the policy that is RL in
 // that role alone, against SFT on the same questions. Share is its reward
-// gain over RL's whole gain (0 when RL gained nothing); the shares need
-// not sum to 1, since roles can help or undo each other.
+// gain over RL's whole gain, set only when RL's gain is told from zero
+// (its paired interval excludes 0): a ratio of two noises says nothing.
+// The shares need not sum to 1, since roles can help or undo each other.
 type RoleShare struct {
 	Role       string        `json:"role"`
 	Questions  int           `json:"questions"`
@@ -63,7 +64,7 @@ type RoleShare struct {
 	EM         eval.Interval `json:"em"`
 	RewardDiff eval.Paired   `json:"minus_sft_reward"`
 	EMDiff     eval.Paired   `json:"minus_sft_em"`
-	Share      float64       `json:"share_of_reward_gain"`
+	Share      *float64      `json:"share_of_reward_gain,omitempty"`
 }
 
 // evaluateRecipe runs the config's eval section, writes recipe.json and
@@ -143,9 +144,7 @@ func (r *Run) evaluateRecipe(ctx context.Context) error {
 		if rs.EMDiff, err = bs.PairedDiff(emWhere(res, anyHops), emWhere(t.SFT.results, anyHops)); err != nil {
 			return err
 		}
-		if g := t.RewardDiff.Diff.Mean; g != 0 {
-			rs.Share = rs.RewardDiff.Diff.Mean / g
-		}
+		rs.Share = shareOf(rs.RewardDiff, t.RewardDiff)
 		t.Roles = append(t.Roles, rs)
 	}
 	b, err := json.MarshalIndent(t, "", "  ")
@@ -159,6 +158,15 @@ func (r *Run) evaluateRecipe(ctx context.Context) error {
 	PrintRecipe(&text, t)
 	r.Extra = text.String()
 	fmt.Fprint(r.Log, r.Extra)
+	return nil
+}
+
+// shareOf is part's mean over whole's, when whole's interval excludes 0.
+func shareOf(part, whole eval.Paired) *float64 {
+	if d := whole.Diff; d.Lo > 0 || d.Hi < 0 {
+		v := part.Diff.Mean / d.Mean
+		return &v
+	}
 	return nil
 }
 
@@ -213,9 +221,13 @@ func PrintRecipe(w io.Writer, t RecipeTable) {
 	if len(t.Roles) > 0 {
 		fmt.Fprintf(w, "\nEach role's part (RL weights in that role only, SFT in the others), against SFT:\n\n%-10s %-28s %-26s %s\n", "RL role", "reward − SFT", "EM − SFT (points)", "share of RL's reward gain")
 		for _, rs := range t.Roles {
-			fmt.Fprintf(w, "%-10s %-28s %-26s %.2f\n", rs.Role,
+			share := "— (RL's gain is not told from 0)"
+			if rs.Share != nil {
+				share = fmt.Sprintf("%.2f", *rs.Share)
+			}
+			fmt.Fprintf(w, "%-10s %-28s %-26s %s\n", rs.Role,
 				fmt.Sprintf("%+.3f [%+.3f, %+.3f]", rs.RewardDiff.Diff.Mean, rs.RewardDiff.Diff.Lo, rs.RewardDiff.Diff.Hi),
-				fmt.Sprintf("%+.1f [%+.1f, %+.1f]", 100*rs.EMDiff.Diff.Mean, 100*rs.EMDiff.Diff.Lo, 100*rs.EMDiff.Diff.Hi), rs.Share)
+				fmt.Sprintf("%+.1f [%+.1f, %+.1f]", 100*rs.EMDiff.Diff.Mean, 100*rs.EMDiff.Diff.Lo, 100*rs.EMDiff.Diff.Hi), share)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/sleuth-research/sleuth/agent"
+	"github.com/sleuth-research/sleuth/eval"
 	"github.com/sleuth-research/sleuth/rl"
 	"github.com/sleuth-research/sleuth/world"
 )
@@ -318,5 +320,28 @@ func TestDemosCountSurvivesResume(t *testing.T) {
 	defer r.metrics.Close()
 	if r.demos.seen != 48 || r.demos.dropped != 3 {
 		t.Errorf("after resuming at SFT step 3: seen %d, dropped %d; want 48, 3", r.demos.seen, r.demos.dropped)
+	}
+}
+
+func TestShareOf(t *testing.T) {
+	paired := func(mean, lo, hi float64) eval.Paired {
+		return eval.Paired{Diff: eval.Interval{Mean: mean, Lo: lo, Hi: hi}}
+	}
+	for _, tc := range []struct {
+		name        string
+		part, whole eval.Paired
+		want        float64 // NaN: no share
+	}{
+		{"a real gain", paired(0.02, 0, 0.04), paired(0.08, 0.05, 0.11), 0.25},
+		{"a real loss", paired(-0.03, -0.05, 0), paired(-0.06, -0.09, -0.02), 0.5},
+		{"no gain to share", paired(0.006, -0.002, 0.014), paired(-0.005, -0.02, 0.008), math.NaN()},
+	} {
+		got := shareOf(tc.part, tc.whole)
+		switch {
+		case math.IsNaN(tc.want) && got != nil:
+			t.Errorf("%s: share %v, want none", tc.name, *got)
+		case !math.IsNaN(tc.want) && (got == nil || math.Abs(*got-tc.want) > 1e-12):
+			t.Errorf("%s: share %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }
