@@ -120,13 +120,13 @@ func (r *Run) evaluateRecipe(ctx context.Context) error {
 	}
 	for _, role := range roleNames(r.preset) {
 		// RL in role alone: the main policy is RL only for the main role.
-		policy, others := clients[0], clients[0]
+		policy := clients[0]
 		if role == agent.MainRole {
 			policy = clients[1]
 		}
 		cs := map[string]llm.Client{}
 		for name := range r.preset.Roles {
-			cs[name] = others
+			cs[name] = clients[0]
 			if name == role {
 				cs[name] = clients[1]
 			}
@@ -135,13 +135,12 @@ func (r *Run) evaluateRecipe(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		rs := RoleShare{Role: role, Questions: len(res), Reward: bs.Mean(totals(res))}
-		row := rowOf(role, role, res)
-		rs.EM = row.EM
-		if rs.RewardDiff, err = bs.PairedDiff(totals(res), rewards[0]); err != nil {
+		tot, em := totals(res), emWhere(res, anyHops)
+		rs := RoleShare{Role: role, Questions: len(res), Reward: bs.Mean(tot), EM: bs.Mean(em)}
+		if rs.RewardDiff, err = bs.PairedDiff(tot, rewards[0]); err != nil {
 			return err
 		}
-		if rs.EMDiff, err = bs.PairedDiff(emWhere(res, anyHops), emWhere(t.SFT.results, anyHops)); err != nil {
+		if rs.EMDiff, err = bs.PairedDiff(em, emWhere(t.SFT.results, anyHops)); err != nil {
 			return err
 		}
 		rs.Share = shareOf(rs.RewardDiff, t.RewardDiff)
