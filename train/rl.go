@@ -77,7 +77,7 @@ func (r *Run) runRL(ctx context.Context) error {
 	client := local.New(r.pol, r.tok, local.Config{NoBOS: true})
 	cfg := c.Config // validated: the estimator is known
 	cfg.Seed = r.Cfg.Seed
-	tools, _, closeTools, err := r.episodeTools(ix, w)
+	tools, browses, closeTools, err := r.episodeTools(ix, w)
 	if err != nil {
 		return err
 	}
@@ -85,12 +85,7 @@ func (r *Run) runRL(ctx context.Context) error {
 	loop := &rl.Loop{Policy: r.pol, Ref: ref, Trainer: r.tr, Reward: fn, Value: r.value,
 		Runner: &agent.Runner{Preset: p, Policy: client, Tools: tools}, Cfg: cfg}
 	if cfg.Guide {
-		g, closeGuide, err := r.teacherRunner(r.preset, qs, ix, w)
-		if err != nil {
-			return fmt.Errorf("the RL guide: %w", err)
-		}
-		defer closeGuide()
-		loop.Guide = g
+		loop.Guide = r.teacherWith(r.preset, qs, ix, tools, browses)
 	}
 	samples, err := os.OpenFile(r.Path("samples.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {

@@ -19,9 +19,15 @@ func (r *Run) teacherRunner(p agent.Preset, qs []world.Question, ix *bm25.Index,
 	if err != nil {
 		return nil, nil, err
 	}
+	return r.teacherWith(p, qs, ix, tools, browses), closer, nil
+}
+
+// teacherWith is teacherRunner over tools episodeTools already built for
+// ix (browses as it said), shared with the policy's episodes.
+func (r *Run) teacherWith(p agent.Preset, qs []world.Question, ix *bm25.Index, tools map[string]agent.Tool, browses bool) *agent.Runner {
 	o := rl.NewOracle(p, qs, r.tok.Encode, r.tok.Decode)
 	o.Pages, o.Browse = renderedPages(ix), browses
-	return &agent.Runner{Preset: p, Policy: o, Clients: o.Clients(), Tools: tools}, closer, nil
+	return &agent.Runner{Preset: p, Policy: o, Clients: o.Clients(), Tools: tools}
 }
 
 // goodDemo reports whether a teacher's episode may be imitated: it ended

@@ -345,3 +345,43 @@ func TestShareOf(t *testing.T) {
 		}
 	}
 }
+
+// TestGuidedRL: with rl.guide the run's RL steps train on the teacher's
+// episode of each question besides the policy's own, which alone make the
+// step's statistics.
+func TestGuidedRL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a tiny model")
+	}
+	b, err := os.ReadFile("testdata/tiny.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(t.TempDir(), "guided.yaml")
+	guided := strings.Replace(string(b), "max_hops: 3}", "max_hops: 3, guide: true}", 1)
+	if guided == string(b) {
+		t.Fatal("tiny.yaml's rl line changed: the test cannot turn the guide on")
+	}
+	if err := os.WriteFile(cfg, []byte(guided), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if err := trainAt(cfg, out, false, ""); err != nil {
+		t.Fatal(err)
+	}
+	steps := 0
+	for _, m := range comparableMetrics(t, filepath.Join(out, "metrics.jsonl")) {
+		st, ok := m["rl"].(map[string]any)
+		if !ok {
+			continue
+		}
+		steps++
+		// 2 questions × 3 rollouts of the policy, and 2 teacher episodes.
+		if st["episodes"] != 6.0 || st["trained"].(float64) <= 6 {
+			t.Errorf("RL step %v: %v episodes, %v trained; want 6 counted and the teacher's trained besides", st["step"], st["episodes"], st["trained"])
+		}
+	}
+	if steps != 3 {
+		t.Errorf("%d RL steps logged, want 3", steps)
+	}
+}
