@@ -50,9 +50,10 @@ type System struct {
 }
 
 // Run runs one episode of question under budget b on a runner of its
-// own, reporting its events to onEvent (nil: none; see agent.WithEvents), and returns it with what it rests on (see Citation; cited
-// says the answer cites them rather than having read them). Safe for
-// concurrent use.
+// own, reporting its events to onEvent (nil: none; see
+// agent.WithEvents), and returns it with what it rests on (see Citation;
+// cited says the answer cites them rather than having read them). Safe
+// for concurrent use.
 func (s *System) Run(ctx context.Context, id, question string, b agent.Budget, seed *int64, onEvent func(agent.Event)) (ep *agent.Episode, cites []Citation, cited bool) {
 	p := s.Preset
 	p.Budget = b
