@@ -64,7 +64,10 @@ func (a *analyzer) each(s string, fn func(term []byte)) {
 		switch {
 		case unicode.Is(unicode.Mn, r):
 			// A combining mark continues the word and is folded away.
-		case unicode.IsLetter(r) || unicode.IsDigit(r):
+		case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.In(r, unicode.Mc, unicode.Me):
+			// A spacing or enclosing mark (a Devanagari vowel sign) is part
+			// of its word and kept: folding keeps it too (NFD of "ᬌ" is
+			// "ᬋ" and a spacing mark), so a term must analyse to itself.
 			a.buf = a.appendFolded(a.buf, r)
 		default:
 			a.flush(fn)

@@ -122,6 +122,9 @@ func TestAnalyzer(t *testing.T) {
 		{"accents", AnalyzerConfig{}, "Café Ångström naïve", []string{"cafe", "angstrom", "naive"}},
 		{"combining mark", AnalyzerConfig{}, "Cafe\u0301 ok", []string{"cafe", "ok"}},
 		{"non-latin", AnalyzerConfig{}, "Ελλάδα Москва 東京", []string{"ελλαδα", "москва", "東京"}},
+		// Vowel signs are spacing marks: they stay in their word (the
+		// virama, a nonspacing mark, is folded away like an accent).
+		{"spacing marks", AnalyzerConfig{}, "हिन्दी भाषा", []string{"हिनदी", "भाषा"}},
 		{"stopwords", AnalyzerConfig{Stopwords: true}, "The cat and the hat", []string{"cat", "hat"}},
 		{"stem", AnalyzerConfig{Stem: true}, "running runs connected", []string{"run", "run", "connect"}},
 		{"empty", AnalyzerConfig{}, " ,.; ", nil},
@@ -272,7 +275,7 @@ func TestStoredPassages(t *testing.T) {
 // FuzzAnalyzer checks that any input analyses without panicking into
 // non-empty terms that analyse to themselves.
 func FuzzAnalyzer(f *testing.F) {
-	for _, s := range []string{"Hello, World!", "Café Ångström", "Ελλάδα 東京 \xff\xfe", "running the tests", "Cafe\u0301"} {
+	for _, s := range []string{"Hello, World!", "Café Ångström", "Ελλάδα 東京 \xff\xfe", "running the tests", "Cafe\u0301", "ᬌ0", "हिन्दी भाषा"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
