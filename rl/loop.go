@@ -40,6 +40,11 @@ type Config struct {
 	// rollout still has one success to learn from, weighted by its
 	// advantage, while a group it already solves teaches nothing new.
 	Guide bool `yaml:"guide,omitempty"`
+	// GuideSFT adds an imitation term on the teacher's tokens: their
+	// advantage is raised by this much, so each of them is also pushed up
+	// as supervised fine-tuning would (RL and SFT in one update, as SRFT
+	// and LUFFY do). 0: the teacher's episode counts by its advantage alone.
+	GuideSFT float64 `yaml:"guide_sft,omitempty"`
 }
 
 // Loop trains Policy with reinforcement learning on agent episodes. The
@@ -226,6 +231,16 @@ func (l *Loop) Step(ctx context.Context, step int, batch []Sample) (StepStats, e
 		return st, fmt.Errorf("step %d: %w", step, err)
 	} else {
 		seqs = append(seqs, extra...)
+	}
+	if cfg.GuideSFT != 0 {
+		for i := range seqs {
+			if seqs[i].ep < own {
+				continue
+			}
+			for t := range seqs[i].seq.Advantage {
+				seqs[i].seq.Advantage[t] += cfg.GuideSFT
+			}
+		}
 	}
 	if err := l.guideLogprobs(seqs, own); err != nil {
 		return st, fmt.Errorf("step %d: the teacher's episodes under the policy: %w", step, err)

@@ -349,3 +349,47 @@ func TestGuideTeachesWhatRolloutsMiss(t *testing.T) {
 		t.Errorf("the guide did not teach: last reward %.3f with it, %.3f without", l1.Reward, l0.Reward)
 	}
 }
+
+// flat scores every episode alike, so no group has a reward spread and
+// every advantage is 0.
+type flat struct{}
+
+func (flat) Score(context.Context, *agent.Episode, reward.Gold) (reward.Score, error) {
+	return reward.Score{Total: 1}, nil
+}
+
+// TestGuideSFTImitates: with a reward that tells no episode from another,
+// the guide's episode has advantage 0 and teaches nothing; GuideSFT's
+// imitation term still pushes its tokens up, so afterwards the policy says
+// what the teacher says.
+func TestGuideSFTImitates(t *testing.T) {
+	run := func(sft float64) float64 {
+		loop, tok, target := favouriteLoop(t, 1e-2, Config{Group: 2, Seed: 1, Guide: true, GuideSFT: sft})
+		loop.Guide = &agent.Runner{Preset: loop.Runner.Preset, Policy: teacher{tok, target}}
+		loop.Reward = flat{}
+		batch := []Sample{{ID: "a", Question: "river", Hops: 1}, {ID: "b", Question: "hill", Hops: 2}}
+		for step := range 12 {
+			if _, err := loop.Step(context.Background(), step, batch); err != nil {
+				t.Fatal(err)
+			}
+		}
+		qs := make([]agent.Question, 16)
+		for i := range qs {
+			qs[i] = agent.Question{ID: fmt.Sprint(i), Text: "river"}
+		}
+		var sum float64
+		for _, ep := range loop.Runner.RunMany(context.Background(), qs, 4, agent.WithSeed(99)) {
+			sc, err := favourite{target}.Score(context.Background(), ep, reward.Gold{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum += sc.Total / float64(len(qs))
+		}
+		return sum
+	}
+	without, with := run(0), run(1)
+	t.Logf("the teacher's token's share after 12 flat-reward steps: %.3f without GuideSFT, %.3f with it", without, with)
+	if with < without+0.3 {
+		t.Errorf("GuideSFT did not imitate: %.3f with it, %.3f without", with, without)
+	}
+}

@@ -252,7 +252,7 @@ func TestRecipeTiny(t *testing.T) {
 		t.Skip("trains a tiny model")
 	}
 	roles := map[string][]string{"imrag": {agent.MainRole, "refiner"}, "mmoa": {"generator", "rewriter", "selector"}}
-	for _, preset := range []string{"imrag", "mmoa", "vrag", "deepresearcher"} {
+	for _, preset := range []string{"imrag", "arena", "mmoa", "vrag", "deepresearcher"} {
 		t.Run(preset, func(t *testing.T) {
 			out := t.TempDir()
 			if err := trainAt("testdata/tiny-"+preset+".yaml", out, false, ""); err != nil {
