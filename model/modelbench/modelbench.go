@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sleuth-research/sleuth/examples"
+	"github.com/sleuth-research/sleuth/internal/cputime"
 	"github.com/sleuth-research/sleuth/internal/procstat"
 	"github.com/sleuth-research/sleuth/model"
 	"github.com/sleuth-research/sleuth/model/kernels"
@@ -183,14 +184,14 @@ func matmulPeak(k *kernels.Kernels) (gflops, perCPU float64) {
 	for i := range b {
 		b[i] = float32(i%5) * 0.1
 	}
-	best, calls, cpu0 := time.Duration(1<<62), 0, cpuSeconds()
+	best, calls, cpu0 := time.Duration(1<<62), 0, cputime.Process().Seconds()
 	for start := time.Now(); time.Since(start) < 500*time.Millisecond; calls++ {
 		t0 := time.Now()
 		k.MatMulT(out, a, b, m, kk, n, false)
 		best = min(best, time.Since(t0))
 	}
 	flops := 2 * float64(m*kk*n)
-	return flops / best.Seconds() / 1e9, perGFLOP(flops*float64(calls), cpuSeconds()-cpu0)
+	return flops / best.Seconds() / 1e9, perGFLOP(flops*float64(calls), cputime.Process().Seconds()-cpu0)
 }
 
 // perGFLOP is flops over seconds in GFLOP/s, 0 when seconds is not
@@ -250,7 +251,7 @@ func benchTrainModel(k *kernels.Kernels, cfg model.Config, B, T, steps int) (Sha
 	if err := step(); err != nil { // warm-up
 		return f, err
 	}
-	best, cpu0 := time.Duration(1<<62), cpuSeconds()
+	best, cpu0 := time.Duration(1<<62), cputime.Process().Seconds()
 	for range steps {
 		t0 := time.Now()
 		if err := step(); err != nil {
@@ -261,7 +262,7 @@ func benchTrainModel(k *kernels.Kernels, cfg model.Config, B, T, steps int) (Sha
 	flops := float64(B*T) * FLOPsPerToken(cfg, T)
 	f.TokensPerS = float64(B*T) / best.Seconds()
 	f.GFLOPs = flops / best.Seconds() / 1e9
-	f.GFLOPsPerCPU = perGFLOP(flops*float64(steps), cpuSeconds()-cpu0)
+	f.GFLOPsPerCPU = perGFLOP(flops*float64(steps), cputime.Process().Seconds()-cpu0)
 	return f, nil
 }
 
