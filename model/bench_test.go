@@ -42,9 +42,13 @@ func BenchmarkGenerate(b *testing.B) {
 
 // go test -run=^$ -bench=TrainStep ./model
 func BenchmarkTrainStep(b *testing.B) {
-	cfg := Config{Arch: "llama", Dim: 128, HiddenDim: 352, Layers: 4, Heads: 4, KVHeads: 4, Vocab: 512,
-		SeqLen: 128, RopeTheta: 10000, NormEps: 1e-5, TiedEmbeddings: true}
-	const B, T = 16, 128
+	benchTrainStep(b, Config{Arch: "llama", Dim: 128, HiddenDim: 352, Layers: 4, Heads: 4, KVHeads: 4, Vocab: 512,
+		SeqLen: 128, RopeTheta: 10000, NormEps: 1e-5, TiedEmbeddings: true}, 16, 128)
+}
+
+// benchTrainStep times full training steps (forward, backward, AdamW) of
+// a random cfg model on B×T random tokens.
+func benchTrainStep(b *testing.B, cfg Config, B, T int) {
 	m, err := NewRandom(cfg, 1)
 	if err != nil {
 		b.Fatal(err)
@@ -58,7 +62,7 @@ func BenchmarkTrainStep(b *testing.B) {
 	}
 	tokens, targets := make([]int, B*T), make([]int, B*T)
 	for i := range tokens {
-		tokens[i], targets[i] = tr.RNG.IntN(512), tr.RNG.IntN(512)
+		tokens[i], targets[i] = tr.RNG.IntN(cfg.Vocab), tr.RNG.IntN(cfg.Vocab)
 	}
 	for b.Loop() {
 		if _, err := tr.ForwardBackward(tokens, targets, nil); err != nil {

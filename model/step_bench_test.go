@@ -6,7 +6,6 @@ import (
 
 	"github.com/sleuth-research/sleuth/examples"
 	"github.com/sleuth-research/sleuth/internal/shareddata"
-	"github.com/sleuth-research/sleuth/model/kernels"
 )
 
 // go test -run=^$ -bench=DecodeStep ./model: one batched decoding step of
@@ -45,27 +44,5 @@ func BenchmarkTrainStepQuickstart(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	const B, T = 4, 1024
-	m, err := NewRandom(cfg, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	k := kernels.New(0)
-	defer k.Close()
-	m.SetMatmuls(k)
-	tr, err := NewTrainer(m, DefaultTrainConfig(B, T), 1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	tokens, targets := make([]int, B*T), make([]int, B*T)
-	for i := range tokens {
-		tokens[i], targets[i] = tr.RNG.IntN(cfg.Vocab), tr.RNG.IntN(cfg.Vocab)
-	}
-	for b.Loop() {
-		if _, err := tr.ForwardBackward(tokens, targets, nil); err != nil {
-			b.Fatal(err)
-		}
-		tr.Update()
-	}
-	b.ReportMetric(float64(b.N*B*T)/b.Elapsed().Seconds(), "tokens/s")
+	benchTrainStep(b, cfg, 4, 1024)
 }
