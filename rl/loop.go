@@ -142,6 +142,9 @@ func (l *Loop) Step(ctx context.Context, step int, batch []Sample) (StepStats, e
 	st.Behaviour = stepBehaviour(eps, batch, cfg.Group)
 	st.Crops = stepCrops(eps, batch, cfg.Group)
 	own := len(eps) // the policy's episodes; the teacher's follow
+	if cfg.GuideSFT != 0 && (!cfg.Guide || cfg.Estimator == PPO) {
+		return st, fmt.Errorf("step %d: guide_sft needs guide and a group estimator (PPO's advantages come from its value head)", step)
+	}
 	if cfg.Guide {
 		if l.Guide == nil {
 			return st, fmt.Errorf("step %d: guide is set but the loop has no teacher", step)

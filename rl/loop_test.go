@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/sleuth-research/sleuth/agent"
@@ -386,6 +387,12 @@ func TestGuideSFTImitates(t *testing.T) {
 			sum += sc.Total / float64(len(qs))
 		}
 		return sum
+	}
+	for _, cfg := range []Config{{Group: 2, GuideSFT: 1}, {Group: 2, Guide: true, GuideSFT: 1, Estimator: PPO}} {
+		loop, _, _ := favouriteLoop(t, 1e-2, cfg)
+		if _, err := loop.Step(context.Background(), 0, []Sample{{ID: "a", Question: "river", Hops: 1}}); err == nil || !strings.Contains(err.Error(), "guide_sft needs") {
+			t.Errorf("%+v: err %v, want a refusal naming guide_sft", cfg, err)
+		}
 	}
 	without, with := run(0), run(1)
 	t.Logf("the teacher's token's share after 12 flat-reward steps: %.3f without GuideSFT, %.3f with it", without, with)

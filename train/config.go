@@ -344,6 +344,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("eval: questions_per_hop %d and max_hops %d must not be negative, split %q test or validation", c.Eval.QuestionsPerHop, c.Eval.MaxHops, c.Eval.Split)
 	case c.RL.Group < 2 && c.RL.Estimator != rl.PPO:
 		return fmt.Errorf("rl group %d: group-relative advantages need at least 2 episodes per question", c.RL.Group)
+	case c.RL.GuideSFT != 0 && (!c.RL.Guide || c.RL.Estimator == rl.PPO):
+		return fmt.Errorf("rl guide_sft %g needs guide: true and a group estimator (PPO's advantages come from its value head)", c.RL.GuideSFT)
 	}
 	if err := c.Backend.validate(c); err != nil {
 		return err

@@ -36,6 +36,8 @@ func TestConfigErrors(t *testing.T) {
 		{"negative hop share", "sft: {max_hops: 2, hop_shares: [1.2, -0.2]}\n", "hop_shares"},
 		{"zero hop shares", "sft: {max_hops: 2, hop_shares: [0, 0]}\n", "hop_shares"},
 		{"critic", "rl: {algorithm: ppo, group: 1, gamma: 1.5}\n", "gamma"},
+		{"guide_sft without the guide", "rl: {guide_sft: 1.0}\n", "guide_sft 1 needs guide"},
+		{"guide_sft under ppo", "rl: {algorithm: ppo, group: 1, guide: true, guide_sft: 1.0}\n", "group estimator"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -138,9 +138,9 @@ type ShapeFigure struct {
 	GFLOPsPerCPU float64 `json:"gflops_per_cpu_s"`
 }
 
-// QuickstartShapes are the quickstart's long micro-batches: rl/batch.go
+// quickstartShapes are the quickstart's long micro-batches: rl/batch.go
 // fills 4096 positions per trainer call, so B = 4096/T.
-var QuickstartShapes = [][2]int{{4, 1024}, {2, 1536}}
+func quickstartShapes() [][2]int { return [][2]int{{4, 1024}, {2, 1536}} }
 
 // QuickstartConfig is the quickstart's model: the built-in base checkpoint's
 // config.json, read from the copy embedded in the binary.
@@ -153,14 +153,14 @@ func QuickstartConfig() (model.Config, error) {
 }
 
 // Quickstart times full training steps of the quickstart's model at each
-// of QuickstartShapes, the fastest of steps (at least 2) for each.
+// of quickstartShapes, the fastest of steps (at least 2) for each.
 func Quickstart(k *kernels.Kernels, steps int) ([]ShapeFigure, error) {
 	cfg, err := QuickstartConfig()
 	if err != nil {
 		return nil, err
 	}
 	var out []ShapeFigure
-	for _, s := range QuickstartShapes {
+	for _, s := range quickstartShapes() {
 		debug.FreeOSMemory()
 		f, err := benchTrainModel(k, cfg, s[0], s[1], max(2, steps/2))
 		if err != nil {
