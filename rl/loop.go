@@ -122,6 +122,9 @@ type StepStats struct {
 func (l *Loop) Step(ctx context.Context, step int, batch []Sample) (StepStats, error) {
 	cfg := l.cfg()
 	st := StepStats{Step: step, Components: map[string]float64{}, Statuses: map[agent.Status]int{}}
+	if cfg.GuideSFT != 0 && (!cfg.Guide || cfg.Estimator == PPO) {
+		return st, fmt.Errorf("step %d: guide_sft needs guide and a group estimator (PPO's advantages come from its value head)", step)
+	}
 	t0 := time.Now()
 	qs := make([]agent.Question, 0, len(batch)*cfg.Group)
 	for _, s := range batch {
@@ -142,9 +145,6 @@ func (l *Loop) Step(ctx context.Context, step int, batch []Sample) (StepStats, e
 	st.Behaviour = stepBehaviour(eps, batch, cfg.Group)
 	st.Crops = stepCrops(eps, batch, cfg.Group)
 	own := len(eps) // the policy's episodes; the teacher's follow
-	if cfg.GuideSFT != 0 && (!cfg.Guide || cfg.Estimator == PPO) {
-		return st, fmt.Errorf("step %d: guide_sft needs guide and a group estimator (PPO's advantages come from its value head)", step)
-	}
 	if cfg.Guide {
 		if l.Guide == nil {
 			return st, fmt.Errorf("step %d: guide is set but the loop has no teacher", step)

@@ -472,16 +472,26 @@ func sentenceWith(text, name string) string {
 // reading drills written in its words).
 func RelationWords(rel string) string { return strings.ReplaceAll(rel, "_", " ") }
 
+// observations yields the texts of the prompt's observations, in order.
+func (pr Protocol) observations(prompt string) func(yield func(string) bool) {
+	return func(yield func(string) bool) {
+		parts := strings.Split(prompt, pr.obsOpen)
+		for _, part := range parts[1:] {
+			if j := strings.Index(part, pr.obsClose); j >= 0 && pr.obsClose != "" {
+				part = part[:j]
+			}
+			if !yield(part) {
+				return
+			}
+		}
+	}
+}
+
 // lastInformation is the text of the prompt's last observation.
 func (pr Protocol) lastInformation(prompt string) string {
-	o, c := pr.obsOpen, pr.obsClose
-	i := strings.LastIndex(prompt, o)
-	if i < 0 {
-		return ""
+	last := ""
+	for text := range pr.observations(prompt) {
+		last = text
 	}
-	rest := prompt[i+len(o):]
-	if j := strings.Index(rest, c); j >= 0 {
-		rest = rest[:j]
-	}
-	return rest
+	return last
 }

@@ -109,21 +109,6 @@ func (pr Protocol) browse(url, goal string) string {
 	return fmt.Sprintf(`%s{"name": %s, "arguments": {"url_list": %s, "goal": %s}}%s`, openTag(pr.tags.ToolCall), name, u, g, closeTag(pr.tags.ToolCall))
 }
 
-// observations yields the texts of the prompt's observations, in order.
-func (pr Protocol) observations(prompt string) func(yield func(string) bool) {
-	return func(yield func(string) bool) {
-		parts := strings.Split(prompt, pr.obsOpen)
-		for _, part := range parts[1:] {
-			if j := strings.Index(part, pr.obsClose); j >= 0 && pr.obsClose != "" {
-				part = part[:j]
-			}
-			if !yield(part) {
-				return
-			}
-		}
-	}
-}
-
 // Browser is the oracle as DeepResearcher's browsing sub-agent (the
 // browse tool's model): for each part of a page it is shown, it notes the
 // sentences that state a fact of the question's chain (they name the
