@@ -115,7 +115,8 @@ func (r *Run) evaluateRecipe(ctx context.Context) error {
 	if t.RewardDiff, err = bs.PairedDiff(rewards[1], rewards[0]); err != nil {
 		return err
 	}
-	if t.EMDiff, err = bs.PairedDiff(emWhere(t.RL.results, anyHops), emWhere(t.SFT.results, anyHops)); err != nil {
+	sftEM := emWhere(t.SFT.results, anyHops)
+	if t.EMDiff, err = bs.PairedDiff(emWhere(t.RL.results, anyHops), sftEM); err != nil {
 		return err
 	}
 	for _, role := range roleNames(r.preset) {
@@ -140,7 +141,7 @@ func (r *Run) evaluateRecipe(ctx context.Context) error {
 		if rs.RewardDiff, err = bs.PairedDiff(tot, rewards[0]); err != nil {
 			return err
 		}
-		if rs.EMDiff, err = bs.PairedDiff(em, emWhere(t.SFT.results, anyHops)); err != nil {
+		if rs.EMDiff, err = bs.PairedDiff(em, sftEM); err != nil {
 			return err
 		}
 		rs.Share = shareOf(rs.RewardDiff, t.RewardDiff)
