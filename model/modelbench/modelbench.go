@@ -203,7 +203,6 @@ func perGFLOP(flops, seconds float64) float64 {
 	return flops / seconds / 1e9
 }
 
-// benchTrain times full steps (forward, backward, AdamW) of the bench model.
 // trainConfig is the training benchmark model (4 layers, d=128).
 func trainConfig() model.Config {
 	return model.Config{Arch: "llama", Dim: 128, HiddenDim: 352, Layers: 4, Heads: 4, KVHeads: 4, Vocab: 512,
@@ -216,6 +215,8 @@ func train512Config() model.Config {
 		SeqLen: 128, RopeTheta: 10000, NormEps: 1e-5, TiedEmbeddings: true, BOS: 1, EOS: -1}
 }
 
+// benchTrain times full steps (forward, backward, AdamW) of the bench
+// model on its 16×128 batch.
 func benchTrain(k *kernels.Kernels, steps int) (tokensPerS, gflops float64, err error) {
 	f, err := benchTrainModel(k, trainConfig(), 16, 128, steps)
 	return f.TokensPerS, f.GFLOPs, err
