@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/sleuth-research/sleuth/examples"
 	"github.com/sleuth-research/sleuth/internal/procstat"
 	"github.com/sleuth-research/sleuth/model"
 	"github.com/sleuth-research/sleuth/model/kernels"
@@ -38,10 +39,13 @@ type Report struct {
 	Train512TokensPerS float64 `json:"train_d512_tokens_per_s"`
 	Train512GFLOPs     float64 `json:"train_d512_gflops"`
 	Gen512MemRatio     float64 `json:"gen_d512_mem_ratio"`
-	Cores              int     `json:"cores"`
-	SIMD               bool    `json:"simd"`
-	TrainModel         string  `json:"train_model"`
-	GenModel           string  `json:"gen_model"`
+	// The quickstart's training step: its model (examples/base) at the
+	// micro-batches RL and SFT plan (rl/batch.go: 4096 positions).
+	Quickstart []ShapeFigure `json:"quickstart_train"`
+	Cores      int           `json:"cores"`
+	SIMD       bool          `json:"simd"`
+	TrainModel string        `json:"train_model"`
+	GenModel   string        `json:"gen_model"`
 }
 
 // Run measures the engine: a matmul peak, generation with the llama2.c
@@ -85,11 +89,75 @@ func Run(ctx context.Context, log io.Writer, genPath string, steps int) (Report,
 	}
 	fmt.Fprintf(log, "training: %.0f tokens/s, %.1f GFLOP/s\n", rep.TrainTokensPerS, rep.TrainGFLOPs)
 	debug.FreeOSMemory()
-	if rep.Train512TokensPerS, rep.Train512GFLOPs, err = benchTrainModel(k, train512Config(), 2); err != nil {
+	if rep.Train512TokensPerS, rep.Train512GFLOPs, err = benchTrainModel(k, train512Config(), 16, 128, 2); err != nil {
 		return rep, err
 	}
 	fmt.Fprintf(log, "training d512 L8: %.0f tokens/s, %.1f GFLOP/s\n", rep.Train512TokensPerS, rep.Train512GFLOPs)
+	if rep.Quickstart, err = Quickstart(k, steps); err != nil {
+		return rep, err
+	}
+	for _, f := range rep.Quickstart {
+		fmt.Fprintf(log, "training quickstart %dx%d: %.0f tokens/s, %.1f GFLOP/s\n", f.B, f.T, f.TokensPerS, f.GFLOPs)
+	}
 	return rep, nil
+}
+
+// RunQuickstart measures only the matmul peak and the quickstart's
+// training step (`sleuth bench model --quickstart`), for comparing
+// engine builds quickly.
+func RunQuickstart(log io.Writer, steps int) (Report, error) {
+	if log == nil {
+		log = io.Discard
+	}
+	k := kernels.New(0)
+	defer k.Close()
+	rep := Report{Cores: runtime.GOMAXPROCS(0), SIMD: k.SIMD()}
+	rep.MatmulPeakGFLOPs = matmulPeak(k)
+	fmt.Fprintf(log, "matmul peak (2048x128)·(512x128)ᵀ: %.1f GFLOP/s\n", rep.MatmulPeakGFLOPs)
+	var err error
+	rep.Quickstart, err = Quickstart(k, steps)
+	return rep, err
+}
+
+// ShapeFigure is one training step shape's throughput.
+type ShapeFigure struct {
+	B          int     `json:"batch"`
+	T          int     `json:"seq_len"`
+	TokensPerS float64 `json:"tokens_per_s"`
+	GFLOPs     float64 `json:"gflops"`
+}
+
+// QuickstartShapes are the quickstart's long micro-batches: rl/batch.go
+// fills 4096 positions per trainer call, so B = 4096/T.
+var QuickstartShapes = [][2]int{{4, 1024}, {2, 1536}}
+
+// QuickstartConfig is the quickstart's model: the built-in base checkpoint's
+// config.json, read from the copy embedded in the binary.
+func QuickstartConfig() (model.Config, error) {
+	b, err := examples.Base.ReadFile("base/config.json")
+	if err != nil {
+		return model.Config{}, fmt.Errorf("quickstart model config: %w", err)
+	}
+	return model.ParseHFConfig(b)
+}
+
+// Quickstart times full training steps of the quickstart's model at each
+// of QuickstartShapes, the fastest of steps (at least 2) for each.
+func Quickstart(k *kernels.Kernels, steps int) ([]ShapeFigure, error) {
+	cfg, err := QuickstartConfig()
+	if err != nil {
+		return nil, err
+	}
+	var out []ShapeFigure
+	for _, s := range QuickstartShapes {
+		debug.FreeOSMemory()
+		tps, gf, err := benchTrainModel(k, cfg, s[0], s[1], max(2, steps/2))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ShapeFigure{B: s[0], T: s[1], TokensPerS: tps, GFLOPs: gf})
+	}
+	return out, nil
 }
 
 // matmulPeak times the engine's largest training product on all cores,
@@ -126,13 +194,12 @@ func train512Config() model.Config {
 }
 
 func benchTrain(k *kernels.Kernels, steps int) (tokensPerS, gflops float64, err error) {
-	return benchTrainModel(k, trainConfig(), steps)
+	return benchTrainModel(k, trainConfig(), 16, 128, steps)
 }
 
 // benchTrainModel times full training steps (forward, backward, AdamW) of
-// cfg on a 16×128 batch, best of steps.
-func benchTrainModel(k *kernels.Kernels, cfg model.Config, steps int) (tokensPerS, gflops float64, err error) {
-	const B, T = 16, 128
+// cfg on a B×T batch, best of steps.
+func benchTrainModel(k *kernels.Kernels, cfg model.Config, B, T, steps int) (tokensPerS, gflops float64, err error) {
 	m, err := model.NewRandom(cfg, 1)
 	if err != nil {
 		return 0, 0, err
@@ -167,16 +234,24 @@ func benchTrainModel(k *kernels.Kernels, cfg model.Config, steps int) (tokensPer
 		best = min(best, time.Since(t0))
 	}
 	tokensPerS = float64(B*T) / best.Seconds()
-	// 6 FLOPs per matrix parameter per token (forward 2, backward 4), plus
-	// causal attention: about 6·T·C per token per layer.
+	return tokensPerS, tokensPerS * FLOPsPerToken(cfg, T) / 1e9, nil
+}
+
+// FLOPsPerToken is the useful work of one training step per token: 6
+// FLOPs per matrix parameter (forward 2, backward 4), plus causal
+// attention's products counted over the unmasked half only. Query t meets
+// t+1 keys, so q·kᵀ and p·v cost 2·2·C·(T+1)/2 per token on average in the
+// forward, twice that in the backward: 6·C·(T+1) per token per layer.
+// The masked half, computed or not, is never counted, so the figure
+// compares engines that skip it with engines that do not.
+func FLOPsPerToken(cfg model.Config, T int) float64 {
 	matParams := 0
 	for _, t := range model.Layout(cfg) {
 		if t.Decay {
 			matParams += t.Size
 		}
 	}
-	perToken := 6*float64(matParams) + 6*float64(T*cfg.Dim*cfg.Layers)
-	return tokensPerS, tokensPerS * perToken / 1e9, nil
+	return 6*float64(matParams) + 6*float64(cfg.Dim*cfg.Layers*(T+1))
 }
 
 // benchGenerate measures greedy single-stream and 16-sequence sampled
@@ -246,6 +321,10 @@ func memRatio(m *model.Model, peak, floor int64) float64 {
 // WriteText prints the report as `sleuth bench model` shows it.
 func (r Report) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "cores %d, SIMD %v; each figure is the best of repeated runs\n", r.Cores, r.SIMD)
+	r.writeQuickstart(w)
+	if r.TrainModel == "" { // --quickstart: nothing else was measured
+		return
+	}
 	fmt.Fprintf(w, "training (%s): %.0f tokens/s, %.1f GFLOP/s = %.0f%% of the matmul peak %.1f GFLOP/s\n",
 		r.TrainModel, r.TrainTokensPerS, r.TrainGFLOPs, 100*r.TrainGFLOPs/r.MatmulPeakGFLOPs, r.MatmulPeakGFLOPs)
 	fmt.Fprintf(w, "training d512 L8 (same batch): %.0f tokens/s, %.1f GFLOP/s = %.0f%% of the peak\n",
@@ -256,4 +335,12 @@ func (r Report) WriteText(w io.Writer) {
 		r.Gen512TokensPerS, r.Gen512Batch16TokensPS, r.Gen512Batch16TokensPS/r.Gen512TokensPerS)
 	fmt.Fprintf(w, "resident memory generating 16 sequences: %.1f MiB (%s), %.1f MiB (d512 model); added by the model over weights+KV: %.2fx, %.2fx (goal <= 1.5)\n",
 		float64(r.GenRSSBytes)/(1<<20), r.GenModel, float64(r.Gen512RSSBytes)/(1<<20), r.GenMemRatio, r.Gen512MemRatio)
+}
+
+// writeQuickstart prints the quickstart shapes' lines.
+func (r Report) writeQuickstart(w io.Writer) {
+	for _, f := range r.Quickstart {
+		fmt.Fprintf(w, "training, quickstart model (examples/base) at %dx%d: %.0f tokens/s, %.1f GFLOP/s = %.0f%% of the matmul peak %.1f GFLOP/s\n",
+			f.B, f.T, f.TokensPerS, f.GFLOPs, 100*f.GFLOPs/r.MatmulPeakGFLOPs, r.MatmulPeakGFLOPs)
+	}
 }
