@@ -322,7 +322,7 @@ func memRatio(m *model.Model, peak, floor int64) float64 {
 func (r Report) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "cores %d, SIMD %v; each figure is the best of repeated runs\n", r.Cores, r.SIMD)
 	r.writeQuickstart(w)
-	if r.TrainModel == "" { // --quickstart: nothing else was measured
+	if r.TrainModel == "" && len(r.Quickstart) > 0 { // --quickstart: nothing else was measured
 		return
 	}
 	fmt.Fprintf(w, "training (%s): %.0f tokens/s, %.1f GFLOP/s = %.0f%% of the matmul peak %.1f GFLOP/s\n",
