@@ -4,7 +4,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/sleuth-research/sleuth/examples"
 	"github.com/sleuth-research/sleuth/internal/shareddata"
+	"github.com/sleuth-research/sleuth/model/kernels"
 )
 
 // go test -run=^$ -bench=DecodeStep ./model: one batched decoding step of
@@ -29,4 +31,41 @@ func BenchmarkDecodeStep(b *testing.B) {
 		m.forward(s, rows)
 	}
 	b.ReportMetric(float64(b.N*R)/b.Elapsed().Seconds(), "tokens/s")
+}
+
+// go test -run=^$ -bench=TrainStepQuickstart ./model: one full training
+// step (forward, backward, AdamW) of the quickstart's model
+// (examples/base) at the 4×1024 micro-batch rl/batch.go plans.
+func BenchmarkTrainStepQuickstart(b *testing.B) {
+	raw, err := examples.Base.ReadFile("base/config.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg, err := ParseHFConfig(raw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const B, T = 4, 1024
+	m, err := NewRandom(cfg, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	k := kernels.New(0)
+	defer k.Close()
+	m.SetMatmuls(k)
+	tr, err := NewTrainer(m, DefaultTrainConfig(B, T), 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tokens, targets := make([]int, B*T), make([]int, B*T)
+	for i := range tokens {
+		tokens[i], targets[i] = tr.RNG.IntN(cfg.Vocab), tr.RNG.IntN(cfg.Vocab)
+	}
+	for b.Loop() {
+		if _, err := tr.ForwardBackward(tokens, targets, nil); err != nil {
+			b.Fatal(err)
+		}
+		tr.Update()
+	}
+	b.ReportMetric(float64(b.N*B*T)/b.Elapsed().Seconds(), "tokens/s")
 }

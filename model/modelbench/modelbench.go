@@ -22,11 +22,14 @@ import (
 // Report is what Run measures (`sleuth bench model`). The first four fields
 // are the headline figures.
 type Report struct {
-	TrainTokensPerS       float64 `json:"train_tokens_per_s"`
-	TrainGFLOPs           float64 `json:"train_gflops"`
-	GenTokensPerS         float64 `json:"gen_tokens_per_s"`
-	GenBatch16TokensPerS  float64 `json:"gen_batch16_tokens_per_s"`
-	MatmulPeakGFLOPs      float64 `json:"matmul_peak_gflops"`
+	TrainTokensPerS      float64 `json:"train_tokens_per_s"`
+	TrainGFLOPs          float64 `json:"train_gflops"`
+	GenTokensPerS        float64 `json:"gen_tokens_per_s"`
+	GenBatch16TokensPerS float64 `json:"gen_batch16_tokens_per_s"`
+	MatmulPeakGFLOPs     float64 `json:"matmul_peak_gflops"`
+	// MatmulPeakPerCPU is the peak's work over its CPU time (GFLOP per
+	// CPU-second; 0 where the system gives no CPU clock).
+	MatmulPeakPerCPU      float64 `json:"matmul_peak_gflops_per_cpu_s"`
 	Gen512TokensPerS      float64 `json:"gen_d512_tokens_per_s"`
 	Gen512Batch16TokensPS float64 `json:"gen_d512_batch16_tokens_per_s"`
 	GenRSSBytes           int64   `json:"gen_rss_bytes"`
@@ -61,7 +64,7 @@ func Run(ctx context.Context, log io.Writer, genPath string, steps int) (Report,
 	rep := Report{Cores: runtime.GOMAXPROCS(0), SIMD: k.SIMD(), TrainModel: "llama L4 d128 H4 V512, batch 16x128, AdamW"}
 	debug.FreeOSMemory()
 	floor := procstat.Field("VmRSS") // the process before any model: runtime, binary, kernels
-	rep.MatmulPeakGFLOPs = matmulPeak(k)
+	rep.MatmulPeakGFLOPs, rep.MatmulPeakPerCPU = matmulPeak(k)
 	fmt.Fprintf(log, "matmul peak (2048x128)·(512x128)ᵀ: %.1f GFLOP/s\n", rep.MatmulPeakGFLOPs)
 	gen, err := model.Load(genPath)
 	if err != nil {
@@ -89,9 +92,11 @@ func Run(ctx context.Context, log io.Writer, genPath string, steps int) (Report,
 	}
 	fmt.Fprintf(log, "training: %.0f tokens/s, %.1f GFLOP/s\n", rep.TrainTokensPerS, rep.TrainGFLOPs)
 	debug.FreeOSMemory()
-	if rep.Train512TokensPerS, rep.Train512GFLOPs, err = benchTrainModel(k, train512Config(), 16, 128, 2); err != nil {
+	f512, err := benchTrainModel(k, train512Config(), 16, 128, 2)
+	if err != nil {
 		return rep, err
 	}
+	rep.Train512TokensPerS, rep.Train512GFLOPs = f512.TokensPerS, f512.GFLOPs
 	fmt.Fprintf(log, "training d512 L8: %.0f tokens/s, %.1f GFLOP/s\n", rep.Train512TokensPerS, rep.Train512GFLOPs)
 	if rep.Quickstart, err = Quickstart(k, steps); err != nil {
 		return rep, err
@@ -112,7 +117,7 @@ func RunQuickstart(log io.Writer, steps int) (Report, error) {
 	k := kernels.New(0)
 	defer k.Close()
 	rep := Report{Cores: runtime.GOMAXPROCS(0), SIMD: k.SIMD()}
-	rep.MatmulPeakGFLOPs = matmulPeak(k)
+	rep.MatmulPeakGFLOPs, rep.MatmulPeakPerCPU = matmulPeak(k)
 	fmt.Fprintf(log, "matmul peak (2048x128)·(512x128)ᵀ: %.1f GFLOP/s\n", rep.MatmulPeakGFLOPs)
 	var err error
 	rep.Quickstart, err = Quickstart(k, steps)
@@ -124,7 +129,12 @@ type ShapeFigure struct {
 	B          int     `json:"batch"`
 	T          int     `json:"seq_len"`
 	TokensPerS float64 `json:"tokens_per_s"`
-	GFLOPs     float64 `json:"gflops"`
+	GFLOPs     float64 `json:"gflops"` // fastest step, wall clock
+	// GFLOPsPerCPU is every timed step's work over the process's CPU time
+	// (GFLOP per CPU-second): on a machine shared with other work it is
+	// the steadier efficiency figure. It leaves out time a core sat idle
+	// waiting for the other, so it flatters steps with serial parts.
+	GFLOPsPerCPU float64 `json:"gflops_per_cpu_s"`
 }
 
 // QuickstartShapes are the quickstart's long micro-batches: rl/batch.go
@@ -151,18 +161,20 @@ func Quickstart(k *kernels.Kernels, steps int) ([]ShapeFigure, error) {
 	var out []ShapeFigure
 	for _, s := range QuickstartShapes {
 		debug.FreeOSMemory()
-		tps, gf, err := benchTrainModel(k, cfg, s[0], s[1], max(2, steps/2))
+		f, err := benchTrainModel(k, cfg, s[0], s[1], max(2, steps/2))
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, ShapeFigure{B: s[0], T: s[1], TokensPerS: tps, GFLOPs: gf})
+		out = append(out, f)
 	}
 	return out, nil
 }
 
 // matmulPeak times the engine's largest training product on all cores,
-// best of repeated calls (the machine may be shared).
-func matmulPeak(k *kernels.Kernels) float64 {
+// best of repeated calls (the machine may be shared). perCPU is the same
+// work over the process's CPU time: GFLOP per CPU-second, which a busy
+// machine slows much less than the wall clock.
+func matmulPeak(k *kernels.Kernels) (gflops, perCPU float64) {
 	const m, kk, n = 2048, 128, 512
 	a, b, out := make([]float32, m*kk), make([]float32, n*kk), make([]float32, m*n)
 	for i := range a {
@@ -171,13 +183,23 @@ func matmulPeak(k *kernels.Kernels) float64 {
 	for i := range b {
 		b[i] = float32(i%5) * 0.1
 	}
-	best := time.Duration(1 << 62)
-	for start := time.Now(); time.Since(start) < 500*time.Millisecond; {
+	best, calls, cpu0 := time.Duration(1<<62), 0, cpuSeconds()
+	for start := time.Now(); time.Since(start) < 500*time.Millisecond; calls++ {
 		t0 := time.Now()
 		k.MatMulT(out, a, b, m, kk, n, false)
 		best = min(best, time.Since(t0))
 	}
-	return 2 * float64(m*kk*n) / best.Seconds() / 1e9
+	flops := 2 * float64(m*kk*n)
+	return flops / best.Seconds() / 1e9, perGFLOP(flops*float64(calls), cpuSeconds()-cpu0)
+}
+
+// perGFLOP is flops over seconds in GFLOP/s, 0 when seconds is not
+// positive (no CPU clock on this system).
+func perGFLOP(flops, seconds float64) float64 {
+	if seconds <= 0 {
+		return 0
+	}
+	return flops / seconds / 1e9
 }
 
 // benchTrain times full steps (forward, backward, AdamW) of the bench model.
@@ -194,20 +216,23 @@ func train512Config() model.Config {
 }
 
 func benchTrain(k *kernels.Kernels, steps int) (tokensPerS, gflops float64, err error) {
-	return benchTrainModel(k, trainConfig(), 16, 128, steps)
+	f, err := benchTrainModel(k, trainConfig(), 16, 128, steps)
+	return f.TokensPerS, f.GFLOPs, err
 }
 
 // benchTrainModel times full training steps (forward, backward, AdamW) of
-// cfg on a B×T batch, best of steps.
-func benchTrainModel(k *kernels.Kernels, cfg model.Config, B, T, steps int) (tokensPerS, gflops float64, err error) {
+// cfg on a B×T batch: the fastest of steps, and all steps over their CPU
+// time.
+func benchTrainModel(k *kernels.Kernels, cfg model.Config, B, T, steps int) (ShapeFigure, error) {
+	f := ShapeFigure{B: B, T: T}
 	m, err := model.NewRandom(cfg, 1)
 	if err != nil {
-		return 0, 0, err
+		return f, err
 	}
 	m.SetMatmuls(k)
 	tr, err := model.NewTrainer(m, model.DefaultTrainConfig(B, T), 1)
 	if err != nil {
-		return 0, 0, err
+		return f, err
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	tokens, targets := make([]int, B*T), make([]int, B*T)
@@ -223,18 +248,21 @@ func benchTrainModel(k *kernels.Kernels, cfg model.Config, B, T, steps int) (tok
 		return nil
 	}
 	if err := step(); err != nil { // warm-up
-		return 0, 0, err
+		return f, err
 	}
-	best := time.Duration(1 << 62)
+	best, cpu0 := time.Duration(1<<62), cpuSeconds()
 	for range steps {
 		t0 := time.Now()
 		if err := step(); err != nil {
-			return 0, 0, err
+			return f, err
 		}
 		best = min(best, time.Since(t0))
 	}
-	tokensPerS = float64(B*T) / best.Seconds()
-	return tokensPerS, tokensPerS * FLOPsPerToken(cfg, T) / 1e9, nil
+	flops := float64(B*T) * FLOPsPerToken(cfg, T)
+	f.TokensPerS = float64(B*T) / best.Seconds()
+	f.GFLOPs = flops / best.Seconds() / 1e9
+	f.GFLOPsPerCPU = perGFLOP(flops*float64(steps), cpuSeconds()-cpu0)
+	return f, nil
 }
 
 // FLOPsPerToken is the useful work of one training step per token: 6
@@ -340,7 +368,11 @@ func (r Report) WriteText(w io.Writer) {
 // writeQuickstart prints the quickstart shapes' lines.
 func (r Report) writeQuickstart(w io.Writer) {
 	for _, f := range r.Quickstart {
-		fmt.Fprintf(w, "training, quickstart model (examples/base) at %dx%d: %.0f tokens/s, %.1f GFLOP/s = %.0f%% of the matmul peak %.1f GFLOP/s\n",
+		fmt.Fprintf(w, "training, quickstart model (examples/base) at %dx%d: %.0f tokens/s, %.1f GFLOP/s = %.0f%% of the matmul peak %.1f GFLOP/s",
 			f.B, f.T, f.TokensPerS, f.GFLOPs, 100*f.GFLOPs/r.MatmulPeakGFLOPs, r.MatmulPeakGFLOPs)
+		if f.GFLOPsPerCPU > 0 && r.MatmulPeakPerCPU > 0 {
+			fmt.Fprintf(w, "; per CPU-second %.1f GFLOP = %.0f%% of the peak's %.1f", f.GFLOPsPerCPU, 100*f.GFLOPsPerCPU/r.MatmulPeakPerCPU, r.MatmulPeakPerCPU)
+		}
+		fmt.Fprintln(w)
 	}
 }

@@ -15,12 +15,12 @@ func TestTrainModelTiny(t *testing.T) {
 	defer k.Close()
 	cfg := model.Config{Arch: "llama", Dim: 32, HiddenDim: 64, Layers: 1, Heads: 2, KVHeads: 2, Vocab: 64,
 		SeqLen: 128, RopeTheta: 10000, NormEps: 1e-5, TiedEmbeddings: true, BOS: 1, EOS: -1}
-	tps, gflops, err := benchTrainModel(k, cfg, 2, 64, 1)
+	f, err := benchTrainModel(k, cfg, 2, 64, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tps <= 0 || gflops <= 0 {
-		t.Errorf("%v tokens/s, %v GFLOP/s: want both positive", tps, gflops)
+	if f.TokensPerS <= 0 || f.GFLOPs <= 0 || f.GFLOPsPerCPU < 0 {
+		t.Errorf("%+v: want positive throughput and FLOP rate", f)
 	}
 }
 
@@ -51,8 +51,9 @@ func TestFLOPsPerToken(t *testing.T) {
 
 func TestWriteTextQuickstart(t *testing.T) {
 	var b strings.Builder
-	Report{MatmulPeakGFLOPs: 100, Quickstart: []ShapeFigure{{B: 4, T: 1024, TokensPerS: 5000, GFLOPs: 45}}}.WriteText(&b)
-	if !strings.Contains(b.String(), "at 4x1024: 5000 tokens/s, 45.0 GFLOP/s = 45% of the matmul peak 100.0 GFLOP/s") ||
+	Report{MatmulPeakGFLOPs: 100, MatmulPeakPerCPU: 60,
+		Quickstart: []ShapeFigure{{B: 4, T: 1024, TokensPerS: 5000, GFLOPs: 45, GFLOPsPerCPU: 30}}}.WriteText(&b)
+	if !strings.Contains(b.String(), "at 4x1024: 5000 tokens/s, 45.0 GFLOP/s = 45% of the matmul peak 100.0 GFLOP/s; per CPU-second 30.0 GFLOP = 50% of the peak's 60.0") ||
 		strings.Contains(b.String(), "generation") {
 		t.Errorf("text report:\n%s", b.String())
 	}
