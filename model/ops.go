@@ -148,16 +148,28 @@ func (m *Model) attentionBackwardRef(dq, dk, dv, dy, att, q, k, v []float32, B, 
 }
 
 // swigluForward: out (N,F) = silu(h1) ⊙ h3 with silu(g) = g·σ(g); sig (N,F)
-// keeps σ(h1) so the backward needs no exp.
+// keeps σ(h1) so the backward needs no exp. σ runs through the kernels'
+// vector exp, in chunks small enough that the three passes stay in cache.
 func swigluForward(out, sig, h1, h3 []float32) {
+	const chunk = 2048
 	parallelFor(len(out), 8*len(out), func(_, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			g := h1[i]
-			sg := float32(1 / (1 + math.Exp(-float64(g))))
-			sig[i] = sg
-			out[i] = g * sg * h3[i]
+		for i := lo; i < hi; i += chunk {
+			j := min(hi, i+chunk)
+			kernels.Sigmoid(sig[i:j], h1[i:j])
+			kernels.Mul(out[i:j], h1[i:j], sig[i:j])
+			kernels.Mul(out[i:j], out[i:j], h3[i:j])
 		}
 	})
+}
+
+// swigluForwardRef is the scalar reference for swigluForward, σ through
+// math.Exp.
+func swigluForwardRef(out, sig, h1, h3 []float32) {
+	for i, g := range h1[:len(out)] {
+		sg := float32(1 / (1 + math.Exp(-float64(g))))
+		sig[i] = sg
+		out[i] = g * sg * h3[i]
+	}
 }
 
 // swigluBackward: dh1 += dout ⊙ h3 ⊙ silu'(h1), dh3 += dout ⊙ silu(h1),

@@ -15,7 +15,7 @@ type layerActs struct {
 	rstd1, rstd2 []float32 // (N)
 	q, y, xMid   []float32 // (N,C) roped queries, attention output, mid residual
 	k, v         []float32 // (N,KV·D) roped keys, values
-	att          []float32 // (B,H,T,T) attention probabilities
+	att          []float32 // (B,H,attnLen(T)) attention probabilities, packed causal blocks
 	h1, h3, hg   []float32 // (N,F) gate, up, silu(gate)⊙up
 	sig          []float32 // (N,F) σ(gate)
 }
@@ -55,7 +55,7 @@ func newActs(c Config, B, T int, arena *[]float32, scratch *[]*attnScratch) *act
 		want(&la.rstd2, N)
 		want(&la.k, N*KVD)
 		want(&la.v, N*KVD)
-		want(&la.att, B*c.Heads*T*T)
+		want(&la.att, B*c.Heads*attnLen(T))
 		for _, v := range []*[]float32{&la.h1, &la.h3, &la.hg, &la.sig} {
 			want(v, N*F)
 		}
