@@ -38,7 +38,7 @@ func attnLen(T int) int {
 // attnScratch is one worker's blocks.
 type attnScratch struct {
 	q, k, v, y, dk, dv []float32 // (T,D)
-	dp                 []float32 // (attnBlock,T): one block row of dP
+	dp                 []float32 // (attnBlock,T): one block row of P or dP
 	slab               []float32 // backing store of the blocks above
 }
 
@@ -92,8 +92,10 @@ func (m *Model) attentionForward(y, att, q, k, v []float32, B, T int, sc []*attn
 			for r0 := 0; r0 < T; r0 += attnBlock {
 				end := min(T, r0+attnBlock)
 				rows := end - r0
-				pb := p[:rows*end]
-				p = p[rows*end:]
+				// The block row is built in the cache-resident scratch
+				// and stored with one copy: the products writing straight
+				// into att, a cold array of B·H·attnLen(T), ran at half speed.
+				pb := s.dp[:rows*end]
 				kernels.MatMulT(pb, s.q[r0*D:end*D], s.k[:end*D], rows, D, end, false)
 				for i := range rows {
 					row := pb[i*end : (i+1)*end]
@@ -103,6 +105,7 @@ func (m *Model) attentionForward(y, att, q, k, v []float32, B, T int, sc []*attn
 					clear(row[n:])
 				}
 				kernels.MatMulNN(s.y[r0*D:end*D], pb, s.v[:end*D], rows, end, D, false)
+				p = p[copy(p, pb):]
 			}
 			for t := range T {
 				copy(y[(b*T+t)*C+h*D:][:D], s.y[t*D:(t+1)*D])
