@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -182,8 +183,21 @@ func testAttention(t *testing.T, m *Model, rng *rand.Rand, B, T int) {
 	checkGrad(t, "dq", q, dq, loss)
 	checkGrad(t, "dk", k, dk, loss)
 	checkGrad(t, "dv", v, dv, loss)
-	// The fast path agrees with the slow reference.
+	// One worker gives the same bits as two: the work is split by head,
+	// and nothing is summed across workers.
+	one := []*attnScratch{{}}
+	one[0].fit(T, cfg.HeadSize())
+	y1, dq1, dk1, dv1 := make([]float32, N*C), make([]float32, N*C), make([]float32, N*KVD), make([]float32, N*KVD)
+	att1 := make([]float32, len(att))
+	m.attentionForward(y1, att1, q, k, v, B, T, one)
+	m.attentionBackward(dq1, dk1, dv1, r, att1, q, k, v, B, T, one)
 	loss()
+	for name, pair := range map[string][2][]float32{"y": {y, y1}, "dq": {dq, dq1}, "dk": {dk, dk1}, "dv": {dv, dv1}} {
+		if !slices.Equal(pair[0], pair[1]) {
+			t.Errorf("attention %s: one worker and two differ by %g", name, maxAbsDiff(pair[0], pair[1]))
+		}
+	}
+	// The fast path agrees with the slow reference.
 	yRef, attRef := make([]float32, N*C), make([]float32, B*cfg.Heads*T*T)
 	m.attentionForwardRef(yRef, attRef, q, k, v, B, T)
 	dqRef, dkRef, dvRef := make([]float32, N*C), make([]float32, N*KVD), make([]float32, N*KVD)
