@@ -38,7 +38,7 @@ func attnLen(T int) int {
 // attnScratch is one worker's blocks.
 type attnScratch struct {
 	q, k, v, y, dk, dv []float32 // (T,D)
-	dp                 []float32 // (attnBlock,T): one block row of P or dP
+	dp                 []float32 // (attnBlock,T): one block row of dP
 	slab               []float32 // backing store of the blocks above
 }
 
@@ -80,36 +80,31 @@ func (m *Model) attentionForward(y, att, q, k, v []float32, B, T int, sc []*attn
 	H, D, C, KVD := c.Heads, c.HeadSize(), c.Dim, c.KVDim()
 	scale := float32(1 / math.Sqrt(float64(D)))
 	P := attnLen(T)
-	parallelForW(len(sc), B*H, B*H*P*D, func(worker, lo, hi int) {
+	parallelEach(len(sc), B*H, B*H*P*D, func(worker, bh int) {
 		s := sc[worker]
-		for bh := lo; bh < hi; bh++ {
-			b, h := bh/H, bh%H
-			kvh := h / (H / c.KVHeads)
-			gather(s.q, q, b*T, T, C, h*D, D)
-			gather(s.k, k, b*T, T, KVD, kvh*D, D)
-			gather(s.v, v, b*T, T, KVD, kvh*D, D)
-			p := att[bh*P : (bh+1)*P]
-			for r0 := 0; r0 < T; r0 += attnBlock {
-				end := min(T, r0+attnBlock)
-				rows := end - r0
-				// The block row is built in the cache-resident scratch
-				// and stored with one copy: the products writing straight
-				// into att, a cold array of B·H·attnLen(T), ran at half speed.
-				pb := s.dp[:rows*end]
-				kernels.MatMulT(pb, s.q[r0*D:end*D], s.k[:end*D], rows, D, end, false)
-				for i := range rows {
-					row := pb[i*end : (i+1)*end]
-					n := r0 + i + 1
-					kernels.Scale(row[:n], scale)
-					kernels.SoftmaxInPlace(row[:n])
-					clear(row[n:])
-				}
-				kernels.MatMulNN(s.y[r0*D:end*D], pb, s.v[:end*D], rows, end, D, false)
-				p = p[copy(p, pb):]
+		b, h := bh/H, bh%H
+		kvh := h / (H / c.KVHeads)
+		gather(s.q, q, b*T, T, C, h*D, D)
+		gather(s.k, k, b*T, T, KVD, kvh*D, D)
+		gather(s.v, v, b*T, T, KVD, kvh*D, D)
+		p := att[bh*P : (bh+1)*P]
+		for r0 := 0; r0 < T; r0 += attnBlock {
+			end := min(T, r0+attnBlock)
+			rows := end - r0
+			pb := p[:rows*end]
+			p = p[rows*end:]
+			kernels.MatMulT(pb, s.q[r0*D:end*D], s.k[:end*D], rows, D, end, false)
+			for i := range rows {
+				row := pb[i*end : (i+1)*end]
+				n := r0 + i + 1
+				kernels.Scale(row[:n], scale)
+				kernels.SoftmaxInPlace(row[:n])
+				clear(row[n:])
 			}
-			for t := range T {
-				copy(y[(b*T+t)*C+h*D:][:D], s.y[t*D:(t+1)*D])
-			}
+			kernels.MatMulNN(s.y[r0*D:end*D], pb, s.v[:end*D], rows, end, D, false)
+		}
+		for t := range T {
+			copy(y[(b*T+t)*C+h*D:][:D], s.y[t*D:(t+1)*D])
 		}
 	})
 }
@@ -123,23 +118,21 @@ func (m *Model) attentionBackward(dq, dk, dv, dy, att, q, k, v []float32, B, T i
 	scale := float32(1 / math.Sqrt(float64(D)))
 	group := H / KV
 	P := attnLen(T)
-	parallelForW(len(sc), B*KV, 2*B*H*P*D, func(worker, lo, hi int) {
+	parallelEach(len(sc), B*KV, 2*B*H*P*D, func(worker, bk int) {
 		s := sc[worker]
-		for bk := lo; bk < hi; bk++ {
-			b, kvh := bk/KV, bk%KV
-			gather(s.k, k, b*T, T, KVD, kvh*D, D)
-			gather(s.v, v, b*T, T, KVD, kvh*D, D)
-			clear(s.dk)
-			clear(s.dv)
-			for h := kvh * group; h < (kvh+1)*group; h++ {
-				gather(s.y, dy, b*T, T, C, h*D, D) // s.y holds dy, then dq, block by block
-				gather(s.q, q, b*T, T, C, h*D, D)
-				attentionBackwardHead(s, att[(b*H+h)*P:(b*H+h+1)*P], T, D, scale)
-				scatterAdd(dq, s.y, b*T, T, C, h*D, D)
-			}
-			scatterAdd(dk, s.dk, b*T, T, KVD, kvh*D, D)
-			scatterAdd(dv, s.dv, b*T, T, KVD, kvh*D, D)
+		b, kvh := bk/KV, bk%KV
+		gather(s.k, k, b*T, T, KVD, kvh*D, D)
+		gather(s.v, v, b*T, T, KVD, kvh*D, D)
+		clear(s.dk)
+		clear(s.dv)
+		for h := kvh * group; h < (kvh+1)*group; h++ {
+			gather(s.y, dy, b*T, T, C, h*D, D) // s.y holds dy, then dq, block by block
+			gather(s.q, q, b*T, T, C, h*D, D)
+			attentionBackwardHead(s, att[(b*H+h)*P:(b*H+h+1)*P], T, D, scale)
+			scatterAdd(dq, s.y, b*T, T, C, h*D, D)
 		}
+		scatterAdd(dk, s.dk, b*T, T, KVD, kvh*D, D)
+		scatterAdd(dv, s.dv, b*T, T, KVD, kvh*D, D)
 	})
 }
 
