@@ -78,9 +78,11 @@ func (m *Model) linearBackward(dinp, dw, db, dout, inp, w []float32, N, IC, OC i
 // backward is the same call with sign -1 on the gradient.
 func (m *Model) ropeForward(x []float32, N, T, heads int, sign float32) {
 	w := heads * m.Config.HeadSize()
-	for i := range N {
-		m.rope(x[i*w:(i+1)*w], heads, i%T, sign)
-	}
+	parallelFor(N, N*w, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			m.rope(x[i*w:(i+1)*w], heads, i%T, sign)
+		}
+	})
 }
 
 // attentionForwardRef is the slow reference for attentionForward:
@@ -216,13 +218,15 @@ func crossEntropyForward(logp, logits []float32, targets []int, weights []float3
 // crossEntropyBackward: dlogits (N,V) = weights[i]·(probs − onehot(target)),
 // written over probs (the loss is the last op, so nothing is accumulated).
 func crossEntropyBackward(probs []float32, targets []int, weights []float32, V int) {
-	for i, tg := range targets {
-		row := probs[i*V : (i+1)*V]
-		if tg < 0 || weights[i] == 0 {
-			clear(row)
-			continue
+	parallelFor(len(targets), len(targets)*V, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			tg, row := targets[i], probs[i*V:(i+1)*V]
+			if tg < 0 || weights[i] == 0 {
+				clear(row)
+				continue
+			}
+			kernels.Scale(row, weights[i])
+			row[tg] -= weights[i]
 		}
-		kernels.Scale(row, weights[i])
-		row[tg] -= weights[i]
-	}
+	})
 }

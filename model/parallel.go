@@ -53,3 +53,12 @@ func parallelEach(maxWorkers, n, work int, fn func(worker, i int)) {
 	}
 	wg.Wait()
 }
+
+// clearAll zeroes each slice, split across cores: a long batch's gradient
+// buffers are megabytes each, and zeroing them one core at a time left the
+// other idle.
+func clearAll(xs ...[]float32) {
+	for _, x := range xs {
+		parallelFor(len(x), len(x)/8, func(_, lo, hi int) { clear(x[lo:hi]) })
+	}
+}
