@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sleuth-research/sleuth/search/backend"
+
 	"github.com/sleuth-research/sleuth/search"
 )
 
@@ -54,7 +56,7 @@ func newSearchCmd() *cobra.Command {
 			} else if len(args) == 0 {
 				return errors.New("search: no query (give QUERY... or --queries FILE)")
 			}
-			ix, err := openIndex(cmd.Context(), dir)
+			ix, err := backend.OpenIndex(cmd.Context(), dir)
 			if err != nil {
 				return err
 			}

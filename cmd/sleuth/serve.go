@@ -9,6 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sleuth-research/sleuth/search/backend"
+
 	"github.com/sleuth-research/sleuth/llm/local"
 	"github.com/sleuth-research/sleuth/search"
 	"github.com/sleuth-research/sleuth/server/openai"
@@ -121,7 +123,7 @@ func buildServeHandler(f serveFlags) (http.Handler, func(), error) {
 		}
 		retr, closeFn = h, c
 	} else if f.index != "" {
-		ix, err := openIndex(context.Background(), f.index)
+		ix, err := backend.OpenIndex(context.Background(), f.index)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sleuth-research/sleuth/search/backend"
+
 	"github.com/sleuth-research/sleuth/agent"
 	"github.com/sleuth-research/sleuth/fetch"
 	"github.com/sleuth-research/sleuth/guard"
@@ -191,7 +193,7 @@ func (f *toolFlags) retriever() (search.Retriever, func(), error) {
 		f.snap = snap
 		return sweb.NewReplayer(sweb.SpecProvider(f.search), snap), func() { snap.Close() }, nil
 	}
-	if f.dense.retriever != "" && f.dense.retriever != retrieverBM25 {
+	if f.dense.retriever != "" && f.dense.retriever != backend.BM25 {
 		if f.search != "" {
 			return nil, nil, fmt.Errorf("--retriever %s searches local indexes, not --search", f.dense.retriever)
 		}
@@ -201,7 +203,7 @@ func (f *toolFlags) retriever() (search.Retriever, func(), error) {
 	case f.index != "" && f.search != "":
 		return nil, nil, errors.New("give --index or --search, not both")
 	case f.index != "":
-		ix, err := openIndex(context.Background(), f.index)
+		ix, err := backend.OpenIndex(context.Background(), f.index)
 		if err != nil {
 			return nil, nil, err
 		}
