@@ -167,15 +167,10 @@ func newDenseIndexCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			// The dimension is whatever the server returns for a probe.
-			probe, err := emb.Embed(cmd.Context(), []string{prefix + "dimension probe"})
-			if err != nil {
-				return err
-			}
 			skipped := 0
 			prog := progress.New(stderr(cmd), "embedding", "passages", 0)
-			items := dense.EmbedPassages(cmd.Context(), emb, corpus.ReadFiles(files, corpus.Options{Format: cf}, false, &skipped), prefix, batch)
-			st, err := dense.Build(cmd.Context(), out, len(probe[0]), items, dense.BuildOptions{Normalize: normalize, Progress: func(n int) { prog.Set(int64(n)) }})
+			st, err := dense.BuildEmbedded(cmd.Context(), out, emb, corpus.ReadFiles(files, corpus.Options{Format: cf}, false, &skipped), prefix, batch,
+				dense.BuildOptions{Normalize: normalize, Progress: func(n int) { prog.Set(int64(n)) }})
 			prog.Finish()
 			if err != nil {
 				return err
