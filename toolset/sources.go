@@ -81,10 +81,10 @@ func (s *System) Leakage() *eval.LeakageGuard {
 	return g
 }
 
-// ApplyGuard sets p's guard from s.Guard, or turns it on (annotate) for
+// applyGuard sets p's guard from s.Guard, or turns it on (annotate) for
 // an agent that reads the web under a preset that sets none: web pages
 // and search snippets are written by strangers.
-func (s Sources) ApplyGuard(p *agent.Preset) error {
+func (s Sources) applyGuard(p *agent.Preset) error {
 	switch m := guard.Mode(s.Guard); {
 	case s.Guard == "off":
 		p.Guard = guard.Off
@@ -99,10 +99,10 @@ func (s Sources) ApplyGuard(p *agent.Preset) error {
 }
 
 // Open builds preset p over s into a system for policy pol (nil for
-// servers that hold no model): the guard set as ApplyGuard says, the
+// servers that hold no model): the guard set as applyGuard says, the
 // browse tool added by Browse, every tool built by the registry r.
 func (r *Registry) Open(p agent.Preset, pol llm.Client, s Sources) (*System, error) {
-	if err := s.ApplyGuard(&p); err != nil {
+	if err := s.applyGuard(&p); err != nil {
 		return nil, err
 	}
 	pages := SearchesPages(p)

@@ -7,46 +7,10 @@ import (
 
 	"github.com/sleuth-research/sleuth/agent"
 	"github.com/sleuth-research/sleuth/corpus"
-	"github.com/sleuth-research/sleuth/guard"
 	"github.com/sleuth-research/sleuth/search"
 	"github.com/sleuth-research/sleuth/search/searchtest"
 	"github.com/sleuth-research/sleuth/toolset"
 )
-
-func TestApplyGuard(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name   string
-		preset guard.Mode // the preset's own
-		s      toolset.Sources
-		want   guard.Mode
-		err    string
-	}{
-		{name: "kept", preset: guard.Quote, want: guard.Quote},
-		{name: "off wins", preset: guard.Drop, s: toolset.Sources{Guard: "off"}, want: guard.Off},
-		{name: "set", s: toolset.Sources{Guard: "drop"}, want: guard.Drop},
-		{name: "web turns it on", s: toolset.Sources{Search: "brave"}, want: guard.Annotate},
-		{name: "replay is the web", s: toolset.Sources{Replay: "snap"}, want: guard.Annotate},
-		{name: "browsing is the web", s: toolset.Sources{Browse: true}, want: guard.Annotate},
-		{name: "the web keeps the preset's", preset: guard.Quote, s: toolset.Sources{Browse: true}, want: guard.Quote},
-		{name: "a local index does not", s: toolset.Sources{Local: func() (search.Retriever, func(), error) { return nil, nil, nil }}, want: guard.Off},
-		{name: "unknown", s: toolset.Sources{Guard: "loud"}, err: `--guard "loud"`},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			p := agent.Preset{Guard: tc.preset}
-			err := tc.s.ApplyGuard(&p)
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("err = %v, want %q", err, tc.err)
-				}
-				return
-			}
-			if err != nil || p.Guard != tc.want {
-				t.Errorf("guard %q (err %v), want %q", p.Guard, err, tc.want)
-			}
-		})
-	}
-}
 
 // TestOpenSources builds presets over Sources: the local index is opened
 // once and closed with the system, and what a preset cannot use is

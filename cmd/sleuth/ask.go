@@ -80,11 +80,12 @@ exits non-zero when any episode failed.`,
 			if err != nil {
 				return err
 			}
-			r, closeRunner, err := newRunner(p, &lf, &tf)
+			sys, err := newSystem(p, &lf, &tf)
 			if err != nil {
 				return err
 			}
-			defer closeRunner()
+			defer sys.Close()
+			r := sys.Runner
 			var opts []agent.RunOption
 			if cmd.Flags().Changed("seed") {
 				opts = append(opts, agent.WithSeed(seed))

@@ -54,12 +54,3 @@ func leakageGuard(file string, off bool) (*guard.DenyList, error) {
 	}
 	return guard.LoadDenyList(file)
 }
-
-// leakage reports what the guard blocked in the system eval ran; nil when
-// no web tool ran under it.
-func (f *toolFlags) leakage() *eval.LeakageGuard {
-	if f.opened == nil {
-		return nil
-	}
-	return f.opened.Leakage()
-}

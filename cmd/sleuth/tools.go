@@ -28,10 +28,8 @@ type toolFlags struct {
 	imageOnly, imageChat bool
 
 	// deny, when set, is the leakage guard for web search results and
-	// fetches (eval sets it); opened is the last system built, which
-	// counts what it blocked.
-	deny   *guard.DenyList
-	opened *toolset.System
+	// fetches (eval sets it).
+	deny *guard.DenyList
 
 	dense denseFlags // --retriever dense|hybrid (dense.go)
 }
@@ -95,25 +93,25 @@ func (f *toolFlags) system(p agent.Preset, pol llm.Client) (*agent.Runner, func(
 	if err != nil {
 		return nil, nil, err
 	}
-	f.opened = sys
 	return sys.Runner, sys.Close, nil
 }
 
-// newRunner opens the policy and builds preset p over the flags' tools
-// (toolFlags.system).
-func newRunner(p agent.Preset, lf *llmFlags, tf *toolFlags) (*agent.Runner, func(), error) {
+// newSystem opens the policy and builds preset p over the flags' tools
+// (toolset.Registry.Open), its prompts carrying page images under
+// --image-chat.
+func newSystem(p agent.Preset, lf *llmFlags, tf *toolFlags) (*toolset.System, error) {
 	pol, err := lf.open()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	r, closeTools, err := tf.system(p, pol)
+	sys, err := toolset.New().Open(p, pol, tf.sources())
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if tf.imageChat {
-		r.Policy = agent.ImageChat{Client: pol}
+		sys.Runner.Policy = agent.ImageChat{Client: pol}
 	}
-	return r, closeTools, nil
+	return sys, nil
 }
 
 // loadPreset reads a preset, checking its tool and reward names against
