@@ -10,9 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sleuth-research/sleuth/search/backend"
-
 	"github.com/sleuth-research/sleuth/search"
+	"github.com/sleuth-research/sleuth/search/backend"
 )
 
 // searchFields are the hit fields --fields may name.

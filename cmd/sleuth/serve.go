@@ -9,10 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sleuth-research/sleuth/search/backend"
-
 	"github.com/sleuth-research/sleuth/llm/local"
 	"github.com/sleuth-research/sleuth/search"
+	"github.com/sleuth-research/sleuth/search/backend"
 	"github.com/sleuth-research/sleuth/server/openai"
 	"github.com/sleuth-research/sleuth/server/retrieve"
 	"github.com/sleuth-research/sleuth/tinker"

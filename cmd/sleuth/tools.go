@@ -7,12 +7,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sleuth-research/sleuth/search/backend"
-
 	"github.com/sleuth-research/sleuth/agent"
 	"github.com/sleuth-research/sleuth/guard"
 	"github.com/sleuth-research/sleuth/llm"
 	"github.com/sleuth-research/sleuth/search"
+	"github.com/sleuth-research/sleuth/search/backend"
 	"github.com/sleuth-research/sleuth/toolset"
 )
 
