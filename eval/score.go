@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"text/tabwriter"
 
 	"github.com/sleuth-research/sleuth/reward"
 )
@@ -158,4 +160,26 @@ func ScorePredictions(qs []Question, preds []Prediction, b Bootstrap) Report {
 		r.Evidence = &ev
 	}
 	return r
+}
+
+// WriteText prints the report as `sleuth score` shows it: the counts, then
+// a table of EM and F1 with their intervals, precision, recall, cover-EM
+// and, where gold passages are known, the evidence scores.
+func (r Report) WriteText(w io.Writer) error {
+	fmt.Fprintf(w, "%d questions, %d predicted, %d missing (scored 0), %d predictions for unknown ids\n\n",
+		r.Questions, r.Predicted, r.Missing, r.Unknown)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "metric\tvalue\t95% CI\t")
+	fmt.Fprintf(tw, "EM\t%.4f\t[%.4f, %.4f]\t\n", r.EM, r.EMCI.Lo, r.EMCI.Hi)
+	fmt.Fprintf(tw, "F1\t%.4f\t[%.4f, %.4f]\t\n", r.F1, r.F1CI.Lo, r.F1CI.Hi)
+	fmt.Fprintf(tw, "precision\t%.4f\t\t\n", r.Precision)
+	fmt.Fprintf(tw, "recall\t%.4f\t\t\n", r.Recall)
+	fmt.Fprintf(tw, "cover-EM\t%.4f\t\t\n", r.CoverEM)
+	if e := r.Evidence; e != nil {
+		fmt.Fprintf(tw, "evidence EM\t%.4f\t(%d questions)\t\n", e.EM, e.Questions)
+		fmt.Fprintf(tw, "evidence precision\t%.4f\t\t\n", e.Precision)
+		fmt.Fprintf(tw, "evidence recall\t%.4f\t\t\n", e.Recall)
+		fmt.Fprintf(tw, "evidence F1\t%.4f\t\t\n", e.F1)
+	}
+	return tw.Flush()
 }

@@ -127,3 +127,35 @@ func FuzzParsePredictions(f *testing.F) {
 		}
 	})
 }
+
+// TestReportWriteText pins `sleuth score`'s table, with and without the
+// evidence rows.
+func TestReportWriteText(t *testing.T) {
+	t.Parallel()
+	r := Report{Questions: 4, Predicted: 3, Missing: 1, EM: 0.5, F1: 0.625, Precision: 0.7, Recall: 0.6, CoverEM: 0.75,
+		EMCI: Interval{Lo: 0, Hi: 1}, F1CI: Interval{Lo: 0.25, Hi: 1}}
+	const head = "4 questions, 3 predicted, 1 missing (scored 0), 0 predictions for unknown ids\n\n" +
+		"metric     value   95% CI            \n" +
+		"EM         0.5000  [0.0000, 1.0000]  \n" +
+		"F1         0.6250  [0.2500, 1.0000]  \n" +
+		"precision  0.7000                    \n" +
+		"recall     0.6000                    \n" +
+		"cover-EM   0.7500                    \n"
+	var b strings.Builder
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(head, b.String()); diff != "" {
+		t.Errorf("without evidence (-want +got):\n%s", diff)
+	}
+	r.Evidence = &EvidenceReport{Questions: 2, EM: 0.5, Precision: 0.25, Recall: 0.75, F1: 0.375}
+	b.Reset()
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"evidence EM         0.5000  (2 questions)", "evidence precision  0.2500", "evidence recall     0.7500", "evidence F1         0.3750"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("with evidence: no %q in\n%s", want, b.String())
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/sleuth-research/sleuth/llm"
+	"github.com/sleuth-research/sleuth/model/tokenizer"
 )
 
 // TokenPolicy makes every request ask for logprobs and encodes the
@@ -15,6 +16,25 @@ import (
 type TokenPolicy struct {
 	llm.Client
 	Tok func(string) []int
+}
+
+// NewTokenPolicy makes pol a TokenPolicy: with its own tokenizer when it
+// has one (an in-process model), else with the tokenizer file at
+// tokenizerPath (the served model's tokenizer.json). sleuth never
+// rebuilds token ids from text, so a server without a tokenizer file is
+// refused.
+func NewTokenPolicy(pol llm.Client, tokenizerPath string) (TokenPolicy, error) {
+	if t, ok := pol.(llm.Tokenizer); ok && t.Tokenize("a") != nil {
+		return TokenPolicy{Client: pol, Tok: t.Tokenize}, nil
+	}
+	if tokenizerPath == "" {
+		return TokenPolicy{}, errors.New("--tokenizer is required with a policy server: the policy's tokenizer.json, to encode prompts and tool output as the policy's token ids (sleuth never rebuilds ids from text)")
+	}
+	tok, err := tokenizer.Load(tokenizerPath)
+	if err != nil {
+		return TokenPolicy{}, err
+	}
+	return TokenPolicy{Client: pol, Tok: tok.Encode}, nil
 }
 
 // Generate asks the policy for req with logprobs.

@@ -42,3 +42,28 @@ func TestProbeTokenIDs(t *testing.T) {
 		})
 	}
 }
+
+// tokServer is a policy with a tokenizer of its own (as llm/local is).
+type tokServer struct{ fakeServer }
+
+func (tokServer) Tokenize(s string) []int { return []int{len(s)} }
+
+func TestNewTokenPolicy(t *testing.T) {
+	t.Parallel()
+	// A policy with its own tokenizer uses it, whatever the file says.
+	p, err := NewTokenPolicy(&tokServer{}, "")
+	if err != nil || len(p.Tokenize("abc")) != 1 || p.Tokenize("abc")[0] != 3 {
+		t.Fatalf("own tokenizer: %v, %v", p.Tokenize("abc"), err)
+	}
+	// A server gets the tokenizer file's ids.
+	p, err = NewTokenPolicy(&fakeServer{}, "../examples/base/tokenizer.json")
+	if err != nil || len(p.Tokenize("the city")) == 0 {
+		t.Fatalf("tokenizer file: %v, %v", p.Tokenize("the city"), err)
+	}
+	if _, err := NewTokenPolicy(&fakeServer{}, ""); err == nil || !strings.Contains(err.Error(), "--tokenizer is required") {
+		t.Errorf("a server without a tokenizer file: %v", err)
+	}
+	if _, err := NewTokenPolicy(&fakeServer{}, "testdata/missing.json"); err == nil {
+		t.Error("a missing tokenizer file: no error")
+	}
+}

@@ -80,11 +80,12 @@ exits non-zero when any episode failed.`,
 			if err != nil {
 				return err
 			}
-			r, closeRunner, err := newRunner(p, &lf, &tf)
+			sys, err := newSystem(p, &lf, &tf)
 			if err != nil {
 				return err
 			}
-			defer closeRunner()
+			defer sys.Close()
+			r := sys.Runner
 			var opts []agent.RunOption
 			if cmd.Flags().Changed("seed") {
 				opts = append(opts, agent.WithSeed(seed))
@@ -147,8 +148,7 @@ func askMany(cmd *cobra.Command, r *agent.Runner, path, traceOut string, concurr
 	}
 	rep := progress.New(stderr(cmd), "episodes", "episodes", int64(len(qs)))
 	var mu sync.Mutex
-	counts := map[agent.Status]int{}
-	var firstFailure string
+	sum := agent.Tally{Statuses: map[agent.Status]int{}}
 	var writeErr error
 	onEvent := func(ev agent.Event) {
 		if ev.Done == nil {
@@ -156,10 +156,7 @@ func askMany(cmd *cobra.Command, r *agent.Runner, path, traceOut string, concurr
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		counts[ev.Done.Status]++
-		if ev.Done.Status == agent.Failed && firstFailure == "" {
-			firstFailure = ev.Done.ID + ": " + ev.Done.Reason
-		}
+		sum.Add(ev.Done)
 		if traceOut != "" && writeErr == nil {
 			writeErr = agent.AppendTrace(traceOut, ev.Done)
 		}
@@ -167,19 +164,10 @@ func askMany(cmd *cobra.Command, r *agent.Runner, path, traceOut string, concurr
 	}
 	eps := r.RunMany(cmd.Context(), qs, concurrency, append(opts, agent.WithEvents(onEvent))...)
 	rep.Finish()
-	sum := askSummary{Questions: len(eps), Statuses: counts, FirstFailure: firstFailure}
-	for _, ep := range eps {
-		sum.Turns += ep.Ledger.Turns
-		sum.Searches += ep.Ledger.Searches
-	}
 	if jsonOut {
 		err = writeJSON(cmd.OutOrStdout(), sum)
 	} else {
-		fmt.Fprintf(cmd.OutOrStdout(), "%d episodes: %d answered, %d format errors, %d over budget, %d failed, %d cancelled; %d turns, %d searches\n",
-			sum.Questions, counts[agent.Answered], counts[agent.FormatError], counts[agent.OverBudget], counts[agent.Failed], counts[agent.Cancelled], sum.Turns, sum.Searches)
-		if firstFailure != "" {
-			fmt.Fprintf(cmd.OutOrStdout(), "first failure: %s\n", firstFailure)
-		}
+		sum.WriteText(cmd.OutOrStdout())
 	}
 	if writeErr != nil {
 		return writeErr
@@ -187,16 +175,8 @@ func askMany(cmd *cobra.Command, r *agent.Runner, path, traceOut string, concurr
 	if err != nil {
 		return err
 	}
-	if bad := counts[agent.Failed] + counts[agent.Cancelled]; bad > 0 {
+	if bad := sum.Bad(); bad > 0 {
 		return fmt.Errorf("%d of %d episodes failed or were cancelled", bad, len(eps))
 	}
 	return nil
-}
-
-type askSummary struct {
-	Questions    int                  `json:"questions"`
-	Statuses     map[agent.Status]int `json:"statuses"`
-	Turns        int                  `json:"turns"`
-	Searches     int                  `json:"searches"`
-	FirstFailure string               `json:"first_failure,omitempty"`
 }

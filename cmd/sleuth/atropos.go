@@ -10,8 +10,6 @@ import (
 
 	"github.com/sleuth-research/sleuth/agent"
 	"github.com/sleuth-research/sleuth/eval"
-	"github.com/sleuth-research/sleuth/llm"
-	"github.com/sleuth-research/sleuth/model/tokenizer"
 	"github.com/sleuth-research/sleuth/rollout"
 	"github.com/sleuth-research/sleuth/rollout/atropos"
 	"github.com/sleuth-research/sleuth/toolset"
@@ -136,15 +134,5 @@ func tokenPolicyFor(lf *llmFlags) (rollout.TokenPolicy, error) {
 	if err != nil {
 		return rollout.TokenPolicy{}, err
 	}
-	if t, ok := pol.(llm.Tokenizer); ok && t.Tokenize("a") != nil {
-		return rollout.TokenPolicy{Client: pol, Tok: t.Tokenize}, nil
-	}
-	if lf.tokenizer == "" {
-		return rollout.TokenPolicy{}, errors.New("--tokenizer is required with a policy server: the policy's tokenizer.json, to encode prompts and tool output as the policy's token ids (sleuth never rebuilds ids from text)")
-	}
-	tok, err := tokenizer.Load(lf.tokenizer)
-	if err != nil {
-		return rollout.TokenPolicy{}, err
-	}
-	return rollout.TokenPolicy{Client: pol, Tok: tok.Encode}, nil
+	return rollout.NewTokenPolicy(pol, lf.tokenizer)
 }

@@ -1,19 +1,12 @@
 package main
 
 import (
-	"fmt"
-	"os"
-	"path/filepath"
+	"net/http"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/sleuth-research/sleuth/corpus"
-	"github.com/sleuth-research/sleuth/search"
-	"github.com/sleuth-research/sleuth/search/bm25"
-	"github.com/sleuth-research/sleuth/server/retrieve"
 	"github.com/sleuth-research/sleuth/server/serverbench"
-	"github.com/sleuth-research/sleuth/world"
 )
 
 func newBenchEnvCmd() *cobra.Command {
@@ -34,45 +27,14 @@ scoring in a loop; and /retrieve single-query requests per second from
 to the unbatched one, in turn, for --seconds each.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			if index == "" {
-				dir, err := os.MkdirTemp("", "sleuth-bench-env-")
-				if err != nil {
-					return err
-				}
-				defer os.RemoveAll(dir)
-				w, err := world.Generate(world.Config{Seed: 3, Entities: 1500, Questions: 200})
-				if err != nil {
-					return err
-				}
-				index = filepath.Join(dir, "index")
-				if _, err := bm25.Build(ctx, index, corpus.Seq(w.Passages), bm25.BuildOptions{}); err != nil {
-					return err
-				}
-				fmt.Fprintf(stderr(cmd), "bench env: built a %d-passage world index\n", len(w.Passages))
-			}
-			ix, err := bm25.Open(index)
+			loads, err := serverbench.Env(cmd.Context(), serverbench.EnvOptions{Index: index, Sessions: sessions, Clients: clients, Batch: batch,
+				Duration: time.Duration(seconds * float64(time.Second)), Log: stderr(cmd),
+				Server: func(index string) (http.Handler, func()) {
+					es := newEnvServer(serveFlags{index: index}, envServeFlags{presets: "searchr1", maxSessions: 4 * sessions, ttl: time.Minute})
+					return es, es.Close
+				}})
 			if err != nil {
 				return err
-			}
-			defer ix.Close()
-			dur := time.Duration(seconds * float64(time.Second))
-			var loads []serverbench.Load
-			es := newEnvServer(serveFlags{index: index}, envServeFlags{presets: "searchr1", maxSessions: 4 * sessions, ttl: time.Minute})
-			defer es.Close()
-			loads = append(loads, serverbench.EnvSessions(ctx, es, sessions, dur))
-			for _, b := range []int{0, batch} {
-				cfg := retrieve.Config{}
-				name := "/retrieve unbatched"
-				if b > 0 {
-					cfg.Batch = &search.CoalesceConfig{MaxBatch: b}
-					name = fmt.Sprintf("/retrieve batched (up to %d)", b)
-				}
-				rs := retrieve.New(ix, cfg)
-				l := serverbench.Retrieve(ctx, rs, clients, dur)
-				rs.Close()
-				l.Name = name
-				loads = append(loads, l)
 			}
 			if asJSON {
 				return writeJSON(cmd.OutOrStdout(), loads)

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,23 +14,16 @@ import (
 
 	"github.com/sleuth-research/sleuth/corpus"
 	"github.com/sleuth-research/sleuth/internal/progress"
-	"github.com/sleuth-research/sleuth/model/kernels"
 	"github.com/sleuth-research/sleuth/search"
+	"github.com/sleuth-research/sleuth/search/backend"
 	"github.com/sleuth-research/sleuth/search/dense"
-	"github.com/sleuth-research/sleuth/search/dense/bert"
 	"github.com/sleuth-research/sleuth/server/retrieve"
-)
-
-// Retriever kinds for --retriever.
-const (
-	retrieverBM25   = "bm25"
-	retrieverDense  = "dense"
-	retrieverHybrid = "hybrid"
 )
 
 // denseFlags choose dense and hybrid retrieval for ask, eval and serve.
 type denseFlags struct {
-	retriever, denseIndex       string
+	retriever                   backend.Kind
+	denseIndex                  string
 	embed, embedModel, embedKey string
 	queryPrefix, fusion         string
 	weightBM25, weightDense     float64
@@ -40,7 +32,7 @@ type denseFlags struct {
 }
 
 func (f *denseFlags) register(fl *pflag.FlagSet) {
-	fl.StringVar(&f.retriever, "retriever", retrieverBM25, "bm25 (--index), dense (--dense-index, --embed) or hybrid (all three)")
+	fl.StringVar((*string)(&f.retriever), "retriever", string(backend.BM25), "bm25 (--index), dense (--dense-index, --embed) or hybrid (all three)")
 	fl.StringVar(&f.denseIndex, "dense-index", "", "dense vector index directory (sleuth dense index / sleuth dense import)")
 	f.registerEmbed(fl)
 	fl.StringVar(&f.queryPrefix, "query-prefix", "query: ", "text put before every query before embedding (e5: \"query: \"; bge: its instruction; empty for none)")
@@ -62,19 +54,11 @@ func (f *denseFlags) embedder() (dense.Embedder, error) {
 	if f.embed == "" {
 		return nil, errors.New("dense retrieval needs --embed URL (an OpenAI-compatible /v1/embeddings server) or --embed local:DIR (a BERT-family model run in process)")
 	}
-	if dir, ok := strings.CutPrefix(f.embed, "local:"); ok {
-		enc, err := bert.LoadEncoder(dir)
-		if err != nil {
-			return nil, err
-		}
-		enc.Model.Kernels = kernels.New(0) // lives as long as the process
-		return enc, nil
-	}
-	cfg := dense.ClientConfig{BaseURL: f.embed, Model: f.embedModel}
+	cfg := backend.EmbedConfig{Spec: f.embed, Model: f.embedModel}
 	if f.embedKey != "" {
 		cfg.APIKey = os.Getenv(f.embedKey)
 	}
-	return dense.NewClient(cfg)
+	return backend.OpenEmbedder(cfg)
 }
 
 // denseRetriever opens the dense index behind the flags.
@@ -86,13 +70,8 @@ func (f *denseFlags) denseRetriever() (*dense.Retriever, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	ix, err := dense.Open(f.denseIndex)
-	if err != nil {
-		return nil, nil, err
-	}
-	r := &dense.Retriever{Index: ix, Embedder: emb, QueryPrefix: f.queryPrefix,
-		Options: dense.SearchOptions{Exact: f.exact, Rescore: f.rescore, Probe: f.probe}}
-	return r, func() { ix.Close() }, nil
+	return backend.OpenDense(backend.DenseConfig{Dir: f.denseIndex, Embedder: emb, QueryPrefix: f.queryPrefix,
+		Options: dense.SearchOptions{Exact: f.exact, Rescore: f.rescore, Probe: f.probe}})
 }
 
 // hybridConfig is the fusion the flags name.
@@ -108,9 +87,9 @@ func (f *denseFlags) hybridConfig() (search.HybridConfig, error) {
 // index at bm25Dir) fused with dense. bm25 itself is the caller's.
 func (f *denseFlags) open(bm25Dir string) (search.Retriever, func(), error) {
 	switch f.retriever {
-	case retrieverDense:
+	case backend.Dense:
 		return f.denseRetriever()
-	case retrieverHybrid:
+	case backend.Hybrid:
 		if bm25Dir == "" {
 			return nil, nil, errors.New("--retriever hybrid needs --index (BM25) as well as --dense-index")
 		}
@@ -122,15 +101,9 @@ func (f *denseFlags) open(bm25Dir string) (search.Retriever, func(), error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		ix, err := openIndex(context.Background(), bm25Dir)
+		h, ix, err := backend.OpenHybrid(context.Background(), bm25Dir, d, cfg)
 		if err != nil {
 			closeDense()
-			return nil, nil, err
-		}
-		h, err := search.NewHybrid(ix, d, cfg)
-		if err != nil {
-			closeDense()
-			ix.Close()
 			return nil, nil, err
 		}
 		return h, func() { ix.Close(); closeDense() }, nil
@@ -194,15 +167,10 @@ func newDenseIndexCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			// The dimension is whatever the server returns for a probe.
-			probe, err := emb.Embed(cmd.Context(), []string{prefix + "dimension probe"})
-			if err != nil {
-				return err
-			}
 			skipped := 0
 			prog := progress.New(stderr(cmd), "embedding", "passages", 0)
-			items := dense.EmbedPassages(cmd.Context(), emb, corpus.ReadFiles(files, corpus.Options{Format: cf}, false, &skipped), prefix, batch)
-			st, err := dense.Build(cmd.Context(), out, len(probe[0]), items, dense.BuildOptions{Normalize: normalize, Progress: func(n int) { prog.Set(int64(n)) }})
+			st, err := dense.BuildEmbedded(cmd.Context(), out, emb, corpus.ReadFiles(files, corpus.Options{Format: cf}, false, &skipped), prefix, batch,
+				dense.BuildOptions{Normalize: normalize, Progress: func(n int) { prog.Set(int64(n)) }})
 			prog.Finish()
 			if err != nil {
 				return err
@@ -269,11 +237,11 @@ func serveRetrievers(f serveFlags) (http.Handler, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	named := map[string]search.Retriever{retrieverDense: d}
+	named := map[string]search.Retriever{string(backend.Dense): d}
 	closeFn := closeDense
 	info := retrieve.IndexInfo{Backend: "dense", Path: f.dense.denseIndex, Documents: int64(d.Index.Len())}
 	if f.index != "" {
-		ix, err := openIndex(context.Background(), f.index)
+		ix, err := backend.OpenIndex(context.Background(), f.index)
 		if err != nil {
 			closeDense()
 			return nil, nil, err
@@ -281,24 +249,24 @@ func serveRetrievers(f serveFlags) (http.Handler, func(), error) {
 		closeFn = func() { ix.Close(); closeDense() }
 		cfg, err := f.dense.hybridConfig()
 		if err == nil {
-			named[retrieverHybrid], err = search.NewHybrid(ix, d, cfg)
+			named[string(backend.Hybrid)], err = search.NewHybrid(ix, d, cfg)
 		}
 		if err != nil {
 			closeFn()
 			return nil, nil, err
 		}
-		named[retrieverBM25] = ix
+		named[string(backend.BM25)] = ix
 	}
 	kind := f.dense.retriever
-	if kind == retrieverBM25 && f.index == "" {
-		kind = retrieverDense // only a dense index to serve
+	if kind == backend.BM25 && f.index == "" {
+		kind = backend.Dense // only a dense index to serve
 	}
-	def, ok := named[kind]
+	def, ok := named[string(kind)]
 	if !ok {
 		closeFn()
 		return nil, nil, fmt.Errorf("--retriever %s: this server has no such index (give --index for bm25 and hybrid)", f.dense.retriever)
 	}
-	info.Backend = kind
+	info.Backend = string(kind)
 	return retrieve.New(def, retrieve.Config{DefaultTopK: f.topk, MaxTopK: f.maxTopK, MaxQueries: f.maxQueries, Logger: slog.Default(),
 		Index: info, Retrievers: named}), closeFn, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sleuth-research/sleuth/agent"
 	"github.com/sleuth-research/sleuth/internal/shareddata"
+	"github.com/sleuth-research/sleuth/search/backend"
 	"github.com/sleuth-research/sleuth/search/dense/densebench"
 	"github.com/sleuth-research/sleuth/search/dense/densetest"
 	"github.com/sleuth-research/sleuth/server/openai"
@@ -85,7 +86,7 @@ func TestAskHybridOverLoopback(t *testing.T) {
 func TestServeDenseAndHybrid(t *testing.T) {
 	q, index, denseDir, embedURL, _ := denseWorld(t)
 	f := serveFlags{index: index, topk: 3, maxTopK: 20, maxQueries: 8}
-	f.dense = denseFlags{retriever: retrieverHybrid, denseIndex: denseDir, embed: embedURL, queryPrefix: "query: ", fusion: "rrf"}
+	f.dense = denseFlags{retriever: backend.Hybrid, denseIndex: denseDir, embed: embedURL, queryPrefix: "query: ", fusion: "rrf"}
 	h, closeFn, err := buildServeHandler(f)
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +108,7 @@ func TestServeDenseAndHybrid(t *testing.T) {
 	}
 	// Only a dense index: dense answers by default.
 	f = serveFlags{topk: 3, maxTopK: 20, maxQueries: 8}
-	f.dense = denseFlags{retriever: retrieverBM25, denseIndex: denseDir, embed: embedURL, fusion: "rrf"}
+	f.dense = denseFlags{retriever: backend.BM25, denseIndex: denseDir, embed: embedURL, fusion: "rrf"}
 	h2, close2, err := buildServeHandler(f)
 	if err != nil {
 		t.Fatal(err)

@@ -67,11 +67,12 @@ dataset, each with a bootstrap 95% interval.`,
 			if tf.deny, err = leakageGuard(denyFile, noDeny); err != nil {
 				return err
 			}
-			r, closeRunner, err := newRunner(p, &lf, &tf)
+			sys, err := newSystem(p, &lf, &tf)
 			if err != nil {
 				return err
 			}
-			defer closeRunner()
+			defer sys.Close()
+			r := sys.Runner
 			opt := eval.RunOptions{Out: out, Concurrency: concurrency, Progress: stderr(cmd)}
 			if cmd.Flags().Changed("seed") {
 				opt.Episode = []agent.RunOption{agent.WithSeed(seed)}
@@ -106,7 +107,7 @@ dataset, each with a bootstrap 95% interval.`,
 			if sr != nil {
 				info.Data = []string{"suite " + sr.Suite.Name + " in " + dataDir}
 			}
-			info.LeakageGuard = tf.leakage()
+			info.LeakageGuard = sys.Leakage()
 			s := eval.Summarise(info, results, eval.Bootstrap{})
 			if err := eval.WriteReport(out, s, results); err != nil {
 				return err

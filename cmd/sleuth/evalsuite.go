@@ -54,18 +54,3 @@ func leakageGuard(file string, off bool) (*guard.DenyList, error) {
 	}
 	return guard.LoadDenyList(file)
 }
-
-// leakage reports what the guard blocked; nil when no web tool ran under it.
-func (f *toolFlags) leakage() *eval.LeakageGuard {
-	if f.deny == nil || (f.denied == nil && f.deniedFetch == nil) {
-		return nil
-	}
-	g := &eval.LeakageGuard{Rules: f.deny.Len()}
-	if f.denied != nil {
-		g.BlockedResults = f.denied.Blocked()
-	}
-	if f.deniedFetch != nil {
-		g.BlockedFetches = f.deniedFetch.Blocked()
-	}
-	return g
-}

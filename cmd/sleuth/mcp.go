@@ -90,7 +90,7 @@ func mcpConfig(lf *llmFlags, tf *toolFlags, presets string, noFetch bool, limits
 		}
 	}
 	cfg := mcpserver.Config{Limits: limits, Runs: runs, Logger: slog.Default()}
-	r, closeR, err := tf.retriever()
+	r, closeR, err := tf.sources().Corpus()
 	if err != nil {
 		return cfg, nil, err
 	}

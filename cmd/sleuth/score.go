@@ -2,9 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
-	"io"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -51,7 +48,7 @@ Evidence precision/recall/F1 are reported where gold passages are known.`,
 			if asJSON {
 				return writeJSON(cmd.OutOrStdout(), r)
 			}
-			return printScore(cmd.OutOrStdout(), r)
+			return r.WriteText(cmd.OutOrStdout())
 		},
 	}
 	f := cmd.Flags()
@@ -62,23 +59,4 @@ Evidence precision/recall/F1 are reported where gold passages are known.`,
 	f.IntVar(&b.Resamples, "resamples", 1000, "bootstrap resamples for the 95% intervals")
 	f.Uint64Var(&b.Seed, "seed", 1, "bootstrap seed")
 	return cmd
-}
-
-func printScore(w io.Writer, r eval.Report) error {
-	fmt.Fprintf(w, "%d questions, %d predicted, %d missing (scored 0), %d predictions for unknown ids\n\n",
-		r.Questions, r.Predicted, r.Missing, r.Unknown)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "metric\tvalue\t95% CI\t")
-	fmt.Fprintf(tw, "EM\t%.4f\t[%.4f, %.4f]\t\n", r.EM, r.EMCI.Lo, r.EMCI.Hi)
-	fmt.Fprintf(tw, "F1\t%.4f\t[%.4f, %.4f]\t\n", r.F1, r.F1CI.Lo, r.F1CI.Hi)
-	fmt.Fprintf(tw, "precision\t%.4f\t\t\n", r.Precision)
-	fmt.Fprintf(tw, "recall\t%.4f\t\t\n", r.Recall)
-	fmt.Fprintf(tw, "cover-EM\t%.4f\t\t\n", r.CoverEM)
-	if e := r.Evidence; e != nil {
-		fmt.Fprintf(tw, "evidence EM\t%.4f\t(%d questions)\t\n", e.EM, e.Questions)
-		fmt.Fprintf(tw, "evidence precision\t%.4f\t\t\n", e.Precision)
-		fmt.Fprintf(tw, "evidence recall\t%.4f\t\t\n", e.Recall)
-		fmt.Fprintf(tw, "evidence F1\t%.4f\t\t\n", e.F1)
-	}
-	return tw.Flush()
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sleuth-research/sleuth/search"
+	"github.com/sleuth-research/sleuth/search/backend"
 )
 
 // searchFields are the hit fields --fields may name.
@@ -54,7 +55,7 @@ func newSearchCmd() *cobra.Command {
 			} else if len(args) == 0 {
 				return errors.New("search: no query (give QUERY... or --queries FILE)")
 			}
-			ix, err := openIndex(cmd.Context(), dir)
+			ix, err := backend.OpenIndex(cmd.Context(), dir)
 			if err != nil {
 				return err
 			}

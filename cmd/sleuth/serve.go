@@ -11,6 +11,7 @@ import (
 
 	"github.com/sleuth-research/sleuth/llm/local"
 	"github.com/sleuth-research/sleuth/search"
+	"github.com/sleuth-research/sleuth/search/backend"
 	"github.com/sleuth-research/sleuth/server/openai"
 	"github.com/sleuth-research/sleuth/server/retrieve"
 	"github.com/sleuth-research/sleuth/tinker"
@@ -121,7 +122,7 @@ func buildServeHandler(f serveFlags) (http.Handler, func(), error) {
 		}
 		retr, closeFn = h, c
 	} else if f.index != "" {
-		ix, err := openIndex(context.Background(), f.index)
+		ix, err := backend.OpenIndex(context.Background(), f.index)
 		if err != nil {
 			return nil, nil, err
 		}

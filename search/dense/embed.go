@@ -83,3 +83,18 @@ func Normalize(v []float32) {
 		v[i] *= inv
 	}
 }
+
+// BuildEmbedded embeds passages with e (EmbedPassages: prefix before each
+// passage's contents, batch texts per call) and builds the index in dir
+// (Build). The dimension is that of e's vector for a probe text, so no
+// one has to know it in advance.
+func BuildEmbedded(ctx context.Context, dir string, e Embedder, passages iter.Seq2[corpus.Passage, error], prefix string, batch int, opt BuildOptions) (Stats, error) {
+	probe, err := e.Embed(ctx, []string{prefix + "dimension probe"})
+	if err != nil {
+		return Stats{}, err
+	}
+	if len(probe) != 1 {
+		return Stats{}, fmt.Errorf("embedder returned %d vectors for one probe text", len(probe))
+	}
+	return Build(ctx, dir, len(probe[0]), EmbedPassages(ctx, e, passages, prefix, batch), opt)
+}

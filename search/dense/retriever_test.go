@@ -73,3 +73,34 @@ func TestRetrieverOverLoopback(t *testing.T) {
 		t.Errorf("query sent as %q", last.Input[0])
 	}
 }
+
+// fixedEmbedder returns n vectors of dim zeros whatever it is asked.
+type fixedEmbedder struct{ n, dim int }
+
+func (f fixedEmbedder) Embed(context.Context, []string) ([][]float32, error) {
+	out := make([][]float32, f.n)
+	for i := range out {
+		out[i] = make([]float32, f.dim)
+	}
+	return out, nil
+}
+
+// TestBuildEmbedded takes the index's dimension from the embedder's probe
+// and refuses an embedder that answers the probe with no vector.
+func TestBuildEmbedded(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(&densetest.Server{Dim: 24})
+	defer srv.Close()
+	c, err := NewClient(ClientConfig{BaseURL: srv.URL + "/v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := corpus.Seq([]corpus.Passage{{ID: "a", Text: "volcano lava"}, {ID: "b", Text: "violin symphony"}, {ID: "c", Text: "glacier ice"}})
+	st, err := BuildEmbedded(context.Background(), t.TempDir(), c, ps, "passage: ", 2, BuildOptions{Normalize: true})
+	if err != nil || st.Count != 3 || st.Dim != 24 {
+		t.Fatalf("stats %+v, err %v; want 3 vectors of 24", st, err)
+	}
+	if _, err := BuildEmbedded(context.Background(), t.TempDir(), fixedEmbedder{n: 0, dim: 8}, ps, "", 2, BuildOptions{}); err == nil {
+		t.Error("an embedder answering the probe with no vector: no error")
+	}
+}

@@ -2,7 +2,6 @@ package densebench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -91,15 +90,7 @@ func Hotpot(ctx context.Context, path string, o HotpotOptions) (HotpotReport, er
 	defer bix.Close()
 	emb := o.Embedder
 	fmt.Fprintf(log, "bench dense: embedding %d paragraphs with %s…\n", len(ps), o.Embed)
-	probe, err := emb.Embed(ctx, []string{"passage: dimension probe"})
-	if err != nil {
-		return rep, err
-	}
-	if len(probe) != 1 {
-		return rep, errors.New("bench dense: the embedder returned no vector for a probe")
-	}
-	items := dense.EmbedPassages(ctx, emb, corpus.Seq(ps), "passage: ", 256)
-	if _, err := dense.Build(ctx, ddir, len(probe[0]), items, dense.BuildOptions{Normalize: true}); err != nil {
+	if _, err := dense.BuildEmbedded(ctx, ddir, emb, corpus.Seq(ps), "passage: ", 256, dense.BuildOptions{Normalize: true}); err != nil {
 		return rep, err
 	}
 	dix, err := dense.Open(ddir)
