@@ -70,7 +70,7 @@ func TestEveryExampleConfigLoads(t *testing.T) {
 // must keep marshalling to the same bytes, and so parse to the same values.
 func TestConfigYAMLStable(t *testing.T) {
 	want := map[string]string{
-		"base":       "f8894db324c93afc1a9b72c88e9370faa120ebd15e07dd843ffb1a060d197ec2", // session 14: 2,000 steps
+		"base":       "a648e1d025734f3285d8d386ef85d5b6cb1d9ababb4a63a3929c2678998e37e4",
 		"fast":       "4fe313b32cc8a7cb4374eeda5955e7d60e2c8ffcd82b17bb6cdb3323cee8a21e",
 		"fresh-sft":  "d64b12321687cc3da3cde09e2995be4389d94bf5f7edc0869154cda1c25383ac",
 		"progress":   "437396f835a101c649f542bd8e9f2b846d0b68d67ca8277788b6b1926cc6f21e",
