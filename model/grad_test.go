@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"testing"
 )
 
@@ -60,7 +59,7 @@ func TestOpGradients(t *testing.T) {
 		t.Fatal(err)
 	}
 	const B, T = 2, 4
-	N, C := B*T, cfg.Dim
+	N, C, KVD := B*T, cfg.Dim, cfg.KVDim()
 	t.Run("rmsnorm", func(t *testing.T) {
 		x, w, r := randSlice(rng, N*C, 1), randSlice(rng, C, 1), randSlice(rng, N*C, 1)
 		out, rstd := make([]float32, N*C), make([]float32, N)
@@ -103,13 +102,32 @@ func TestOpGradients(t *testing.T) {
 			checkGrad(t, "dx", x, dx, loss)
 		})
 	}
-	// T 4 is one partial block; 150 is two full blocks of attnBlock rows
-	// and a partial third.
-	for _, T := range []int{T, 2*attnBlock + 22} {
-		t.Run(fmt.Sprintf("attention-T%d", T), func(t *testing.T) {
-			testAttention(t, m, rng, B, T)
-		})
-	}
+	t.Run("attention", func(t *testing.T) {
+		q, k, v, r := randSlice(rng, N*C, 1), randSlice(rng, N*KVD, 1), randSlice(rng, N*KVD, 1), randSlice(rng, N*C, 1)
+		y, att := make([]float32, N*C), make([]float32, B*cfg.Heads*T*T)
+		sc := []*attnScratch{{}, {}}
+		for _, s := range sc {
+			s.fit(T, cfg.HeadSize())
+		}
+		loss := func() float64 { m.attentionForward(y, att, q, k, v, B, T, sc); return dotF64(y, r) }
+		loss()
+		dq, dk, dv := make([]float32, N*C), make([]float32, N*KVD), make([]float32, N*KVD)
+		m.attentionBackward(dq, dk, dv, r, att, q, k, v, B, T, sc)
+		checkGrad(t, "dq", q, dq, loss)
+		checkGrad(t, "dk", k, dk, loss)
+		checkGrad(t, "dv", v, dv, loss)
+		// The fast path agrees with the slow reference.
+		loss()
+		yRef, attRef := make([]float32, N*C), make([]float32, B*cfg.Heads*T*T)
+		m.attentionForwardRef(yRef, attRef, q, k, v, B, T)
+		dqRef, dkRef, dvRef := make([]float32, N*C), make([]float32, N*KVD), make([]float32, N*KVD)
+		m.attentionBackwardRef(dqRef, dkRef, dvRef, r, attRef, q, k, v, B, T, [][]float32{make([]float32, T), make([]float32, T)})
+		for name, pair := range map[string][2][]float32{"y": {y, yRef}, "dq": {dq, dqRef}, "dk": {dk, dkRef}, "dv": {dv, dvRef}} {
+			if d := maxAbsDiff(pair[0], pair[1]); d > 1e-5 {
+				t.Errorf("attention %s: fast and reference differ by %g", name, d)
+			}
+		}
+	})
 	t.Run("crossentropy", func(t *testing.T) {
 		const V = 7
 		logits := randSlice(rng, N*V, 2)
@@ -163,73 +181,4 @@ func TestModelGradient(t *testing.T) {
 			}
 		})
 	}
-}
-
-// testAttention checks the fast attention's gradients by finite
-// differences and its y, dq, dk, dv against the slow reference.
-func testAttention(t *testing.T, m *Model, rng *rand.Rand, B, T int) {
-	cfg := m.Config
-	N, C, KVD := B*T, cfg.Dim, cfg.KVDim()
-	q, k, v, r := randSlice(rng, N*C, 1), randSlice(rng, N*KVD, 1), randSlice(rng, N*KVD, 1), randSlice(rng, N*C, 1)
-	y, att := make([]float32, N*C), make([]float32, B*cfg.Heads*attnLen(T))
-	sc := []*attnScratch{{}, {}}
-	for _, s := range sc {
-		s.fit(T, cfg.HeadSize())
-	}
-	loss := func() float64 { m.attentionForward(y, att, q, k, v, B, T, sc); return dotF64(y, r) }
-	loss()
-	dq, dk, dv := make([]float32, N*C), make([]float32, N*KVD), make([]float32, N*KVD)
-	m.attentionBackward(dq, dk, dv, r, att, q, k, v, B, T, sc)
-	checkGrad(t, "dq", q, dq, loss)
-	checkGrad(t, "dk", k, dk, loss)
-	checkGrad(t, "dv", v, dv, loss)
-	// One worker gives the same bits as two: the work is split by head,
-	// and nothing is summed across workers.
-	one := []*attnScratch{{}}
-	one[0].fit(T, cfg.HeadSize())
-	y1, dq1, dk1, dv1 := make([]float32, N*C), make([]float32, N*C), make([]float32, N*KVD), make([]float32, N*KVD)
-	att1 := make([]float32, len(att))
-	m.attentionForward(y1, att1, q, k, v, B, T, one)
-	m.attentionBackward(dq1, dk1, dv1, r, att1, q, k, v, B, T, one)
-	loss()
-	for name, pair := range map[string][2][]float32{"y": {y, y1}, "dq": {dq, dq1}, "dk": {dk, dk1}, "dv": {dv, dv1}} {
-		if !slices.Equal(pair[0], pair[1]) {
-			t.Errorf("attention %s: one worker and two differ by %g", name, maxAbsDiff(pair[0], pair[1]))
-		}
-	}
-	// The fast path agrees with the slow reference.
-	yRef, attRef := make([]float32, N*C), make([]float32, B*cfg.Heads*T*T)
-	m.attentionForwardRef(yRef, attRef, q, k, v, B, T)
-	dqRef, dkRef, dvRef := make([]float32, N*C), make([]float32, N*KVD), make([]float32, N*KVD)
-	m.attentionBackwardRef(dqRef, dkRef, dvRef, r, attRef, q, k, v, B, T, [][]float32{make([]float32, T), make([]float32, T)})
-	for name, pair := range map[string][2][]float32{"y": {y, yRef}, "dq": {dq, dqRef}, "dk": {dk, dkRef}, "dv": {dv, dvRef}} {
-		if d := maxAbsDiff(pair[0], pair[1]); d > 1e-5 {
-			t.Errorf("attention %s: fast and reference differ by %g", name, d)
-		}
-	}
-}
-
-// TestSwigluForwardMatchesScalar checks the vector SwiGLU against the
-// math.Exp reference, over lengths that leave ragged vector tails and cross
-// the chunk and the cores' split, and inputs out to where σ saturates.
-func TestSwigluForwardMatchesScalar(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 4))
-	for _, n := range []int{1, 7, 8, 30, 2048*3 + 5, 1 << 16} {
-		h1, h3 := randSlice(rng, n, 4), randSlice(rng, n, 1)
-		h1[0] = -90 // σ underflows in float32: silu must be 0, not NaN
-		out, sig := make([]float32, n), make([]float32, n)
-		outRef, sigRef := make([]float32, n), make([]float32, n)
-		swigluForward(out, sig, h1, h3)
-		swigluForwardRef(outRef, sigRef, h1, h3)
-		for i := range n {
-			if !closeRel(sig[i], sigRef[i], 1e-6) || !closeRel(out[i], outRef[i], 1e-6) {
-				t.Fatalf("n=%d i=%d h1=%g h3=%g: σ %g, want %g; out %g, want %g", n, i, h1[i], h3[i], sig[i], sigRef[i], out[i], outRef[i])
-			}
-		}
-	}
-}
-
-// closeRel reports |a−b| ≤ tol·max(|b|, 1e-30).
-func closeRel(a, b float32, tol float64) bool {
-	return math.Abs(float64(a)-float64(b)) <= tol*math.Max(math.Abs(float64(b)), 1e-30)
 }

@@ -78,11 +78,9 @@ func (m *Model) linearBackward(dinp, dw, db, dout, inp, w []float32, N, IC, OC i
 // backward is the same call with sign -1 on the gradient.
 func (m *Model) ropeForward(x []float32, N, T, heads int, sign float32) {
 	w := heads * m.Config.HeadSize()
-	parallelFor(N, N*w, func(_, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			m.rope(x[i*w:(i+1)*w], heads, i%T, sign)
-		}
-	})
+	for i := range N {
+		m.rope(x[i*w:(i+1)*w], heads, i%T, sign)
+	}
 }
 
 // attentionForwardRef is the slow reference for attentionForward:
@@ -150,28 +148,16 @@ func (m *Model) attentionBackwardRef(dq, dk, dv, dy, att, q, k, v []float32, B, 
 }
 
 // swigluForward: out (N,F) = silu(h1) ⊙ h3 with silu(g) = g·σ(g); sig (N,F)
-// keeps σ(h1) so the backward needs no exp. σ runs through the kernels'
-// vector exp, in chunks small enough that the three passes stay in cache.
+// keeps σ(h1) so the backward needs no exp.
 func swigluForward(out, sig, h1, h3 []float32) {
-	const chunk = 2048
 	parallelFor(len(out), 8*len(out), func(_, lo, hi int) {
-		for i := lo; i < hi; i += chunk {
-			j := min(hi, i+chunk)
-			kernels.Sigmoid(sig[i:j], h1[i:j])
-			kernels.Mul(out[i:j], h1[i:j], sig[i:j])
-			kernels.Mul(out[i:j], out[i:j], h3[i:j])
+		for i := lo; i < hi; i++ {
+			g := h1[i]
+			sg := float32(1 / (1 + math.Exp(-float64(g))))
+			sig[i] = sg
+			out[i] = g * sg * h3[i]
 		}
 	})
-}
-
-// swigluForwardRef is the scalar reference for swigluForward, σ through
-// math.Exp.
-func swigluForwardRef(out, sig, h1, h3 []float32) {
-	for i, g := range h1[:len(out)] {
-		sg := float32(1 / (1 + math.Exp(-float64(g))))
-		sig[i] = sg
-		out[i] = g * sg * h3[i]
-	}
 }
 
 // swigluBackward: dh1 += dout ⊙ h3 ⊙ silu'(h1), dh3 += dout ⊙ silu(h1),
@@ -218,15 +204,13 @@ func crossEntropyForward(logp, logits []float32, targets []int, weights []float3
 // crossEntropyBackward: dlogits (N,V) = weights[i]·(probs − onehot(target)),
 // written over probs (the loss is the last op, so nothing is accumulated).
 func crossEntropyBackward(probs []float32, targets []int, weights []float32, V int) {
-	parallelFor(len(targets), len(targets)*V, func(_, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			tg, row := targets[i], probs[i*V:(i+1)*V]
-			if tg < 0 || weights[i] == 0 {
-				clear(row)
-				continue
-			}
-			kernels.Scale(row, weights[i])
-			row[tg] -= weights[i]
+	for i, tg := range targets {
+		row := probs[i*V : (i+1)*V]
+		if tg < 0 || weights[i] == 0 {
+			clear(row)
+			continue
 		}
-	})
+		kernels.Scale(row, weights[i])
+		row[tg] -= weights[i]
+	}
 }

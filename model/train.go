@@ -15,7 +15,7 @@ type layerActs struct {
 	rstd1, rstd2 []float32 // (N)
 	q, y, xMid   []float32 // (N,C) roped queries, attention output, mid residual
 	k, v         []float32 // (N,KV·D) roped keys, values
-	att          []float32 // (B,H,attnLen(T)) attention probabilities, packed causal blocks
+	att          []float32 // (B,H,T,T) attention probabilities
 	h1, h3, hg   []float32 // (N,F) gate, up, silu(gate)⊙up
 	sig          []float32 // (N,F) σ(gate)
 }
@@ -55,7 +55,7 @@ func newActs(c Config, B, T int, arena *[]float32, scratch *[]*attnScratch) *act
 		want(&la.rstd2, N)
 		want(&la.k, N*KVD)
 		want(&la.v, N*KVD)
-		want(&la.att, B*c.Heads*attnLen(T))
+		want(&la.att, B*c.Heads*T*T)
 		for _, v := range []*[]float32{&la.h1, &la.h3, &la.hg, &la.sig} {
 			want(v, N*F)
 		}
@@ -140,9 +140,10 @@ func (m *Model) trainBackward(a *acts, g *Weights, tokens, targets []int, weight
 	for l := len(m.W.Layers) - 1; l >= 0; l-- {
 		w, gw, la := &m.W.Layers[l], &g.Layers[l], &a.layers[l]
 		// MLP branch: out = xMid + W2·(silu(W1·ln2) ⊙ W3·ln2); dx holds dout.
-		clearAll(a.dhg)
+		clear(a.dhg)
 		m.linearBackward(a.dhg, gw.MLP.W2, nil, a.dx, la.hg, w.MLP.W2, N, F, C)
-		clearAll(a.dh1, a.dh3)
+		clear(a.dh1)
+		clear(a.dh3)
 		swigluBackward(a.dh1, a.dh3, a.dhg, la.sig, la.h1, la.h3)
 		clear(a.dln)
 		m.linearBackward(a.dln, gw.MLP.W1, nil, a.dh1, la.ln2, w.MLP.W1, N, C, F)
@@ -151,7 +152,9 @@ func (m *Model) trainBackward(a *acts, g *Weights, tokens, targets []int, weight
 		// Attention branch: xMid = x + Wo·attn(rope(Wq·ln1), rope(Wk·ln1), Wv·ln1).
 		clear(a.dy)
 		m.linearBackward(a.dy, gw.Attn.Wo, nil, a.dx, la.y, w.Attn.Wo, N, C, C)
-		clearAll(a.dq, a.dk, a.dv)
+		clear(a.dq)
+		clear(a.dk)
+		clear(a.dv)
 		m.attentionBackward(a.dq, a.dk, a.dv, a.dy, la.att, la.q, la.k, la.v, B, T, a.scratch)
 		m.ropeForward(a.dq, N, T, c.Heads, -1)
 		m.ropeForward(a.dk, N, T, c.KVHeads, -1)

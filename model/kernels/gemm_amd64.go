@@ -33,7 +33,7 @@ const (
 )
 
 func matMulTSIMD(out, a, b mat, m, k, n int, acc bool) {
-	if m < 16 || m < smallM && k%8 == 0 && (k >= 64 || m < 32) {
+	if m < 16 || m < smallM && k%8 == 0 {
 		matMulTSmall(out, a, b, m, k, n, acc)
 		return
 	}
@@ -45,10 +45,7 @@ func matMulTSIMD(out, a, b mat, m, k, n int, acc bool) {
 // Packing b costs about as much as a 100-row product; the dot products run
 // at 90–100 GFLOP/s on one core up to a few hundred rows, where the gemm
 // catches up (BenchmarkSmallM). Rows beyond 16 also need K%8 == 0, as the
-// K tail is done one Dot per output. Short dot products (K = 32: the
-// attention scores of a 32-wide head) run at half that speed, so from 32
-// rows they take the gemm (BenchmarkSmallM at 64×32×1024: 38 against 75
-// GFLOP per CPU-second).
+// K tail is done one Dot per output.
 const smallM = 256
 
 // matMulTSmall computes out(M,N) = a(M,K)·b(N,K)ᵀ [+ out] for small M:
