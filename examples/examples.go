@@ -23,9 +23,11 @@ var Presets embed.FS
 //go:embed train/*.yaml
 var Training embed.FS
 
-// Base holds the built-in base checkpoint, base/: the policy that
-// `sleuth train --config base` pre-trains, its tokenizer and its manifest
-// (base.json, with the hash of every file and of the config that made it).
+// Base holds the built-in base checkpoints, each in the directory named
+// for the training config that makes it: base/ (`base: builtin`, made by
+// `sleuth train --config base`) and base3/ (`base: builtin:base3`, the
+// quickstart's), each a policy, its tokenizer and its manifest (base.json,
+// with the hash of every file and of the config that made it).
 //
-//go:embed base/*
+//go:embed base/* base3/*
 var Base embed.FS

@@ -95,10 +95,10 @@ func (r *Run) learner(ctx context.Context, m *model.Model, tc model.TrainConfig)
 	return c, nil
 }
 
-// OpenBase loads the base checkpoint ref ("builtin": the embedded
-// examples/base in builtin; otherwise a directory), checked against its
-// manifest, through a copy in dir: what sleuth serve --tinker creates
-// models from.
+// OpenBase loads the base checkpoint ref (builtin or builtin:NAME, the
+// embedded examples/base or examples/NAME in builtin; otherwise a
+// directory), checked against its manifest, through a copy in dir: what
+// sleuth serve --tinker and redteam create models from.
 func OpenBase(ref, dir string, builtin fs.FS) (*model.Model, error) {
 	b, err := openBase(ref, dir, builtin)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/sleuth-research/sleuth/internal/atomicfile"
 	"github.com/sleuth-research/sleuth/model"
@@ -51,19 +52,38 @@ func sha256Hex(b []byte) string {
 	return hex.EncodeToString(h[:])
 }
 
-// openBase copies the base named by ref ("builtin": base/ in builtin, the
-// embedded examples/base; otherwise a directory) into dir, checks every file
+// BuiltinBase reports whether ref names a base built into the program, and
+// which: "builtin" is examples/base, "builtin:NAME" examples/NAME. Each is
+// made by the training config of the same name (examples/train/NAME.yaml).
+func BuiltinBase(ref string) (name string, ok bool) {
+	if ref == "builtin" {
+		return "base", true
+	}
+	if name, ok = strings.CutPrefix(ref, "builtin:"); !ok {
+		return "", false
+	}
+	return name, true
+}
+
+// openBase copies the base named by ref (BuiltinBase's names, in builtin,
+// the embedded examples; otherwise a directory) into dir, checks every file
 // against the manifest's hash and loads it. The run keeps its own copy so
 // that it still resumes when the base it named has changed.
 func openBase(ref, dir string, builtin fs.FS) (*baseModel, error) {
 	var src fs.FS
-	if ref == "builtin" {
+	if name, ok := BuiltinBase(ref); ok {
 		if builtin == nil {
-			return nil, fmt.Errorf("base builtin: this program has no built-in base")
+			return nil, fmt.Errorf("base %s: this program has no built-in base", ref)
 		}
-		sub, err := fs.Sub(builtin, "base")
+		if !fs.ValidPath(name) || strings.Contains(name, "/") {
+			return nil, fmt.Errorf("base %s: %q is not a built-in base's name", ref, name)
+		}
+		sub, err := fs.Sub(builtin, name)
 		if err != nil {
 			return nil, err
+		}
+		if _, err := fs.Stat(sub, "base.json"); err != nil {
+			return nil, fmt.Errorf("base %s: no built-in base %q (the built-in ones: %s)", ref, name, strings.Join(builtinBases(builtin), ", "))
 		}
 		src = sub
 	} else {
@@ -123,7 +143,8 @@ func openBase(ref, dir string, builtin fs.FS) (*baseModel, error) {
 }
 
 // ExportBase writes the run's policy with its manifest into dir: what
-// `sleuth train --config base --export examples/base` commits.
+// `sleuth train --config NAME --export examples/NAME` commits (base,
+// base3).
 func (r *Run) ExportBase(dir, recipe string) error {
 	if r.Cfg.SFT.Steps > 0 || r.Cfg.RL.Steps > 0 || r.Cfg.Base != "" {
 		return fmt.Errorf("export %s: only a pre-training run (no base, no SFT or RL steps) makes a base", dir)
@@ -142,8 +163,12 @@ func (r *Run) ExportBase(dir, recipe string) error {
 			steps = max(steps, m.Step+1)
 		}
 	}
+	to := "examples/" + recipe // where a built-in recipe's base is committed
+	if strings.ContainsAny(recipe, `/\.`) {
+		to = "BASE_DIR"
+	}
 	man := BaseManifest{Recipe: recipe, ConfigSHA256: sha256Hex(cfgYAML), Seed: r.Cfg.Seed, Steps: steps,
-		Files: map[string]string{}, Command: "sleuth train --config " + recipe + " --out DIR --export examples/base"}
+		Files: map[string]string{}, Command: "sleuth train --config " + recipe + " --out DIR --export " + to}
 	if man.ProbeOpen, man.ProbeClosed, err = r.probeReading(); err != nil {
 		return err
 	}
@@ -183,4 +208,20 @@ func (r *Run) ExportBase(dir, recipe string) error {
 		return err
 	}
 	return atomicfile.Write(filepath.Join(dir, "base.json"), append(mb, '\n'))
+}
+
+// builtinBases lists the refs of the bases in builtin, for error messages.
+func builtinBases(builtin fs.FS) []string {
+	var refs []string
+	entries, _ := fs.ReadDir(builtin, ".")
+	for _, e := range entries {
+		if _, err := fs.Stat(builtin, e.Name()+"/base.json"); e.IsDir() && err == nil {
+			if e.Name() == "base" {
+				refs = append(refs, "builtin")
+			} else {
+				refs = append(refs, "builtin:"+e.Name())
+			}
+		}
+	}
+	return refs
 }

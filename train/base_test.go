@@ -2,8 +2,10 @@ package train
 
 import (
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -12,11 +14,29 @@ import (
 	"github.com/sleuth-research/sleuth/examples"
 )
 
-// TestBuiltinBaseMatchesRecipe checks the committed base checkpoint
-// against its manifest and the manifest against the recipe: every file's
-// hash, and the hash of base.yaml as a run writes it (seed included).
+// TestBuiltinBaseMatchesRecipe checks every committed base checkpoint
+// (examples/base, examples/base3) against its manifest and the manifest
+// against the recipe of the same name: every file's hash, and the hash of
+// the recipe as a run writes it (seed included).
 func TestBuiltinBaseMatchesRecipe(t *testing.T) {
-	mb, err := examples.Base.ReadFile("base/base.json")
+	entries, err := fs.ReadDir(examples.Base, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if !slices.Contains(names, "base") || !slices.Contains(names, "base3") {
+		t.Fatalf("built-in bases %v, want base and base3", names)
+	}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) { checkBuiltinBase(t, name) })
+	}
+}
+
+func checkBuiltinBase(t *testing.T, name string) {
+	mb, err := examples.Base.ReadFile(name + "/base.json")
 	if err != nil {
 		t.Fatalf("no committed base manifest: %v", err)
 	}
@@ -24,19 +44,22 @@ func TestBuiltinBaseMatchesRecipe(t *testing.T) {
 	if err := json.Unmarshal(mb, &man); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range append(BaseFiles[:len(BaseFiles):len(BaseFiles)], baseMetrics) {
-		b, err := examples.Base.ReadFile("base/" + name)
+	if man.Recipe != name || man.Command != "sleuth train --config "+name+" --out DIR --export examples/"+name {
+		t.Errorf("manifest recipe %q, command %q: examples/%s is made by the recipe %s", man.Recipe, man.Command, name, name)
+	}
+	for _, file := range append(BaseFiles[:len(BaseFiles):len(BaseFiles)], baseMetrics) {
+		b, err := examples.Base.ReadFile(name + "/" + file)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := sha256Hex(b); got != man.Files[name] {
-			t.Errorf("%s: SHA-256 %s, manifest %s", name, got, man.Files[name])
+		if got := sha256Hex(b); got != man.Files[file] {
+			t.Errorf("%s: SHA-256 %s, manifest %s", file, got, man.Files[file])
 		}
-		if name == "model.safetensors" && len(b) > 16<<20 {
+		if file == "model.safetensors" && len(b) > 16<<20 {
 			t.Errorf("model.safetensors is %d bytes, over the 16 MB a committed checkpoint may have", len(b))
 		}
 	}
-	cfg, err := LoadConfig(examples.Training, "base")
+	cfg, err := LoadConfig(examples.Training, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,10 +68,10 @@ func TestBuiltinBaseMatchesRecipe(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got := sha256Hex(y); got != man.ConfigSHA256 || cfg.Seed != man.Seed {
-		t.Errorf("base.yaml (seed %d) hashes to %s; the committed base was made by config %s, seed %d: run %s", cfg.Seed, got, man.ConfigSHA256, man.Seed, man.Command)
+		t.Errorf("%s.yaml (seed %d) hashes to %s; the committed base was made by config %s, seed %d: run %s", name, cfg.Seed, got, man.ConfigSHA256, man.Seed, man.Command)
 	}
 	// The committed curve ends where the manifest says the gate stopped.
-	curve, err := examples.Base.ReadFile("base/" + baseMetrics)
+	curve, err := examples.Base.ReadFile(name + "/" + baseMetrics)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,10 +86,41 @@ func TestBuiltinBaseMatchesRecipe(t *testing.T) {
 	if man.ProbeOpen > cfg.Pretrain.GateProbe {
 		t.Errorf("the committed base's open-book probe %.3f is above the recipe's gate %.3f", man.ProbeOpen, cfg.Pretrain.GateProbe)
 	}
-	if dir := t.TempDir(); true {
-		if _, err := openBase("builtin", dir, examples.Base); err != nil {
-			t.Errorf("open the built-in base: %v", err)
+	ref := "builtin:" + name
+	if name == "base" {
+		ref = "builtin"
+	}
+	if _, err := openBase(ref, t.TempDir(), examples.Base); err != nil {
+		t.Errorf("open the built-in base %s: %v", ref, err)
+	}
+}
+
+// TestBuiltinBaseRefs: the names base: takes for built-in bases, and a
+// clear refusal of one that is not built in.
+func TestBuiltinBaseRefs(t *testing.T) {
+	for _, tc := range []struct {
+		ref, name string
+		ok        bool
+	}{
+		{"builtin", "base", true},
+		{"builtin:base3", "base3", true},
+		{"builtin:", "", true},
+		{"/tmp/base", "", false},
+		{"base3", "", false},
+	} {
+		name, ok := BuiltinBase(tc.ref)
+		if name != tc.name || ok != tc.ok {
+			t.Errorf("BuiltinBase(%q) = %q, %v; want %q, %v", tc.ref, name, ok, tc.name, tc.ok)
 		}
+	}
+	for _, ref := range []string{"builtin:nope", "builtin:", "builtin:../base", "builtin:base/x"} {
+		_, err := openBase(ref, t.TempDir(), examples.Base)
+		if err == nil || !strings.Contains(err.Error(), ref) {
+			t.Errorf("openBase(%q): %v, want a refusal naming it", ref, err)
+		}
+	}
+	if _, err := openBase("builtin:nope", t.TempDir(), examples.Base); err == nil || !strings.Contains(err.Error(), "builtin, builtin:base3") {
+		t.Errorf("a missing built-in base's error should list the built-in ones: %v", err)
 	}
 }
 

@@ -33,7 +33,8 @@ type Config struct {
 	Seed int64 `yaml:"seed"`
 	// Base, when set, starts the run from a pretrained policy instead of
 	// pre-training one: "builtin" (examples/base, made by `sleuth train
-	// --config base`) or a directory holding model.safetensors,
+	// --config base`), "builtin:NAME" (examples/NAME, made by --config
+	// NAME; base3 is the quickstart's) or a directory holding model.safetensors,
 	// config.json, tokenizer.json and base.json, whose hashes are checked.
 	// The model and tokenizer sections and pre-training are then the
 	// base's; SFT starts with a fresh optimiser on its own schedule

@@ -71,6 +71,7 @@ func TestEveryExampleConfigLoads(t *testing.T) {
 func TestConfigYAMLStable(t *testing.T) {
 	want := map[string]string{
 		"base":       "a648e1d025734f3285d8d386ef85d5b6cb1d9ababb4a63a3929c2678998e37e4",
+		"base3":      "5312807c095ec75d2618782948360223f3c543daf4bedea13759046d47a97682",
 		"fast":       "4fe313b32cc8a7cb4374eeda5955e7d60e2c8ffcd82b17bb6cdb3323cee8a21e",
 		"fresh-sft":  "d64b12321687cc3da3cde09e2995be4389d94bf5f7edc0869154cda1c25383ac",
 		"progress":   "437396f835a101c649f542bd8e9f2b846d0b68d67ca8277788b6b1926cc6f21e",

@@ -179,13 +179,18 @@ func retrieveOnce(ctx context.Context, w *world.World, ix *bm25.Index, qs []eval
 
 // FromScratch turns a config that starts from a base into the full
 // pipeline: the base recipe's pre-training (and its tokenizer and model
-// shape), then the config's SFT and RL.
+// shape), then the config's SFT and RL. The recipe is the built-in base's
+// own (base3 for builtin:base3), base for a base directory.
 // configs holds the built-in configs (LoadConfig).
 func FromScratch(configs fs.FS, cfg Config) (Config, error) {
 	if cfg.Base == "" {
 		return cfg, nil
 	}
-	b, err := LoadConfig(configs, "base")
+	recipe, ok := BuiltinBase(cfg.Base)
+	if !ok {
+		recipe = "base"
+	}
+	b, err := LoadConfig(configs, recipe)
 	if err != nil {
 		return cfg, err
 	}

@@ -1,9 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -52,8 +52,8 @@ on, beside the agent's exact match on the same questions without any attack, so 
 cost shows. Episodes are greedy and every attack is drawn from --seed: the same seed gives the
 same JSON.
 
-The model: --llm builtin (the default: the embedded base checkpoint the quickstart starts
-from), --policy DIR (a policy sleuth train or quickstart wrote, run as the quickstart evaluates
+The model: --llm builtin (the default: the embedded base checkpoint examples/base;
+builtin:base3 the quickstart's), --policy DIR (a policy sleuth train or quickstart wrote, run as the quickstart evaluates
 it), --llm URL (any OpenAI-compatible server), or --llm follower (a scripted model that obeys
 every instruction it reads and knows every answer: the worst case, to calibrate the suites;
 it speaks the tag protocol of searchr1-style presets).
@@ -94,7 +94,7 @@ Suites (--suites, default all):
 	}
 	lf.register(cmd)
 	fl := cmd.Flags()
-	fl.Lookup("llm").Usage = "the model: builtin (the embedded base checkpoint), follower (the scripted gullible model) or an OpenAI-compatible base URL"
+	fl.Lookup("llm").Usage = "the model: builtin or builtin:NAME (an embedded base checkpoint), follower (the scripted gullible model) or an OpenAI-compatible base URL"
 	fl.Lookup("llm").DefValue = redteamBuiltin
 	fl.StringVar(&policy, "policy", "", "a policy directory sleuth train or quickstart wrote (model and tokenizer.json), instead of --llm")
 	fl.StringVar(&preset, "preset", "searchr1", "preset name ("+strings.Join(agent.Presets(), ", ")+") or a preset YAML file")
@@ -118,21 +118,18 @@ func redteamModel(lf *llmFlags, policy string) (llm.Client, string, error) {
 	case policy != "":
 		c, err := train.LoadPolicy(policy, kernels.New(0))
 		return c, "policy " + policy, err
-	case lf.spec == "" || lf.spec == redteamBuiltin:
+	case lf.spec == "" || lf.spec == redteamBuiltin || strings.HasPrefix(lf.spec, redteamBuiltin+":"):
+		ref := cmp.Or(lf.spec, redteamBuiltin)
 		dir, err := os.MkdirTemp("", "sleuth-redteam-base-")
 		if err != nil {
 			return nil, "", err
 		}
-		defer os.RemoveAll(dir) // the model is in memory once loaded
-		sub, err := fs.Sub(examples.Base, "base")
-		if err != nil {
+		defer os.RemoveAll(dir)                                            // the model is in memory once loaded
+		if _, err := train.OpenBase(ref, dir, examples.Base); err != nil { // copies it, every hash checked
 			return nil, "", err
 		}
-		if err := os.CopyFS(dir, sub); err != nil {
-			return nil, "", fmt.Errorf("built-in base: %w", err)
-		}
 		c, err := train.LoadPolicy(dir, kernels.New(0))
-		return c, "builtin base (examples/base)", err
+		return c, "built-in base " + ref, err
 	case lf.spec == redteamFollower:
 		return &redteam.Follower{}, "follower (scripted)", nil
 	case strings.HasPrefix(lf.spec, "local:"):

@@ -25,7 +25,7 @@ type tinkerServeFlags struct {
 
 func (f *tinkerServeFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.bases, "tinker", "", "serve the Tinker training API at /api/v1/ over the in-process engine, creating models from these bases (comma-separated: builtin, or base directories as train's base: takes), for sleuth train's backend: {tinker: URL}")
+	fl.StringVar(&f.bases, "tinker", "", "serve the Tinker training API at /api/v1/ over the in-process engine, creating models from these bases (comma-separated: builtin, builtin:NAME or base directories, as train's base: takes), for sleuth train's backend: {tinker: URL}")
 	fl.IntVar(&f.maxModels, "tinker-max-models", 4, "with --tinker: most models held at once; create_model beyond it gets 503")
 }
 
