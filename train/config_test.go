@@ -75,7 +75,7 @@ func TestConfigYAMLStable(t *testing.T) {
 		"fast":       "4fe313b32cc8a7cb4374eeda5955e7d60e2c8ffcd82b17bb6cdb3323cee8a21e",
 		"fresh-sft":  "d64b12321687cc3da3cde09e2995be4389d94bf5f7edc0869154cda1c25383ac",
 		"progress":   "437396f835a101c649f542bd8e9f2b846d0b68d67ca8277788b6b1926cc6f21e",
-		"quickstart": "f6790e66ebcffa4714defe3b0f849d773243271d8ebe66e7fdedfd2b5bf81167",
+		"quickstart": "667765c07169361791d5e07f058f48528842d85a9a866a55ab3121ebd39de28d",
 		"reading":    "5c63b984fe5b20f74124abb59488eccb0873802186043d1b6f11213f2413414c",
 	}
 	for name, h := range want {

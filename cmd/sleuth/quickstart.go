@@ -32,9 +32,10 @@ func newQuickstartCmd() *cobra.Command {
 		Use:   "quickstart",
 		Short: "Train a research agent and evaluate it against baselines (the main job, on embedded defaults)",
 		Long: `quickstart runs sleuth end to end on the embedded defaults, offline, on one
-CPU. It starts from the built-in base checkpoint (a small policy that sleuth's
-own recipe pre-trained on synthetic worlds until it reads: examples/base,
-remade by 'sleuth train --config base'), then trains by SFT on oracle traces
+CPU. It starts from the built-in three-hop base checkpoint (a small policy
+that sleuth's own recipe pre-trained on synthetic worlds, its oracle traces
+chaining up to three searches: examples/base3, remade by 'sleuth train
+--config base3'; --fast starts from examples/base), then trains by SFT on oracle traces
 of 1- and 2-hop questions on a fresh world per step, GRPO on 1- to 3-hop
 questions of a family of fresh worlds (searchr1 protocol, F1 + per-turn
 progress reward), and the best-SFT baseline (SFT continued for about the
