@@ -120,16 +120,19 @@ func redteamModel(lf *llmFlags, policy string) (llm.Client, string, error) {
 		return c, "policy " + policy, err
 	case lf.spec == "" || lf.spec == redteamBuiltin || strings.HasPrefix(lf.spec, redteamBuiltin+":"):
 		ref := cmp.Or(lf.spec, redteamBuiltin)
+		name, _ := train.BuiltinBase(ref)
 		dir, err := os.MkdirTemp("", "sleuth-redteam-base-")
 		if err != nil {
 			return nil, "", err
 		}
-		defer os.RemoveAll(dir)                                            // the model is in memory once loaded
-		if _, err := train.OpenBase(ref, dir, examples.Base); err != nil { // copies it, every hash checked
+		// The model is in memory once loaded; OpenBase checks every
+		// file's hash as it copies the base out.
+		defer os.RemoveAll(dir)
+		if _, err := train.OpenBase(ref, dir, examples.Base); err != nil {
 			return nil, "", err
 		}
 		c, err := train.LoadPolicy(dir, kernels.New(0))
-		return c, "built-in base " + ref, err
+		return c, "builtin base (examples/" + name + ")", err
 	case lf.spec == redteamFollower:
 		return &redteam.Follower{}, "follower (scripted)", nil
 	case strings.HasPrefix(lf.spec, "local:"):

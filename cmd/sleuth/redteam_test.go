@@ -48,3 +48,22 @@ func TestRedteamCommand(t *testing.T) {
 		t.Error("an unknown suite was accepted")
 	}
 }
+
+// redteamModel opens every built-in base by its ref, hashes checked, and
+// refuses one that is not built in, naming those that are.
+func TestRedteamModelBuiltin(t *testing.T) {
+	for _, tc := range []struct{ spec, name, err string }{
+		{"", "builtin base (examples/base)", ""},
+		{"builtin", "builtin base (examples/base)", ""},
+		{"builtin:base3", "builtin base (examples/base3)", ""},
+		{"builtin:nope", "", "the built-in ones: builtin, builtin:base3"},
+	} {
+		c, name, err := redteamModel(&llmFlags{spec: tc.spec}, "")
+		switch {
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("--llm %q: %v, want an error with %q", tc.spec, err, tc.err)
+		case tc.err == "" && (err != nil || c == nil || name != tc.name):
+			t.Errorf("--llm %q: %q, %v; want %q", tc.spec, name, err, tc.name)
+		}
+	}
+}
