@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -65,13 +66,23 @@ func BuiltinBase(ref string) (name string, ok bool) {
 	return name, true
 }
 
+// builtinRef is the ref that names the built-in base NAME: BuiltinBase's
+// inverse.
+func builtinRef(name string) string {
+	if name == "base" {
+		return "builtin"
+	}
+	return "builtin:" + name
+}
+
 // openBase copies the base named by ref (BuiltinBase's names, in builtin,
 // the embedded examples; otherwise a directory) into dir, checks every file
 // against the manifest's hash and loads it. The run keeps its own copy so
 // that it still resumes when the base it named has changed.
 func openBase(ref, dir string, builtin fs.FS) (*baseModel, error) {
 	var src fs.FS
-	if name, ok := BuiltinBase(ref); ok {
+	name, isBuiltin := BuiltinBase(ref)
+	if isBuiltin {
 		if builtin == nil {
 			return nil, fmt.Errorf("base %s: this program has no built-in base", ref)
 		}
@@ -82,14 +93,14 @@ func openBase(ref, dir string, builtin fs.FS) (*baseModel, error) {
 		if err != nil {
 			return nil, err
 		}
-		if _, err := fs.Stat(sub, "base.json"); err != nil {
-			return nil, fmt.Errorf("base %s: no built-in base %q (the built-in ones: %s)", ref, name, strings.Join(builtinBases(builtin), ", "))
-		}
 		src = sub
 	} else {
 		src = os.DirFS(ref)
 	}
 	mb, err := fs.ReadFile(src, "base.json")
+	if isBuiltin && errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("base %s: no built-in base %q (the built-in ones: %s)", ref, name, strings.Join(builtinBases(builtin), ", "))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("base %s: %w", ref, err)
 	}
@@ -216,11 +227,7 @@ func builtinBases(builtin fs.FS) []string {
 	entries, _ := fs.ReadDir(builtin, ".")
 	for _, e := range entries {
 		if _, err := fs.Stat(builtin, e.Name()+"/base.json"); e.IsDir() && err == nil {
-			if e.Name() == "base" {
-				refs = append(refs, "builtin")
-			} else {
-				refs = append(refs, "builtin:"+e.Name())
-			}
+			refs = append(refs, builtinRef(e.Name()))
 		}
 	}
 	return refs

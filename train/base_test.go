@@ -86,10 +86,7 @@ func checkBuiltinBase(t *testing.T, name string) {
 	if man.ProbeOpen > cfg.Pretrain.GateProbe {
 		t.Errorf("the committed base's open-book probe %.3f is above the recipe's gate %.3f", man.ProbeOpen, cfg.Pretrain.GateProbe)
 	}
-	ref := "builtin:" + name
-	if name == "base" {
-		ref = "builtin"
-	}
+	ref := builtinRef(name)
 	if _, err := openBase(ref, t.TempDir(), examples.Base); err != nil {
 		t.Errorf("open the built-in base %s: %v", ref, err)
 	}

@@ -144,13 +144,29 @@ func LoadPolicy(path string, k *kernels.Kernels) (llm.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.SetMatmuls(k)
-	m.Deterministic = true
 	tok, err := tokenizer.Load(filepath.Join(path, "tokenizer.json"))
 	if err != nil {
 		return nil, err
 	}
-	return local.New(m, tok, local.Config{NoBOS: true}), nil
+	return policyClient(m, tok, k), nil
+}
+
+// LoadBasePolicy opens the base checkpoint ref as OpenBase does (hashes
+// checked, through a copy in dir) and serves it as LoadPolicy serves a
+// policy: what redteam attacks by default.
+func LoadBasePolicy(ref, dir string, builtin fs.FS, k *kernels.Kernels) (llm.Client, error) {
+	b, err := openBase(ref, dir, builtin)
+	if err != nil {
+		return nil, err
+	}
+	return policyClient(b.model, b.tok, k), nil
+}
+
+// policyClient is m with tok as the quickstart evaluates a policy.
+func policyClient(m *model.Model, tok tokenizer.Tokenizer, k *kernels.Kernels) llm.Client {
+	m.SetMatmuls(k)
+	m.Deterministic = true
+	return local.New(m, tok, local.Config{NoBOS: true})
 }
 
 // retrieveOnce is the classic pipeline: search once with the question, then

@@ -35,10 +35,10 @@ func newQuickstartCmd() *cobra.Command {
 CPU. It starts from the built-in three-hop base checkpoint (a small policy
 that sleuth's own recipe pre-trained on synthetic worlds, its oracle traces
 chaining up to three searches: examples/base3, remade by 'sleuth train
---config base3'; --fast starts from examples/base), then trains by SFT on oracle traces
-of 1- and 2-hop questions on a fresh world per step, GRPO on 1- to 3-hop
-questions of a family of fresh worlds (searchr1 protocol, F1 + per-turn
-progress reward), and the best-SFT baseline (SFT continued for about the
+--config base3'; --fast starts from examples/base), then trains by SFT on
+oracle traces of 1- and 2-hop questions on a fresh world per step, GRPO on
+1- to 3-hop questions of a family of fresh worlds (searchr1 protocol, F1 +
+per-turn progress reward), and the best-SFT baseline (SFT continued for about the
 compute RL used). It evaluates on a world whose seed no training phase used,
 against baselines: no retrieval, retrieve once then answer (as many passages
 as the agents read), the SFT policy, best SFT and the oracle. It prints the

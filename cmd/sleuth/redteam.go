@@ -125,13 +125,8 @@ func redteamModel(lf *llmFlags, policy string) (llm.Client, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		// The model is in memory once loaded; OpenBase checks every
-		// file's hash as it copies the base out.
-		defer os.RemoveAll(dir)
-		if _, err := train.OpenBase(ref, dir, examples.Base); err != nil {
-			return nil, "", err
-		}
-		c, err := train.LoadPolicy(dir, kernels.New(0))
+		defer os.RemoveAll(dir) // the model is in memory once loaded
+		c, err := train.LoadBasePolicy(ref, dir, examples.Base, kernels.New(0))
 		return c, "builtin base (examples/" + name + ")", err
 	case lf.spec == redteamFollower:
 		return &redteam.Follower{}, "follower (scripted)", nil
