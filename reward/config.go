@@ -67,6 +67,8 @@ type TermConfig struct {
 	PerSecond float64 `yaml:"per_second"`
 	Idle      float64 `yaml:"idle"`   // progress: charge per search that finds no new supporting passage
 	Excess    float64 `yaml:"excess"` // progress: charge per search beyond the number of supporting passages
+	// ExcessIfWrong (progress): charge Excess only when the answer is not an exact match.
+	ExcessIfWrong bool `yaml:"excess_if_wrong"`
 }
 
 // ParseConfig decodes a reward config; unknown fields are errors, so a
@@ -188,7 +190,10 @@ func (tc TermConfig) term(judge Func) (Term, error) {
 		if tc.Idle < 0 || tc.Excess < 0 {
 			return Term{}, fmt.Errorf("progress idle %g, excess %g: a charge is ≥ 0", tc.Idle, tc.Excess)
 		}
-		t.Func = Progress{Idle: tc.Idle, Excess: tc.Excess}
+		if tc.ExcessIfWrong && tc.Excess == 0 {
+			return Term{}, errors.New("progress excess_if_wrong needs an excess charge")
+		}
+		t.Func = Progress{Idle: tc.Idle, Excess: tc.Excess, ExcessIfWrong: tc.ExcessIfWrong}
 	case "judge":
 		if judge == nil {
 			return Term{}, errors.New("the judge needs an LLM client")

@@ -85,6 +85,7 @@ func TestConfigErrors(t *testing.T) {
 		{"bad schedule", "terms: [{kind: progress, schedule: {kind: linear, start: 3, end: 1}}]", "end 1 must be after start 3"},
 		{"negative idle charge", "terms: [{kind: progress, idle: -0.1}]", "a charge is ≥ 0"},
 		{"negative excess charge", "terms: [{kind: progress, excess: -0.1}]", "a charge is ≥ 0"},
+		{"excess_if_wrong alone", "terms: [{kind: progress, excess_if_wrong: true}]", "needs an excess charge"},
 		{"negative plan charge", "terms: [{kind: plan_penalty, per: -0.2}]", "a charge is ≥ 0"},
 		{"empty", "", "no terms"},
 		{"role without name", "terms: [{kind: format}]\nroles: [{format_error: 1}]", "has no role"},

@@ -199,7 +199,14 @@ func (r Retrieval) Score(_ context.Context, ep *agent.Episode, g Gold) (Score, e
 // passages (the question's hop count in a synthetic world), at its turn.
 // Unlike Idle it never charges a search a chain needs, even one that
 // missed its passage, so it leaves the reason to search again intact.
-type Progress struct{ Idle, Excess float64 }
+// ExcessIfWrong charges it only when the answer is not an exact match:
+// under one prompt for every hop count, a charge on every extra search
+// teaches the policy to stop at two whatever the question, and takes away
+// the third search that 3-hop questions need (BENCHMARKS.md, "Session 15").
+type Progress struct {
+	Idle, Excess  float64
+	ExcessIfWrong bool
+}
 
 func (p Progress) Score(_ context.Context, ep *agent.Episode, g Gold) (Score, error) {
 	out := Score{PerTurn: make([]float64, len(ep.Turns))}
@@ -208,6 +215,10 @@ func (p Progress) Score(_ context.Context, ep *agent.Episode, g Gold) (Score, er
 		return out, nil
 	}
 	found := map[string]bool{}
+	charge := p.Excess
+	if p.ExcessIfWrong && ScoreAnswer(ep.Answer, g.Answers).EM == 1 {
+		charge = 0
+	}
 	prev, searches, idle, excess := 0.0, 0, 0, 0
 	for i, t := range ep.Turns {
 		for _, c := range t.Calls {
@@ -224,9 +235,9 @@ func (p Progress) Score(_ context.Context, ep *agent.Episode, g Gold) (Score, er
 					idle++
 					out.PerTurn[i] -= p.Idle
 				}
-				if searches > len(gold) {
+				if searches > len(gold) && charge > 0 {
 					excess++
-					out.PerTurn[i] -= p.Excess
+					out.PerTurn[i] -= charge
 				}
 			}
 		}
@@ -242,9 +253,8 @@ func (p Progress) Score(_ context.Context, ep *agent.Episode, g Gold) (Score, er
 		out.Components = append(out.Components, Component{"idle_searches", charge})
 	}
 	if p.Excess > 0 {
-		charge := -p.Excess * float64(excess)
-		out.Total += charge
-		out.Components = append(out.Components, Component{"excess_searches", charge})
+		out.Total -= charge * float64(excess)
+		out.Components = append(out.Components, Component{"excess_searches", -charge * float64(excess)})
 	}
 	return out, nil
 }

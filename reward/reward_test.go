@@ -99,6 +99,12 @@ func TestComponents(t *testing.T) {
 		// excess although it finds g2; turn 1's idle search is not.
 		{"progress excess", Progress{Excess: 0.2}, episode(), gold, Score{Total: 0.8, Components: []Component{{"progress", 1}, {"excess_searches", -0.2}},
 			PerTurn: []float64{0.5, 0, 0.3, 0}}},
+		// The same searches with the answer right (gold: Beatles) cost
+		// nothing under ExcessIfWrong, and the charge again when wrong.
+		{"progress excess, answer right", Progress{Excess: 0.2, ExcessIfWrong: true}, episode(), gold, Score{Total: 1,
+			Components: []Component{{"progress", 1}, {"excess_searches", 0}}, PerTurn: []float64{0.5, 0, 0.5, 0}}},
+		{"progress excess, answer wrong", Progress{Excess: 0.2, ExcessIfWrong: true}, episode(), Gold{Answers: []string{"Rolling Stones"}, Supporting: gold.Supporting},
+			Score{Total: 0.8, Components: []Component{{"progress", 1}, {"excess_searches", -0.2}}, PerTurn: []float64{0.5, 0, 0.3, 0}}},
 		{"progress no gold", Progress{}, episode(), noGold, Score{PerTurn: []float64{0, 0, 0, 0}}},
 		{"turns", TurnPenalty{Free: 2, Per: 0.1}, episode(), gold, Score{Total: -0.2, Components: []Component{{"turn_penalty", -0.2}}}},
 		{"repeats", RepeatPenalty{Per: 0.5}, episode(), gold, Score{Total: -0.5, Components: []Component{{"repeat_penalty", -0.5}}}},
