@@ -141,6 +141,30 @@ func TestScheduleAndClip(t *testing.T) {
 			t.Errorf("LRAt(%d) = %g, want %g", tt.step, got, tt.want)
 		}
 	}
+	// Restarts from step 20 (past the first cycle's end), cycles of 14:
+	// warm-up over 4 steps to 0.5, cosine to the floor over 10. The first
+	// cycle's steps do not change; the first restart cycle warms up from
+	// where the schedule was (the floor here; mid-decay at step 8), the
+	// next ones from the floor.
+	rc := tc
+	rc.RestartLR, rc.RestartEvery = 0.5, 14
+	for _, tt := range []struct {
+		restart, step int
+		want          float64
+	}{{20, 0, 0.25}, {20, 9, 0.55}, {20, 19, 0.1}, {20, 20, 0.2}, {20, 23, 0.5}, {20, 24, 0.5}, {20, 29, 0.3}, {20, 33, 0.1 + 0.2*(1+math.Cos(math.Pi*0.9))},
+		{20, 34, 0.2}, {20, 43, 0.3}, {8, 7, tc.LRAt(7)}, {8, 8, tc.LRAt(8) + (0.5-tc.LRAt(8))/4}, {8, 11, 0.5}, {8, 22, 0.2}} {
+		rc.RestartStep = tt.restart
+		if got := rc.LRAt(tt.step); math.Abs(got-tt.want) > 1e-12 {
+			t.Errorf("restart at %d: LRAt(%d) = %g, want %g", tt.restart, tt.step, got, tt.want)
+		}
+	}
+	for _, bad := range []TrainConfig{{RestartStep: 5, RestartEvery: 14}, {RestartStep: 5, RestartLR: 0.5, RestartEvery: 4}} {
+		c := tc
+		c.RestartStep, c.RestartLR, c.RestartEvery = bad.RestartStep, bad.RestartLR, bad.RestartEvery
+		if c.validate() == nil {
+			t.Errorf("restart %+v validated", bad)
+		}
+	}
 	m, err := NewRandom(tinyConfig(), 1)
 	if err != nil {
 		t.Fatal(err)

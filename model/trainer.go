@@ -25,6 +25,15 @@ type TrainConfig struct {
 	// optimizer step; nil weights are scaled by 1/AccumSteps so a step
 	// sees the mean over all of them.
 	AccumSteps int
+	// RestartStep, when positive, starts warm restarts at that optimizer
+	// step: cycles of RestartEvery steps, each a linear warm-up over
+	// WarmupSteps to RestartLR (the first from the rate the schedule had
+	// reached, the others from MinLR), then cosine to MinLR by the cycle's
+	// end. Steps before it are untouched, so a run that never reaches it
+	// is the run without it.
+	RestartStep  int     `json:",omitempty"`
+	RestartLR    float64 `json:",omitempty"`
+	RestartEvery int     `json:",omitempty"`
 }
 
 // DefaultTrainConfig is a reasonable small-model setting.
@@ -45,6 +54,8 @@ func (c TrainConfig) validate() error {
 		return fmt.Errorf("train config: betas must be in [0,1) and eps positive: %+v", c)
 	case c.AccumSteps <= 0 || c.WarmupSteps < 0 || c.DecaySteps < 0:
 		return fmt.Errorf("train config: accum steps must be positive, warm-up and decay non-negative: %+v", c)
+	case c.RestartStep < 0 || c.RestartEvery < 0 || c.RestartLR < 0 || (c.RestartStep > 0 && (!(c.RestartLR > 0) || c.RestartEvery <= c.WarmupSteps)):
+		return fmt.Errorf("train config: restarts need a positive step and rate, and cycles longer than the warm-up: %+v", c)
 	}
 	return nil
 }
@@ -193,16 +204,37 @@ func (t *Trainer) prepare(tokens, targets []int, weights []float32) ([]float32, 
 }
 
 // LRAt is the learning rate of optimizer step (0-based): linear warm-up,
-// then cosine decay from LR to MinLR over DecaySteps, then MinLR.
+// then cosine decay from LR to MinLR over DecaySteps, then MinLR; from
+// RestartStep on, the restart cycles.
 func (c TrainConfig) LRAt(step int) float64 {
+	if c.RestartStep > 0 && step >= c.RestartStep {
+		k, s := (step-c.RestartStep)/c.RestartEvery, (step-c.RestartStep)%c.RestartEvery
+		if s < c.WarmupSteps {
+			from := c.MinLR
+			if k == 0 {
+				from = c.firstCycle(c.RestartStep)
+			}
+			return from + (c.RestartLR-from)*float64(s+1)/float64(c.WarmupSteps)
+		}
+		return cosine(c.RestartLR, c.MinLR, s-c.WarmupSteps, c.RestartEvery-c.WarmupSteps)
+	}
+	return c.firstCycle(step)
+}
+
+func (c TrainConfig) firstCycle(step int) float64 {
 	if step < c.WarmupSteps {
 		return c.LR * float64(step+1) / float64(c.WarmupSteps)
 	}
-	if c.DecaySteps == 0 {
-		return c.LR
+	return cosine(c.LR, c.MinLR, step-c.WarmupSteps, c.DecaySteps)
+}
+
+// cosine falls from hi to lo over n steps (n = 0: hi throughout).
+func cosine(hi, lo float64, step, n int) float64 {
+	if n == 0 {
+		return hi
 	}
-	p := min(1, float64(step-c.WarmupSteps)/float64(c.DecaySteps))
-	return c.MinLR + 0.5*(c.LR-c.MinLR)*(1+math.Cos(math.Pi*p))
+	p := min(1, float64(step)/float64(n))
+	return lo + 0.5*(hi-lo)*(1+math.Cos(math.Pi*p))
 }
 
 // Update clips the accumulated gradients to the global norm, takes one

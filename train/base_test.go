@@ -1,6 +1,8 @@
 package train
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"io/fs"
 	"os"
@@ -198,18 +200,48 @@ func TestStartFromBase(t *testing.T) {
 }
 
 // TestReadingGate checks pre-training's gate: a gate no probe can pass
-// stops at max_steps, in whole blocks of checkpoint.every.
+// stops at max_steps, in whole blocks of checkpoint.every, or with
+// rewarm_lr in cycles of rewarm_steps whose rate leaves the steps up to
+// pretrain.steps as they were.
 func TestReadingGate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a policy")
 	}
-	path := tinyVariant(t, "pretrain: {steps: 3,", "pretrain: {steps: 2, gate_probe: 0.001, max_steps: 4,",
-		"sft: {steps: 3,", "sft: {steps: 0,", "rl: {steps: 3,", "rl: {steps: 0,")
-	out := filepath.Join(t.TempDir(), "run")
-	if err := trainAt(path, out, false, ""); err != nil {
-		t.Fatal(err)
+	run := func(pretrain string) (losses []float64, log string) {
+		path := tinyVariant(t, "pretrain: {steps: 3,", pretrain, "sft: {steps: 3,", "sft: {steps: 0,", "rl: {steps: 3,", "rl: {steps: 0,")
+		c, err := LoadConfig(examples.Training, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		r := &Run{Cfg: c, Dir: filepath.Join(t.TempDir(), "run"), Log: &buf, BuiltinBase: examples.Base}
+		defer r.Close()
+		if err := r.TrainAll(context.Background(), false); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range comparableMetrics(t, filepath.Join(r.Dir, "metrics.jsonl")) {
+			losses = append(losses, m["loss"].(float64))
+		}
+		return losses, buf.String()
 	}
-	if n := len(comparableMetrics(t, filepath.Join(out, "metrics.jsonl"))); n != 4 {
-		t.Errorf("%d pre-training steps, want max_steps 4 (a gate of 0.001 is never passed)", n)
+	plain, plog := run("pretrain: {steps: 2, gate_probe: 0.001, max_steps: 7,")
+	if len(plain) != 7 || !strings.Contains(plog, "not passed at step 6 (") {
+		t.Errorf("%d pre-training steps, want max_steps 7 in blocks of 1 (a gate of 0.001 is never passed):\n%s", len(plain), plog)
+	}
+	re, rlog := run("pretrain: {steps: 2, gate_probe: 0.001, max_steps: 7, rewarm_lr: 0.01, rewarm_steps: 3,")
+	for _, want := range []string{"not passed at step 2 (", "pre-training to step 5\n", "not passed at step 5 (", "pre-training to step 7\n"} {
+		if !strings.Contains(rlog, want) {
+			t.Errorf("with rewarm cycles of 3 the log lacks %q:\n%s", want, rlog)
+		}
+	}
+	if strings.Contains(rlog, "not passed at step 3 (") || len(re) != 7 {
+		t.Errorf("%d steps, gate read inside a cycle: want 7 steps, gate read at 2 and 5 only:\n%s", len(re), rlog)
+	}
+	// The loss of step i is taken before its update: steps 0–2 see the
+	// first cycle's rates alone, step 3 the re-warmed rate of step 2.
+	if len(re) == 7 && len(plain) == 7 {
+		if !slices.Equal(re[:3], plain[:3]) || re[3] == plain[3] {
+			t.Errorf("losses with rewarm %v, without %v: want the first three equal and the fourth apart", re, plain)
+		}
 	}
 }

@@ -125,6 +125,17 @@ type Config struct {
 		// budget either wastes steps or stops before the transition.
 		GateProbe float64 `yaml:"gate_probe,omitempty"`
 		MaxSteps  int     `yaml:"max_steps,omitempty"`
+		// RewarmLR, when positive, is the rate of the steps the gate adds
+		// past Steps, in cycles of RewarmSteps: each warms up to RewarmLR
+		// and anneals to lr/10, and the gate is read at cycle ends only,
+		// so a base that passes it is an annealed one, as at Steps. A
+		// schedule that anneals over Steps leaves a seed that starts to
+		// read late at the floor rate just when it is learning (seed 2 of
+		// base3.yaml: probe 2.80 at 1,500, 1.35 at 3,000; BENCHMARKS.md,
+		// Session 17). The steps up to Steps are untouched, so a run whose
+		// gate passes there is unchanged.
+		RewarmLR    float64 `yaml:"rewarm_lr,omitempty"`
+		RewarmSteps int     `yaml:"rewarm_steps,omitempty"`
 	} `yaml:"pretrain"`
 	SFT struct {
 		Steps   int `yaml:"steps"`
@@ -335,6 +346,12 @@ func (c Config) Validate() error {
 		return fmt.Errorf("pretrain.steps %d with base %q: a run starts from a base or pre-trains, not both", c.Pretrain.Steps, c.Base)
 	case c.Pretrain.GateProbe < 0 || (c.Pretrain.GateProbe > 0 && c.Pretrain.MaxSteps < c.Pretrain.Steps):
 		return fmt.Errorf("pretrain gate_probe %g must not be negative, and with a gate max_steps %d must be at least steps %d", c.Pretrain.GateProbe, c.Pretrain.MaxSteps, c.Pretrain.Steps)
+	case c.Pretrain.RewarmLR < 0 || (c.Pretrain.RewarmLR > 0) != (c.Pretrain.RewarmSteps > 0):
+		return fmt.Errorf("pretrain rewarm_lr %g and rewarm_steps %d come together", c.Pretrain.RewarmLR, c.Pretrain.RewarmSteps)
+	case c.Pretrain.RewarmLR > 0 && !(c.Pretrain.GateProbe > 0 && c.Pretrain.MaxSteps > c.Pretrain.Steps):
+		return fmt.Errorf("pretrain rewarm_lr %g sets the rate of the steps the reading gate adds, so it needs a reading gate (gate_probe) with max_steps %d above steps %d", c.Pretrain.RewarmLR, c.Pretrain.MaxSteps, c.Pretrain.Steps)
+	case c.Pretrain.RewarmSteps > 0 && c.Pretrain.RewarmSteps <= pretrainWarmup(c):
+		return fmt.Errorf("pretrain rewarm_steps %d: cycles must be longer than the warm-up, %d steps", c.Pretrain.RewarmSteps, pretrainWarmup(c))
 	case c.SFT.ContinueSteps < 0 || c.SFT.LR < 0 || c.SFT.MinLR < 0 || c.SFT.MinLR > c.SFT.LR:
 		return fmt.Errorf("sft continue_steps %d must not be negative, lr %g positive and min_lr %g between 0 and lr", c.SFT.ContinueSteps, c.SFT.LR, c.SFT.MinLR)
 	case c.RL.MinHops > c.RL.MaxHops:

@@ -37,6 +37,9 @@ func TestConfigErrors(t *testing.T) {
 		{"zero hop shares", "sft: {max_hops: 2, hop_shares: [0, 0]}\n", "hop_shares"},
 		{"critic", "rl: {algorithm: ppo, group: 1, gamma: 1.5}\n", "gamma"},
 		{"guide_sft without the guide", "rl: {guide_sft: 1.0}\n", "guide_sft 1 needs guide"},
+		{"rewarm without its steps", "pretrain: {steps: 4, gate_probe: 0.5, max_steps: 8, rewarm_lr: 1.0e-3}\n", "rewarm_lr 0.001 and rewarm_steps 0 come together"},
+		{"rewarm without a gate", "pretrain: {steps: 4, rewarm_lr: 1.0e-3, rewarm_steps: 30}\n", "needs a reading gate"},
+		{"rewarm cycles shorter than the warm-up", "pretrain: {steps: 400, gate_probe: 0.5, max_steps: 800, rewarm_lr: 1.0e-3, rewarm_steps: 20}\n", "longer than the warm-up"},
 		{"guide_sft under ppo", "rl: {algorithm: ppo, group: 1, guide: true, guide_sft: 1.0}\n", "group estimator"},
 	}
 	for _, tc := range tests {
@@ -71,7 +74,7 @@ func TestEveryExampleConfigLoads(t *testing.T) {
 func TestConfigYAMLStable(t *testing.T) {
 	want := map[string]string{
 		"base":       "a648e1d025734f3285d8d386ef85d5b6cb1d9ababb4a63a3929c2678998e37e4",
-		"base3":      "5312807c095ec75d2618782948360223f3c543daf4bedea13759046d47a97682",
+		"base3":      "d623dd340f54eaac1813e0db46c34627b7bdf316b2ccf607bf9c4f05d2148bb1",
 		"fast":       "4fe313b32cc8a7cb4374eeda5955e7d60e2c8ffcd82b17bb6cdb3323cee8a21e",
 		"fresh-sft":  "d64b12321687cc3da3cde09e2995be4389d94bf5f7edc0869154cda1c25383ac",
 		"progress":   "437396f835a101c649f542bd8e9f2b846d0b68d67ca8277788b6b1926cc6f21e",

@@ -52,7 +52,7 @@ func newRunIdentity(cfgYAML []byte, seed int64, base *baseModel) runIdentity {
 // take effect (resumable) is accepted: the caller then writes the new
 // config.yaml and run.json, so they say what is in force. Any other
 // changed setting is refused by name, with its old and new values.
-func (id runIdentity) check(dir string, hasRun bool, cfgYAML []byte, st *rl.State) (applied []settingChange, err error) {
+func (id runIdentity) check(dir string, hasRun bool, cfgYAML []byte, st *rl.State, pretrainSteps int) (applied []settingChange, err error) {
 	var old runIdentity
 	b, err := os.ReadFile(filepath.Join(dir, "run.json"))
 	oldYAML, cerr := os.ReadFile(filepath.Join(dir, "config.yaml"))
@@ -90,7 +90,7 @@ func (id runIdentity) check(dir string, hasRun bool, cfgYAML []byte, st *rl.Stat
 		}
 		var refused []string
 		for _, c := range changes {
-			if st == nil || !resumable(c, *st) {
+			if st == nil || !resumable(c, *st, pretrainSteps) {
 				refused = append(refused, c.String())
 			} else {
 				applied = append(applied, c)
@@ -101,7 +101,7 @@ func (id runIdentity) check(dir string, hasRun bool, cfgYAML []byte, st *rl.Stat
 		}
 		what = "other settings: " + strings.Join(refused, ", ")
 		if st != nil {
-			what += fmt.Sprintf(" (resuming at %s step %d, only checkpoint.keep and rl.steps can still change: the checkpoint's weights, optimiser and worlds were made with the rest)", st.Phase, st.Step)
+			what += fmt.Sprintf(" (resuming at %s step %d, only checkpoint.keep, rl.steps and, up to pretrain.steps, pretrain.rewarm_lr and rewarm_steps can still change: the checkpoint's weights, optimiser and worlds were made with the rest)", st.Phase, st.Step)
 		}
 	}
 	return nil, fmt.Errorf("%s holds a run made with %s; give --out another directory, or --force-new to discard it", dir, what)
@@ -164,11 +164,15 @@ func configChanges(oldYAML, newYAML []byte) ([]settingChange, error) {
 // run resumed at st, and so leave it as a run made with the new setting
 // would be: how many checkpoints are kept, always; how many RL steps,
 // while RL has not ended and the new count is not below the steps done.
-// (RL's learning rate is constant, so its steps change no step's update.)
-func resumable(c settingChange, st rl.State) bool {
+// (RL's learning rate is constant, so its steps change no step's update);
+// the rate of the steps the reading gate adds, while pre-training has not
+// gone past pretrain.steps (pretrainSteps), where those steps begin.
+func resumable(c settingChange, st rl.State, pretrainSteps int) bool {
 	switch c.Key {
 	case "checkpoint.keep":
 		return true
+	case "pretrain.rewarm_lr", "pretrain.rewarm_steps":
+		return st.Phase == phasePretrain && st.Step <= pretrainSteps
 	case "rl.steps":
 		n, err := strconv.Atoi(c.New)
 		if err != nil {

@@ -26,9 +26,12 @@ func TestResumable(t *testing.T) {
 		{"lr", "0.001", rl.State{Phase: phasePretrain}, false},
 		{"sft.lr", "0.001", rl.State{Phase: phasePretrain}, false},
 		{"rl.kl_coef", "0.05", rl.State{Phase: phasePretrain}, false},
+		{"pretrain.rewarm_lr", "0.001", rl.State{Phase: phasePretrain, Step: 1500}, true}, // pretrain.steps 1,500: not yet in force
+		{"pretrain.rewarm_lr", "0.001", rl.State{Phase: phasePretrain, Step: 1525}, false},
+		{"pretrain.rewarm_lr", "0.001", rl.State{Phase: phaseSFT}, false},
 	}
 	for _, tc := range tests {
-		if got := resumable(settingChange{Key: tc.key, Old: "1", New: tc.new}, tc.st); got != tc.want {
+		if got := resumable(settingChange{Key: tc.key, Old: "1", New: tc.new}, tc.st, 1500); got != tc.want {
 			t.Errorf("%s → %s at %+v: resumable %v, want %v", tc.key, tc.new, tc.st, got, tc.want)
 		}
 	}

@@ -140,11 +140,19 @@ func (r *Run) Train(ctx context.Context) error {
 }
 
 // runPretrain is pre-training: pretrain.steps, then, with a reading gate,
-// blocks of checkpoint.every more steps until the open-book probe passes
-// it or pretrain.max_steps is reached. The gate is read only at block
+// blocks of checkpoint.every (or pretrain.rewarm_steps) more steps until
+// the open-book probe passes it or pretrain.max_steps is reached. The gate is read only at block
 // ends, so a resumed run stops where an uninterrupted one does.
 func (r *Run) runPretrain(ctx context.Context) error {
 	c, every := r.Cfg.Pretrain, r.Cfg.Checkpoint.Every
+	// Set on every start, not only a fresh one, so a checkpoint written
+	// before the setting existed (or changed while resumable) runs with it.
+	tc := r.tr.Settings()
+	tc.RestartStep, tc.RestartLR, tc.RestartEvery = 0, 0, 0
+	if c.RewarmLR > 0 {
+		tc.RestartStep, tc.RestartLR, tc.RestartEvery = c.Steps, c.RewarmLR, c.RewarmSteps
+		every = c.RewarmSteps
+	}
 	target := c.Steps
 	for {
 		if err := r.runPhase(ctx, phasePretrain, target, r.pretrainStep); err != nil {

@@ -61,6 +61,7 @@ func (r *Run) runRL(ctx context.Context) error {
 	// RL runs at a constant, lower learning rate.
 	tc := r.tr.Settings()
 	tc.LR, tc.MinLR, tc.WarmupSteps, tc.DecaySteps = c.LR, c.LR, 0, 0
+	tc.RestartStep, tc.RestartLR, tc.RestartEvery = 0, 0, 0
 	qs, ix, w, err := r.rlWorld(ctx)
 	if err != nil {
 		return err

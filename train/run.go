@@ -139,7 +139,7 @@ func (r *Run) Open(ctx context.Context, resume bool) error {
 		}
 	}
 	id := newRunIdentity(cfgYAML, r.Cfg.Seed, base)
-	applied, err := id.check(r.Dir, has, cfgYAML, st)
+	applied, err := id.check(r.Dir, has, cfgYAML, st, r.Cfg.Pretrain.Steps)
 	if err != nil {
 		return err
 	}
@@ -206,7 +206,7 @@ func (r *Run) Open(ctx context.Context, resume bool) error {
 			decay = r.Cfg.LRDecaySteps
 		}
 		tc := model.DefaultTrainConfig(r.Cfg.Pretrain.Batch, r.Cfg.Model.SeqLen)
-		tc.LR, tc.MinLR, tc.WarmupSteps, tc.DecaySteps = r.Cfg.LR, r.Cfg.LR/10, min(20, total/10+1), decay
+		tc.LR, tc.MinLR, tc.WarmupSteps, tc.DecaySteps = r.Cfg.LR, r.Cfg.LR/10, pretrainWarmup(r.Cfg), decay
 		if r.tr, err = model.NewTrainer(m, tc, uint64(r.Cfg.Seed)); err != nil {
 			return err
 		}
@@ -216,6 +216,10 @@ func (r *Run) Open(ctx context.Context, resume bool) error {
 	r.pol.SetMatmuls(r.k)
 	return r.openMetrics()
 }
+
+// pretrainWarmup is the warm-up of pre-training's schedule, and of each
+// re-warm cycle (pretrain.rewarm_lr).
+func pretrainWarmup(c Config) int { return min(20, (c.Pretrain.Steps+c.SFT.Steps)/10+1) }
 
 // sftTrainer is a fresh trainer of m on SFT's own schedule (sft.lr).
 func (r *Run) sftTrainer(ctx context.Context, m *model.Model) (rl.Learner, error) {
