@@ -64,7 +64,7 @@ refused (--force-new discards it). --fast runs the one-minute version.`,
 	fl.StringVar(&f.config, "config", "", "training config instead of the built-in quickstart (or fast) one")
 	fl.IntVar(&f.perHop, "questions-per-hop", 0, "held-out questions of each hop count 1–3 (default 100; 60 with --fast)")
 	fl.BoolVar(&f.jsonOut, "json", false, "print the table as one JSON object on the last line")
-	fl.BoolVar(&f.fromScratch, "from-scratch", false, "pre-train the policy too (the recipe of the base the config names: examples/train/base3.yaml for the default quickstart, at --seed) instead of starting from the built-in base checkpoint; at seeds other than 1 its reading gate may not pass (BENCHMARKS.md, Session 17)")
+	fl.BoolVar(&f.fromScratch, "from-scratch", false, "pre-train the policy too (the recipe of the base the config names: examples/train/base3.yaml for the default quickstart, at --seed) instead of starting from the built-in base checkpoint; at seed 1 it remakes the committed base; a seed that reads late trains on in re-warmed cycles up to 3,000 steps (seed 2: GRPO 38.7% against 44.0% from the committed base; BENCHMARKS.md, Session 18)")
 	fl.BoolVar(&f.forceNew, "force-new", false, "discard the run in --out and start anew (otherwise a run of another config or seed there is refused)")
 	fl.StringVar(&f.split, "split", train.SplitTest, "evaluation world: test (the one the quickstart reports) or validation (the one recipes are tuned on)")
 	return cmd
