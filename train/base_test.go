@@ -2,7 +2,6 @@ package train
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io/fs"
 	"os"
@@ -209,17 +208,12 @@ func TestReadingGate(t *testing.T) {
 	}
 	run := func(pretrain string) (losses []float64, log string) {
 		path := tinyVariant(t, "pretrain: {steps: 3,", pretrain, "sft: {steps: 3,", "sft: {steps: 0,", "rl: {steps: 3,", "rl: {steps: 0,")
-		c, err := LoadConfig(examples.Training, path)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var buf bytes.Buffer
-		r := &Run{Cfg: c, Dir: filepath.Join(t.TempDir(), "run"), Log: &buf, BuiltinBase: examples.Base}
-		defer r.Close()
-		if err := r.TrainAll(context.Background(), false); err != nil {
+		out := filepath.Join(t.TempDir(), "run")
+		if err := trainLogged(path, out, false, "", &buf); err != nil {
 			t.Fatal(err)
 		}
-		for _, m := range comparableMetrics(t, filepath.Join(r.Dir, "metrics.jsonl")) {
+		for _, m := range comparableMetrics(t, filepath.Join(out, "metrics.jsonl")) {
 			losses = append(losses, m["loss"].(float64))
 		}
 		return losses, buf.String()

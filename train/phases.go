@@ -152,6 +152,9 @@ func (r *Run) runPretrain(ctx context.Context) error {
 	if c.RewarmLR > 0 {
 		tc.RestartStep, tc.RestartLR, tc.RestartEvery = c.Steps, c.RewarmLR, c.RewarmSteps
 		every = c.RewarmSteps
+		// The cycles are the gate's: SFT that goes on with this trainer
+		// (no sft.lr) keeps the first schedule, not a next re-warm.
+		defer func() { tc.RestartStep, tc.RestartLR, tc.RestartEvery = 0, 0, 0 }()
 	}
 	target := c.Steps
 	for {

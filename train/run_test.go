@@ -49,11 +49,16 @@ func tinyTrain(t *testing.T) string {
 // (resuming with resume) and, with export set, exports the run as a base
 // checkpoint there.
 func trainAt(cfg, out string, resume bool, export string) error {
+	return trainLogged(cfg, out, resume, export, io.Discard)
+}
+
+// trainLogged is trainAt with the run's progress and gate lines in log.
+func trainLogged(cfg, out string, resume bool, export string, log io.Writer) error {
 	c, err := LoadConfig(examples.Training, cfg)
 	if err != nil {
 		return err
 	}
-	r := &Run{Cfg: c, Dir: out, Log: io.Discard, BuiltinBase: examples.Base}
+	r := &Run{Cfg: c, Dir: out, Log: log, BuiltinBase: examples.Base}
 	defer r.Close()
 	if err := r.TrainAll(context.Background(), resume); err != nil {
 		return err
